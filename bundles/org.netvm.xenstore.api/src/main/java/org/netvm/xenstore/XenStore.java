@@ -1,0 +1,70 @@
+package org.netvm.xenstore;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * A connection to xenstored, registered as an OSGi service.
+ *
+ * <p>Service properties: {@code xenstore.transport} ({@code unix}, {@code xenbus}) and
+ * {@code xenstore.address} (socket path or device).
+ */
+@ProviderType
+public interface XenStore extends XenStoreOps {
+
+    /** Service property naming the transport. */
+    String TRANSPORT = "xenstore.transport";
+    /** Service property naming the socket path or device. */
+    String ADDRESS = "xenstore.address";
+
+    /** Starts a transaction; it must be committed or aborted. */
+    Transaction transaction() throws XenStoreException;
+
+    /**
+     * Runs {@code work} in a transaction, committing at the end and retrying the whole unit when the
+     * daemon answers {@link XenStoreError#EAGAIN} (a conflicting change), up to {@code attempts} times.
+     */
+    default <T> T inTransaction(int attempts, TransactionWork<T> work) throws XenStoreException {
+        XenStoreException last = null;
+        for (int i = 0; i < attempts; i++) {
+            Transaction tx = transaction();
+            T result;
+            try {
+                result = work.run(tx);
+            } catch (XenStoreException | RuntimeException e) {
+                tx.abort();
+                throw e;
+            }
+            try {
+                tx.commit();
+                return result;
+            } catch (XenStoreException e) {
+                if (e.error() != XenStoreError.EAGAIN) {
+                    throw e;
+                }
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    /**
+     * Watches {@code path} and everything below it, or one of the special paths
+     * {@code @introduceDomain} and {@code @releaseDomain}. As with xenstored, the listener is called
+     * once right after registration with the watched path itself, then for every change.
+     *
+     * @return a handle whose {@code close()} removes the watch
+     */
+    Watch watch(String path, WatchListener listener) throws XenStoreException;
+
+    /** The home path of {@code domid} as the daemon defines it ({@code /local/domain/<domid>}). */
+    String domainPath(int domid) throws XenStoreException;
+
+    /** {@code true} while the connection to the daemon is up. */
+    boolean isConnected();
+
+    /** Work to run inside a transaction. */
+    @FunctionalInterface
+    interface TransactionWork<T> {
+        T run(Transaction tx) throws XenStoreException;
+    }
+}
