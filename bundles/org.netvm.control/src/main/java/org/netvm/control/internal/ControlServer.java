@@ -1,0 +1,177 @@
+package org.netvm.control.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.netvm.control.ControlCommand;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * Serves {@link ControlCommand} services on a Unix socket (mode 0600: root only). One request per
+ * connection, see {@link ControlProtocol}.
+ */
+@Component(configurationPid = ControlServer.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
+@Designate(ocd = ControlServer.Config.class)
+public final class ControlServer {
+
+    public static final String PID = "org.netvm.control";
+
+    @ObjectClassDefinition(name = "netvm control socket")
+    public @interface Config {
+        @AttributeDefinition(description = "Unix socket the netvm CLI connects to")
+        String socketPath() default "/run/netvm/control.sock";
+    }
+
+    private final Map<String, ControlCommand> commands = new ConcurrentHashMap<>();
+    private final Logger log;
+    private final Path socketPath;
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+
+    @Activate
+    public ControlServer(Config config, @Reference(service = LoggerFactory.class) Logger log) throws IOException {
+        this.log = log;
+        this.socketPath = Path.of(config.socketPath());
+        Path dir = socketPath.toAbsolutePath().getParent();
+        if (dir != null) {
+            Files.createDirectories(dir);
+        }
+        Files.deleteIfExists(socketPath);
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socketPath));
+        Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+        acceptor = Thread.ofPlatform().name("netvm-control").daemon().start(this::acceptLoop);
+        log.info("control socket listening on {}", socketPath);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addCommand(ControlCommand command, Map<String, Object> props) {
+        Object name = props.get(ControlCommand.NAME);
+        if (name instanceof String n && !n.isBlank()) {
+            commands.put(n, command);
+        }
+    }
+
+    void removeCommand(ControlCommand command, Map<String, Object> props) {
+        Object name = props.get(ControlCommand.NAME);
+        if (name instanceof String n) {
+            commands.remove(n, command);
+        }
+    }
+
+    @Deactivate
+    void deactivate() throws IOException {
+        server.close();
+        acceptor.interrupt();
+        Files.deleteIfExists(socketPath);
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel ch = server.accept();
+                Thread.ofVirtual().name("netvm-control-client").start(() -> serve(ch));
+            } catch (IOException e) {
+                if (server.isOpen()) {
+                    log.warn("control socket accept failed: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    private void serve(SocketChannel ch) {
+        try (ch; InputStream in = Channels.newInputStream(ch); OutputStream raw = Channels.newOutputStream(ch)) {
+            List<String> args = ControlProtocol.decodeRequest(in);
+            Object lock = new Object();
+            try (PrintStream out = new PrintStream(new FrameOutputStream(raw, 'o', lock), true, StandardCharsets.UTF_8);
+                 PrintStream err = new PrintStream(new FrameOutputStream(raw, 'e', lock), true, StandardCharsets.UTF_8)) {
+                int status = dispatch(args, out, err);
+                out.flush();
+                err.flush();
+                synchronized (lock) {
+                    ControlProtocol.writeExit(raw, status);
+                }
+            }
+        } catch (IOException e) {
+            log.debug("control client went away: {}", e.toString());
+        }
+    }
+
+    /** Runs one request; public for tests and for the Gogo {@code netvm} command. */
+    public int dispatch(List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty() || args.get(0).equals("help") || args.get(0).equals("--help")) {
+            out.println("usage: netvm [--control PATH] COMMAND [ARGS...]");
+            out.println("commands of the running agent:");
+            new TreeMap<>(commands).forEach((n, c) -> out.printf("  %-10s %s%n", n, c.summary()));
+            return 0;
+        }
+        ControlCommand command = commands.get(args.get(0));
+        if (command == null) {
+            err.println("netvm: unknown command '" + args.get(0) + "' (available: "
+                    + String.join(", ", new TreeMap<>(commands).keySet()) + ")");
+            return 2;
+        }
+        try {
+            return command.run(List.copyOf(args.subList(1, args.size())), out, err);
+        } catch (RuntimeException e) {
+            log.error("command {} failed", args.get(0), e);
+            err.println("netvm " + args.get(0) + ": internal error: " + e);
+            return 1;
+        }
+    }
+
+    /** Turns each write into one frame of the response. */
+    private static final class FrameOutputStream extends OutputStream {
+        private final OutputStream raw;
+        private final char channel;
+        private final Object lock;
+
+        FrameOutputStream(OutputStream raw, char channel, Object lock) {
+            this.raw = raw;
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return;
+            }
+            byte[] copy = java.util.Arrays.copyOfRange(b, off, off + len);
+            synchronized (lock) {
+                ControlProtocol.writeFrame(raw, channel, copy);
+            }
+        }
+    }
+}

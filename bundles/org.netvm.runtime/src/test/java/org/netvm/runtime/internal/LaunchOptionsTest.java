@@ -1,0 +1,64 @@
+package org.netvm.runtime.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+class LaunchOptionsTest {
+
+    private static LaunchOptions parse(Map<String, String> props, Map<String, String> env, Set<String> files) {
+        return LaunchOptions.from(props::get, env::get, p -> files.contains(p.toString()));
+    }
+
+    @Test
+    void autoFallsBackToTheEmbeddedDaemonWhenNoXenIsPresent() {
+        LaunchOptions o = parse(Map.of(), Map.of(), Set.of());
+        assertTrue(o.embedded());
+        assertEquals(LaunchOptions.DEFAULT_EMBEDDED_SOCKET, o.xenstorePath());
+        assertTrue(o.configurations().containsKey("org.netvm.xenstore.server"));
+        assertEquals("/run/netvm/xenstored/domains",
+                o.configurations().get("org.netvm.xenstore.server").get("domainSocketDir"));
+    }
+
+    @Test
+    void autoPrefersARunningXenstoredThenXenbus() {
+        assertEquals("unix", parse(Map.of(), Map.of(), Set.of("/var/run/xenstored/socket", "/dev/xen/xenbus")).transport());
+        LaunchOptions xenbus = parse(Map.of(), Map.of(), Set.of("/dev/xen/xenbus"));
+        assertEquals("xenbus", xenbus.transport());
+        assertFalse(xenbus.embedded());
+        assertFalse(xenbus.configurations().containsKey("org.netvm.xenstore.server"));
+        assertEquals("/tmp/x", parse(Map.of(), Map.of("XENSTORED_PATH", "/tmp/x"), Set.of("/tmp/x")).xenstorePath());
+    }
+
+    @Test
+    void explicitChoices() {
+        LaunchOptions o = parse(Map.of("netvm.xenstore", "embedded:/tmp/s/xs", "netvm.domid", "7",
+                "netvm.role", "guest", "netvm.control", "/tmp/c.sock"), Map.of(), Set.of());
+        assertTrue(o.embedded());
+        assertEquals("/tmp/s/xs", o.xenstorePath());
+        assertEquals(7, o.domid());
+        assertEquals("guest", o.role());
+        assertEquals("/tmp/c.sock", o.configurations().get("org.netvm.control").get("socketPath"));
+        assertEquals("unix", parse(Map.of("netvm.xenstore", "unix:/a/b"), Map.of(), Set.of()).transport());
+    }
+
+    @Test
+    void badOptionsAreRejectedWithTheirName() {
+        for (var bad : new String[][] {{"netvm.role", "router"}, {"netvm.domid", "32753"}, {"netvm.domid", "-1"},
+                {"netvm.domid", "07"}, {"netvm.xenstore", "tcp:1.2.3.4"}, {"netvm.xenstore", "unix:relative"},
+                {"netvm.control", "x"}}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> parse(Map.of(bad[0], bad[1]), Map.of(), Set.of()));
+            assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> parse(Map.of("netvm.xenstore", "unix:/" + "a".repeat(120)), Map.of(), Set.of()));
+        assertEquals(Path.of("/a/b"), Path.of(parse(Map.of("netvm.xenstore", "unix:/a/b"), Map.of(), Set.of()).xenstorePath()));
+    }
+}

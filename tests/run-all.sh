@@ -1,0 +1,41 @@
+#!/bin/bash
+# Builds everything and runs every test: unit tests next to each bundle (surefire, including the
+# real-kernel and real-xenstored tests, which need root), then the in-framework tests in tests/.
+# Ends with one line "N passed, N failed" over all of them; fails on any failure and when the
+# in-framework run reported zero tests (a silent run is a failed run).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export JAVA_HOME=${NETVM_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+[ -x "$JAVA_HOME/bin/java" ] || { echo "run-all: JDK 25 not found at $JAVA_HOME (set NETVM_JAVA_HOME)" >&2; exit 2; }
+export PATH="$JAVA_HOME/bin:$PATH"
+
+# stale reports must not count
+rm -rf bundles/*/target/surefire-reports tests/target/test-reports
+mvn -B -ntp -fae install "$@"
+mvn_status=$?
+
+count() { # prints "tests failures errors skipped" summed over the given report files
+    awk 'match($0, /<testsuite [^>]*>/) {
+            s = substr($0, RSTART, RLENGTH)
+            for (k = 1; k <= 4; k++) {
+                split("tests failures errors skipped", names, " ")
+                if (match(s, names[k] "=\"[0-9]+\"")) { v = substr(s, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); sum[k] += v }
+            }
+         }
+         END { printf "%d %d %d %d\n", sum[1], sum[2], sum[3], sum[4] }' "$@" /dev/null
+}
+read -r ut uf ue us < <(count bundles/*/target/surefire-reports/TEST-*.xml)
+read -r it if_ ie is < <(count tests/target/test-reports/*/TEST-*.xml)
+echo "unit tests (surefire):    $ut run, $((uf + ue)) failed, $us skipped"
+echo "in-framework tests (bnd): $it run, $((if_ + ie)) failed, $is skipped"
+failed=$((uf + ue + if_ + ie))
+passed=$((ut + it - failed - us - is))
+status=0
+if [ "$it" -eq 0 ]; then
+    echo "run-all: the in-framework test run reported zero tests" >&2
+    status=1
+fi
+[ "$mvn_status" -ne 0 ] && status=1
+[ "$failed" -ne 0 ] && status=1
+echo "$passed passed, $failed failed"
+exit $status
