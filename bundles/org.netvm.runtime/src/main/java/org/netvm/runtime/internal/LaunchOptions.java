@@ -102,7 +102,10 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
         return p;
     }
 
-    /** The configurations to create, by PID, in a stable order. */
+    /**
+     * The configuration properties to set, by PID, in a stable order. They are merged into what
+     * the PID already holds (e.g. from Configurator defaults).
+     */
     public Map<String, Dictionary<String, Object>> configurations() {
         Map<String, Dictionary<String, Object>> out = new LinkedHashMap<>();
         if (embedded) {
@@ -122,6 +125,11 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
         roleConfig.put("role", role);
         roleConfig.put("domid", domid);
         out.put("org.netvm.role", roleConfig);
+        if (role.equals("guest")) {
+            Hashtable<String, Object> guest = new Hashtable<>();
+            guest.put("domid", domid);
+            out.put("org.netvm.guest", guest);
+        }
         return out;
     }
 

@@ -35,7 +35,11 @@ public final class RuntimeConfigurer {
                 options.controlSocket());
         for (Map.Entry<String, Dictionary<String, Object>> e : options.configurations().entrySet()) {
             Configuration c = cm.getConfiguration(e.getKey(), "?");
-            c.updateIfDifferent(e.getValue());
+            Dictionary<String, Object> props = c.getProperties() == null ? new java.util.Hashtable<>() : c.getProperties();
+            for (String key : java.util.Collections.list(e.getValue().keys())) {
+                props.put(key, e.getValue().get(key));
+            }
+            c.updateIfDifferent(props);
         }
     }
 }
