@@ -59,6 +59,20 @@ public interface XenStore extends XenStoreOps {
     /** The home path of {@code domid} as the daemon defines it ({@code /local/domain/<domid>}). */
     String domainPath(int domid) throws XenStoreException;
 
+    /**
+     * Toolstack operation (dom0 only): tells the daemon that domain {@code domid} exists, with the
+     * machine frame of its xenstore ring page and its event channel port. Fires
+     * {@code @introduceDomain}. netvm's embedded daemon then serves that domain on its own socket.
+     */
+    default void introduceDomain(int domid, long ringMfn, int eventChannel) throws XenStoreException {
+        throw new XenStoreException(XenStoreError.ENOSYS, null);
+    }
+
+    /** Toolstack operation (dom0 only): the domain is gone. Fires {@code @releaseDomain}. */
+    default void releaseDomain(int domid) throws XenStoreException {
+        throw new XenStoreException(XenStoreError.ENOSYS, null);
+    }
+
     /** {@code true} while the connection to the daemon is up. */
     boolean isConnected();
 

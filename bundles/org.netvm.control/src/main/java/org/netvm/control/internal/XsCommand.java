@@ -36,7 +36,9 @@ public final class XsCommand implements ControlCommand {
                    netvm xs mkdir PATH
                    netvm xs rm PATH...
                    netvm xs chmod PATH PERM...                 (PERM like n0 r5 w3 b7; first = owner)
-                   netvm xs watch PATH [COUNT]                 (prints changed paths; COUNT events then exit)""";
+                   netvm xs watch PATH [COUNT]                 (prints changed paths; COUNT events then exit)
+                   netvm xs introduce DOMID [MFN PORT]         (toolstack: the domain exists)
+                   netvm xs release DOMID                      (toolstack: the domain is gone)""";
 
     private final XenStore xs;
 
@@ -115,6 +117,19 @@ public final class XsCommand implements ControlCommand {
                     int count = rest.size() == 2 ? Integer.parseInt(rest.get(1)) : Integer.MAX_VALUE;
                     return watch(rest.get(0), count, out);
                 }
+                case "introduce" -> {
+                    if (rest.size() != 1 && rest.size() != 3) {
+                        return usage(err);
+                    }
+                    xs.introduceDomain(domid(rest.get(0)), rest.size() == 3 ? Long.parseLong(rest.get(1)) : 1L,
+                            rest.size() == 3 ? Integer.parseInt(rest.get(2)) : 1);
+                }
+                case "release" -> {
+                    if (rest.size() != 1) {
+                        return usage(err);
+                    }
+                    xs.releaseDomain(domid(rest.get(0)));
+                }
                 default -> {
                     return usage(err);
                 }
@@ -127,6 +142,13 @@ public final class XsCommand implements ControlCommand {
             err.println("xs " + args.get(0) + ": " + e.getMessage());
             return 2;
         }
+    }
+
+    private static int domid(String text) {
+        if (!text.matches("0|[1-9][0-9]{0,4}") || Integer.parseInt(text) >= 0x7FF0) {
+            throw new IllegalArgumentException("not a domain id: " + text);
+        }
+        return Integer.parseInt(text);
     }
 
     private static int usage(PrintStream err) {

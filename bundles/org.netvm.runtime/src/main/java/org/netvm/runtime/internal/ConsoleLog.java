@@ -38,6 +38,43 @@ public final class ConsoleLog implements LogListener {
         java.util.List<LogEntry> earlier = java.util.Collections.list(reader.getLog());
         java.util.Collections.reverse(earlier);
         earlier.forEach(this::logged);
+        installJulBridge();
+    }
+
+    /**
+     * Plain-Java code (e.g. the xenstore client's System.Logger, which goes to java.util.logging)
+     * prints in the same one-line format instead of JUL's two-line default.
+     */
+    private void installJulBridge() {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        root.setLevel(debug ? java.util.logging.Level.FINE : java.util.logging.Level.INFO);
+        root.addHandler(new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (!isLoggable(r)) {
+                    return;
+                }
+                String message = new java.util.logging.SimpleFormatter().formatMessage(r);
+                String level = r.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue() ? "ERROR"
+                        : r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue() ? "WARN"
+                        : r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue() ? "INFO" : "DEBUG";
+                String source = r.getLoggerName() == null ? "jul" : r.getLoggerName();
+                out.println(TIME.format(r.getInstant()) + ' ' + String.format("%-5s", level) + ' ' + source + ": "
+                        + message + (r.getThrown() == null ? "" : ": " + r.getThrown()));
+            }
+
+            @Override
+            public void flush() {
+                out.flush();
+            }
+
+            @Override
+            public void close() {
+            }
+        });
     }
 
     @Deactivate

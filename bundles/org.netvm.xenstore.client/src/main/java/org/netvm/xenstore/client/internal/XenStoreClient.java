@@ -212,6 +212,17 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         return call(MessageType.GET_DOMAIN_PATH, NO_TX, Message.strings(Integer.toString(domid)), null, -1).text();
     }
 
+    @Override
+    public void introduceDomain(int domid, long ringMfn, int eventChannel) throws XenStoreException {
+        request(MessageType.INTRODUCE, NO_TX,
+                Message.strings(Integer.toString(domid), Long.toString(ringMfn), Integer.toString(eventChannel)));
+    }
+
+    @Override
+    public void releaseDomain(int domid) throws XenStoreException {
+        request(MessageType.RELEASE, NO_TX, Message.strings(Integer.toString(domid)));
+    }
+
     /**
      * Sends one request as it is and returns the reply (ERROR replies become exceptions). For tools and
      * tests that need a request the {@link XenStore} interface does not offer, such as INTRODUCE.

@@ -1,0 +1,299 @@
+package org.netvm.backend.nftables.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.netvm.dataplane.Chain;
+import org.netvm.dataplane.ChainRef;
+import org.netvm.dataplane.Family;
+import org.netvm.dataplane.Match;
+import org.netvm.dataplane.NamedSet;
+import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.Plan;
+import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.SetElement;
+import org.netvm.dataplane.SetRef;
+import org.netvm.dataplane.SetType;
+import org.netvm.dataplane.Verdict;
+
+/**
+ * Renders plans into nft scripts and into the canonical form {@code nft -n list table} prints.
+ *
+ * <p>Tables: {@code inet <prefix>}, {@code ip <prefix>-ip}, {@code ip6 <prefix>-ip6}. Everything else
+ * in the kernel is never named by what this class renders. All values come from the validated model
+ * (names, addresses, ports), so no text here comes from outside unchecked.
+ */
+final class NftRenderer {
+    private static final Pattern PREFIX = Pattern.compile("[A-Za-z][A-Za-z0-9_-]{0,20}");
+
+    private final String prefix;
+
+    NftRenderer(String prefix) {
+        if (prefix == null || !PREFIX.matcher(prefix).matches()) {
+            throw new IllegalArgumentException("table prefix must match ^[A-Za-z][A-Za-z0-9_-]{0,20}$: " + prefix);
+        }
+        this.prefix = prefix;
+    }
+
+    /** The table this backend owns for {@code family}. */
+    String table(Family family) {
+        return switch (family) {
+            case INET -> prefix;
+            case IP -> prefix + "-ip";
+            case IP6 -> prefix + "-ip6";
+        };
+    }
+
+    /** {@code inet netvm} */
+    String tableSpec(Family family) {
+        return family.keyword() + " " + table(family);
+    }
+
+    /** The family of an owned table, or null if {@code family table} is not one of ours. */
+    Family owned(String family, String table) {
+        for (Family f : Family.values()) {
+            if (f.keyword().equals(family) && table(f).equals(table)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /** OwnedState key of a chain or set. */
+    String key(Family family, String name) {
+        return tableSpec(family) + "/" + name;
+    }
+
+    /** Deletes all owned tables (whether they exist or not), one transaction. */
+    String sweep() {
+        StringBuilder b = new StringBuilder();
+        for (Family f : Family.values()) {
+            b.append("add table ").append(tableSpec(f)).append('\n');
+            b.append("delete table ").append(tableSpec(f)).append('\n');
+        }
+        return b.toString();
+    }
+
+    /**
+     * The whole plan as one transaction: every owned table is created if missing and deleted (so nothing
+     * stale survives), then the tables the plan needs are defined from scratch. Chains are declared
+     * before any rule so jumps may point at chains defined later.
+     */
+    String full(Plan plan) {
+        StringBuilder b = new StringBuilder(sweep());
+        for (Family f : Family.values()) {
+            if (!plan.families().contains(f)) {
+                continue;
+            }
+            b.append("table ").append(tableSpec(f)).append(" {\n");
+            for (NamedSet s : plan.sets()) {
+                if (s.family() != f) {
+                    continue;
+                }
+                b.append("\tset ").append(s.name()).append(" {\n");
+                b.append("\t\ttype ").append(s.type().keyword()).append('\n');
+                SortedSet<SetElement> els = plan.elements(s.ref());
+                if (!els.isEmpty()) {
+                    b.append("\t\telements = {\n");
+                    int i = 0;
+                    for (SetElement e : els) {
+                        b.append("\t\t\t").append(element(e)).append(++i < els.size() ? ",\n" : "\n");
+                    }
+                    b.append("\t\t}\n");
+                }
+                b.append("\t}\n");
+            }
+            for (Chain c : plan.chains()) {
+                if (c.family() == f) {
+                    b.append("\tchain ").append(c.name()).append(" {\n");
+                    if (c.isBase()) {
+                        b.append("\t\t").append(header(c, false)).append('\n');
+                    }
+                    b.append("\t}\n");
+                }
+            }
+            for (Chain c : plan.chains()) {
+                List<Rule> rules = plan.rules(c.ref());
+                if (c.family() == f && !rules.isEmpty()) {
+                    b.append("\tchain ").append(c.name()).append(" {\n");
+                    for (Rule r : rules) {
+                        b.append("\t\t").append(rule(plan, r, false)).append('\n');
+                    }
+                    b.append("\t}\n");
+                }
+            }
+            b.append("}\n");
+        }
+        return b.toString();
+    }
+
+    /**
+     * Only the element changes from {@code before} to {@code after} (which must have the same structure):
+     * deletions first, then additions, one transaction. Empty if nothing changed.
+     */
+    String elementDelta(Plan before, Plan after) {
+        StringBuilder b = new StringBuilder();
+        TreeSet<SetRef> refs = new TreeSet<>(before.elements().keySet());
+        refs.addAll(after.elements().keySet());
+        for (SetRef ref : refs) {
+            TreeSet<SetElement> gone = new TreeSet<>(before.elements(ref));
+            gone.removeAll(after.elements(ref));
+            elementLine(b, "delete", ref, gone);
+        }
+        for (SetRef ref : refs) {
+            TreeSet<SetElement> added = new TreeSet<>(after.elements(ref));
+            added.removeAll(before.elements(ref));
+            elementLine(b, "add", ref, added);
+        }
+        return b.toString();
+    }
+
+    private void elementLine(StringBuilder b, String verb, SetRef ref, Set<SetElement> els) {
+        if (!els.isEmpty()) {
+            b.append(verb).append(" element ").append(tableSpec(ref.family())).append(' ').append(ref.name())
+                    .append(" { ").append(els.stream().map(NftRenderer::element).collect(Collectors.joining(", ")))
+                    .append(" }\n");
+        }
+    }
+
+    /** What {@code nft -n list table} shows right after applying {@code plan}. */
+    OwnedState expected(Plan plan) {
+        TreeMap<String, String> chains = new TreeMap<>();
+        TreeMap<String, List<String>> rules = new TreeMap<>();
+        TreeMap<String, String> sets = new TreeMap<>();
+        TreeMap<String, SortedSet<String>> elements = new TreeMap<>();
+        for (Chain c : plan.chains()) {
+            String k = key(c.family(), c.name());
+            chains.put(k, c.isBase() ? header(c, true) : "");
+            List<String> texts = new ArrayList<>();
+            for (Rule r : plan.rules(c.ref())) {
+                texts.add(rule(plan, r, true));
+            }
+            rules.put(k, texts);
+        }
+        for (NamedSet s : plan.sets()) {
+            String k = key(s.family(), s.name());
+            sets.put(k, "type " + s.type().keyword());
+            elements.put(k, plan.elements(s.ref()).stream().map(NftRenderer::element)
+                    .collect(Collectors.toCollection(TreeSet::new)));
+        }
+        return new OwnedState(chains, rules, sets, elements);
+    }
+
+    static String header(Chain c, boolean numeric) {
+        Chain.Base base = c.base();
+        String prio = numeric || base.priority().standardName() == null
+                ? Integer.toString(base.priority().value()) : base.priority().standardName();
+        return "type " + base.type().keyword() + " hook " + base.hook().keyword() + " priority " + prio
+                + "; policy " + base.policy().keyword() + ";";
+    }
+
+    static String element(SetElement e) {
+        return e.ifname() == null ? e.address().text() : "\"" + e.ifname() + "\" . " + e.address().text();
+    }
+
+    /** One rule; {@code numeric} as {@code nft -n} prints it, else readable. */
+    static String rule(Plan plan, Rule rule, boolean numeric) {
+        Family family = rule.chain().family();
+        List<String> parts = new ArrayList<>();
+        for (Match m : rule.matches()) {
+            String text = match(plan, rule.chain(), rule, m, numeric);
+            if (text != null) {
+                parts.add(text);
+            }
+        }
+        if (rule.counter()) {
+            parts.add("counter");
+        }
+        parts.add(verdict(family, rule.verdict(), numeric));
+        return String.join(" ", parts);
+    }
+
+    private static String op(boolean negated) {
+        return negated ? " != " : " ";
+    }
+
+    private static String match(Plan plan, ChainRef chain, Rule rule, Match m, boolean numeric) {
+        return switch (m) {
+            case Match.Interface i -> (i.direction() == Match.Direction.INPUT ? "iifname" : "oifname")
+                    + op(i.negated()) + "\"" + i.name() + "\"";
+            case Match.InterfaceGroup g -> (g.direction() == Match.Direction.INPUT ? "iifgroup" : "oifgroup")
+                    + op(g.negated()) + g.group();
+            case Match.Address a -> (a.prefix().version() == 4 ? "ip " : "ip6 ")
+                    + (a.side() == Match.Side.SOURCE ? "saddr" : "daddr") + op(a.negated()) + a.prefix();
+            case Match.L4 l -> {
+                // nft drops "meta l4proto tcp" in front of a tcp header match; so do we
+                boolean implied = !l.negated() && rule.matches().stream()
+                        .anyMatch(x -> x instanceof Match.Port p && p.protocol() == l.protocol());
+                yield implied ? null : "meta l4proto" + op(l.negated()) + protocol(l.protocol(), numeric);
+            }
+            case Match.Port p -> p.protocol().keyword() + (p.side() == Match.Side.SOURCE ? " sport" : " dport")
+                    + op(p.negated()) + (p.first() == p.last() ? p.first() + "" : p.first() + "-" + p.last());
+            case Match.Conntrack c -> {
+                List<String> states = c.states().stream().map(s -> numeric ? ctBit(s) : s.keyword()).toList();
+                yield "ct state" + op(c.negated()) + String.join(c.negated() ? " | " : ",", states);
+            }
+            case Match.InSet s -> {
+                NamedSet set = plan.set(SetRef.of(chain.family(), s.set())).orElseThrow();
+                String ip = set.type().ipVersion() == 4 ? "ip" : "ip6";
+                String key = switch (s.key()) {
+                    case SOURCE_ADDRESS -> ip + " saddr";
+                    case DESTINATION_ADDRESS -> ip + " daddr";
+                    case IIFNAME_SOURCE_ADDRESS -> "iifname . " + ip + " saddr";
+                    case OIFNAME_DESTINATION_ADDRESS -> "oifname . " + ip + " daddr";
+                };
+                yield key + op(s.negated()) + "@" + s.set();
+            }
+        };
+    }
+
+    private static String protocol(Match.Protocol p, boolean numeric) {
+        return switch (p) {
+            case TCP -> numeric ? "6" : "tcp";
+            case UDP -> numeric ? "17" : "udp";
+            case ICMP -> numeric ? "1" : "icmp";
+            case ICMPV6 -> numeric ? "58" : "ipv6-icmp";
+        };
+    }
+
+    private static String ctBit(Match.CtState s) {
+        return switch (s) {
+            case INVALID -> "0x1";
+            case ESTABLISHED -> "0x2";
+            case RELATED -> "0x4";
+            case NEW -> "0x8";
+        };
+    }
+
+    private static String verdict(Family family, Verdict v, boolean numeric) {
+        return switch (v) {
+            case Verdict.Accept a -> "accept";
+            case Verdict.Drop d -> "drop";
+            case Verdict.Return r -> "return";
+            case Verdict.Masquerade m -> "masquerade";
+            case Verdict.Jump j -> "jump " + j.chain();
+            case Verdict.Goto g -> "goto " + g.chain();
+            case Verdict.Reject r -> switch (r.type()) {
+                case PORT_UNREACHABLE -> "reject";
+                case TCP_RESET -> "reject with tcp reset";
+                case HOST_PROHIBITED -> switch (family) {
+                    case IP -> numeric ? "reject with icmp 10" : "reject with icmp host-prohibited";
+                    case IP6 -> numeric ? "reject with icmpv6 1" : "reject with icmpv6 admin-prohibited";
+                    case INET -> numeric ? "reject with icmpx 3" : "reject with icmpx admin-prohibited";
+                };
+            };
+            case Verdict.Dnat d -> {
+                boolean v6 = d.address().version() == 6;
+                String to = d.port() == 0 ? d.address().text()
+                        : (v6 ? "[" + d.address().text() + "]" : d.address().text()) + ":" + d.port();
+                yield "dnat " + (family == Family.INET ? (v6 ? "ip6 " : "ip ") : "") + "to " + to;
+            }
+        };
+    }
+
+}

@@ -1,0 +1,167 @@
+package org.netvm.backend.nftables.internal;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.netvm.dataplane.BackendException;
+import org.netvm.dataplane.Family;
+import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.PacketFilterBackend;
+import org.netvm.dataplane.Plan;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The {@code nftables} backend. It owns the tables {@code inet <prefix>}, {@code ip <prefix>-ip} and
+ * {@code ip6 <prefix>-ip6} and nothing else.
+ *
+ * <p>{@link #apply} sends one {@code nft -f -} transaction: "add table; delete table" for each owned
+ * table, then the plan's tables from scratch. Sets are re-created with the same elements inside that
+ * transaction, so no packet ever sees a missing element; conntrack entries (established flows, NAT
+ * bindings) live outside the tables and are not touched. Counters restart at zero. When only set
+ * elements differ from the last plan applied, only {@code delete element}/{@code add element} lines are
+ * sent; if that fails (e.g. an element was deleted by hand), the full transaction is sent instead.
+ */
+@Component(name = NftablesBackend.PID, configurationPid = NftablesBackend.PID,
+        property = PacketFilterBackend.BACKEND + "=" + NftablesBackend.NAME)
+@Designate(ocd = NftablesBackend.Config.class)
+public final class NftablesBackend implements PacketFilterBackend {
+    static final String PID = "org.netvm.backend.nftables";
+    static final String NAME = "nftables";
+    private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+    private static final Pattern TABLE_LINE = Pattern.compile("table (\\S+) (\\S+)");
+
+    @ObjectClassDefinition(id = PID, name = "netvm nftables backend",
+            description = "Programs packet filtering and NAT through nft, in tables of its own.")
+    public @interface Config {
+        @AttributeDefinition(description = "Network namespace to program (ip netns name); empty = own namespace")
+        String netns() default "";
+
+        @AttributeDefinition(description = "Prefix of the owned tables: inet <prefix>, ip <prefix>-ip, ip6 <prefix>-ip6")
+        String tablePrefix() default "netvm";
+
+        @AttributeDefinition(description = "The nft program")
+        String nft() default "nft";
+
+        @AttributeDefinition(description = "Timeout of one nft run, in milliseconds")
+        long timeoutMillis() default 30000;
+    }
+
+    private final CommandRunner runner;
+    private final List<String> nftPrefix;
+    private final NftRenderer renderer;
+    private Plan lastApplied;
+
+    @Activate
+    public NftablesBackend(Config config) {
+        this(new ProcessCommandRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
+                config.tablePrefix());
+    }
+
+    /** For tests and tools: {@code netns} empty for the own namespace. */
+    public NftablesBackend(CommandRunner runner, String nft, String netns, String tablePrefix) {
+        this.runner = runner;
+        this.renderer = new NftRenderer(tablePrefix);
+        List<String> p = new ArrayList<>();
+        if (netns != null && !netns.isEmpty()) {
+            if (!NETNS.matcher(netns).matches()) {
+                throw new IllegalArgumentException("bad network namespace name: " + netns);
+            }
+            p.addAll(List.of("ip", "netns", "exec", netns));
+        }
+        if (nft == null || nft.isEmpty() || nft.startsWith("-")) {
+            throw new IllegalArgumentException("bad nft program: " + nft);
+        }
+        p.add(nft);
+        this.nftPrefix = List.copyOf(p);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public synchronized void apply(Plan plan) throws BackendException {
+        if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.sameStructure(plan)) {
+            try {
+                transaction(renderer.elementDelta(lastApplied, plan));
+                lastApplied = plan;
+                return;
+            } catch (BackendException e) {
+                // the kernel is not what we last applied (drift); the full transaction repairs it
+            }
+        }
+        transaction(renderer.full(plan));
+        lastApplied = plan;
+    }
+
+    @Override
+    public synchronized OwnedState readBack() throws BackendException {
+        NftListing listing = new NftListing();
+        CommandRunner.Result tables = nft(List.of("-n", "list", "tables"), "");
+        if (!tables.ok()) {
+            throw new BackendException("nft list tables failed", tables.stderr());
+        }
+        for (String line : tables.stdout().split("\n")) {
+            var m = TABLE_LINE.matcher(line.strip());
+            if (!m.matches()) {
+                continue;
+            }
+            Family f = renderer.owned(m.group(1), m.group(2));
+            if (f == null) {
+                continue;
+            }
+            CommandRunner.Result r = nft(List.of("-n", "list", "table", f.keyword(), renderer.table(f)), "");
+            if (r.ok()) {
+                listing.parse(r.stdout());
+            } else if (!r.stderr().contains("No such file or directory")) {
+                throw new BackendException("nft list table " + renderer.tableSpec(f) + " failed", r.stderr());
+            }
+        }
+        return new OwnedState(new java.util.TreeMap<>(listing.chains), new java.util.TreeMap<>(listing.rules),
+                new java.util.TreeMap<>(listing.sets), new java.util.TreeMap<>(listing.elements));
+    }
+
+    @Override
+    public OwnedState expected(Plan plan) {
+        return renderer.expected(plan);
+    }
+
+    @Override
+    public synchronized void sweep() throws BackendException {
+        transaction(renderer.sweep());
+        lastApplied = null;
+    }
+
+    /** The script {@link #apply} would send for {@code plan} as a full transaction (for dry runs). */
+    public String render(Plan plan) {
+        return renderer.full(plan);
+    }
+
+    private void transaction(String script) throws BackendException {
+        if (script.isEmpty()) {
+            return;
+        }
+        CommandRunner.Result r = nft(List.of("-f", "-"), script);
+        if (!r.ok()) {
+            throw new BackendException("nft rejected the transaction (exit " + r.exitCode() + "), nothing changed",
+                    r.stderr());
+        }
+    }
+
+    private CommandRunner.Result nft(List<String> args, String stdin) throws BackendException {
+        List<String> argv = new ArrayList<>(nftPrefix);
+        argv.addAll(args);
+        try {
+            return runner.run(argv, stdin);
+        } catch (IOException e) {
+            throw new BackendException("could not run " + String.join(" ", nftPrefix), e.getMessage(), e);
+        }
+    }
+}

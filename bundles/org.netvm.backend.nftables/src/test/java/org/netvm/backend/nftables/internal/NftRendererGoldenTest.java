@@ -1,0 +1,57 @@
+package org.netvm.backend.nftables.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The rendered transactions, compared with src/test/resources/golden/*.nft. After an intended change,
+ * regenerate with {@code -Dgolden.update=true} and review the diff. The kernel accepts every one of
+ * these (see NftablesKernelTest).
+ */
+class NftRendererGoldenTest {
+    private final NftRenderer renderer = new NftRenderer("netvm");
+
+    static void assertGolden(String name, String actual) throws IOException {
+        Path file = Path.of("src/test/resources/golden", name);
+        if (Boolean.getBoolean("golden.update")) {
+            Files.writeString(file, actual);
+        }
+        assertEquals(Files.readString(file), actual, "golden file " + file);
+    }
+
+    @Test
+    void basePolicyWithTwoGuests() throws IOException {
+        assertGolden("base-two-guests.nft", renderer.full(QubesPlans.twoGuests()));
+    }
+
+    @Test
+    void dnsTwoUpstreams() throws IOException {
+        assertGolden("dns-2-upstreams.nft", renderer.full(QubesPlans.withDns(List.of("192.168.0.1", "9.9.9.9"))));
+    }
+
+    @Test
+    void dnsOneUpstream() throws IOException {
+        assertGolden("dns-1-upstream.nft", renderer.full(QubesPlans.withDns(List.of("192.168.0.1"))));
+    }
+
+    @Test
+    void dnsNoUpstreamDrops() throws IOException {
+        assertGolden("dns-0-upstreams.nft", renderer.full(QubesPlans.withDns(List.of())));
+    }
+
+    @Test
+    void setElementOnlyChange() throws IOException {
+        assertGolden("guest-change-elements.nft",
+                renderer.elementDelta(QubesPlans.twoGuests(), QubesPlans.guestChanged()));
+    }
+
+    @Test
+    void emptyPlanOnlyDeletesOwnTables() throws IOException {
+        assertGolden("empty.nft", renderer.full(org.netvm.dataplane.Plan.EMPTY));
+    }
+}

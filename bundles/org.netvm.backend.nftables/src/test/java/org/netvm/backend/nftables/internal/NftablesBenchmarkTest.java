@@ -1,0 +1,133 @@
+package org.netvm.backend.nftables.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.Plan;
+import org.netvm.dataplane.SetElement;
+
+/**
+ * Timings, run only with {@code -Dnetvm.bench=true} (as root), in a throwaway namespace:
+ * {@code mvn -q -pl bundles/org.netvm.backend.nftables install -Dnetvm.bench=true -Dtest=NftablesBenchmarkTest}.
+ */
+class NftablesBenchmarkTest {
+
+    static Plan withGuests(int n, int extra) {
+        Contribution.Builder g = Contribution.builder("guests");
+        for (int i = 0; i < n + extra; i++) {
+            String vif = "vif" + (i + 1) + ".0";
+            String ip = "10." + (128 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256);
+            g.element(QubesPlans.ALLOWED, SetElement.of(vif, ip)).element(QubesPlans.DOWNSTREAM, SetElement.of(ip));
+        }
+        return Plan.merge(QubesPlans.basePolicy(), g.build());
+    }
+
+    @Test
+    void measure() throws Exception {
+        assumeTrue(Boolean.getBoolean("netvm.bench"), "benchmark: -Dnetvm.bench=true");
+        assumeTrue(NetnsFixture.usable("nft"), "needs root, ip, nft");
+        try (NetnsFixture ns = NetnsFixture.create("nftbench")) {
+            NftablesBackend b = new NftablesBackend(new ProcessCommandRunner(Duration.ofMinutes(2)), "nft",
+                    ns.name(), "netvm");
+            for (int n : new int[] {100, 1000, 10000}) {
+                Plan plan = withGuests(n, 0);
+                List<Long> fresh = new ArrayList<>();
+                List<Long> replace = new ArrayList<>();
+                for (int run = 0; run < 3; run++) {
+                    b.sweep();
+                    long t0 = System.nanoTime();
+                    b.apply(plan);
+                    fresh.add(System.nanoTime() - t0);
+                    t0 = System.nanoTime();
+                    b.apply(plan);                       // same plan: full replace over N existing elements
+                    replace.add(System.nanoTime() - t0);
+                }
+                long t0 = System.nanoTime();
+                var state = b.readBack();
+                long readBack = System.nanoTime() - t0;
+                t0 = System.nanoTime();
+                ns.ok("nft", "-n", "list", "table", "inet", "netvm");
+                long listOnly = System.nanoTime() - t0;
+                assertEquals(2 * n, state.elements().values().stream().mapToInt(java.util.Set::size).sum());
+                // one guest more, then back: element-only deltas, one nft -f process each
+                Plan more = withGuests(n, 1);
+                int changes = 20;
+                t0 = System.nanoTime();
+                for (int i = 0; i < changes; i++) {
+                    b.apply(i % 2 == 0 ? more : plan);
+                }
+                long delta = (System.nanoTime() - t0) / changes;
+                // the same single-element changes through one long-lived "nft -e -i" process
+                long interactive = interactive(ns, n, 200);
+                long batched = interactiveNoEcho(ns, 200);
+                System.out.printf("N=%d elements/set (x2 sets): full apply %.1f ms (median of 3, empty table),"
+                        + " full re-apply %.1f ms, readBack %.1f ms (nft list alone %.1f ms), one guest via nft -f %.2f ms,"
+                        + " via nft -e -i (synchronous) %.3f ms, via nft -i (pipelined) %.3f ms%n", n, median(fresh),
+                        median(replace), readBack / 1e6, listOnly / 1e6, delta / 1e6, interactive / 1e6, batched / 1e6);
+            }
+            b.sweep();
+        }
+    }
+
+    /** Average ns per "add element" through one {@code nft -e -i} process, waiting for each echo. */
+    private static long interactive(NetnsFixture ns, int n, int changes) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns.name(), "nft", "-e", "-i")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8);
+                BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            long total = 0;
+            for (int i = 0; i < changes; i++) {
+                int k = 200000 + i;
+                String ip = "10.250." + (k / 256 % 256) + "." + (k % 256);
+                long t0 = System.nanoTime();
+                w.write("add element inet netvm downstream { " + ip + " }\n");
+                w.flush();
+                String line;
+                while ((line = r.readLine()) != null && !line.startsWith("# new generation")) {
+                    // echo of the command
+                }
+                total += System.nanoTime() - t0;
+            }
+            return total / changes;
+        } finally {
+            p.destroy();
+            p.waitFor();
+        }
+    }
+
+    /** Average ns per "add element" written down one {@code nft -i} pipe without waiting, start excluded. */
+    private static long interactiveNoEcho(NetnsFixture ns, int changes) throws Exception {
+        long start = runInteractive(ns, List.of());
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < changes; i++) {
+            int k = 300000 + i;
+            lines.add("add element inet netvm downstream { 10.251." + (k / 256 % 256) + "." + (k % 256) + " }");
+        }
+        return Math.max(0, runInteractive(ns, lines) - start) / changes;
+    }
+
+    private static long runInteractive(NetnsFixture ns, List<String> lines) throws Exception {
+        long t0 = System.nanoTime();
+        var r = ns.exec(List.of("nft", "-i"), String.join("\n", lines) + "\n");
+        if (!r.stderr().isBlank()) {
+            throw new AssertionError(r.stderr());
+        }
+        return System.nanoTime() - t0;
+    }
+
+    private static double median(List<Long> ns) {
+        List<Long> s = new ArrayList<>(ns);
+        s.sort(null);
+        return s.get(s.size() / 2) / 1e6;
+    }
+}

@@ -1,0 +1,74 @@
+package org.netvm.dataplane;
+
+import java.util.Objects;
+
+/**
+ * A chain declaration. A base chain ({@link #base()} non-null) is attached to a hook and has a policy;
+ * a regular chain ({@link #base()} null) is only entered by {@code jump}/{@code goto}.
+ *
+ * @param family the family (which table)
+ * @param name   {@code ^[A-Za-z][A-Za-z0-9_-]{0,30}$}
+ * @param base   hook attachment, or null for a regular chain
+ */
+public record Chain(Family family, String name, Base base) {
+
+    /**
+     * Hook attachment of a base chain.
+     *
+     * @param type     filter, nat or route
+     * @param hook     where it is attached
+     * @param priority order at the hook
+     * @param policy   what happens to packets no rule decided on
+     */
+    public record Base(ChainType type, Hook hook, Priority priority, Policy policy) {
+        public Base {
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(hook, "hook");
+            Objects.requireNonNull(priority, "priority");
+            Objects.requireNonNull(policy, "policy");
+            if (type == ChainType.NAT && hook == Hook.FORWARD) {
+                throw new IllegalArgumentException("a nat chain cannot be attached to the forward hook");
+            }
+            if (type == ChainType.ROUTE && hook != Hook.OUTPUT) {
+                throw new IllegalArgumentException("a route chain can only be attached to the output hook");
+            }
+        }
+    }
+
+    public Chain {
+        Objects.requireNonNull(family, "family");
+        Names.object("chain", name);
+        if (base != null && base.type() == ChainType.ROUTE && family == Family.INET) {
+            throw new IllegalArgumentException("a route chain needs family ip or ip6: " + name);
+        }
+    }
+
+    /** A base chain. */
+    public static Chain base(Family family, String name, ChainType type, Hook hook, Priority priority,
+            Policy policy) {
+        return new Chain(family, name, new Base(type, hook, priority, policy));
+    }
+
+    /** A filter base chain. */
+    public static Chain filter(Family family, String name, Hook hook, Priority priority, Policy policy) {
+        return base(family, name, ChainType.FILTER, hook, priority, policy);
+    }
+
+    /** A nat base chain with policy accept. */
+    public static Chain nat(Family family, String name, Hook hook, Priority priority) {
+        return base(family, name, ChainType.NAT, hook, priority, Policy.ACCEPT);
+    }
+
+    /** A regular (non-base) chain. */
+    public static Chain regular(Family family, String name) {
+        return new Chain(family, name, null);
+    }
+
+    public boolean isBase() {
+        return base != null;
+    }
+
+    public ChainRef ref() {
+        return new ChainRef(family, name);
+    }
+}

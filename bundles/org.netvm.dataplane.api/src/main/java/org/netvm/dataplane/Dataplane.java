@@ -1,0 +1,83 @@
+package org.netvm.dataplane;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The dataplane as feature bundles see it: each owner hands in its whole desired packet-filter state
+ * as a {@link Contribution}; the dataplane merges all contributions into one {@link Plan} and keeps
+ * the active {@link PacketFilterBackend} equal to it (batched applies, periodic drift repair, hot swap
+ * of the backend).
+ *
+ * <p>Calls only record desired state and return at once; the returned stage completes when the
+ * active backend has applied a plan containing the change. A caller that must not proceed before the
+ * kernel enforces its state (e.g. anti-spoof elements before a link comes up) waits on it, with a
+ * timeout: while no backend is active the stage stays pending (the state is applied as soon as one
+ * is). Stages complete on a notification thread, never on the caller's or the reconciler's thread.
+ *
+ * <p>Whiteboard: a {@link Contribution} object registered as a service (objectClass
+ * {@code org.netvm.dataplane.Contribution}) is merged like a {@link #put} of its owner and withdrawn
+ * when the service is unregistered. An owner must contribute through one way only.
+ */
+@ProviderType
+public interface Dataplane {
+
+    /**
+     * Replaces everything {@code contribution.owner()} contributed.
+     *
+     * @return completes normally once the active backend applied a plan containing the contribution;
+     *         exceptionally with the {@link BackendException} if that apply failed (the contribution
+     *         stays desired and is retried), or with {@link IllegalArgumentException} if it conflicts
+     *         with other contributions (it stays desired, left out of the plan until the conflict is
+     *         gone)
+     */
+    CompletionStage<Void> put(Contribution contribution);
+
+    /**
+     * Withdraws everything {@code owner} contributed through {@link #put}; completes like {@link #put}.
+     * Unknown owners are fine (the stage completes at the next apply).
+     */
+    CompletionStage<Void> remove(String owner);
+
+    /** The merged desired plan (without contributions left out for conflicts). */
+    Plan plan();
+
+    /** A snapshot of what the dataplane is doing. */
+    Status status();
+
+    /**
+     * What the dataplane is doing.
+     *
+     * @param activeBackend     the name of the backend in charge, or null if none is
+     * @param requestedBackend  the configured backend name
+     * @param requestFailure    null, or why the requested backend is not the active one (not available,
+     *                          or it failed to take over: "requested but failed")
+     * @param availableBackends names of all registered backends, sorted
+     * @param inSync            whether the active backend holds the current plan and no drift is pending
+     * @param lastApply         when the last successful apply ended, or null
+     * @param lastApplyDuration how long the last apply (successful or not) took, or {@link Duration#ZERO}
+     * @param applies           successful applies since start
+     * @param failures          failed applies, verifications and sweeps since start
+     * @param driftRepairs      re-applies because the kernel differed from the applied plan
+     * @param lastError         the last error, or null (cleared by the next successful apply)
+     * @param contributions     contributions (put and whiteboard) in the plan
+     * @param rejected          contributions left out because they conflict
+     * @param elements          set elements in the plan
+     */
+    record Status(String activeBackend, String requestedBackend, String requestFailure,
+            List<String> availableBackends, boolean inSync, Instant lastApply, Duration lastApplyDuration,
+            long applies, long failures, long driftRepairs, String lastError, int contributions, int rejected,
+            int elements) {
+
+        public Status {
+            availableBackends = List.copyOf(availableBackends);
+            if (lastApplyDuration == null) {
+                lastApplyDuration = Duration.ZERO;
+            }
+        }
+    }
+}

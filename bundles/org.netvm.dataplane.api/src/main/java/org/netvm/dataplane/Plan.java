@@ -1,0 +1,266 @@
+package org.netvm.dataplane;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The merged, validated desired state a backend applies as one transaction.
+ *
+ * <p>Everything is in a deterministic order: chains and sets sorted by family then name, rules per
+ * chain in merge order (see {@link #merge}), set elements sorted. Two plans built from equal
+ * contributions are equal, whatever order the contributions came in.
+ *
+ * <p>The constructor checks consistency: every rule's chain is declared; {@code jump}/{@code goto}
+ * targets are regular chains of the same family; set matches name a set of the chain's family whose
+ * type fits the key; addresses and {@code dnat} targets fit the family; elements fit their set's type.
+ * It does not check what only the kernel knows (e.g. {@code dnat} outside a nat chain): the backend
+ * reports that as a {@link BackendException}.
+ *
+ * @param chains   declared chains, sorted
+ * @param sets     declared sets, sorted
+ * @param rules    rules by chain (a chain without rules may be absent), chains sorted
+ * @param elements elements by set (a set without elements may be absent), sorted
+ */
+public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, List<Rule>> rules,
+        SortedMap<SetRef, SortedSet<SetElement>> elements) {
+
+    /** Nothing at all: applying it leaves the backend's tables empty. */
+    public static final Plan EMPTY = new Plan(List.of(), List.of(), new TreeMap<>(), new TreeMap<>());
+
+    public Plan {
+        chains = sorted(chains, Comparator.comparing(Chain::ref));
+        sets = sorted(sets, Comparator.comparing(NamedSet::ref));
+        Map<ChainRef, Chain> chainByRef = new HashMap<>();
+        for (Chain c : chains) {
+            if (chainByRef.put(c.ref(), c) != null) {
+                throw new IllegalArgumentException("chain " + c.ref() + " declared twice");
+            }
+        }
+        Map<SetRef, NamedSet> setByRef = new HashMap<>();
+        for (NamedSet s : sets) {
+            if (setByRef.put(s.ref(), s) != null) {
+                throw new IllegalArgumentException("set " + s.ref() + " declared twice");
+            }
+        }
+        TreeMap<ChainRef, List<Rule>> r = new TreeMap<>();
+        for (Map.Entry<ChainRef, List<Rule>> e : Objects.requireNonNull(rules, "rules").entrySet()) {
+            ChainRef ref = e.getKey();
+            if (!chainByRef.containsKey(ref)) {
+                throw new IllegalArgumentException("rules for undeclared chain " + ref);
+            }
+            List<Rule> list = List.copyOf(e.getValue());
+            for (Rule rule : list) {
+                if (!rule.chain().equals(ref)) {
+                    throw new IllegalArgumentException("rule for " + rule.chain() + " listed under " + ref);
+                }
+                check(rule, chainByRef, setByRef);
+            }
+            if (!list.isEmpty()) {
+                r.put(ref, list);
+            }
+        }
+        rules = Collections.unmodifiableSortedMap(r);
+        TreeMap<SetRef, SortedSet<SetElement>> el = new TreeMap<>();
+        for (Map.Entry<SetRef, SortedSet<SetElement>> e : Objects.requireNonNull(elements, "elements").entrySet()) {
+            NamedSet set = setByRef.get(e.getKey());
+            if (set == null) {
+                throw new IllegalArgumentException("elements for undeclared set " + e.getKey());
+            }
+            TreeSet<SetElement> values = new TreeSet<>();
+            for (SetElement x : e.getValue()) {
+                if (!x.fits(set.type())) {
+                    throw new IllegalArgumentException("element " + x + " does not fit set " + set.ref()
+                            + " of type " + set.type().keyword());
+                }
+                values.add(x);
+            }
+            if (!values.isEmpty()) {
+                el.put(e.getKey(), Collections.unmodifiableSortedSet(values));
+            }
+        }
+        elements = Collections.unmodifiableSortedMap(el);
+    }
+
+    private static <T> List<T> sorted(List<T> in, Comparator<T> order) {
+        List<T> out = new ArrayList<>(Objects.requireNonNull(in));
+        out.sort(order);
+        return List.copyOf(out);
+    }
+
+    private static void check(Rule rule, Map<ChainRef, Chain> chains, Map<SetRef, NamedSet> sets) {
+        Family family = rule.chain().family();
+        java.util.BitSet versions = new java.util.BitSet();
+        for (Match m : rule.matches()) {
+            switch (m) {
+                case Match.Address a -> {
+                    versions.set(a.prefix().version());
+                    if (!family.carries(a.prefix().version())) {
+                        throw new IllegalArgumentException("IPv" + a.prefix().version() + " address " + a.prefix()
+                                + " in a rule of family " + family.keyword() + " (chain " + rule.chain() + ")");
+                    }
+                }
+                case Match.InSet s -> {
+                    NamedSet set = sets.get(new SetRef(family, s.set()));
+                    if (set == null) {
+                        throw new IllegalArgumentException("rule in " + rule.chain() + " uses undeclared set @"
+                                + s.set());
+                    }
+                    versions.set(set.type().ipVersion());
+                    if (set.type().withIfname() != s.key().withIfname()) {
+                        throw new IllegalArgumentException("set @" + s.set() + " of type " + set.type().keyword()
+                                + " cannot be looked up with key " + s.key());
+                    }
+                }
+                case Match.L4 l -> {
+                    if (family == Family.IP && l.protocol() == Match.Protocol.ICMPV6
+                            || family == Family.IP6 && l.protocol() == Match.Protocol.ICMP) {
+                        throw new IllegalArgumentException(l.protocol().keyword() + " in a rule of family "
+                                + family.keyword());
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        if (rule.verdict() instanceof Verdict.Dnat d) {
+            versions.set(d.address().version());
+        }
+        if (versions.get(4) && versions.get(6)) {
+            throw new IllegalArgumentException("rule in " + rule.chain() + " mixes IPv4 and IPv6");
+        }
+        switch (rule.verdict()) {
+            case Verdict.Jump j -> checkTarget(rule, j.chain(), chains);
+            case Verdict.Goto g -> checkTarget(rule, g.chain(), chains);
+            case Verdict.Dnat d -> {
+                if (!family.carries(d.address().version())) {
+                    throw new IllegalArgumentException("dnat to IPv" + d.address().version() + " in family "
+                            + family.keyword());
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private static void checkTarget(Rule rule, String target, Map<ChainRef, Chain> chains) {
+        Chain c = chains.get(new ChainRef(rule.chain().family(), target));
+        if (c == null) {
+            throw new IllegalArgumentException("rule in " + rule.chain() + " jumps to undeclared chain " + target);
+        }
+        if (c.isBase()) {
+            throw new IllegalArgumentException("rule in " + rule.chain() + " jumps to base chain " + target);
+        }
+    }
+
+    /**
+     * Merges contributions into one plan.
+     *
+     * <p>Chains and sets: identical declarations are merged; different declarations of the same name
+     * conflict. Rules of a chain are ordered by {@link Rule#order()}, then {@link Contribution#priority()},
+     * then owner id, then position within the contribution (a stable, input-order independent order).
+     * Elements of a set are the union of all contributions' elements.
+     *
+     * @throws IllegalArgumentException on conflicts, duplicate owners, or an inconsistent result
+     */
+    public static Plan merge(Collection<Contribution> contributions) {
+        List<Contribution> sorted = new ArrayList<>(contributions);
+        sorted.sort(Comparator.comparingInt(Contribution::priority).thenComparing(Contribution::owner));
+        Map<ChainRef, Chain> chains = new HashMap<>();
+        Map<ChainRef, String> chainOwner = new HashMap<>();
+        Map<SetRef, NamedSet> sets = new HashMap<>();
+        Map<SetRef, String> setOwner = new HashMap<>();
+        Set<String> owners = new java.util.HashSet<>();
+        record Placed(Rule rule, int contribution, int index) {
+        }
+        Map<ChainRef, List<Placed>> placed = new HashMap<>();
+        TreeMap<SetRef, SortedSet<SetElement>> elements = new TreeMap<>();
+        for (int ci = 0; ci < sorted.size(); ci++) {
+            Contribution c = sorted.get(ci);
+            if (!owners.add(c.owner())) {
+                throw new IllegalArgumentException("two contributions of owner " + c.owner());
+            }
+            for (Chain chain : c.chains()) {
+                Chain old = chains.putIfAbsent(chain.ref(), chain);
+                if (old != null && !old.equals(chain)) {
+                    throw new IllegalArgumentException("chain " + chain.ref() + " declared differently by "
+                            + chainOwner.get(chain.ref()) + " and " + c.owner());
+                }
+                chainOwner.putIfAbsent(chain.ref(), c.owner());
+            }
+            for (NamedSet set : c.sets()) {
+                NamedSet old = sets.putIfAbsent(set.ref(), set);
+                if (old != null && !old.equals(set)) {
+                    throw new IllegalArgumentException("set " + set.ref() + " declared differently by "
+                            + setOwner.get(set.ref()) + " and " + c.owner());
+                }
+                setOwner.putIfAbsent(set.ref(), c.owner());
+            }
+            List<Rule> rules = c.rules();
+            for (int i = 0; i < rules.size(); i++) {
+                placed.computeIfAbsent(rules.get(i).chain(), k -> new ArrayList<>()).add(new Placed(rules.get(i), ci, i));
+            }
+            c.elements().forEach((ref, els) -> elements.computeIfAbsent(ref, k -> new TreeSet<>()).addAll(els));
+        }
+        TreeMap<ChainRef, List<Rule>> rules = new TreeMap<>();
+        placed.forEach((ref, list) -> {
+            list.sort(Comparator.comparingInt((Placed p) -> p.rule().order())
+                    .thenComparingInt(Placed::contribution).thenComparingInt(Placed::index));
+            rules.put(ref, list.stream().map(Placed::rule).toList());
+        });
+        return new Plan(new ArrayList<>(chains.values()), new ArrayList<>(sets.values()), rules, elements);
+    }
+
+    /** Merges contributions (see {@link #merge(Collection)}). */
+    public static Plan merge(Contribution... contributions) {
+        return merge(List.of(contributions));
+    }
+
+    /** The rules of {@code chain} in order (empty if none). */
+    public List<Rule> rules(ChainRef chain) {
+        return rules.getOrDefault(chain, List.of());
+    }
+
+    /** The elements of {@code set} in order (empty if none). */
+    public SortedSet<SetElement> elements(SetRef set) {
+        return elements.getOrDefault(set, Collections.emptySortedSet());
+    }
+
+    public Optional<Chain> chain(ChainRef ref) {
+        return chains.stream().filter(c -> c.ref().equals(ref)).findFirst();
+    }
+
+    public Optional<NamedSet> set(SetRef ref) {
+        return sets.stream().filter(s -> s.ref().equals(ref)).findFirst();
+    }
+
+    /** The families that have at least one chain or set. */
+    public Set<Family> families() {
+        EnumSet<Family> f = EnumSet.noneOf(Family.class);
+        chains.forEach(c -> f.add(c.family()));
+        sets.forEach(s -> f.add(s.family()));
+        return Collections.unmodifiableSet(f);
+    }
+
+    /** This plan with no set elements. */
+    public Plan withoutElements() {
+        return new Plan(chains, sets, rules, new TreeMap<>());
+    }
+
+    /** Whether {@code other} differs from this plan at most in set elements. */
+    public boolean sameStructure(Plan other) {
+        return chains.equals(other.chains) && sets.equals(other.sets) && rules.equals(other.rules);
+    }
+}

@@ -1,0 +1,50 @@
+/**
+ * Typed desired state for packet filtering and NAT, and the backend SPI.
+ *
+ * <h2>Model</h2>
+ * Features describe what they want, never command strings:
+ * <ul>
+ * <li>{@link org.netvm.dataplane.Chain}: a base chain (family, {@link org.netvm.dataplane.ChainType type},
+ * {@link org.netvm.dataplane.Hook hook}, {@link org.netvm.dataplane.Priority priority},
+ * {@link org.netvm.dataplane.Policy policy}) or a regular chain. There is no table object: the backend
+ * keeps one table per {@link org.netvm.dataplane.Family family} ({@code inet} recommended for filtering,
+ * {@code ip}/{@code ip6} for NAT), so a {@link org.netvm.dataplane.ChainRef} (family + name) names a chain.</li>
+ * <li>{@link org.netvm.dataplane.Rule}: placed into a chain by reference, with
+ * {@link org.netvm.dataplane.Match matches} (interface name or {@code vif*} prefix, interface group,
+ * address/prefix, protocol, port, conntrack state, set membership; negatable), an optional counter and a
+ * {@link org.netvm.dataplane.Verdict verdict} (accept, drop, reject, jump, goto, return, dnat, masquerade).</li>
+ * <li>{@link org.netvm.dataplane.NamedSet}: a typed set ({@code ipv4_addr}, {@code ipv6_addr},
+ * {@code ifname . ipv4_addr}, {@code ifname . ipv6_addr}); its {@link org.netvm.dataplane.SetElement
+ * elements} are given apart from rules, so a guest coming or going changes elements only.</li>
+ * </ul>
+ * All types are immutable and validate in their constructors; bad input (names, ports, addresses,
+ * prefixes with host bits) throws {@link java.lang.IllegalArgumentException} with a clear message.
+ *
+ * <h2>Contributions and merging</h2>
+ * A {@link org.netvm.dataplane.Contribution} is the whole desired state of one owner, replaced as a
+ * whole. {@link org.netvm.dataplane.Plan#merge} unites contributions: chains and sets may be declared by
+ * several owners if identical; any owner may add rules to any declared chain and elements to any declared
+ * set. Rules of a chain are ordered by (rule order key, contribution priority, owner id, position in the
+ * contribution), so the result does not depend on the order contributions arrive in. Typical use:
+ * <pre>{@code
+ * ChainRef input = ChainRef.of(Family.INET, "input");
+ * SetRef allowed = SetRef.of(Family.INET, "allowed");
+ * Contribution base = Contribution.builder("base-policy")
+ *     .chain(Chain.filter(Family.INET, "input", Hook.INPUT, Priority.FILTER, Policy.DROP))
+ *     .set(NamedSet.of(Family.INET, "allowed", SetType.IFNAME_IPV4_ADDR))
+ *     .rule(Rule.in(input).ct(CtState.INVALID).drop())
+ *     .rule(Rule.in(input).iifgroup(2).order(Rule.LAST).reject(RejectType.HOST_PROHIBITED))
+ *     .build();
+ * Contribution guest = Contribution.builder("vif/vif3.0")
+ *     .element(allowed, SetElement.of("vif3.0", "10.137.0.5")).build();
+ * backend.apply(Plan.merge(base, guest));
+ * }</pre>
+ *
+ * <h2>Backends</h2>
+ * {@link org.netvm.dataplane.PacketFilterBackend} applies a plan as one atomic transaction, reads back
+ * what it owns as an {@link org.netvm.dataplane.OwnedState} for drift detection, and sweeps its own
+ * objects only.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.netvm.dataplane;

@@ -1,0 +1,78 @@
+package org.netvm.xenstore.server.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * Runs the embedded xenstored when (and only when) it is configured: the launcher configures pid
+ * {@value #PID} in embedded mode, i.e. on a machine without Xen.
+ */
+@Component(name = XenstoredComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, immediate = true,
+        service = {})
+@Designate(ocd = XenstoredComponent.Config.class)
+public final class XenstoredComponent {
+
+    static final String PID = "org.netvm.xenstore.server";
+
+    @ObjectClassDefinition(name = "netvm embedded xenstored",
+            description = "An in-memory xenstored on Unix sockets, for running netvm without Xen")
+    public @interface Config {
+        @AttributeDefinition(description = "The privileged (dom0) socket")
+        String socketPath() default "/run/xenstored/socket";
+
+        @AttributeDefinition(description = "Directory for domain-<id>.sock of introduced domains; empty: none")
+        String domainSocketDir() default "";
+
+        @AttributeDefinition(description = "Octal mode of the sockets, e.g. 0666; C xenstored makes them 0600")
+        String socketMode() default "0600";
+
+        @AttributeDefinition(description = "Nodes a guest domain may own (ENOSPC)")
+        int quotaMaxEntries() default 1000;
+
+        @AttributeDefinition(description = "Size of one node record: value, permissions, child names (ENOSPC)")
+        int quotaMaxEntrySize() default 2048;
+
+        @AttributeDefinition(description = "Watches of a guest domain (E2BIG)")
+        int quotaMaxWatches() default 128;
+
+        @AttributeDefinition(description = "Open transactions of a guest connection (ENOSPC)")
+        int quotaMaxTransactions() default 10;
+
+        @AttributeDefinition(description = "Entries in one permission list of a guest (ENOSPC)")
+        int quotaMaxPermsPerNode() default 5;
+
+        @AttributeDefinition(description = "Nodes one guest transaction may touch (ENOSPC)")
+        int quotaMaxTransactionNodes() default 1024;
+
+        @AttributeDefinition(description = "Path length after /local/domain/<id>/ (EINVAL)")
+        int quotaMaxPathLength() default 2048;
+    }
+
+    private final EmbeddedXenstored xenstored;
+
+    @Activate
+    public XenstoredComponent(Config config) throws IOException {
+        this.xenstored = EmbeddedXenstored.start(Path.of(config.socketPath()), options(config));
+    }
+
+    static Options options(Config c) {
+        Quotas q = new Quotas(c.quotaMaxEntries(), c.quotaMaxEntrySize(), c.quotaMaxWatches(),
+                c.quotaMaxTransactions(), c.quotaMaxPermsPerNode(), c.quotaMaxTransactionNodes(),
+                c.quotaMaxPathLength());
+        String dir = c.domainSocketDir();
+        return new Options(dir == null || dir.isBlank() ? null : Path.of(dir), c.socketMode(), q);
+    }
+
+    @Deactivate
+    void deactivate() {
+        xenstored.close();
+    }
+}
