@@ -41,6 +41,8 @@ class XenStoreRuntimeTest {
 
     @BeforeEach
     void connected() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(String.valueOf(context.getProperty("netvm.xenstore")).startsWith("embedded:")
+                && "netvm".equals(context.getProperty("netvm.role")), "netvm role with the embedded xenstored only");
         control = Path.of(context.getProperty("netvm.control"));
         Cli.waitFor(control);
         for (int i = 0; i < 200 && !xs.isConnected(); i++) {
