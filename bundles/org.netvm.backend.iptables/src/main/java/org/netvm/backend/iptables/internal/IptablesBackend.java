@@ -1,0 +1,331 @@
+package org.netvm.backend.iptables.internal;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import org.netvm.dataplane.BackendException;
+import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.PacketFilterBackend;
+import org.netvm.dataplane.Plan;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The {@code iptables} backend: netvm's chains (named {@code <chainPrefix>...}) in the iptables
+ * tables, hooked into the built-in chains by jumps marked {@code -m comment --comment netvm}, and
+ * ipsets named {@code <chainPrefix>...}. Nothing else is ever named in what it sends. See
+ * {@link IptRenderer} for the mapping of the model.
+ *
+ * <p>{@link #apply} reads the owned state ({@code iptables-save}, {@code ip6tables-save},
+ * {@code ipset save}) and then, in this order:
+ * <ol>
+ * <li>one {@code ipset restore}: creates new sets with all their elements, adds new elements to
+ * existing sets (nothing is removed yet);</li>
+ * <li>one {@code iptables-restore --noflush} per IP version and table whose owned part differs,
+ * each atomic for its table: owned chains replaced whole, hooks inserted if missing, stale chains and
+ * hooks removed;</li>
+ * <li>one {@code ipset restore}: removes stale elements and destroys sets no rule refers to any more.</li>
+ * </ol>
+ * Windows: between the steps, a set holds the union of its old and new elements, so a rule never sees
+ * an element neither plan has, and a rule never refers to a missing set; between two table commits,
+ * each table holds either its complete old or its complete new content. If a table is refused, the
+ * tables already committed are restored to their previous content and step 1 is undone, so the kernel
+ * holds what it held before and {@link BackendException} is thrown. When only set elements changed
+ * since the last successful apply, just one {@code ipset restore} with the additions, then the
+ * removals, is run.
+ */
+@Component(name = IptablesBackend.PID, configurationPid = IptablesBackend.PID,
+        property = PacketFilterBackend.BACKEND + "=" + IptablesBackend.NAME)
+@Designate(ocd = IptablesBackend.Config.class)
+public final class IptablesBackend implements PacketFilterBackend {
+    static final String PID = "org.netvm.backend.iptables";
+    static final String NAME = "iptables";
+    private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+
+    @ObjectClassDefinition(id = PID, name = "netvm iptables backend",
+            description = "Programs packet filtering and NAT with iptables-restore and ipset, in chains of its own.")
+    public @interface Config {
+        @AttributeDefinition(description = "Network namespace to program (ip netns name); empty = own namespace")
+        String netns() default "";
+
+        @AttributeDefinition(description = "Prefix of the owned chains and ipsets, ^[A-Za-z][A-Za-z0-9_-]{0,11}$")
+        String chainPrefix() default "NETVM-";
+
+        @AttributeDefinition(description = "iptables variant: nft (iptables-nft-restore, the Debian default), "
+                + "legacy (iptables-legacy-restore) or empty (whatever iptables-restore is)")
+        String variant() default "nft";
+
+        @AttributeDefinition(description = "Timeout of one tool run, in milliseconds")
+        long timeoutMillis() default 30000;
+    }
+
+    private final CommandRunner runner;
+    private final List<String> netnsPrefix;
+    private final IptRenderer renderer;
+    private final String variant;
+    /** What the last successful apply rendered; null after a failure or sweep. */
+    private Snapshot lastApplied;
+
+    @Activate
+    public IptablesBackend(Config config) {
+        this(new ProcessCommandRunner(Duration.ofMillis(config.timeoutMillis())), config.netns(),
+                config.chainPrefix(), config.variant());
+    }
+
+    /** For tests and tools; {@code netns} empty for the own namespace. */
+    public IptablesBackend(CommandRunner runner, String netns, String chainPrefix, String variant) {
+        this.runner = runner;
+        this.renderer = new IptRenderer(chainPrefix);
+        if (netns == null || netns.isEmpty()) {
+            this.netnsPrefix = List.of();
+        } else if (NETNS.matcher(netns).matches()) {
+            this.netnsPrefix = List.of("ip", "netns", "exec", netns);
+        } else {
+            throw new IllegalArgumentException("bad network namespace name: " + netns);
+        }
+        if (!List.of("nft", "legacy", "").contains(variant)) {
+            throw new IllegalArgumentException("iptables variant must be nft, legacy or empty: " + variant);
+        }
+        this.variant = variant;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    /** The program for {@code tool} ({@code save} or {@code restore}) of IP version {@code version}. */
+    String program(int version, String tool) {
+        return (version == 4 ? "iptables" : "ip6tables") + (variant.isEmpty() ? "" : "-" + variant) + "-" + tool;
+    }
+
+    @Override
+    public synchronized void apply(Plan plan) throws BackendException {
+        Snapshot desired = renderer.render(plan);
+        if (lastApplied != null && lastApplied.tables().equals(desired.tables())
+                && lastApplied.sets().keySet().equals(desired.sets().keySet())
+                && !lastApplied.sets().equals(desired.sets())) {
+            // only elements changed (compared on rendered text: cheap even with 10^4 elements)
+            String delta = elementDelta(lastApplied.sets(), desired.sets());
+            try {
+                ipsetRestore(delta, "ipset refused the element changes");
+                lastApplied = desired;
+                return;
+            } catch (BackendException e) {
+                // the kernel is not what we applied last (drift): the full path below repairs it
+            }
+        }
+        lastApplied = null;
+        applyFull(read(), desired);
+        lastApplied = desired;
+    }
+
+    /** Additions first, then removals; {@code -exist} makes both idempotent. */
+    static String elementDelta(SortedMap<String, SetState> before, SortedMap<String, SetState> after) {
+        StringBuilder add = new StringBuilder();
+        StringBuilder del = new StringBuilder();
+        after.forEach((name, set) -> {
+            SetState old = before.get(name);
+            for (String e : set.elements()) {
+                if (old == null || !old.elements().contains(e)) {
+                    add.append("add ").append(name).append(' ').append(e).append('\n');
+                }
+            }
+            if (old != null) {
+                for (String e : old.elements()) {
+                    if (!set.elements().contains(e)) {
+                        del.append("del ").append(name).append(' ').append(e).append('\n');
+                    }
+                }
+            }
+        });
+        return add.append(del).toString();
+    }
+
+    private void applyFull(Snapshot current, Snapshot desired) throws BackendException {
+        StringBuilder grow = new StringBuilder();
+        StringBuilder undoGrow = new StringBuilder();
+        StringBuilder shrink = new StringBuilder();
+        for (Map.Entry<String, SetState> e : desired.sets().entrySet()) {
+            String name = e.getKey();
+            SetState want = e.getValue();
+            SetState have = current.sets().get(name);
+            if (have == null) {
+                grow.append(IptRenderer.createLine(name, want)).append('\n');
+                undoGrow.append("destroy ").append(name).append('\n');
+                want.elements().forEach(x -> grow.append("add ").append(name).append(' ').append(x).append('\n'));
+                continue;
+            }
+            if (!have.header().equals(want.header())) {
+                throw new BackendException("ipset " + name + " exists as " + have.header() + " but should be "
+                        + want.header() + " (changed by hand?); sweep to recreate it");
+            }
+            for (String x : want.elements()) {
+                if (!have.elements().contains(x)) {
+                    grow.append("add ").append(name).append(' ').append(x).append('\n');
+                    undoGrow.append("del ").append(name).append(' ').append(x).append('\n');
+                }
+            }
+            for (String x : have.elements()) {
+                if (!want.elements().contains(x)) {
+                    shrink.append("del ").append(name).append(' ').append(x).append('\n');
+                }
+            }
+        }
+        for (String name : current.sets().keySet()) {
+            if (!desired.sets().containsKey(name)) {
+                shrink.append("destroy ").append(name).append('\n');
+            }
+        }
+        try {
+            ipsetRestore(grow.toString(), "ipset refused the new sets or elements");
+        } catch (BackendException e) {
+            undoQuietly(undoGrow.toString());
+            throw e;
+        }
+        TreeSet<TableKey> keys = new TreeSet<>(current.tables().keySet());
+        keys.addAll(desired.tables().keySet());
+        List<TableKey> committed = new ArrayList<>();
+        for (TableKey key : keys) {
+            String input = TableState.restoreInput(key.table(), current.table(key), desired.table(key));
+            if (input.isEmpty()) {
+                continue;
+            }
+            CommandRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
+            if (!r.ok()) {
+                List<String> rollbackFailures = new ArrayList<>();
+                for (TableKey done : committed.reversed()) {
+                    String back = TableState.restoreInput(done.table(), desired.table(done), current.table(done));
+                    try {
+                        CommandRunner.Result b = run(List.of(program(done.version(), "restore"), "--noflush"), back);
+                        if (!b.ok()) {
+                            rollbackFailures.add(done + ": " + b.stderr().strip());
+                        }
+                    } catch (BackendException ex) {
+                        rollbackFailures.add(done + ": " + ex.getMessage());
+                    }
+                }
+                undoQuietly(undoGrow.toString());
+                throw new BackendException(program(key.version(), "restore") + " refused table " + key.table().keyword()
+                        + " (exit " + r.exitCode() + "); "
+                        + (rollbackFailures.isEmpty() ? "everything was restored to its previous state"
+                                : "ROLLBACK FAILED for " + rollbackFailures),
+                        r.stderr());
+            }
+            committed.add(key);
+        }
+        ipsetRestore(shrink.toString(), "the rules were applied, but removing stale ipset elements or sets failed "
+                + "(a rule outside netvm may refer to one)");
+    }
+
+    private void undoQuietly(String script) {
+        try {
+            ipsetRestore(script, "undo");
+        } catch (BackendException e) {
+            // best effort; readBack shows what is left
+        }
+    }
+
+    private void ipsetRestore(String script, String what) throws BackendException {
+        if (script.isEmpty()) {
+            return;
+        }
+        CommandRunner.Result r = run(List.of("ipset", "-exist", "restore"), script);
+        if (!r.ok()) {
+            throw new BackendException(what + " (ipset restore exit " + r.exitCode() + ")", r.stderr());
+        }
+    }
+
+    /** Reads everything netvm owns from the kernel. */
+    Snapshot read() throws BackendException {
+        TreeMap<TableKey, TableState> tables = new TreeMap<>();
+        for (int v : List.of(4, 6)) {
+            CommandRunner.Result r = run(List.of(program(v, "save")), "");
+            if (!r.ok()) {
+                throw new BackendException(program(v, "save") + " failed (exit " + r.exitCode() + ")", r.stderr());
+            }
+            tables.putAll(Snapshot.parseSave(v, r.stdout(), renderer.prefix()));
+        }
+        CommandRunner.Result sets = run(List.of("ipset", "save"), "");
+        if (!sets.ok()) {
+            throw new BackendException("ipset save failed (exit " + sets.exitCode() + ")", sets.stderr());
+        }
+        return new Snapshot(tables, Snapshot.parseIpset(sets.stdout(), renderer.prefix()));
+    }
+
+    @Override
+    public synchronized OwnedState readBack() throws BackendException {
+        return read().toOwnedState();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if the plan cannot be expressed with iptables (as {@link #apply}
+     *                                  would report with a {@link BackendException})
+     */
+    @Override
+    public OwnedState expected(Plan plan) {
+        try {
+            return renderer.render(plan).toOwnedState();
+        } catch (BackendException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void sweep() throws BackendException {
+        lastApplied = null;
+        Snapshot current = read();
+        for (Map.Entry<TableKey, TableState> e : current.tables().entrySet()) {
+            TableKey key = e.getKey();
+            String input = TableState.restoreInput(key.table(), e.getValue(), TableState.EMPTY);
+            CommandRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
+            if (!r.ok()) {
+                throw new BackendException(program(key.version(), "restore") + " refused to remove netvm's chains from "
+                        + key.table().keyword() + " (exit " + r.exitCode() + ")", r.stderr());
+            }
+        }
+        StringBuilder destroy = new StringBuilder();
+        current.sets().keySet().forEach(n -> destroy.append("destroy ").append(n).append('\n'));
+        ipsetRestore(destroy.toString(), "destroying netvm's ipsets failed (a rule outside netvm may refer to one)");
+    }
+
+    /** The restore inputs {@link #apply} would send against an empty kernel (for dry runs and golden tests). */
+    public String render(Plan plan) throws BackendException {
+        Snapshot s = renderer.render(plan);
+        StringBuilder b = new StringBuilder();
+        StringBuilder sets = new StringBuilder();
+        s.sets().forEach((name, set) -> {
+            sets.append(IptRenderer.createLine(name, set)).append('\n');
+            set.elements().forEach(x -> sets.append("add ").append(name).append(' ').append(x).append('\n'));
+        });
+        if (!sets.isEmpty()) {
+            b.append("# ipset -exist restore\n").append(sets);
+        }
+        for (Map.Entry<TableKey, TableState> e : s.tables().entrySet()) {
+            b.append("# ").append(program(e.getKey().version(), "restore")).append(" --noflush\n");
+            b.append(TableState.restoreInput(e.getKey().table(), TableState.EMPTY, e.getValue()));
+        }
+        return b.toString();
+    }
+
+    private CommandRunner.Result run(List<String> args, String stdin) throws BackendException {
+        List<String> argv = new ArrayList<>(netnsPrefix);
+        argv.addAll(args);
+        try {
+            return runner.run(argv, stdin);
+        } catch (IOException e) {
+            throw new BackendException("could not run " + String.join(" ", argv), e.getMessage(), e);
+        }
+    }
+}

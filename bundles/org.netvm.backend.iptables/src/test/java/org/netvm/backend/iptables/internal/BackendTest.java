@@ -1,0 +1,53 @@
+package org.netvm.backend.iptables.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.BackendException;
+import org.netvm.dataplane.Plan;
+
+class BackendTest {
+    private final FakeRunner runner = new FakeRunner();
+
+    @Test
+    void namespaceIsSeparateArgvElements() throws Exception {
+        new IptablesBackend(runner, "netvmtest-x", "NETVM-", "nft").readBack();
+        assertEquals(List.of("ip", "netns", "exec", "netvmtest-x", "iptables-nft-save"), runner.calls.get(0).argv());
+        assertEquals(List.of("ip", "netns", "exec", "netvmtest-x", "ipset", "save"), runner.calls.get(2).argv());
+        assertThrows(IllegalArgumentException.class, () -> new IptablesBackend(runner, "a b", "NETVM-", "nft"));
+        assertThrows(IllegalArgumentException.class, () -> new IptablesBackend(runner, "", "-bad", "nft"));
+        assertEquals("ip6tables-legacy-restore", new IptablesBackend(runner, "", "NETVM-", "legacy").program(6, "restore"));
+    }
+
+    /** ip6tables refuses its filter table: the v4 tables committed before are put back, new sets destroyed. */
+    @Test
+    void refusalRollsBackCommittedTablesAndNewSets() {
+        runner.answer = (argv, stdin) -> argv.contains("ip6tables-nft-restore") && stdin.startsWith("*filter")
+                ? new CommandRunner.Result(4, "", "line 3: RULE_APPEND failed")
+                : new CommandRunner.Result(0, "", "");
+        IptablesBackend backend = new IptablesBackend(runner, "", "NETVM-", "nft");
+        Plan plan = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
+        BackendException e = assertThrows(BackendException.class, () -> backend.apply(plan));
+        assertTrue(e.getMessage().contains("RULE_APPEND failed"), e.getMessage());
+        List<FakeRunner.Call> w = runner.writes();
+        List<String> programs = w.stream().map(c -> c.argv().getFirst() + " " + c.stdin().lines().findFirst().orElse(""))
+                .toList();
+        assertEquals(List.of("ipset create NETVM-allowed.i4 hash:net,iface family inet maxelem 1048576",
+                "iptables-nft-restore *raw", "iptables-nft-restore *nat", "iptables-nft-restore *filter",
+                "ip6tables-nft-restore *raw", "ip6tables-nft-restore *filter",
+                // rollback, newest first
+                "ip6tables-nft-restore *raw", "iptables-nft-restore *filter", "iptables-nft-restore *nat",
+                "iptables-nft-restore *raw", "ipset destroy NETVM-allowed.i4"), programs);
+        assertTrue(w.get(7).stdin().contains("-D INPUT -m comment --comment netvm -j NETVM-input"));
+        assertTrue(w.get(7).stdin().contains("-X NETVM-input"));
+    }
+
+    @Test
+    void sweepOnEmptyKernelWritesNothing() throws Exception {
+        new IptablesBackend(runner, "", "NETVM-", "nft").sweep();
+        assertEquals(List.of(), runner.writes());
+    }
+}

@@ -1,0 +1,35 @@
+package org.netvm.dataplane.internal;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the operator commands need beyond {@link org.netvm.dataplane.Dataplane}; registered by the
+ * reconciler under this internal type, so only this bundle sees it.
+ */
+public interface BackendControl {
+
+    /**
+     * Completes once the reconciler, configured for {@code name}, has that backend in charge and in
+     * sync (with a line saying so), or exceptionally with the reason it has not (not available, apply
+     * or verification failed: the previous backend stays in charge). Only a pass that saw a configuration
+     * change or a {@link #retry()} made after this call answers, so call this first, then change the
+     * configuration (or retry if it already names {@code name}).
+     */
+    CompletableFuture<String> awaitBackend(String name);
+
+    /** Forgets an earlier failed take-over and a cleanup, so the configured backend is tried again. */
+    void retry();
+
+    /**
+     * Sweeps every registered backend (removes everything netvm owns in the kernel) and stops applying
+     * until {@link #retry()} or a configuration change. Completes with one line per backend.
+     */
+    CompletableFuture<List<String>> cleanup();
+
+    /**
+     * A dry run on the reconciler thread: what the active backend would own for the current plan, in its
+     * canonical text, and how the kernel differs from that now.
+     */
+    CompletableFuture<String> dryRun();
+}

@@ -1,0 +1,194 @@
+package org.netvm.dns.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.Verdict;
+import org.netvm.dns.NameserverSource;
+import org.netvm.dns.internal.Fakes.FakeDataplane;
+import org.netvm.dns.internal.Fakes.FakeSource;
+import org.netvm.dns.internal.Fakes.FakeXenStore;
+import org.netvm.dns.internal.Fakes.ManualTasks;
+import org.osgi.framework.Constants;
+
+class DnsComponentTest {
+    private final FakeDataplane dataplane = new FakeDataplane();
+    private final FakeXenStore xenstore = new FakeXenStore();
+    private final ManualTasks tasks = new ManualTasks();
+    private final List<String> logs = new ArrayList<>();
+    private long nextId = 1;
+
+    private DnsComponent start() {
+        DnsComponent c = new DnsComponent(dataplane, xenstore, Fakes.logger(logs), tasks, Fakes.config());
+        tasks.runNow();
+        return c;
+    }
+
+    private void bind(DnsComponent c, NameserverSource s, int ranking) {
+        c.addSource(s, Map.of(Constants.SERVICE_RANKING, ranking, Constants.SERVICE_ID, nextId++));
+        tasks.runNow();
+    }
+
+    /** The last put as "virtual -> upstream|drop" lines, UDP rules only (TCP is checked to match). */
+    private List<String> mapping() {
+        Contribution c = dataplane.last();
+        List<String> out = new ArrayList<>();
+        List<Rule> rules = c.rules();
+        for (int i = 0; i < rules.size(); i += 2) {
+            Rule udp = rules.get(i);
+            Rule tcp = rules.get(i + 1);
+            assertEquals(udp.verdict(), tcp.verdict());
+            String daddr = ((org.netvm.dataplane.Match.Address) udp.matches().getFirst()).prefix().toString();
+            out.add(daddr + " -> " + (udp.verdict() instanceof Verdict.Dnat d ? d.address().text() : "drop"));
+        }
+        return out;
+    }
+
+    @Test
+    void withoutAnySourceQueriesAreDropped() {
+        start();
+        assertEquals(1, dataplane.puts.size());
+        assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
+    }
+
+    @Test
+    void followsTheSourceAndPutsOnlyWhenTheMappingChanged() {
+        DnsComponent c = start();
+        FakeSource system = new FakeSource("192.168.0.1", "9.9.9.9");
+        bind(c, system, NameserverSource.BUILTIN_RANKING);
+        assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.2 -> 9.9.9.9"), mapping());
+        int puts = dataplane.puts.size();
+
+        system.set("192.168.0.1", "9.9.9.9"); // same list
+        tasks.runNow();
+        system.set("192.168.0.1", "9.9.9.9", "1.1.1.1"); // a third one changes nothing
+        tasks.runNow();
+        system.set("2620:fe::fe", "192.168.0.1", "9.9.9.9"); // neither does IPv6
+        tasks.runNow();
+        xenstore.fire(VirtualDns.PRIMARY_KEY); // nor a xenstore event without a change
+        tasks.runNow();
+        assertEquals(puts, dataplane.puts.size());
+
+        system.set("192.168.0.1");
+        tasks.runNow();
+        assertEquals(puts + 1, dataplane.puts.size());
+        assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.2 -> 192.168.0.1"), mapping());
+
+        system.set();
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
+    }
+
+    @Test
+    void manyChangesBeforeTheReconcilerRunsGiveOnePut() {
+        DnsComponent c = start();
+        FakeSource system = new FakeSource("192.168.0.1");
+        bind(c, system, 0);
+        int puts = dataplane.puts.size();
+        for (int i = 1; i <= 50; i++) {
+            system.set("10.0.0." + i);
+        }
+        tasks.runNow();
+        assertEquals(puts + 1, dataplane.puts.size());
+        assertEquals(List.of("10.139.1.1 -> 10.0.0.50", "10.139.1.2 -> 10.0.0.50"), mapping());
+    }
+
+    @Test
+    void virtualDnsChangeInXenstoreGivesANewMapping() {
+        DnsComponent c = start();
+        bind(c, new FakeSource("192.168.0.1", "9.9.9.9"), 0);
+        xenstore.values.put("qubes-netvm-primary-dns", "10.139.2.1");
+        xenstore.values.put("qubes-netvm-secondary-dns", "10.139.2.2");
+        xenstore.fire("qubes-netvm-primary-dns");
+        tasks.runNow();
+        assertEquals(List.of("10.139.2.1 -> 192.168.0.1", "10.139.2.2 -> 9.9.9.9"), mapping());
+
+        xenstore.values.remove("qubes-netvm-secondary-dns"); // back to the default for DNS2
+        xenstore.fire("qubes-netvm-secondary-dns");
+        tasks.runNow();
+        assertEquals(List.of("10.139.2.1 -> 192.168.0.1", "10.139.1.2 -> 9.9.9.9"), mapping());
+    }
+
+    @Test
+    void aHostileVirtualDnsValueDropsQueriesUntilFixed() {
+        DnsComponent c = start();
+        bind(c, new FakeSource("192.168.0.1", "9.9.9.9"), 0);
+        xenstore.values.put("qubes-netvm-secondary-dns", "10.139.1.2 9.9.9.9");
+        xenstore.fire("qubes-netvm-secondary-dns");
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
+        assertTrue(logs.stream().anyMatch(l -> l.startsWith("ERROR")), logs.toString());
+
+        xenstore.values.put("qubes-netvm-secondary-dns", "10.139.1.3");
+        xenstore.fire("qubes-netvm-secondary-dns");
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.3 -> 9.9.9.9"), mapping());
+    }
+
+    @Test
+    void aXenstoreReadFailureKeepsTheLastValuesAndRetries() {
+        DnsComponent c = start();
+        bind(c, new FakeSource("192.168.0.1"), 0);
+        int puts = dataplane.puts.size();
+        xenstore.failReads = true;
+        xenstore.fire("qubes-netvm-primary-dns");
+        tasks.runNow();
+        assertEquals(puts, dataplane.puts.size());
+        xenstore.failReads = false;
+        xenstore.values.put("qubes-netvm-primary-dns", "10.139.3.3");
+        tasks.runLater();
+        assertEquals(List.of("10.139.3.3 -> 192.168.0.1", "10.139.1.2 -> 192.168.0.1"), mapping());
+    }
+
+    @Test
+    void theHighestRankedSourceWinsEvenWhenEmptyAndHandsBackWhenGone() {
+        DnsComponent c = start();
+        FakeSource system = new FakeSource("192.168.0.1", "9.9.9.9");
+        bind(c, system, NameserverSource.BUILTIN_RANKING);
+        FakeSource vpn = new FakeSource("10.8.0.1");
+        bind(c, vpn, 100);
+        assertEquals(List.of("10.139.1.1 -> 10.8.0.1", "10.139.1.2 -> 10.8.0.1"), mapping());
+
+        system.set("192.168.0.254"); // the lower one changing does not matter
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> 10.8.0.1", "10.139.1.2 -> 10.8.0.1"), mapping());
+
+        vpn.set(); // tunnel lost its servers: drop, never fall back to the uplink's
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
+
+        c.removeSource(vpn);
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> 192.168.0.254", "10.139.1.2 -> 192.168.0.254"), mapping());
+        assertTrue(vpn.listeners.isEmpty());
+    }
+
+    @Test
+    void aFailingSourceCountsAsEmpty() {
+        DnsComponent c = start();
+        bind(c, new FakeSource("192.168.0.1"), 0);
+        bind(c, new FakeSource() {
+            @Override
+            public List<java.net.InetAddress> nameservers() {
+                throw new IllegalStateException("broken");
+            }
+        }, 5);
+        assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
+    }
+
+    @Test
+    void deactivationLeavesDropRules() {
+        DnsComponent c = start();
+        bind(c, new FakeSource("192.168.0.1"), 0);
+        c.deactivate();
+        assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
+        assertTrue(xenstore.watches.isEmpty());
+    }
+}

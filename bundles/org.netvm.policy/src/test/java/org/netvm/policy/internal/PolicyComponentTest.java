@@ -1,0 +1,154 @@
+package org.netvm.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.annotation.Annotation;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.BackendException;
+import org.netvm.kernel.Sysctl;
+import org.netvm.policy.internal.Fakes.FakeDataplane;
+import org.netvm.policy.internal.Fakes.FakeKernel;
+import org.netvm.policy.internal.Fakes.Journal;
+import org.netvm.policy.internal.Fakes.ManualTasks;
+
+class PolicyComponentTest {
+    private final Journal journal = new Journal();
+    private final FakeDataplane dataplane = new FakeDataplane(journal);
+    private final FakeKernel kernel = new FakeKernel(journal);
+    private final ManualTasks tasks = new ManualTasks();
+    private final List<String> logs = new ArrayList<>();
+
+    static PolicyComponent.Config config(boolean uplinkIcmp, boolean ipv6Forwarding) {
+        return new PolicyComponent.Config() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return PolicyComponent.Config.class;
+            }
+
+            @Override
+            public boolean uplinkIcmp() {
+                return uplinkIcmp;
+            }
+
+            @Override
+            public boolean masquerade6() {
+                return true;
+            }
+
+            @Override
+            public boolean ipv6Forwarding() {
+                return ipv6Forwarding;
+            }
+
+            @Override
+            public long retryMillis() {
+                return 5000;
+            }
+        };
+    }
+
+    private PolicyComponent start(PolicyComponent.Config config) {
+        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, config);
+        tasks.runNow();
+        return c;
+    }
+
+    @Test
+    void forwardingIsSwitchedOnOnlyAfterThePolicyWasApplied() {
+        PolicyComponent c = start(config(false, false));
+        assertEquals(List.of("put policy"), journal.events);
+        assertEquals(PolicyRules.contribution(PolicyRules.Options.DEFAULT), dataplane.puts.getFirst());
+        assertFalse(c.forwarding());
+
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        assertEquals(List.of("put policy", "sysctl net.ipv4.ip_forward=1"), journal.events);
+        assertTrue(c.forwarding());
+    }
+
+    @Test
+    void aFailedApplyKeepsForwardingOffAndIsRetried() {
+        PolicyComponent c = start(config(false, false));
+        dataplane.stages.getFirst().completeExceptionally(new BackendException("nft refused", "Error: ..."));
+        tasks.runNow();
+        assertEquals(List.of("put policy"), journal.events);
+        assertFalse(c.forwarding());
+        assertEquals(List.of(5000L), tasks.delays);
+        assertTrue(logs.getFirst().startsWith("ERROR base policy not applied"), logs.toString());
+
+        tasks.runLater();
+        assertEquals(2, dataplane.puts.size());
+        dataplane.stages.get(1).complete(null);
+        tasks.runNow();
+        assertEquals(List.of("put policy", "put policy", "sysctl net.ipv4.ip_forward=1"), journal.events);
+        assertTrue(c.forwarding());
+    }
+
+    @Test
+    void forwardingAlreadyOnAtStartIsSwitchedOffUntilThePolicyIsApplied() {
+        kernel.sysctls.put(Sysctl.ipv4Forward(), 1);
+        start(config(false, false));
+        assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "put policy"), journal.events);
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        assertEquals(1, kernel.sysctls.get(Sysctl.ipv4Forward()));
+    }
+
+    @Test
+    void aStaleCompletionDoesNotSwitchForwardingOnForANewerPolicy() {
+        PolicyComponent c = start(config(false, false));
+        c.modified(config(true, false));
+        tasks.runNow();
+        assertEquals(2, dataplane.puts.size());
+        assertTrue(dataplane.puts.get(1).rules().size() > dataplane.puts.get(0).rules().size(), "uplink ICMP rule");
+        dataplane.stages.get(0).complete(null); // the older policy applied, the newer not yet
+        tasks.runNow();
+        assertFalse(c.forwarding());
+        dataplane.stages.get(1).complete(null);
+        tasks.runNow();
+        assertTrue(c.forwarding());
+    }
+
+    @Test
+    void ipv6ForwardingOnlyWhenConfiguredAndSwitchedBackOff() {
+        PolicyComponent c = start(config(false, true));
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        assertEquals(1, kernel.sysctls.get(Sysctl.ipv6Forwarding()));
+        c.modified(config(false, false));
+        tasks.runNow();
+        dataplane.stages.get(1).complete(null);
+        tasks.runNow();
+        assertEquals(0, kernel.sysctls.get(Sysctl.ipv6Forwarding()));
+    }
+
+    @Test
+    void deactivationSwitchesForwardingOffBeforeWithdrawingThePolicy() {
+        PolicyComponent c = start(config(false, false));
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        journal.events.clear();
+        c.deactivate();
+        assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "remove policy"), journal.events);
+        assertFalse(c.forwarding());
+    }
+
+    @Test
+    void aKernelFailureIsRetriedWithTheWholeSequence() {
+        PolicyComponent c = start(config(false, false));
+        kernel.fail = true;
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        assertFalse(c.forwarding());
+        kernel.fail = false;
+        tasks.runLater();
+        dataplane.stages.get(1).complete(null);
+        tasks.runNow();
+        assertTrue(c.forwarding());
+    }
+}

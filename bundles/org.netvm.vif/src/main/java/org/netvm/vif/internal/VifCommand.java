@@ -1,0 +1,169 @@
+package org.netvm.vif.internal;
+
+import java.io.PrintStream;
+import java.lang.System.Logger.Level;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.netvm.vif.VifRegistry;
+import org.netvm.vif.VifState;
+import org.netvm.xenstore.XenStore;
+import org.netvm.xenstore.XenStoreException;
+
+/**
+ * {@code netvm vif online|offline --vif vifD.N --xenbus-path backend/vif/D/N}: the Xen hotplug path
+ * (called by {@code vif-route-netvm}), and {@code netvm vif list}.
+ *
+ * <p>A hotplug request records the intent, waits until the reconciler programmed (online) or removed
+ * (offline) the vif, or failed it, or the time limit passed, then reports as vif-route-qubes does:
+ * {@code hotplug-status = connected} after a successful online; {@code hotplug-error} and
+ * {@code hotplug-status = error} after any failure. Exit status: 0 success, 1 failure reported in
+ * xenstore, 2 failure that could not be reported (the xenbus path itself is unusable).
+ */
+final class VifCommand {
+    private static final System.Logger LOG = System.getLogger(VifCommand.class.getName());
+    private static final int MAX_ERROR = 256;
+
+    static final String USAGE = """
+            usage: netvm vif online|offline --vif vifD.N --xenbus-path BASE/D/N   (Xen hotplug; see vif-route-netvm)
+                   netvm vif list                                               (desired versus actual per vif)""";
+
+    /** Records a hotplug intent and returns when it was carried out. */
+    interface Recorder {
+        CompletableFuture<Outcome> hotplug(VifName vif, VifReconciler.Intent intent);
+    }
+
+    private final Recorder recorder;
+    private final VifRegistry registry;
+    private final XenStore xs;
+    private final String base;
+    private final long timeoutMillis;
+    private final Pattern xenbusPath;
+
+    VifCommand(Recorder recorder, VifRegistry registry, XenStore xs, String base, long timeoutMillis) {
+        this.recorder = recorder;
+        this.registry = registry;
+        this.xs = xs;
+        this.base = base;
+        this.timeoutMillis = timeoutMillis;
+        this.xenbusPath = Pattern.compile(Pattern.quote(base) + "/(0|[1-9][0-9]{0,4})/(0|[1-9][0-9]{0,4})");
+    }
+
+    int run(List<String> args, PrintStream out, PrintStream err) {
+        if (args.size() == 1 && args.get(0).equals("list")) {
+            list(out);
+            return 0;
+        }
+        if (args.isEmpty() || !(args.get(0).equals("online") || args.get(0).equals("offline"))) {
+            err.println(USAGE);
+            return 2;
+        }
+        VifReconciler.Intent intent = args.get(0).equals("online") ? VifReconciler.Intent.ONLINE
+                : VifReconciler.Intent.OFFLINE;
+        Map<String, String> opts = new HashMap<>();
+        for (int i = 1; i < args.size(); i += 2) {
+            String k = args.get(i);
+            if (!(k.equals("--vif") || k.equals("--xenbus-path")) || i + 1 >= args.size() || opts.containsKey(k)) {
+                err.println("netvm vif: bad argument " + VifSpec.quote(k));
+                err.println(USAGE);
+                return 2;
+            }
+            opts.put(k, args.get(i + 1));
+        }
+        String path = opts.get("--xenbus-path");
+        String name = opts.get("--vif");
+        Matcher m = path == null || path.length() > 64 ? null : xenbusPath.matcher(path);
+        if (m == null || !m.matches()) {
+            err.println("netvm vif " + args.get(0) + ": --xenbus-path must be " + base + "/DOMID/DEVID, not "
+                    + VifSpec.quote(path) + " (hotplug-status not written)");
+            return 2;
+        }
+        String what = "vif " + args.get(0) + " " + VifSpec.quote(name) + ": ";
+        Optional<VifName> vif = VifName.parse(name);
+        if (vif.isEmpty()) {
+            return fail(path, err, what + "interface name must match ^vif(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$");
+        }
+        if (!vif.get().domidInRange()) {
+            return fail(path, err, what + "domid " + vif.get().domid() + " is above " + VifName.MAX_DOMID);
+        }
+        if (!(m.group(1) + "." + m.group(2)).equals(vif.get().domid() + "." + vif.get().devid())) {
+            return fail(path, err, what + "does not match the xenbus path " + path);
+        }
+        CompletableFuture<Outcome> f = recorder.hotplug(vif.get(), intent);
+        Outcome o;
+        try {
+            o = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            String state = registry.vif(vif.get().name()).map(s -> s.actual() + (s.error() == null ? "" : ", " + s.error()))
+                    .orElse("unknown");
+            o = Outcome.failed(what + "not " + (intent == VifReconciler.Intent.ONLINE ? "programmed" : "removed")
+                    + " within " + timeoutMillis + " ms (" + state + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            o = Outcome.failed(what + "interrupted");
+        } catch (ExecutionException e) {
+            o = Outcome.failed(what + e.getCause());
+        }
+        if (!o.ok()) {
+            return fail(path, err, o.error().startsWith("vif ") ? o.error() : what + o.error());
+        }
+        if (intent == VifReconciler.Intent.ONLINE) {
+            try {
+                xs.write(path + "/hotplug-status", "connected");
+            } catch (XenStoreException e) {
+                err.println("netvm " + what + "programmed, but writing hotplug-status failed: " + e.getMessage());
+                return 1;
+            }
+        }
+        out.println(vif.get().name() + " " + args.get(0));
+        return 0;
+    }
+
+    /** Reports a failure in xenstore (hotplug-error, then hotplug-status = error) and on stderr. */
+    private int fail(String path, PrintStream err, String message) {
+        String text = clean(message);
+        err.println("netvm " + text);
+        LOG.log(Level.WARNING, "hotplug failed: " + text);
+        try {
+            xs.inTransaction(5, tx -> {
+                tx.write(path + "/hotplug-error", text);
+                tx.write(path + "/hotplug-status", "error");
+                return null;
+            });
+        } catch (XenStoreException e) {
+            err.println("netvm vif: could not write hotplug-status to " + path + ": " + e.getMessage());
+            return 2;
+        }
+        return 1;
+    }
+
+    /** Printable ASCII, bounded: hotplug-error is read by people and by dom0's toolstack. */
+    static String clean(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length() && b.length() < MAX_ERROR; i++) {
+            char c = s.charAt(i);
+            b.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return b.toString();
+    }
+
+    private void list(PrintStream out) {
+        VifRegistry.Counters sum = registry.counters();
+        out.printf("synced %s, passes %d, batches %d, repairs %d%n", sum.synced(), sum.passes(), sum.batches(),
+                sum.repairs());
+        for (VifState s : registry.vifs()) {
+            out.printf("%-14s %-7s %-10s %-15s %-24s %s%n", s.name(), s.desired(), s.actual(),
+                    s.ipv4() == null ? "-" : s.ipv4(), s.ipv6() == null ? "-" : s.ipv6(),
+                    s.error() == null ? "" : clean(s.error()));
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package org.netvm.vif.internal;
+
+import java.io.PrintStream;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+
+import org.netvm.control.ControlCommand;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.Dataplane;
+import org.netvm.kernel.Kernel;
+import org.netvm.vif.VifHook;
+import org.netvm.vif.VifRegistry;
+import org.netvm.vif.VifState;
+import org.netvm.xenstore.XenStore;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The vif lifecycle of the netvm role: learns vifs from xenstore, the kernel's links and the Xen
+ * hotplug script ({@code netvm vif online|offline}), programs them with one reconciler thread
+ * (see {@link VifReconciler}), and offers the status as {@link VifRegistry}.
+ *
+ * <p>Stopping the component leaves everything programmed in place; a new instance adopts it.
+ */
+@Component(service = {VifRegistry.class, ControlCommand.class}, configurationPid = VifManager.PID,
+        property = ControlCommand.NAME + "=vif")
+@Designate(ocd = VifManager.Config.class)
+public final class VifManager implements VifRegistry, ControlCommand {
+    public static final String PID = "org.netvm.vif";
+    private static final Pattern BASE = Pattern.compile("[a-z0-9_-]{1,32}(/[a-z0-9_-]{1,32}){0,7}");
+
+    @ObjectClassDefinition(name = "netvm vifs", description = "Routing of guest vifs (what vif-route-qubes does)")
+    public @interface Config {
+        @AttributeDefinition(description = "Seconds between full resyncs: re-read xenstore and the kernel, repair drift")
+        int resyncIntervalSeconds() default 5;
+
+        @AttributeDefinition(description = "Seconds the hotplug command waits for a vif to be programmed before failing it")
+        int hotplugTimeoutSeconds() default 30;
+
+        @AttributeDefinition(description = "Seconds to wait for the dataplane to apply a vif's anti-spoof elements")
+        int dataplaneTimeoutSeconds() default 10;
+
+        @AttributeDefinition(description = "Seconds a vif hook may run before it is interrupted")
+        int hookTimeoutSeconds() default 10;
+
+        @AttributeDefinition(description = "Milliseconds to let a burst of events accumulate before a pass")
+        int coalesceMillis() default 20;
+
+        @AttributeDefinition(description = "xenstore path of the vif backends, relative to the netvm's home")
+        String xenstoreBase() default "backend/vif";
+
+        @AttributeDefinition(description = "Path of the conntrack tool; empty to look in /usr/sbin, /sbin, /usr/bin")
+        String conntrackPath() default "";
+    }
+
+    private final HookRunner hooks;
+    private final VifReconciler reconciler;
+    private final VifCommand command;
+
+    @Activate
+    public VifManager(@Reference Kernel kernel, @Reference XenStore xs, @Reference Dataplane dataplane, Config config) {
+        String base = config.xenstoreBase();
+        if (base == null || !BASE.matcher(base).matches()) {
+            throw new IllegalArgumentException("xenstoreBase must be a relative path like backend/vif: " + base);
+        }
+        long hookTimeout = clamp(config.hookTimeoutSeconds(), 1, 600) * 1000L;
+        this.hooks = new HookRunner(() -> hookTimeout);
+        AntiSpoof antiSpoof = new AntiSpoof() {
+            @Override
+            public CompletionStage<Void> put(Contribution contribution) {
+                return dataplane.put(contribution);
+            }
+
+            @Override
+            public CompletionStage<Void> remove(String owner) {
+                return dataplane.remove(owner);
+            }
+        };
+        VifReconciler.Settings settings = new VifReconciler.Settings(base,
+                clamp(config.resyncIntervalSeconds(), 1, 3600) * 1000L, clamp(config.coalesceMillis(), 0, 1000),
+                clamp(config.dataplaneTimeoutSeconds(), 1, 600) * 1000L);
+        this.reconciler = new VifReconciler(kernel, xs, antiSpoof,
+                new ConntrackTool(List.of(), config.conntrackPath(), 10_000), hooks, settings, Clock.systemUTC());
+        this.command = new VifCommand(reconciler, reconciler, xs, base,
+                clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L);
+        reconciler.start();
+    }
+
+    private static long clamp(long v, long min, long max) {
+        return Math.max(min, Math.min(max, v));
+    }
+
+    @Deactivate
+    void deactivate() {
+        reconciler.stop();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addHook(VifHook hook) {
+        hooks.add(hook);
+    }
+
+    void removeHook(VifHook hook) {
+        hooks.remove(hook);
+    }
+
+    // VifRegistry
+
+    @Override
+    public List<VifState> vifs() {
+        return reconciler.vifs();
+    }
+
+    @Override
+    public Optional<VifState> vif(String name) {
+        return reconciler.vif(name);
+    }
+
+    @Override
+    public Counters counters() {
+        return reconciler.counters();
+    }
+
+    // ControlCommand
+
+    @Override
+    public String summary() {
+        return "vif hotplug (online|offline, called by vif-route-netvm) and vif list";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        return command.run(args, out, err);
+    }
+}

@@ -1,0 +1,11 @@
+/**
+ * The vifs (guest network interfaces) of a netvm, as the vif bundle sees and programs them.
+ *
+ * <p>{@link org.netvm.vif.VifRegistry} is the status view: per vif, what is desired (from xenstore,
+ * the kernel's link and the Xen hotplug script) and what is actually programmed, with the error of a
+ * vif that failed. {@link org.netvm.vif.VifHook} is the extension point run after a vif came online
+ * or went offline (the equivalent of Qubes' {@code /etc/qubes/network-hooks.d}).
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.netvm.vif;

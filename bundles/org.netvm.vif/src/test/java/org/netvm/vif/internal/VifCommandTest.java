@@ -1,0 +1,133 @@
+package org.netvm.vif.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.netvm.vif.VifState.Actual;
+
+/** {@code netvm vif online|offline ...} against a running reconciler with fakes. */
+class VifCommandTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(Rig rig, long timeoutMillis, String... args) {
+        VifCommand c = new VifCommand(rig.reconciler, rig.reconciler, rig.xs, "backend/vif", timeoutMillis);
+        return c.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void onlineWaitsUntilProgrammedThenWritesConnected() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.kernel.addLink("vif3.0");
+            assertEquals(0, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"), err());
+            assertEquals("connected", rig.xs.get("backend/vif/3/0/hotplug-status"));
+            assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());
+            assertTrue(rig.kernel.links.get("vif3.0").up());
+
+            assertEquals(0, run(rig, 5_000, "offline", "--xenbus-path", "backend/vif/3/0", "--vif", "vif3.0"), err());
+            assertTrue(rig.kernel.routes.isEmpty());
+            assertEquals("connected", rig.xs.get("backend/vif/3/0/hotplug-status"), "offline writes no status");
+        }
+    }
+
+    @Test
+    void aHostileMacFailsWithHotplugError() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.putVif(3, 0, "10.137.0.5", "00:16:3e:5e:6c:00;reboot");
+            rig.kernel.addLink("vif3.0");
+            assertEquals(1, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"));
+            assertEquals("error", rig.xs.get("backend/vif/3/0/hotplug-status"));
+            String e = rig.xs.get("backend/vif/3/0/hotplug-error");
+            assertTrue(e.contains("mac must match") && e.contains("vif3.0"), e);
+            assertTrue(err().contains("mac must match"), err());
+            assertTrue(rig.kernel.applied.isEmpty(), "nothing sent to the kernel");
+        }
+    }
+
+    @Test
+    void nameAndPathMustMatch() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.kernel.addLink("vif4.0");
+            assertEquals(1, run(rig, 5_000, "online", "--vif", "vif4.0", "--xenbus-path", "backend/vif/3/0"));
+            assertEquals("error", rig.xs.get("backend/vif/3/0/hotplug-status"));
+            assertTrue(rig.xs.get("backend/vif/3/0/hotplug-error").contains("does not match the xenbus path"));
+            assertNull(rig.xs.get("backend/vif/4/0/hotplug-status"));
+        }
+    }
+
+    @Test
+    void badNamesAndDomidsAreReportedAtThePath() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            for (String name : List.of("vif3.0;reboot", "eth0", "vif03.0", "vif3.0 ", "vif3.00", "")) {
+                assertEquals(1, run(rig, 1_000, "online", "--vif", name, "--xenbus-path", "backend/vif/3/0"), name);
+                assertTrue(rig.xs.get("backend/vif/3/0/hotplug-error").contains("interface name must match"), name);
+            }
+            rig.xs.putVif(32753, 0, "10.137.0.5", null);
+            assertEquals(1, run(rig, 1_000, "online", "--vif", "vif32753.0", "--xenbus-path", "backend/vif/32753/0"));
+            assertTrue(rig.xs.get("backend/vif/32753/0/hotplug-error").contains("domid 32753 is above 32752"));
+            assertTrue(rig.kernel.applied.isEmpty());
+        }
+    }
+
+    @Test
+    void anUnusablePathIsNotWrittenTo() {
+        try (Rig rig = new Rig()) {
+            for (String path : List.of("/local/domain/0/backend/vif/3/0", "backend/vif/3/0/../../x", "backend/vif/3",
+                    "backend/vif/3/0;x", "")) {
+                rig.xs.writes.clear();
+                assertEquals(2, run(rig, 1_000, "online", "--vif", "vif3.0", "--xenbus-path", path), path);
+                assertEquals(List.of(), rig.xs.writes, path);
+            }
+            assertEquals(2, run(rig, 1_000, "online", "--vif", "vif3.0"));
+            assertEquals(2, run(rig, 1_000, "online", "--vif", "vif3.0", "--vif", "vif3.0", "--xenbus-path",
+                    "backend/vif/3/0"));
+            assertEquals(2, run(rig, 1_000, "reboot"));
+        }
+    }
+
+    @Test
+    void aMissingDeviceTimesOut() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            assertEquals(1, run(rig, 300, "online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"));
+            String e = rig.xs.get("backend/vif/3/0/hotplug-error");
+            assertTrue(e.contains("not programmed within 300 ms") && e.contains("waiting for device vif3.0"), e);
+        }
+    }
+
+    @Test
+    void listShowsDesiredVersusActual() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(4, 0, "bad", null);
+            rig.kernel.addLink("vif3.0");
+            rig.kernel.addLink("vif4.0");
+            rig.reconciler.pass(true);
+            assertEquals(0, run(rig, 1_000, "list"));
+            String o = out.toString(StandardCharsets.UTF_8);
+            assertTrue(o.contains("vif3.0") && o.contains("PROGRAMMED"), o);
+            assertTrue(o.contains("vif4.0") && o.contains("FAILED") && o.contains("not an IPv4 address"), o);
+        }
+    }
+}

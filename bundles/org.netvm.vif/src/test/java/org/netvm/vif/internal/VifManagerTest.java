@@ -1,0 +1,132 @@
+package org.netvm.vif.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.annotation.Annotation;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.Dataplane;
+import org.netvm.dataplane.Plan;
+import org.netvm.vif.VifHook;
+import org.netvm.vif.VifState.Actual;
+
+/** The DS component built with {@code new}: wiring of reconciler, command, registry and hooks. */
+class VifManagerTest {
+
+    private static VifManager.Config config(String base) {
+        return new VifManager.Config() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return VifManager.Config.class;
+            }
+
+            @Override
+            public int resyncIntervalSeconds() {
+                return 5;
+            }
+
+            @Override
+            public int hotplugTimeoutSeconds() {
+                return 5;
+            }
+
+            @Override
+            public int dataplaneTimeoutSeconds() {
+                return 2;
+            }
+
+            @Override
+            public int hookTimeoutSeconds() {
+                return 1;
+            }
+
+            @Override
+            public int coalesceMillis() {
+                return 5;
+            }
+
+            @Override
+            public String xenstoreBase() {
+                return base;
+            }
+
+            @Override
+            public String conntrackPath() {
+                return "/nonexistent/conntrack";
+            }
+        };
+    }
+
+    /** A dataplane that applies everything at once. */
+    private static final class ImmediateDataplane implements Dataplane {
+        final List<String> owners = new CopyOnWriteArrayList<>();
+
+        @Override
+        public CompletionStage<Void> put(Contribution contribution) {
+            owners.add(contribution.owner());
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletionStage<Void> remove(String owner) {
+            owners.remove(owner);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public Plan plan() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Status status() {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    @Test
+    void hotplugThroughTheComponent() {
+        List<String> trace = new CopyOnWriteArrayList<>();
+        FakeKernel kernel = new FakeKernel(trace);
+        FakeXenStore xs = new FakeXenStore();
+        xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
+        ImmediateDataplane dataplane = new ImmediateDataplane();
+        VifManager m = new VifManager(kernel, xs, dataplane, config("backend/vif"));
+        List<VifHook.Event> events = new CopyOnWriteArrayList<>();
+        m.addHook(events::add);
+        try {
+            xs.putVif(3, 0, "10.137.0.5", null);
+            kernel.addLink("vif3.0");
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
+                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+            assertEquals("connected", xs.get("backend/vif/3/0/hotplug-status"));
+            assertEquals(Actual.PROGRAMMED, m.vif("vif3.0").orElseThrow().actual());
+            assertEquals(List.of("vif/vif3.0"), dataplane.owners);
+            assertTrue(m.counters().synced());
+            Rig.awaitTrue("online hook", () -> events.size() == 1);
+        } finally {
+            m.deactivate();
+        }
+    }
+
+    @Test
+    void aBadBasePathIsRefused() {
+        for (String base : List.of("/backend/vif", "backend/../x", "backend/vif/", "")) {
+            assertThrows(IllegalArgumentException.class,
+                    () -> new VifManager(new FakeKernel(new CopyOnWriteArrayList<>()), new FakeXenStore(),
+                            new ImmediateDataplane(), config(base)), base);
+        }
+    }
+}
