@@ -24,12 +24,35 @@ count() { # prints "tests failures errors skipped" summed over the given report 
          }
          END { printf "%d %d %d %d\n", sum[1], sum[2], sum[3], sum[4] }' "$@" /dev/null
 }
+# End-to-end scripts (real namespaces, runtimes and traffic): the sandbox, then tests/e2e/*.test.sh and
+# the extension walkthrough. Each prints PASS/FAIL lines; a script that fails without one counts once.
+et=0; ef=0
+run_script() { # name, command...
+    local name=$1; shift
+    local log; log=$(mktemp)
+    echo "=== $name"
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    local p f
+    p=$(grep -cE '^ *PASS' "$log"); f=$(grep -cE '^ *FAIL' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    et=$((et + p + f)); ef=$((ef + f))
+    rm -f "$log"
+}
+if [ "${NETVM_SKIP_E2E:-0}" != 1 ] && [ "$mvn_status" -eq 0 ] && [ "$(id -u)" = 0 ]; then
+    run_script "netvm sandbox" distribution/bin/netvm sandbox --guests 2
+    for t in tests/e2e/*.test.sh docs/extending-test.sh; do
+        [ -f "$t" ] && run_script "$t" bash "$t"
+    done
+fi
+
 read -r ut uf ue us < <(count bundles/*/target/surefire-reports/TEST-*.xml)
 read -r it if_ ie is < <(count tests/target/test-reports/*/TEST-*.xml)
 echo "unit tests (surefire):    $ut run, $((uf + ue)) failed, $us skipped"
 echo "in-framework tests (bnd): $it run, $((if_ + ie)) failed, $is skipped"
-failed=$((uf + ue + if_ + ie))
-passed=$((ut + it - failed - us - is))
+echo "end-to-end checks:        $et run, $ef failed"
+failed=$((uf + ue + if_ + ie + ef))
+passed=$((ut + it + et - failed - us - is))
 status=0
 if [ "$it" -eq 0 ]; then
     echo "run-all: the in-framework test run reported zero tests" >&2
