@@ -61,6 +61,8 @@ public final class XenstoredComponent {
     @Activate
     public XenstoredComponent(Config config) throws IOException {
         this.xenstored = EmbeddedXenstored.start(Path.of(config.socketPath()), options(config));
+        System.getLogger(XenstoredComponent.class.getName()).log(System.Logger.Level.INFO,
+                "embedded xenstored serving; try: XENSTORED_PATH={0} xenstore-ls /", config.socketPath());
     }
 
     static Options options(Config c) {
