@@ -21,10 +21,13 @@ import java.util.regex.Pattern;
  * that socket exists, else {@code /dev/xen/xenbus} when present, else the embedded daemon</li>
  * <li>{@code netvm.domid}: this VM's domain id when connected through the privileged socket</li>
  * <li>{@code netvm.control}: control socket path (default {@code /run/netvm/control.sock})</li>
+ * <li>{@code netvm.netns}: program this named network namespace instead of the process's own (the
+ * kernel seam and both packet-filter backends are bound to it); for tests and for running the agent
+ * beside, not inside, the namespace it manages</li>
  * </ul>
  */
 public record LaunchOptions(String role, String transport, String xenstorePath, boolean embedded, int domid,
-        String controlSocket) {
+        String controlSocket, String netns) {
 
     public static final String DEFAULT_EMBEDDED_SOCKET = "/run/netvm/xenstored/socket";
     public static final String DEFAULT_XENSTORED_SOCKET = "/var/run/xenstored/socket";
@@ -32,6 +35,7 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
     public static final String DEFAULT_CONTROL = "/run/netvm/control.sock";
 
     private static final Pattern ROLE = Pattern.compile("netvm|guest");
+    private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
     private static final Pattern DOMID = Pattern.compile("0|[1-9][0-9]{0,4}");
 
     /**
@@ -51,6 +55,10 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
         String domidText = or(property.apply("netvm.domid"), "0");
         if (!DOMID.matcher(domidText).matches() || Integer.parseInt(domidText) > 32752) {
             throw new IllegalArgumentException("netvm.domid must be a domain id 0..32752, not '" + domidText + "'");
+        }
+        String netns = or(property.apply("netvm.netns"), "");
+        if (!netns.isEmpty() && !NETNS.matcher(netns).matches()) {
+            throw new IllegalArgumentException("netvm.netns must be a namespace name, not '" + netns + "'");
         }
         String control = path("netvm.control", or(property.apply("netvm.control"), DEFAULT_CONTROL));
         String xs = or(property.apply("netvm.xenstore"), "auto");
@@ -87,7 +95,7 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
             throw new IllegalArgumentException(
                     "netvm.xenstore must be auto, embedded[:PATH], unix:PATH or xenbus, not '" + xs + "'");
         }
-        return new LaunchOptions(role, transport, xsPath, embedded, Integer.parseInt(domidText), control);
+        return new LaunchOptions(role, transport, xsPath, embedded, Integer.parseInt(domidText), control, netns);
     }
 
     private static String or(String v, String dflt) {
@@ -125,6 +133,13 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
         roleConfig.put("role", role);
         roleConfig.put("domid", domid);
         out.put("org.netvm.role", roleConfig);
+        if (!netns.isEmpty()) {
+            for (String pid : new String[] {"org.netvm.kernel", "org.netvm.backend.nftables", "org.netvm.backend.iptables"}) {
+                Hashtable<String, Object> n = new Hashtable<>();
+                n.put("netns", netns);
+                out.put(pid, n);
+            }
+        }
         if (role.equals("guest")) {
             Hashtable<String, Object> guest = new Hashtable<>();
             guest.put("domid", domid);

@@ -30,9 +30,9 @@ public final class RuntimeConfigurer {
             log.error("bad launch option: {}; nothing configured", e.getMessage());
             return;
         }
-        log.info("role {}, xenstore {}:{}{}, domid {}, control {}", options.role(), options.transport(),
+        log.info("role {}, xenstore {}:{}{}, domid {}, control {}{}", options.role(), options.transport(),
                 options.xenstorePath(), options.embedded() ? " (embedded daemon)" : "", options.domid(),
-                options.controlSocket());
+                options.controlSocket(), options.netns().isEmpty() ? "" : ", programming netns " + options.netns());
         for (Map.Entry<String, Dictionary<String, Object>> e : options.configurations().entrySet()) {
             Configuration c = cm.getConfiguration(e.getKey(), "?");
             Dictionary<String, Object> props = c.getProperties() == null ? new java.util.Hashtable<>() : c.getProperties();

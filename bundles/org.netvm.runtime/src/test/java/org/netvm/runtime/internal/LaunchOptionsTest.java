@@ -50,10 +50,20 @@ class LaunchOptionsTest {
     }
 
     @Test
+    void aNamedNamespaceBindsTheKernelSeamAndBothBackends() {
+        LaunchOptions o = parse(Map.of("netvm.netns", "nvt-itest"), Map.of(), Set.of());
+        for (String pid : new String[] {"org.netvm.kernel", "org.netvm.backend.nftables", "org.netvm.backend.iptables"}) {
+            assertEquals("nvt-itest", o.configurations().get(pid).get("netns"), pid);
+        }
+        assertFalse(parse(Map.of(), Map.of(), Set.of()).configurations().containsKey("org.netvm.kernel"),
+                "without the option the process's own namespace is used");
+    }
+
+    @Test
     void badOptionsAreRejectedWithTheirName() {
         for (var bad : new String[][] {{"netvm.role", "router"}, {"netvm.domid", "32753"}, {"netvm.domid", "-1"},
                 {"netvm.domid", "07"}, {"netvm.xenstore", "tcp:1.2.3.4"}, {"netvm.xenstore", "unix:relative"},
-                {"netvm.control", "x"}}) {
+                {"netvm.control", "x"}, {"netvm.netns", "../x"}, {"netvm.netns", "a b"}}) {
             var e = assertThrows(IllegalArgumentException.class, () -> parse(Map.of(bad[0], bad[1]), Map.of(), Set.of()));
             assertTrue(e.getMessage().contains(bad[0]), e.getMessage());
         }
