@@ -18,7 +18,7 @@ TARBALL=${1:-$(ls -t "$HERE"/target/netvm-*.tar.gz 2>/dev/null | head -1)}
 [ -f "$TARBALL" ] || { echo "test-install: no tarball (build: mvn -pl distribution install)" >&2; exit 2; }
 
 PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
+ok() { PASS=$((PASS + 1)); echo "PASS - $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
