@@ -1,5 +1,7 @@
 package org.netvm.xenstore;
 
+import java.util.Optional;
+
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -75,6 +77,26 @@ public interface XenStore extends XenStoreOps {
 
     /** {@code true} while the connection to the daemon is up. */
     boolean isConnected();
+
+    /**
+     * Counters of this connection since it was created (for metrics); empty if the implementation
+     * does not count.
+     *
+     * @since 1.1
+     */
+    default Optional<Statistics> statistics() {
+        return Optional.empty();
+    }
+
+    /**
+     * Counters of a connection.
+     *
+     * @param requests   requests sent to the daemon (each operation of a transaction counts)
+     * @param reconnects connections established again after one was lost
+     * @since 1.1
+     */
+    record Statistics(long requests, long reconnects) {
+    }
 
     /** Work to run inside a transaction. */
     @FunctionalInterface

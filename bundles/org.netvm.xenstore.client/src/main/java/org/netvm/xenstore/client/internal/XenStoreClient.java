@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -67,6 +68,11 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     private static final int NO_TX = 0;
     /** How often DIRECTORY_PART restarts because the node changed under it before giving up. */
     private static final int DIRECTORY_PART_RESTARTS = 16;
+    /**
+     * Most DIRECTORY_PART requests for one listing: C xenstored fills each part to about 4 KB and a
+     * child name has at most 2 KB, so this covers any listing up to {@link Frame#MAX_INBOUND_PAYLOAD}.
+     */
+    private static final int DIRECTORY_PARTS_MAX = 1024;
 
     private final Transport transport;
     private final ClientOptions options;
@@ -77,6 +83,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     private boolean closed;                 // guarded by state
 
     private final AtomicInteger nextRequestId = new AtomicInteger();
+    private final AtomicLong requestsSent = new AtomicLong();
     private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
 
     /** Watches by token. Registering/unregistering with the daemon happens under {@link #watchLock}. */
@@ -155,6 +162,16 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         synchronized (state) {
             return connection != null;
         }
+    }
+
+    /** Requests sent, and connections established after the first one (each follows a lost connection). */
+    @Override
+    public Optional<Statistics> statistics() {
+        long established;
+        synchronized (state) {
+            established = generation;
+        }
+        return Optional.of(new Statistics(requestsSent.get(), Math.max(0, established - 1)));
     }
 
     // ------------------------------------------------------------------ operations
@@ -264,12 +281,20 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         return directoryInParts(tx, gen, path);
     }
 
-    /** DIRECTORY_PART as libxenstore does it: generation, then children at a byte offset, "" ends. */
+    /**
+     * DIRECTORY_PART as libxenstore does it: generation, then children at a byte offset, "" ends. A
+     * listing over {@link Frame#MAX_INBOUND_PAYLOAD} bytes or {@link #DIRECTORY_PARTS_MAX} parts fails
+     * with E2BIG.
+     */
     private List<String> directoryInParts(int tx, long gen, String path) throws XenStoreException {
         String generationSeen = null;
         ByteArrayOutputStream names = new ByteArrayOutputStream();
         int restarts = 0;
+        int parts = 0;
         while (true) {
+            if (++parts > DIRECTORY_PARTS_MAX) {
+                throw new XenStoreException(XenStoreError.E2BIG, path);
+            }
             int offset = names.size();
             Frame reply = call(MessageType.DIRECTORY_PART, tx, Message.strings(path, Integer.toString(offset)), path, gen);
             byte[] p = reply.payload();
@@ -291,6 +316,10 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
             byte[] all = names.toByteArray();
             if (p.length - end - 1 == 0 || all.length <= 1 || all[all.length - 2] == 0) {
                 return namesUntilEmpty(all);
+            }
+            if (all.length > Frame.MAX_INBOUND_PAYLOAD) {
+                // a daemon whose parts never end the listing must not keep the caller (and its memory) forever
+                throw new XenStoreException(XenStoreError.E2BIG, path);
             }
         }
     }
@@ -399,6 +428,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         }
         try {
             c.write(new Message(type.code(), id, tx, payload));
+            requestsSent.incrementAndGet();
         } catch (IOException e) {
             pending.remove(id);
             c.close(); // the I/O thread notices, fails the other requests and reconnects

@@ -24,6 +24,7 @@ import org.netvm.xenstore.Permission;
 import org.netvm.xenstore.Transaction;
 import org.netvm.xenstore.Watch;
 import org.netvm.xenstore.WatchListener;
+import org.netvm.xenstore.XenStore;
 import org.netvm.xenstore.XenStoreError;
 import org.netvm.xenstore.XenStoreException;
 import org.netvm.xenstore.wire.Message;
@@ -422,6 +423,24 @@ class XenStoreClientTest {
         assertEquals(XenStoreError.DISCONNECTED, assertThrows(XenStoreException.class, () -> tx.read("/t")).error());
         assertEquals(XenStoreError.DISCONNECTED, assertThrows(XenStoreException.class, tx::commit).error());
         assertNull(second.requests.poll(100, TimeUnit.MILLISECONDS));
+    }
+
+    @Test
+    void statisticsCountSentRequestsAndReconnects() throws Exception {
+        FakeDaemon.End end = connect();
+        daemon.responder = FakeDaemon::ok;
+        assertEquals(new XenStore.Statistics(0, 0), client.statistics().orElseThrow());
+        client.write("/a", "1");
+        client.write("/b", "2");
+        assertThrows(XenStoreException.class, () -> client.write("/nul\0", "x")); // refused locally: not sent
+        assertEquals(new XenStore.Statistics(2, 0), client.statistics().orElseThrow());
+        end.hangUp();
+        daemon.nextEnd();
+        assertTrue(client.awaitConnected(Duration.ofSeconds(5)));
+        for (int i = 0; i < 200 && client.statistics().orElseThrow().reconnects() == 0; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(new XenStore.Statistics(2, 1), client.statistics().orElseThrow());
     }
 
     @Test

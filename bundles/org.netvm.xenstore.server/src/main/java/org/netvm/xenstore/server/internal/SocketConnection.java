@@ -14,13 +14,20 @@ import org.netvm.xenstore.wire.Message;
  * One client on a Unix socket. A reader thread decodes requests and hands them, in order, to the
  * core; a writer thread drains this connection's queue, so a reply or event is always written whole
  * and the core never blocks on a slow client. A bad header (payload over 4096 bytes) or a client
- * that lets too many messages pile up closes this connection only.
+ * that lets more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection
+ * only, so a client that never reads cannot exhaust the heap (C xenstored would queue without limit
+ * for a socket client; the netvm runtime runs with a small heap).
  */
 final class SocketConnection implements MessageSink {
 
     private static final Logger LOG = Logger.getLogger(SocketConnection.class.getName());
     /** Queued messages beyond which a client that does not read is dropped. */
     static final int MAX_QUEUED = 65536;
+    /**
+     * Queued bytes (headers and payloads) beyond which a client that does not read is dropped: about
+     * 250 replies of the maximum size, or some 10 000 typical watch events.
+     */
+    static final int MAX_QUEUED_BYTES = 1 << 20;
     private static final Message POISON = new Message(0, 0, 0, new byte[0]);
 
     private final SocketChannel channel;
@@ -29,6 +36,7 @@ final class SocketConnection implements MessageSink {
     private final Consumer<SocketConnection> onClose;
     private final LinkedBlockingQueue<Message> out = new LinkedBlockingQueue<>();
     private volatile boolean closed;
+    private long queuedBytes; // guarded by this
 
     SocketConnection(SocketChannel channel, XenstoredCore core, int domid, Consumer<SocketConnection> onClose) {
         this.channel = channel;
@@ -101,6 +109,9 @@ final class SocketConnection implements MessageSink {
                 while (b.hasRemaining()) {
                     channel.write(b);
                 }
+                synchronized (this) {
+                    queuedBytes -= b.capacity();
+                }
             }
         } catch (IOException | InterruptedException e) {
             // peer gone
@@ -114,11 +125,14 @@ final class SocketConnection implements MessageSink {
         if (closed) {
             return;
         }
-        if (out.size() >= MAX_QUEUED) {
-            LOG.log(Level.WARNING, "dom{0} does not read its replies; closing the connection", domid);
+        int size = Message.HEADER_SIZE + message.payload().length;
+        if (out.size() >= MAX_QUEUED || queuedBytes + size > MAX_QUEUED_BYTES) {
+            LOG.log(Level.WARNING, "dom{0} does not read its replies ({1} messages, {2} bytes queued); closing the connection",
+                    new Object[] {domid, out.size(), queuedBytes});
             close();
             return;
         }
+        queuedBytes += size;
         out.add(message);
     }
 
