@@ -3,6 +3,7 @@ package org.netvm.dataplane;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -48,6 +49,52 @@ public interface Dataplane {
 
     /** A snapshot of what the dataplane is doing. */
     Status status();
+
+    /**
+     * Applies per backend name since start, sorted by name (for metrics); empty if the implementation
+     * does not keep them.
+     *
+     * @since 1.1
+     */
+    default List<BackendStatistics> backendStatistics() {
+        return List.of();
+    }
+
+    /**
+     * What one backend (by name) did since start. A switch to it counts as one apply.
+     *
+     * @param backend      the backend's name
+     * @param applies      successful applies
+     * @param failures     failed applies (including failed switches to it)
+     * @param applySeconds how long its applies took, successful or not
+     * @since 1.1
+     */
+    record BackendStatistics(String backend, long applies, long failures, Histogram applySeconds) {
+        public BackendStatistics {
+            Objects.requireNonNull(backend, "backend");
+            Objects.requireNonNull(applySeconds, "applySeconds");
+        }
+    }
+
+    /**
+     * A snapshot of a histogram in the Prometheus style: {@code cumulativeCounts.get(i)} observations
+     * were at most {@code bounds.get(i)}; {@code count} includes those above the last bound.
+     *
+     * @param bounds           upper bounds, ascending
+     * @param cumulativeCounts observations at most each bound
+     * @param count            all observations
+     * @param sum              the sum of all observations
+     * @since 1.1
+     */
+    record Histogram(List<Double> bounds, List<Long> cumulativeCounts, long count, double sum) {
+        public Histogram {
+            bounds = List.copyOf(bounds);
+            cumulativeCounts = List.copyOf(cumulativeCounts);
+            if (bounds.size() != cumulativeCounts.size()) {
+                throw new IllegalArgumentException("one count per bound");
+            }
+        }
+    }
 
     /**
      * What the dataplane is doing.

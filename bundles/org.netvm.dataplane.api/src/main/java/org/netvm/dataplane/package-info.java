@@ -40,11 +40,30 @@
  * backend.apply(Plan.merge(base, guest));
  * }</pre>
  *
+ * <h2>Contributing from a third-party bundle</h2>
+ * Get the {@link org.netvm.dataplane.Dataplane} service and {@link org.netvm.dataplane.Dataplane#put put}
+ * a contribution (replace it with another put, withdraw it with
+ * {@link org.netvm.dataplane.Dataplane#remove remove}, e.g. when your component deactivates), or register a
+ * {@code Contribution} object as a service (it is withdrawn with the service, so also when your bundle
+ * stops). Use owner ids of your own, starting with your bundle's symbolic name
+ * ({@code com.example.vpn/killswitch}); never declare netvm's chains or sets, only add rules and elements
+ * to them. The base policy's chains, including the user chains {@code custom-input} and
+ * {@code custom-forward} meant for third parties, are named in {@code org.netvm.policy.BasePolicy}.
+ * A contribution that conflicts with others (a chain declared differently, a rule into a chain nobody
+ * declared) is left out of the plan whole and its put completes exceptionally; the rest of the plan is
+ * unaffected. Counters ({@link org.netvm.dataplane.Rule#counter()}) are read with the backend's own tool
+ * ({@code nft list chain inet netvm custom-forward}, {@code iptables -L -v -x}); they are not part of the
+ * model.
+ *
  * <h2>Backends</h2>
  * {@link org.netvm.dataplane.PacketFilterBackend} applies a plan as one atomic transaction, reads back
  * what it owns as an {@link org.netvm.dataplane.OwnedState} for drift detection, and sweeps its own
- * objects only.
+ * objects only. A third-party backend registers a {@code PacketFilterBackend} service with the property
+ * {@code netvm.backend=<name>}; the operator selects it with {@code netvm backend use <name>} (or the
+ * {@code backend} property of configuration PID {@code org.netvm.dataplane}). Backends must render every
+ * {@link org.netvm.dataplane.Match} and {@link org.netvm.dataplane.Verdict} type: those are sealed, and a
+ * new type would be a major version of this package.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.netvm.dataplane;

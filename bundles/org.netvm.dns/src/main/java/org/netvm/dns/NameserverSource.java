@@ -17,7 +17,9 @@ import org.osgi.annotation.versioning.ProviderType;
  * <p>Change signalling: the source calls {@link Listener#changed()} of every subscribed listener
  * whenever {@link #nameservers()} may return something different; netvm then re-reads
  * {@code nameservers()} on its own thread within about a millisecond and updates the DNAT rules only if
- * the resulting mapping differs. Spurious calls are harmless. A simple implementation:
+ * the resulting mapping differs. Spurious calls are harmless. Changing the source's
+ * {@code service.ranking} (through its {@code ServiceRegistration}) takes effect at once too. A source that
+ * throws from {@code nameservers()} counts as empty (queries dropped) and is logged. A simple implementation:
  *
  * <pre>{@code
  * @Component(property = Constants.SERVICE_RANKING + ":Integer=100")
@@ -57,7 +59,9 @@ public interface NameserverSource {
 
     /**
      * Registers {@code listener} until the returned subscription is closed. The source calls it, on any
-     * thread, after {@link #nameservers()} may have changed; the call returns at once.
+     * thread, after {@link #nameservers()} may have changed; the call returns at once. netvm subscribes
+     * when the source's service appears, on the thread that registered it, so this must return at once
+     * (no I/O); if it throws, the source is still used but its changes are not followed.
      */
     Subscription subscribe(Listener listener);
 

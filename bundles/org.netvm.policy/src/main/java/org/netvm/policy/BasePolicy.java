@@ -54,10 +54,24 @@ public final class BasePolicy {
     /** The forward base chain (policy drop). */
     public static final ChainRef FORWARD = ChainRef.of(FAMILY, "forward");
 
-    /** The user's chain jumped to first from {@link #INPUT}; netvm never fills it. */
+    /**
+     * A regular chain jumped to first from {@link #INPUT}, for the user and third-party bundles; netvm's own
+     * bundles never put a rule there. See {@link #CUSTOM_FORWARD} for what its rules can do.
+     */
     public static final ChainRef CUSTOM_INPUT = ChainRef.of(FAMILY, "custom-input");
 
-    /** The user's chain jumped to first from {@link #FORWARD}; netvm never fills it. */
+    /**
+     * A regular chain jumped to first from {@link #FORWARD} (before the invalid drop and the
+     * established/related accept, so its rules see every forwarded packet), for the user and third-party
+     * bundles; netvm's own bundles never put a rule there. Add rules to it (never declare it) in a
+     * {@link org.netvm.dataplane.Contribution} of your own owner, e.g.
+     * {@code Rule.in(BasePolicy.CUSTOM_FORWARD).iifname("vif3.0").counter().jump("my-chain")}.
+     *
+     * <p>Verdicts decide before netvm's policy: {@code accept} accepts the packet for the forward hook
+     * (bypassing the guest isolation below it), {@code drop}/{@code reject} are final, {@code return} ends
+     * this chain for all later rules of everybody. To only observe (count), let a counter rule jump to an
+     * empty regular chain you declare yourself: it comes straight back and the next rule runs.
+     */
     public static final ChainRef CUSTOM_FORWARD = ChainRef.of(FAMILY, "custom-forward");
 
     private BasePolicy() {

@@ -13,7 +13,11 @@
  * <li>A feature adds rules with an order between the two (e.g. {@link org.netvm.dataplane.Rule#DEFAULT}):
  * they see only packets the early rules let through, and decide before the catch-alls.</li>
  * <li>The chains {@link org.netvm.policy.BasePolicy#CUSTOM_INPUT} and
- * {@link org.netvm.policy.BasePolicy#CUSTOM_FORWARD} are the user's: netvm never puts a rule there.</li>
+ * {@link org.netvm.policy.BasePolicy#CUSTOM_FORWARD} are jumped to first, before any of the policy's
+ * rules; they belong to the user and to third-party bundles, netvm's own bundles never put a rule there.
+ * A third party adds rules to them with {@link org.netvm.dataplane.Dataplane#put} or by registering a
+ * {@link org.netvm.dataplane.Contribution} service (whiteboard), under an owner id of its own (start it
+ * with the bundle's symbolic name). See {@code docs/extending.md}.</li>
  * </ul>
  * Interfaces in group {@value org.netvm.policy.BasePolicy#VIF_GROUP} are downstream (guest) interfaces;
  * everything else is treated as uplink.

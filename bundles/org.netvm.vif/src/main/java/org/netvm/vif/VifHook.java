@@ -6,10 +6,35 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * Called after a vif came online (everything programmed) or went offline (everything removed): the
- * equivalent of Qubes' {@code /etc/qubes/network-hooks.d}. Register as a service (whiteboard).
+ * equivalent of Qubes' {@code /etc/qubes/network-hooks.d}. Register as a service (whiteboard); every
+ * registered hook is called for every vif of this netvm.
  *
- * <p>Each call runs on its own thread with a time limit; a hook that throws or hangs is logged and
- * never delays programming or other vifs. Calls for different vifs may run concurrently.
+ * <p>Guarantees, so that a hook can never hurt a guest:
+ * <ul>
+ * <li>The vif is programmed (or removed) before the call and independently of it: a hook cannot veto,
+ * delay or undo it. ONLINE means: routes, neighbour entry and anti-spoof elements are in place and the
+ * hotplug script was (or is being) told {@code connected}.</li>
+ * <li>Each call runs on its own (virtual) thread, never on netvm's threads. A call that throws is logged
+ * (WARNING, with the hook's class name) and forgotten; a call that runs longer than
+ * {@code hookTimeoutSeconds} (configuration PID {@code org.netvm.vif}, default 10) is logged and
+ * interrupted. Neither delays other hooks or other vifs.</li>
+ * <li>Calls of one hook for one vif arrive in event order, one at a time: the next starts when the previous
+ * returned, threw or ran out of time. Calls for different vifs may run concurrently, so a hook keeping state
+ * across vifs must be thread safe.</li>
+ * <li>A hook registered after a vif came online is not called for it retroactively; query
+ * {@link VifRegistry#vifs()} if it needs the current vifs. A hook unregistered while calls wait for it is
+ * not called any more.</li>
+ * </ul>
+ * A hook should be quick and tolerate being interrupted; long work belongs on the hook's own executor.
+ *
+ * <pre>{@code
+ * @Component
+ * public final class LogVifs implements VifHook {
+ *     public void vifChanged(Event e) {
+ *         System.out.println(e.action() + " " + e.vif() + " domid " + e.domid() + " " + e.ipv4());
+ *     }
+ * }
+ * }</pre>
  */
 @ConsumerType
 @FunctionalInterface
@@ -37,5 +62,11 @@ public interface VifHook {
         }
     }
 
+    /**
+     * Told that {@code event.vif()} came online or went offline. See the class documentation for threads,
+     * ordering and time limits.
+     *
+     * @throws Exception anything; it is logged and has no other effect
+     */
     void vifChanged(Event event) throws Exception;
 }

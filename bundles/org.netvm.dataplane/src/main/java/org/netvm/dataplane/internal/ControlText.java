@@ -30,12 +30,17 @@ final class ControlText {
 
     /** Quotes untrusted text for a message: printable ASCII kept, the rest escaped, at most 80 chars. */
     static String quote(String s) {
+        return quote(s, 80);
+    }
+
+    /** Like {@link #quote(String)}, at most {@code max} chars. */
+    static String quote(String s, int max) {
         StringBuilder b = new StringBuilder("\"");
-        for (int i = 0; i < s.length() && i < 80; i++) {
+        for (int i = 0; i < s.length() && i < max; i++) {
             char c = s.charAt(i);
             b.append(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? String.valueOf(c)
                     : String.format("\\u%04x", (int) c));
         }
-        return b.append(s.length() > 80 ? "...\"" : "\"").toString();
+        return b.append(s.length() > max ? "...\"" : "\"").toString();
     }
 }

@@ -113,6 +113,13 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private record SwapWaiter(String name, CompletableFuture<String> future, long configEpoch, long retrySeq) {
     }
 
+    /** Apply statistics of one backend name, guarded by lock. */
+    private static final class BackendCounters {
+        long applies;
+        long failures;
+        final DurationHistogram seconds = new DurationHistogram();
+    }
+
     /** What a pass works on, copied under the lock. */
     private record Snapshot(long generation, boolean everDesired, List<Contribution> contributions,
             List<BackendEntry> backends, Settings settings, long configEpoch, long retrySeq,
@@ -152,6 +159,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private int contributionCount;
     private int rejectedCount;
     private int elementCount;
+    private final Map<String, BackendCounters> perBackend = new TreeMap<>();
 
     // ---- reconciler-thread state
     private volatile Plan merged = Plan.EMPTY;
@@ -167,6 +175,9 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private long seenEpoch;
     private long seenRetrySeq;
     private final Set<Long> idleSwept = new HashSet<>();
+    private Map<String, Contribution> mergedByOwner = Map.of();
+    private Map<String, Contribution> appliedByOwner = Map.of(); // what the last successful apply held
+    private final LogLimiter applyLog;
 
     @Activate
     public DataplaneReconciler(Config config, @Reference(service = LoggerFactory.class) Logger logger) {
@@ -182,6 +193,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         this.closeNotifier = notifier instanceof ExecutorService es ? es::shutdown : () -> {
         };
         this.log = Objects.requireNonNull(log, "log");
+        this.applyLog = new LogLimiter(5, 10_000_000_000L, scheduler::nanoTime);
         scheduler.schedule(this::resyncTick, settings.resyncSeconds() * 1000L);
     }
 
@@ -365,6 +377,16 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         }
     }
 
+    @Override
+    public List<BackendStatistics> backendStatistics() {
+        synchronized (lock) {
+            List<BackendStatistics> out = new ArrayList<>();
+            perBackend.forEach((name, c) -> out.add(new BackendStatistics(name, c.applies, c.failures,
+                    c.seconds.snapshot())));
+            return out;
+        }
+    }
+
     /** Called with lock held. */
     private void requestPass() {
         if (!scheduled && !stopped) {
@@ -431,6 +453,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     private void reconcile(Snapshot s, boolean resync) {
         List<Runnable> notifications = new ArrayList<>(); // run once the status is published
+        applyLog.drain().forEach(log::warn);
         if (s.contributions != null) {
             merge(s.contributions);
             mergedGeneration = s.generation;
@@ -477,7 +500,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             }
             if (active != null && s.everDesired) {
                 if (!plan.equals(applied)) {
-                    applyError = apply(plan);
+                    applyError = apply(plan, "change");
                 } else if (resync) {
                     applyError = checkDrift();
                 }
@@ -512,6 +535,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             merged = Plan.merge(all);
             accepted = owners;
             rejected = Map.of();
+            mergedByOwner = byOwner(all);
             return;
         } catch (IllegalArgumentException conflict) {
             // fall through to the slow path
@@ -551,39 +575,83 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         in.forEach(c -> ok.add(c.owner()));
         accepted = ok;
         rejected = Map.copyOf(out);
+        mergedByOwner = byOwner(in);
+    }
+
+    private static Map<String, Contribution> byOwner(List<Contribution> cs) {
+        Map<String, Contribution> m = new TreeMap<>();
+        cs.forEach(c -> m.put(c.owner(), c));
+        return m;
+    }
+
+    /** The owners whose contribution differs from what the last successful apply held, comma-separated. */
+    private String changedOwners() {
+        Set<String> changed = new TreeSet<>();
+        mergedByOwner.forEach((o, c) -> {
+            if (!c.equals(appliedByOwner.get(o))) {
+                changed.add(o);
+            }
+        });
+        appliedByOwner.keySet().stream().filter(o -> !mergedByOwner.containsKey(o)).forEach(changed::add);
+        if (changed.isEmpty()) {
+            return "none";
+        }
+        List<String> list = List.copyOf(changed);
+        String head = String.join(",", list.subList(0, Math.min(3, list.size())));
+        return ControlText.quote(list.size() > 3 ? head + ",+" + (list.size() - 3) : head);
+    }
+
+    /** One structured line per apply (at most 5 per 10 s for the same owners), with the outcome. */
+    private void logApply(String backend, String reason, String owners, Duration took, String error) {
+        String line = "apply backend=" + backend + " reason=" + reason + " owners=" + owners + " outcome="
+                + (error == null ? "ok" : "failed") + " duration_ms=" + took.toMillis() + " contributions="
+                + mergedByOwner.size() + (error == null ? "" : " error=" + ControlText.quote(error, 500));
+        for (String l : applyLog.admit(owners, line)) {
+            if (error == null || !l.equals(line)) {
+                log.info(l);
+            } else {
+                log.error(l + " (the kernel keeps the previous state; retried at the next change or resync)");
+            }
+        }
     }
 
     /** The active backend applies {@code plan}; null on success, else the error (kernel unchanged). */
-    private BackendException apply(Plan plan) {
+    private BackendException apply(Plan plan, String reason) {
         long t0 = scheduler.nanoTime();
+        String owners = changedOwners();
         try {
             active.backend().apply(plan);
             applied = plan;
             appliedExpected = null;
-            recordApply(t0, null);
+            appliedByOwner = mergedByOwner;
+            logApply(active.name(), reason, owners, recordApply(active.name(), t0, null), null);
             return null;
         } catch (BackendException | RuntimeException e) {
             BackendException be = asBackendException(e);
             String msg = "apply on " + active.name() + " failed: " + be.getMessage();
-            log.error(msg + " (the kernel keeps the previous state; retried at the next change or resync)");
-            recordApply(t0, msg);
+            logApply(active.name(), reason, owners, recordApply(active.name(), t0, msg), be.getMessage());
             return be;
         }
     }
 
-    private void recordApply(long t0, String error) {
+    private Duration recordApply(String backend, long t0, String error) {
         Duration took = Duration.ofNanos(scheduler.nanoTime() - t0);
         synchronized (lock) {
             lastApplyDuration = took;
+            BackendCounters c = perBackend.computeIfAbsent(backend, k -> new BackendCounters());
+            c.seconds.observe(took);
             if (error == null) {
                 applies++;
+                c.applies++;
                 lastApply = scheduler.now();
                 lastError = null;
             } else {
                 failures++;
+                c.failures++;
                 lastError = error;
             }
         }
+        return took;
     }
 
     private void recordFailure(String error) {
@@ -619,7 +687,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         }
         Plan plan = applied;
         applied = null;
-        return apply(plan);
+        return apply(plan, "drift");
     }
 
     /** New applies the whole plan and is verified; only then the old one sweeps. */
@@ -640,7 +708,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             String msg = "switch from " + old.name() + " to " + next.name() + " failed: "
                     + asBackendException(e).getMessage();
             log.error(msg + "; " + old.name() + " stays in charge");
-            recordApply(t0, msg);
+            recordApply(next.name(), t0, msg);
             failedCandidate = next;
             swapFailure = msg;
             if (shared) {
@@ -658,10 +726,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             }
             return;
         }
-        recordApply(t0, null);
+        recordApply(next.name(), t0, null);
         active = next;
         applied = plan;
         appliedExpected = want;
+        appliedByOwner = mergedByOwner;
         if (shared) {
             log.info("switched to another " + next.name() + " backend in "
                     + Duration.ofNanos(scheduler.nanoTime() - t0).toMillis() + " ms (same objects: no sweep)");

@@ -498,4 +498,53 @@ class DataplaneReconcilerTest {
         assertEquals(List.of(), calls);
         assertTrue(r.put(guest(2)).toCompletableFuture().isCompletedExceptionally());
     }
+
+    @Test
+    void eachApplyLogsOneLineWithTheChangedOwnersAndOutcomeAndIsCountedPerBackend() {
+        var r = reconciler("a");
+        var a = new FakeBackend("a", calls);
+        bind(r, a);
+        r.put(policy());
+        r.put(guest(1));
+        settle();
+        r.put(guest(2));
+        settle();
+        a.failApply = "Error: Could not process rule\nsecond line";
+        r.put(guest(3));
+        settle();
+        List<String> applyLines = logLines.stream().filter(l -> l.matches("[A-Z]+ apply .*")).toList();
+        assertEquals(List.of(
+                "INFO apply backend=a reason=change owners=\"policy,vif/vif1.0\" outcome=ok duration_ms=0 contributions=2",
+                "INFO apply backend=a reason=change owners=\"vif/vif2.0\" outcome=ok duration_ms=0 contributions=3",
+                "ERROR apply backend=a reason=change owners=\"vif/vif3.0\" outcome=failed duration_ms=0 contributions=4"
+                        + " error=\"Error: Could not process rule\\u000asecond line\" (the kernel keeps the previous"
+                        + " state; retried at the next change or resync)"), applyLines);
+        List<Dataplane.BackendStatistics> stats = r.backendStatistics();
+        assertEquals(1, stats.size());
+        assertEquals("a", stats.get(0).backend());
+        assertEquals(2, stats.get(0).applies());
+        assertEquals(1, stats.get(0).failures());
+        assertEquals(3, stats.get(0).applySeconds().count());
+        assertEquals(3, stats.get(0).applySeconds().cumulativeCounts().get(0), "all took under 1 ms");
+    }
+
+    @Test
+    void aFlappingGuestCannotFloodTheLogWithApplyLines() {
+        var r = reconciler("a");
+        var a = new FakeBackend("a", calls);
+        bind(r, a);
+        r.put(policy());
+        settle();
+        for (int i = 0; i < 20; i++) {
+            r.put(guest(5));
+            settle();
+            r.remove("vif/vif5.0");
+            settle();
+        }
+        assertEquals(41, a.applies);
+        assertEquals(5, logLines.stream().filter(l -> l.contains("owners=\"vif/vif5.0\"")).count(), logLines.toString());
+        clock.advance(10_000);
+        assertTrue(logLines.contains("WARN suppressed 35 log line(s) about \"vif/vif5.0\" (more than 5 in 10000 ms)"),
+                logLines.toString());
+    }
 }

@@ -104,7 +104,8 @@ public final class DnsComponent {
         tasks.execute(this::watchXenstore);
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            updated = "updatedSource")
     void addSource(NameserverSource source, Map<String, Object> properties) {
         Object r = properties.get(Constants.SERVICE_RANKING);
         Object id = properties.get(Constants.SERVICE_ID);
@@ -116,6 +117,13 @@ public final class DnsComponent {
             sub = () -> { };
         }
         sources.put(source, new Bound(r instanceof Integer i ? i : 0, id instanceof Long l ? l : Long.MAX_VALUE, sub));
+        requestReconcile();
+    }
+
+    /** A source changed its service properties (e.g. its ranking, to take over or hand back). */
+    void updatedSource(NameserverSource source, Map<String, Object> properties) {
+        Object r = properties.get(Constants.SERVICE_RANKING);
+        sources.computeIfPresent(source, (s, b) -> new Bound(r instanceof Integer i ? i : 0, b.id(), b.subscription()));
         requestReconcile();
     }
 

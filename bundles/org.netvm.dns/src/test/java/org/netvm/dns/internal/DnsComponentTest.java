@@ -171,6 +171,21 @@ class DnsComponentTest {
     }
 
     @Test
+    void aSourceChangingItsRankingTakesOverAndHandsBack() {
+        DnsComponent c = start();
+        bind(c, new FakeSource("192.168.0.1"), NameserverSource.BUILTIN_RANKING);
+        FakeSource vpn = new FakeSource("10.8.0.1");
+        bind(c, vpn, -2000);
+        assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.2 -> 192.168.0.1"), mapping());
+        c.updatedSource(vpn, Map.of(Constants.SERVICE_RANKING, 100, Constants.SERVICE_ID, 2L));
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> 10.8.0.1", "10.139.1.2 -> 10.8.0.1"), mapping());
+        c.updatedSource(vpn, Map.of(Constants.SERVICE_RANKING, -2000, Constants.SERVICE_ID, 2L));
+        tasks.runNow();
+        assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.2 -> 192.168.0.1"), mapping());
+    }
+
+    @Test
     void aFailingSourceCountsAsEmpty() {
         DnsComponent c = start();
         bind(c, new FakeSource("192.168.0.1"), 0);

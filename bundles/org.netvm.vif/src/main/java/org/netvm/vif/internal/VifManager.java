@@ -90,7 +90,9 @@ public final class VifManager implements VifRegistry, ControlCommand {
                 clamp(config.resyncIntervalSeconds(), 1, 3600) * 1000L, clamp(config.coalesceMillis(), 0, 1000),
                 clamp(config.dataplaneTimeoutSeconds(), 1, 600) * 1000L);
         this.reconciler = new VifReconciler(kernel, xs, antiSpoof,
-                new ConntrackTool(List.of(), config.conntrackPath(), 10_000), hooks, settings, Clock.systemUTC());
+                // conntrack runs in the namespace the kernel seam is bound to, never elsewhere
+                new ConntrackTool(kernel.namespace().isEmpty() ? List.of() : List.of("ip", "netns", "exec", kernel.namespace()),
+                        config.conntrackPath(), 10_000), hooks, settings, Clock.systemUTC());
         this.command = new VifCommand(reconciler, reconciler, xs, base,
                 clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L);
         reconciler.start();

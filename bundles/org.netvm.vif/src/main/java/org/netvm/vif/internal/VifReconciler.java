@@ -116,6 +116,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final Set<String> dirtyNames = new HashSet<>();
     private final Set<String> dirtyDomids = new HashSet<>();
     private final Map<String, Intent> intents = new HashMap<>();
+    /** When the first unprogrammed event about a vif arrived (System.nanoTime), for the programming time. */
+    private final Map<String, Long> firstEvent = new HashMap<>();
     private final List<Waiter> newWaiters = new ArrayList<>();
     private volatile boolean running;
     private Thread thread;
@@ -141,6 +143,10 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final AtomicLong repairs = new AtomicLong();
     private volatile boolean publishedSynced;
     private volatile Instant lastResync;
+    private final DurationHistogram programming = new DurationHistogram();
+    /** One line per vif and pass at most, and at most 5 per vif in 10 s (a flapping guest). */
+    private final LogLimiter eventLog = new LogLimiter(5, 10_000_000_000L, System::nanoTime);
+    private Set<String> passEvents = Set.of(); // reconciler thread: vifs the hotplug script asked about in this pass
 
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
@@ -327,6 +333,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                 Optional<VifName> vif = VifName.of(p[0], p[1]);
                 if (vif.isPresent()) {
                     dirtyNames.add(vif.get().name());
+                    firstEvent.putIfAbsent(vif.get().name(), System.nanoTime());
                 } else {
                     dirtyDomids.add(p[0]);
                 }
@@ -345,7 +352,10 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     void linkChanged(LinkEvent event) {
         String name = event.link().name();
         if (VifName.parse(name).isPresent()) {
-            signal(() -> dirtyNames.add(name));
+            signal(() -> {
+                dirtyNames.add(name);
+                firstEvent.putIfAbsent(name, System.nanoTime());
+            });
         }
     }
 
@@ -359,6 +369,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         signal(() -> {
             intents.put(vif.name(), intent);
             dirtyNames.add(vif.name());
+            firstEvent.putIfAbsent(vif.name(), System.nanoTime());
             newWaiters.add(w);
         });
         return w.result();
@@ -399,6 +410,10 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         passes.incrementAndGet();
         Set<String> work = new LinkedHashSet<>(d.names());
         waiters.forEach(w -> work.add(w.vif()));
+        Set<String> hotplugged = new HashSet<>();
+        waiters.forEach(w -> hotplugged.add(w.vif()));
+        passEvents = hotplugged;
+        eventLog.drain().forEach(line -> LOG.log(Level.WARNING, line));
         try {
             if (full) {
                 work.addAll(xsEntries.keySet());
@@ -911,19 +926,20 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             if (sameAsBefore && p.opCount() > 0) {
                 repairs.addAndGet(p.opCount());
                 repairsByVif.merge(name, (long) p.opCount(), Long::sum);
-                LOG.log(Level.INFO, "repaired " + p.opCount() + " drifted object(s) of " + name);
+                logEvent(Level.INFO, name, "repaired " + p.opCount() + " drifted object(s) of " + name);
             }
             applied.put(name, now);
+            Long t0 = takeFirstEvent(name);
+            if (!sameAsBefore && t0 != null) {
+                programming.observe(java.time.Duration.ofNanos(System.nanoTime() - t0));
+            }
             if (!sameAsBefore) {
-                LOG.log(Level.INFO, name + " online: " + VifSpec.text(p.spec.ipv4())
-                        + (p.spec.ipv6() == null ? "" : " " + VifSpec.text(p.spec.ipv6())) + " metric " + p.spec.metric());
                 hooks.fire(new VifHook.Event(VifHook.Action.ONLINE, name, p.vif.domid(), "vif",
                         VifSpec.text(p.spec.ipv4()), VifSpec.text(p.spec.ipv6()), VifSpec.text(p.spec.gateway())));
             }
         } else if (p.teardown) {
             if (p.before != null && !p.teardownFailed) {
                 applied.remove(name);
-                LOG.log(Level.INFO, name + " offline");
                 VifSpec old = p.before.spec();
                 hooks.fire(new VifHook.Event(VifHook.Action.OFFLINE, name, p.vif.domid(), "vif",
                         VifSpec.text(old.ipv4()), VifSpec.text(old.ipv6()), VifSpec.text(old.gateway())));
@@ -934,17 +950,58 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                 actual = Actual.PENDING;
             } else {
                 actual = Actual.ABSENT;
+                takeFirstEvent(name);
             }
         } else {
             actual = Actual.FAILED;
         }
-        if (p.failed) {
-            LOG.log(Level.WARNING, p.error);
-        } else if (full && p.teardown && p.opCount() > 0 && p.before == null) {
+        if (!p.failed && full && p.teardown && p.opCount() > 0 && p.before == null) {
             repairs.addAndGet(p.opCount());
-            LOG.log(Level.INFO, "swept " + p.opCount() + " stale object(s) of " + name);
+            logEvent(Level.INFO, name, "swept " + p.opCount() + " stale object(s) of " + name);
+        }
+        VifState old = status.get(name);
+        String error = p.failed ? p.error : p.pending;
+        boolean changed = old == null ? actual != Actual.ABSENT
+                : old.actual() != actual || old.desired() != p.desired || !Objects.equals(old.error(), error);
+        if (changed || p.opCount() > 0 || passEvents.contains(name)) {
+            VifSpec s = p.spec;
+            logEvent(p.failed ? Level.WARNING : Level.INFO, name, "vif event vif=" + name + " domid=" + p.vif.domid()
+                    + " desired=" + p.desired.name().toLowerCase(java.util.Locale.ROOT)
+                    + " actual=" + actual.name().toLowerCase(java.util.Locale.ROOT)
+                    + (s == null ? "" : " ipv4=" + VifSpec.text(s.ipv4()) + (s.ipv6() == null ? "" : " ipv6="
+                            + VifSpec.text(s.ipv6())) + " metric=" + s.metric())
+                    + " ops=" + p.opCount() + (error == null ? "" : " error=" + logText(error)));
         }
         publish(p, actual);
+    }
+
+    private Long takeFirstEvent(String name) {
+        lock.lock();
+        try {
+            return firstEvent.remove(name);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void logEvent(Level level, String vif, String line) {
+        for (String l : eventLog.admit(vif, line)) {
+            LOG.log(l.equals(line) ? level : Level.WARNING, l);
+        }
+    }
+
+    /**
+     * Keeps a message on one log line: printable ASCII kept (values from xenstore inside it are quoted
+     * already), everything else escaped, at most 300 chars.
+     */
+    static String logText(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length() && i < 300; i++) {
+            char c = s.charAt(i);
+            b.append(c >= 0x20 && c < 0x7f ? String.valueOf(c)
+                    : String.format("\\x%02x", (int) c & 0xff));
+        }
+        return b.append(s.length() > 300 ? "...\"" : "\"").toString();
     }
 
     private void publish(Plan p, Actual actual) {
@@ -1005,6 +1062,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             newWaiters.forEach(w -> waited.add(w.vif()));
             intents.keySet().removeIf(n -> !waited.contains(n) && !xsEntries.containsKey(n) && !links.containsKey(n)
                     && !applied.containsKey(n) && !dirtyNames.contains(n));
+            firstEvent.keySet().removeIf(n -> !waited.contains(n) && !xsEntries.containsKey(n) && !links.containsKey(n)
+                    && !applied.containsKey(n) && !dirtyNames.contains(n));
         } finally {
             lock.unlock();
         }
@@ -1045,6 +1104,11 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     @Override
     public Counters counters() {
         return new Counters(publishedSynced, passes.get(), batches.get(), repairs.get(), lastResync);
+    }
+
+    @Override
+    public Histogram programmingSeconds() {
+        return programming.snapshot();
     }
 
     static Collection<String> names(Collection<VifState> states) {

@@ -375,4 +375,68 @@ class VifReconcilerTest {
                     """, rig.trace());
         }
     }
+
+    @Test
+    void theTimeFromTheFirstEventToProgrammedIsMeasuredOncePerAttach() {
+        try (Rig rig = new Rig()) {
+            assertTrue(rig.reconciler.pass(true));
+            rig.xs.putVif(3, 0, "10.137.0.5", null); // the watch fires: the first event
+            assertTrue(rig.reconciler.pass(false));
+            assertEquals(Actual.PENDING, rig.state("vif3.0").actual(), "no device yet");
+            assertEquals(0, rig.reconciler.programmingSeconds().count());
+
+            rig.kernel.addLink("vif3.0");
+            assertTrue(rig.reconciler.pass(false));
+            assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());
+            var h = rig.reconciler.programmingSeconds();
+            assertEquals(1, h.count());
+            assertTrue(h.sum() > 0, "measured from the xenstore event, across both passes");
+            assertEquals(h.bounds().size(), h.cumulativeCounts().size());
+
+            // our own link-up echoes back as a link event, and resyncs run: still one attach
+            assertTrue(rig.reconciler.pass(false));
+            assertTrue(rig.reconciler.pass(true));
+            assertEquals(1, rig.reconciler.programmingSeconds().count());
+        }
+    }
+
+    @Test
+    void eachVifOutcomeIsLoggedOnceAndAFlappingGuestIsRateLimited() {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(VifReconciler.class.getName());
+        List<String> lines = new CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getLevel() + " " + r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(handler);
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.kernel.addLink("vif3.0");
+            assertTrue(rig.reconciler.pass(true));
+            assertTrue(rig.reconciler.pass(true));
+            List<String> events = lines.stream().filter(l -> l.contains("vif event")).toList();
+            assertEquals(List.of("INFO vif event vif=vif3.0 domid=3 desired=online actual=programmed ipv4=10.137.0.5"
+                    + " metric=32749 ops=5"), events, "one line for the attach, none for a quiet resync");
+
+            for (int i = 0; i < 20; i++) {
+                rig.kernel.removeLink("vif3.0");
+                assertTrue(rig.reconciler.pass(false));
+                rig.kernel.addLink("vif3.0");
+                assertTrue(rig.reconciler.pass(false));
+            }
+            assertEquals(5, lines.stream().filter(l -> l.contains("vif event vif=vif3.0")).count(), lines.toString());
+        } finally {
+            jul.removeHandler(handler);
+        }
+    }
 }

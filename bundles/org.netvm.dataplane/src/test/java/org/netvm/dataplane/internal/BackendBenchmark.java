@@ -1,0 +1,526 @@
+package org.netvm.dataplane.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Chain;
+import org.netvm.dataplane.ChainRef;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.Family;
+import org.netvm.dataplane.Hook;
+import org.netvm.dataplane.IpAddress;
+import org.netvm.dataplane.Match;
+import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.PacketFilterBackend;
+import org.netvm.dataplane.Plan;
+import org.netvm.dataplane.Priority;
+import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.Verdict;
+import org.netvm.policy.BasePolicy;
+
+/**
+ * What programming the packet filter costs with each real backend, against the naive one-process-per-
+ * object approach, and what a hot swap between the backends costs, printed as one table.
+ *
+ * <p>The plan is the real netvm one: the base policy's contribution ({@code PolicyRules}, by reflection),
+ * the DNS DNAT contribution's shape (chain {@code ip dnat-dns}, UDP and TCP rule per virtual address) and
+ * one contribution per guest ({@code vif/vifD.0}) holding {@link BasePolicy#guestElements} of one IPv4
+ * address, i.e. two set elements per guest. Per backend and N guests it measures:
+ * <ul>
+ * <li>full apply: {@code apply(plan)} against empty tables (median);</li>
+ * <li>naive full: the same kernel objects, one {@code nft add ...} process per table, chain, set, rule
+ * and element (nftables), one {@code iptables-nft -N/-A/-I}, {@code ipset create/add} process per chain,
+ * rule, set and element (iptables); beyond {@code netvm.bench.naiveMax} guests (default 1000) it is
+ * extrapolated from the measured cost per process;</li>
+ * <li>1-guest change: adding one guest's elements to tables holding N, through the backend
+ * ({@code apply(plan + guest)}), through the reconciler ({@code put} until applied, includes merging
+ * N+3 contributions), and naively (one process per element);</li>
+ * <li>readBack: one drift check's read of the kernel.</li>
+ * </ul>
+ * Then the hot swap nftables to iptables and back with 1000 guests through the reconciler, as
+ * {@link HotSwapKernelTest} does it (apply on the new, verify by read back, sweep the old).
+ *
+ * <p>Everything happens in one network namespace made here and deleted at the end. Needs root, ip, nft,
+ * iptables-nft, iptables-nft-restore, ip6tables-nft-restore and ipset. Excluded from the normal build;
+ * run (or {@code tests/bench/backends.sh}):
+ * {@code mvn -q -pl bundles/org.netvm.dataplane test -Dgroups=benchmark -DexcludedGroups=none
+ * -Dtest=BackendBenchmark}. Properties: {@code netvm.bench.sizes} (default {@code 100,1000,10000}),
+ * {@code netvm.bench.naiveMax} (1000), {@code netvm.bench.reps} (9), {@code netvm.bench.swapGuests} (1000).
+ */
+@Tag("benchmark")
+class BackendBenchmark {
+
+    static final ChainRef DNS_CHAIN = ChainRef.of(Family.IP, "dnat-dns");
+
+    private HotSwapKernelTest.Ns ns;
+    private final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
+    private final Log log = new Log() {
+        @Override
+        public void info(String m) {
+            logLines.add("INFO " + m);
+        }
+
+        @Override
+        public void warn(String m) {
+            logLines.add("WARN " + m);
+        }
+
+        @Override
+        public void error(String m) {
+            logLines.add("ERROR " + m);
+        }
+    };
+
+    /** One row of the table. */
+    record Row(String backend, int guests, int elements, double full, int naiveCommands, double naiveFull,
+            boolean naiveExtrapolated, double change, double changeReconciler, double naiveChange, double readBack) {
+    }
+
+    @Test
+    void backends() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+        for (String tool : List.of("ip", "nft", "iptables-nft", "iptables-nft-restore", "ip6tables-nft-restore",
+                "ipset")) {
+            assumeTrue(HotSwapKernelTest.onPath(tool), "needs " + tool);
+        }
+        int[] sizes = Arrays.stream(System.getProperty("netvm.bench.sizes", "100,1000,10000").split(","))
+                .map(String::strip).mapToInt(Integer::parseInt).toArray();
+        int naiveMax = Integer.getInteger("netvm.bench.naiveMax", 1000);
+        int reps = Math.max(1, Integer.getInteger("netvm.bench.reps", 9));
+        int swapGuests = Integer.getInteger("netvm.bench.swapGuests", 1000);
+
+        ns = new HotSwapKernelTest.Ns("netvmtest-bench-" + Integer.toHexString(ThreadLocalRandom.current()
+                .nextInt(1 << 20)));
+        PacketFilterBackend nft;
+        PacketFilterBackend ipt;
+        try {
+            try {
+                nft = HotSwapKernelTest.backend("org.netvm.backend.nftables.internal", "NftablesBackend", "nft",
+                        ns.name, "netvm");
+                ipt = HotSwapKernelTest.backend("org.netvm.backend.iptables.internal", "IptablesBackend", ns.name,
+                        "NETVM-", "nft");
+                policy();
+            } catch (ReflectiveOperationException | LinkageError e) {
+                assumeTrue(false, "backend or policy bundles not usable on the test class path: " + e);
+                return;
+            }
+            System.out.println();
+            System.out.println("netvm backend benchmark -- " + environment());
+            System.out.println("plan: base policy (org.netvm.policy) + DNS DNAT (4 rules) + N guests x "
+                    + "BasePolicy.guestElements(vifD.0, one IPv4) = 2 set elements per guest; all in namespace "
+                    + ns.name + "; medians of " + reps + " (full apply: of 5)");
+            System.out.println();
+            List<Row> rows = new ArrayList<>();
+            Map<String, Double> perCommand = new java.util.HashMap<>();
+            for (int n : sizes) {
+                for (PacketFilterBackend b : List.of(nft, ipt)) {
+                    rows.add(measure(b, n, n <= naiveMax, reps, perCommand));
+                    System.out.println("  measured " + b.name() + " N=" + n);
+                }
+            }
+            System.out.println();
+            printTable(rows, naiveMax);
+            System.out.println();
+            hotSwap(nft, ipt, swapGuests, reps);
+            System.out.println();
+            System.out.println("load average at the end: " + loadAverage()
+                    + " (other work on the machine inflates every figure, the naive ones most)");
+        } finally {
+            ns.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ the plan
+
+    /** The base policy's real contribution: {@code PolicyRules.contribution(Options.DEFAULT)}. */
+    static Contribution policy() throws ReflectiveOperationException {
+        ClassLoader cl = BackendBenchmark.class.getClassLoader();
+        Class<?> rules = Class.forName("org.netvm.policy.internal.PolicyRules", true, cl);
+        Class<?> options = Class.forName("org.netvm.policy.internal.PolicyRules$Options", true, cl);
+        Object defaults = options.getField("DEFAULT").get(null);
+        return (Contribution) rules.getMethod("contribution", options).invoke(null, defaults);
+    }
+
+    /** The DNS feature's contribution shape (DnsRules): DNS1 and DNS2 to the two upstreams. */
+    static Contribution dns() {
+        Contribution.Builder b = Contribution.builder("dns")
+                .chain(Chain.nat(Family.IP, DNS_CHAIN.name(), Hook.PREROUTING, Priority.DSTNAT));
+        String[][] map = {{"10.139.1.1", "198.51.100.1"}, {"10.139.1.2", "198.51.100.3"}};
+        for (String[] e : map) {
+            for (Match.Protocol p : List.of(Match.Protocol.UDP, Match.Protocol.TCP)) {
+                b.rule(Rule.in(DNS_CHAIN).daddr(e[0]).dport(p, 53).verdict(new Verdict.Dnat(IpAddress.of(e[1]), 0)));
+            }
+        }
+        return b.build();
+    }
+
+    /** Guest {@code i} (0-based): domid i+2, vif{domid}.0, 10.137.x.y, as the vif feature contributes it. */
+    static Contribution guest(int i) {
+        String vif = "vif" + (i + 2) + ".0";
+        String ip = "10.137." + (i / 250) + "." + (i % 250 + 2);
+        Contribution.Builder b = Contribution.builder("vif/" + vif);
+        BasePolicy.guestElements(vif, List.of(IpAddress.of(ip))).forEach(b::elements);
+        return b.build();
+    }
+
+    static List<Contribution> contributions(int guests) throws ReflectiveOperationException {
+        List<Contribution> all = new ArrayList<>(List.of(policy(), dns()));
+        for (int i = 0; i < guests; i++) {
+            all.add(guest(i));
+        }
+        return all;
+    }
+
+    // ------------------------------------------------------------------ one backend, one size
+
+    private Row measure(PacketFilterBackend b, int n, boolean naiveMeasured, int reps, Map<String, Double> perCommand)
+            throws Exception {
+        List<Contribution> cs = contributions(n);
+        Plan plan = Plan.merge(cs);
+        List<Contribution> csPlus = new ArrayList<>(cs);
+        csPlus.add(guest(n));
+        Plan plus = Plan.merge(csPlus);
+        int elements = plan.elements().values().stream().mapToInt(Set::size).sum();
+        OwnedState want = b.expected(plan);
+        OwnedState wantPlus = b.expected(plus);
+
+        // full apply against empty tables
+        double[] full = new double[5];
+        for (int i = 0; i < full.length; i++) {
+            b.sweep();
+            long t0 = System.nanoTime();
+            b.apply(plan);
+            full[i] = ms(t0);
+        }
+        long t0 = System.nanoTime();
+        OwnedState got = b.readBack();
+        double readBack = ms(t0);
+        assertEquals(want, got, () -> b.name() + " N=" + n + ": " + want.diff(got));
+
+        // one guest more, through the backend (its element-only fast path), then back
+        double[] change = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            t0 = System.nanoTime();
+            b.apply(plus);
+            change[i] = ms(t0);
+            if (i == 0) {
+                OwnedState g = b.readBack();
+                assertEquals(wantPlus, g, () -> b.name() + " N=" + n + "+1: " + wantPlus.diff(g));
+            }
+            b.apply(plan);
+        }
+
+        // the naive way: one process per object
+        List<List<String>> commands = naive(b, plan);
+        double naiveFull;
+        if (naiveMeasured) {
+            b.sweep();
+            t0 = System.nanoTime();
+            for (List<String> c : commands) {
+                exec(c);
+            }
+            naiveFull = ms(t0);
+            perCommand.put(b.name(), naiveFull / commands.size());
+            OwnedState g = b.readBack();
+            assertEquals(want, g, () -> "the naive way built something else: " + want.diff(g));
+        } else {
+            Double per = perCommand.get(b.name());
+            naiveFull = per == null ? Double.NaN : per * commands.size();
+            b.sweep();
+            b.apply(plan);
+        }
+        Set<List<String>> before = new HashSet<>(commands);
+        List<List<String>> delta = naive(b, plus).stream().filter(c -> !before.contains(c)).toList();
+        assertEquals(2, delta.size(), "one guest = two element commands: " + delta);
+        double[] naiveChange = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            t0 = System.nanoTime();
+            for (List<String> c : delta) {
+                exec(c);
+            }
+            naiveChange[i] = ms(t0);
+            if (i == 0) {
+                OwnedState g = b.readBack();
+                assertEquals(wantPlus, g, () -> "naive change: " + wantPlus.diff(g));
+            }
+            b.apply(plan); // back to N (a full transaction: the backend last applied this very plan)
+        }
+
+        // one guest more through the reconciler: put until applied (merge of N+3 contributions + apply)
+        b.sweep();
+        double[] viaReconciler = new double[reps];
+        var r = new DataplaneReconciler(new DataplaneReconciler.Settings(b.name(), 5, 0), new ExecutorScheduler(),
+                Runnable::run, log);
+        try {
+            r.bindBackend(b, Map.of("service.id", 1L, "netvm.backend", b.name()));
+            List<CompletableFuture<Void>> puts = new ArrayList<>();
+            for (Contribution c : cs) {
+                puts.add(r.put(c).toCompletableFuture());
+            }
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            Contribution extra = guest(n);
+            for (int i = 0; i < reps; i++) {
+                t0 = System.nanoTime();
+                r.put(extra).toCompletableFuture().get(60, TimeUnit.SECONDS);
+                viaReconciler[i] = ms(t0);
+                r.remove(extra.owner()).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            }
+            assertEquals(0, r.status().failures(), () -> String.join("\n", logLines));
+        } finally {
+            r.deactivate();
+        }
+        b.sweep();
+        return new Row(b.name(), n, elements, median(full), commands.size(), naiveFull, !naiveMeasured,
+                median(change), median(viaReconciler), median(naiveChange), readBack);
+    }
+
+    // ------------------------------------------------------------------ hot swap
+
+    private void hotSwap(PacketFilterBackend nft, PacketFilterBackend ipt, int guests, int reps) throws Exception {
+        nft.sweep();
+        ipt.sweep();
+        var r = new DataplaneReconciler(new DataplaneReconciler.Settings("nftables", 5, 0), new ExecutorScheduler(),
+                Runnable::run, log);
+        List<Double> toIpt = new ArrayList<>();
+        List<Double> toNft = new ArrayList<>();
+        try {
+            r.bindBackend(nft, Map.of("service.id", 1L, "netvm.backend", "nftables"));
+            r.bindBackend(ipt, Map.of("service.id", 2L, "netvm.backend", "iptables"));
+            List<CompletableFuture<Void>> puts = new ArrayList<>();
+            for (Contribution c : contributions(guests)) {
+                puts.add(r.put(c).toCompletableFuture());
+            }
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            for (int i = 1; i <= 2 * reps; i++) {
+                String next = i % 2 == 1 ? "iptables" : "nftables";
+                PacketFilterBackend now = i % 2 == 1 ? ipt : nft;
+                PacketFilterBackend old = i % 2 == 1 ? nft : ipt;
+                long t0 = System.nanoTime();
+                var outcome = r.awaitBackend(next);
+                r.modified(new DataplaneReconciler.Settings(next, 5, 0));
+                String msg = outcome.get(120, TimeUnit.SECONDS);
+                (i % 2 == 1 ? toIpt : toNft).add(ms(t0));
+                assertEquals(next + " is in charge and in sync", msg);
+                OwnedState want = now.expected(r.plan());
+                OwnedState got = now.readBack();
+                assertEquals(want, got, () -> "swap " + next + ": " + want.diff(got));
+                assertTrue(old.readBack().isEmpty(), "the old backend was swept");
+            }
+            assertEquals(0, r.status().failures(), () -> String.join("\n", logLines));
+        } finally {
+            r.deactivate();
+            nft.sweep();
+            ipt.sweep();
+        }
+        System.out.printf(Locale.ROOT, "hot swap through the reconciler, %d guests (%d set elements; new backend applies"
+                + " the whole plan, is read back and verified, then the old one is swept):%n", guests, 2 * guests);
+        System.out.printf(Locale.ROOT, "  nftables -> iptables: median %.0f ms (%s)%n", median(toIpt), list(toIpt));
+        System.out.printf(Locale.ROOT, "  iptables -> nftables: median %.0f ms (%s)%n", median(toNft), list(toNft));
+    }
+
+    // ------------------------------------------------------------------ output
+
+    private static void printTable(List<Row> rows, int naiveMax) {
+        String head = String.format(Locale.ROOT, "%-8s | %6s | %8s | %9s | %8s | %12s | %7s | %9s | %9s | %12s | %7s | %8s",
+                "backend", "N", "elements", "full ms", "naive#", "naive full ms", "ratio", "1-guest ms",
+                "via recon", "naive 1-g ms", "ratio", "readBack");
+        System.out.println("full apply = apply(plan) on empty tables, one transaction; naive full = one process per "
+                + "table/chain/set/rule/element (naive# processes)");
+        System.out.println("1-guest = add one guest's 2 elements to tables holding N: backend apply / reconciler put "
+                + "until applied / naive (2 processes); ratio = naive / backend");
+        System.out.println(head);
+        System.out.println("-".repeat(head.length()));
+        boolean extrapolated = false;
+        for (Row r : rows) {
+            extrapolated |= r.naiveExtrapolated;
+            System.out.printf(Locale.ROOT, "%-8s | %6d | %8d | %9.1f | %8d | %12s | %7s | %10.1f | %9.1f | %12.1f | %7s | %8.1f%n",
+                    r.backend, r.guests, r.elements, r.full, r.naiveCommands,
+                    (r.naiveExtrapolated ? "~" : "") + String.format(Locale.ROOT, "%.0f", r.naiveFull)
+                            + (r.naiveExtrapolated ? "*" : ""),
+                    ratio(r.naiveFull, r.full), r.change, r.changeReconciler, r.naiveChange,
+                    ratio(r.naiveChange, r.change), r.readBack);
+        }
+        if (extrapolated) {
+            System.out.println("* extrapolated (not run: it would take minutes): naive processes at this N x the "
+                    + "measured ms per naive process at the largest N <= " + naiveMax
+                    + " (-Dnetvm.bench.naiveMax=N to measure)");
+        }
+    }
+
+    private static String ratio(double naive, double ours) {
+        if (Double.isNaN(naive) || ours <= 0) {
+            return "-";
+        }
+        double r = naive / ours;
+        return String.format(Locale.ROOT, r < 10 ? "%.1fx" : "%.0fx", r);
+    }
+
+    private static String list(List<Double> values) {
+        return String.join(", ", values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList());
+    }
+
+    private String environment() {
+        String kernel = capture(List.of("uname", "-r"));
+        return "kernel " + kernel + ", " + capture(List.of("nft", "-v")) + ", " + capture(List.of("iptables-nft", "-V"))
+                + ", " + capture(List.of("ipset", "-v")).replaceAll(",.*", "") + ", "
+                + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + Runtime.version()
+                + ", load average " + loadAverage();
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
+    private static String capture(List<String> argv) {
+        try {
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            p.waitFor(10, TimeUnit.SECONDS);
+            return out.lines().findFirst().orElse("?");
+        } catch (IOException e) {
+            return "?";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "?";
+        }
+    }
+
+    // ------------------------------------------------------------------ the naive way
+
+    /** One argv per kernel object, built from the backend's own rendering of {@code plan}. */
+    static List<List<String>> naive(PacketFilterBackend b, Plan plan) throws ReflectiveOperationException {
+        String script = (String) b.getClass().getMethod("render", Plan.class).invoke(b, plan);
+        return b.name().equals("nftables") ? naiveNft(script) : naiveIpt(script);
+    }
+
+    /** {@code nft add table|set|chain|element|rule ...}, one command per object, from an nft -f script. */
+    static List<List<String>> naiveNft(String script) {
+        List<List<String>> out = new ArrayList<>();
+        Set<String> chainsSeen = new HashSet<>();
+        String table = null;
+        String kind = null;
+        String name = null;
+        boolean elements = false;
+        boolean chainPending = false;
+        for (String raw : script.split("\n")) {
+            String s = raw.strip();
+            if (s.isEmpty() || s.startsWith("add table ") || s.startsWith("delete table ")) {
+                continue; // the backend's sweep prologue
+            }
+            if (table == null && s.startsWith("table ") && s.endsWith("{")) {
+                table = s.substring(6, s.length() - 1).strip();
+                out.add(List.of("nft", "add table " + table));
+            } else if (name == null && (s.startsWith("set ") || s.startsWith("chain ")) && s.endsWith("{")) {
+                kind = s.substring(0, s.indexOf(' '));
+                name = s.substring(kind.length() + 1, s.length() - 1).strip();
+                chainPending = kind.equals("chain") && chainsSeen.add(table + " " + name);
+            } else if (s.equals("elements = {")) {
+                elements = true;
+            } else if (s.equals("}")) {
+                if (elements) {
+                    elements = false;
+                } else if (name != null) {
+                    if (chainPending) {
+                        out.add(List.of("nft", "add chain " + table + " " + name));
+                    }
+                    chainPending = false;
+                    name = null;
+                } else {
+                    table = null;
+                }
+            } else if (elements) {
+                String e = s.endsWith(",") ? s.substring(0, s.length() - 1) : s;
+                out.add(List.of("nft", "add element " + table + " " + name + " { " + e + " }"));
+            } else if ("set".equals(kind) && s.startsWith("type ")) {
+                out.add(List.of("nft", "add set " + table + " " + name + " { " + s + "; }"));
+            } else if ("chain".equals(kind) && chainPending && s.startsWith("type ")) {
+                out.add(List.of("nft", "add chain " + table + " " + name + " { " + s + " }"));
+                chainPending = false;
+            } else if ("chain".equals(kind)) {
+                out.add(List.of("nft", "add rule " + table + " " + name + " " + s));
+            } else {
+                throw new IllegalStateException("unexpected nft script line: " + s);
+            }
+        }
+        return out;
+    }
+
+    /** {@code ipset create|add}, {@code iptables-nft -t T -N|-A|-I}, one command per object, from restore inputs. */
+    static List<List<String>> naiveIpt(String script) {
+        List<List<String>> out = new ArrayList<>();
+        String program = null;
+        String table = null;
+        for (String s : script.split("\n")) {
+            if (s.isBlank() || s.equals("COMMIT")) {
+                continue;
+            }
+            if (s.contains("\"") || s.contains("'")) {
+                throw new IllegalStateException("quoted restore line, not handled: " + s);
+            }
+            if (s.startsWith("# ipset")) {
+                program = "ipset";
+            } else if (s.startsWith("# ")) {
+                program = s.substring(2).split(" ")[0].replace("-restore", ""); // iptables-nft, ip6tables-nft
+            } else if ("ipset".equals(program)) {
+                List<String> argv = new ArrayList<>(List.of("ipset"));
+                argv.addAll(List.of(s.split(" ")));
+                out.add(argv);
+            } else if (s.startsWith("*")) {
+                table = s.substring(1);
+            } else if (s.startsWith(":")) {
+                out.add(List.of(program, "-t", table, "-N", s.substring(1).split(" ")[0]));
+            } else if (s.startsWith("-")) {
+                List<String> argv = new ArrayList<>(List.of(program, "-t", table));
+                argv.addAll(List.of(s.split(" ")));
+                out.add(argv);
+            } else {
+                throw new IllegalStateException("unexpected restore line: " + s);
+            }
+        }
+        return out;
+    }
+
+    private void exec(List<String> argv) throws IOException {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns.name));
+        full.addAll(argv);
+        HotSwapKernelTest.Ns.run(full, true);
+    }
+
+    // ------------------------------------------------------------------ numbers
+
+    private static double ms(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static double median(List<Double> values) {
+        return median(values.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+}

@@ -1,0 +1,42 @@
+package org.netvm.status.internal;
+
+import java.time.Clock;
+import java.util.Map;
+
+import org.netvm.dataplane.Dataplane;
+import org.netvm.vif.VifRegistry;
+import org.netvm.xenstore.XenStore;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * Takes {@link StatusReport} snapshots from whichever of the xenstore connection, the dataplane and
+ * the vif registry are registered: each is optional and dynamic, so status keeps answering (and says
+ * what is missing) while a source is down or restarting.
+ */
+@Component(service = StatusCollector.class)
+public final class StatusCollector {
+
+    @Reference(service = XenStore.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile Map.Entry<Map<String, Object>, XenStore> xenstore;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile Dataplane dataplane;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile VifRegistry vifs;
+
+    private final Clock clock = Clock.systemUTC();
+
+    StatusReport report() {
+        Map.Entry<Map<String, Object>, XenStore> xs = xenstore;
+        return StatusReport.collect(clock.instant(), xs == null ? null : xs.getValue(), xs == null ? null : xs.getKey(),
+                dataplane, vifs);
+    }
+}
