@@ -27,6 +27,8 @@ import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.dataplane.Plan;
+import org.netvm.util.DurationHistogram;
+import org.netvm.util.LogLimiter;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -52,8 +54,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * one apply. Every {@code resyncSeconds} a pass also reads the kernel back and re-applies on drift.
  * The lock is never held during a backend call.
  *
- * <p>Start-up: nothing is written until at least one contribution exists and the configured backend
- * is registered; the first apply is a full atomic replace of the backend's own objects, so whatever a
+ * <p>Start-up: nothing is written until at least one contribution exists, every required owner
+ * ({@code requiredOwners}, by default the base policy) contributes and the configured backend is
+ * registered; while a required owner is missing (also later), nothing is written and the kernel keeps
+ * its last state: a plan without the base policy would replace the previous run's filtering with none
+ * (no anti-spoofing, no forward filter), an open window on every restart; the first apply is a full atomic replace of the backend's own objects, so whatever a
  * previous run left in them is swept by it. Other registered backends (with a different name) are
  * swept once the active one is in sync, which removes what an earlier run with another backend left.
  *
@@ -81,10 +86,14 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         @AttributeDefinition(description = "Milliseconds a change waits for more before one apply (0..1000)",
                 min = "0", max = "1000")
         int debounceMillis() default 2;
+
+        @AttributeDefinition(description = "Owners whose contribution must be in the plan before anything is "
+                + "written; while one is missing the kernel keeps its last state (fail closed)")
+        String[] requiredOwners() default {"policy"};
     }
 
     /** The configuration, validated and clamped. */
-    record Settings(String backend, int resyncSeconds, int debounceMillis) {
+    record Settings(String backend, int resyncSeconds, int debounceMillis, Set<String> requiredOwners) {
         private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
         Settings {
@@ -93,10 +102,22 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             }
             resyncSeconds = Math.clamp(resyncSeconds, 1, 5);
             debounceMillis = Math.clamp(debounceMillis, 0, 1000);
+            requiredOwners = requiredOwners == null ? Set.of() : Set.copyOf(requiredOwners);
+        }
+
+        /** No required owner (tests and tools that contribute without a base policy). */
+        Settings(String backend, int resyncSeconds, int debounceMillis) {
+            this(backend, resyncSeconds, debounceMillis, Set.of());
         }
 
         static Settings of(Config c) {
-            return new Settings(c.backend(), c.resyncSeconds(), c.debounceMillis());
+            Set<String> required = new TreeSet<>();
+            for (String o : c.requiredOwners() == null ? new String[0] : c.requiredOwners()) {
+                if (o != null && !o.isBlank()) {
+                    required.add(o.strip());
+                }
+            }
+            return new Settings(c.backend(), c.resyncSeconds(), c.debounceMillis(), required);
         }
     }
 
@@ -117,7 +138,9 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private static final class BackendCounters {
         long applies;
         long failures;
-        final DurationHistogram seconds = new DurationHistogram();
+        /** From 1 ms (an nft transaction) to 10 s (a stuck tool). */
+        final DurationHistogram seconds = new DurationHistogram(List.of(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                0.25, 0.5, 1.0, 2.5, 5.0, 10.0));
     }
 
     /** What a pass works on, copied under the lock. */
@@ -177,6 +200,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private final Set<Long> idleSwept = new HashSet<>();
     private Map<String, Contribution> mergedByOwner = Map.of();
     private Map<String, Contribution> appliedByOwner = Map.of(); // what the last successful apply held
+    private boolean ready;           // something desired and every required owner in the plan
+    private Set<String> loggedMissing = Set.of();
     private final LogLimiter applyLog;
 
     @Activate
@@ -381,8 +406,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     public List<BackendStatistics> backendStatistics() {
         synchronized (lock) {
             List<BackendStatistics> out = new ArrayList<>();
-            perBackend.forEach((name, c) -> out.add(new BackendStatistics(name, c.applies, c.failures,
-                    c.seconds.snapshot())));
+            perBackend.forEach((name, c) -> {
+                DurationHistogram.Snapshot h = c.seconds.snapshot();
+                out.add(new BackendStatistics(name, c.applies, c.failures,
+                        new Dataplane.Histogram(h.bounds(), h.cumulativeCounts(), h.count(), h.sum())));
+            });
             return out;
         }
     }
@@ -483,11 +511,24 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         BackendEntry candidate = s.backends.stream().filter(b -> b.name().equals(s.settings.backend()))
                 .findFirst().orElse(null);
         BackendException applyError = null;
+        Set<String> missing = new TreeSet<>(s.settings.requiredOwners());
+        missing.removeAll(accepted);
+        ready = s.everDesired && missing.isEmpty();
+        if (s.everDesired && !missing.equals(loggedMissing)) {
+            if (missing.isEmpty()) {
+                log.info("required contributions present (" + s.settings.requiredOwners() + "): applying");
+            } else {
+                log.warn("waiting for the contribution of " + missing + ": nothing is written meanwhile,"
+                        + " the kernel keeps its last state");
+            }
+        }
+        loggedMissing = s.everDesired ? missing : Set.of();
         if (!paused) {
-            if (!s.everDesired) {
-                if (candidate != null) {
+            if (!ready) {
+                if (candidate != null && !s.everDesired) {
                     active = candidate; // nothing desired yet: no kernel I/O, just who will be in charge
                 }
+                // a required owner is missing: no kernel I/O at all (fail closed)
             } else if (candidate != null && !candidate.equals(active) && !candidate.equals(failedCandidate)) {
                 if (active == null) {
                     active = candidate;
@@ -498,7 +539,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
                     swap(active, candidate, plan);
                 }
             }
-            if (active != null && s.everDesired) {
+            if (active != null && ready) {
                 if (!plan.equals(applied)) {
                     applyError = apply(plan, "change");
                 } else if (resync) {
@@ -509,7 +550,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
                 }
             }
         }
-        boolean sync = !paused && active != null && s.everDesired && plan.equals(applied);
+        boolean sync = !paused && active != null && ready && plan.equals(applied);
         String failure = requestFailure(s, candidate);
         List<Waiter> doneWaiters = completeWaiters(s, sync, applyError, notifications);
         List<SwapWaiter> doneSwaps = completeSwapWaiters(s, candidate, sync, failure, notifications);
@@ -832,7 +873,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             if (!w.name.equals(s.settings.backend()) || s.configEpoch <= w.configEpoch && s.retrySeq <= w.retrySeq) {
                 continue; // the configuration change or retry it waits for has not arrived yet
             }
-            if (candidate != null && candidate.equals(active) && (sync || !s.everDesired)) {
+            if (candidate != null && candidate.equals(active) && (sync || !ready)) {
                 String msg = sync ? w.name + " is in charge and in sync" : w.name + " is in charge (nothing to apply yet)";
                 notifier.add(() -> w.future.complete(msg));
             } else if (failure != null) {

@@ -549,4 +549,57 @@ class DataplaneReconcilerTest {
         assertTrue(logLines.contains("WARN suppressed 35 log line(s) about \"vif/vif5.0\" (more than 5 in 10000 ms)"),
                 logLines.toString());
     }
+
+    @Test
+    void nothingIsWrittenWhileARequiredOwnerIsMissingAtStartOrLater() {
+        // a restart: DNS contributes before the base policy; applying that plan alone would replace the
+        // previous run's filtering with none (no anti-spoofing, no forward filter)
+        var r = new DataplaneReconciler(new DataplaneReconciler.Settings("a", 5, 2, java.util.Set.of("policy")),
+                clock, Runnable::run, log);
+        var a = new FakeBackend("a", calls);
+        bind(r, a);
+        Contribution dns = Contribution.builder("dns")
+                .chain(Chain.filter(Family.INET, "dns-like", Hook.FORWARD, Priority.FILTER, Policy.ACCEPT))
+                .build();
+        CompletionStage<Void> early = r.put(dns);
+        settle();
+        clock.advance(5000); // a resync neither
+        assertEquals(0, a.applies, "applied without the base policy");
+        assertFalse(early.toCompletableFuture().isDone());
+        assertFalse(r.status().inSync());
+        assertTrue(logLines.stream().anyMatch(l -> l.startsWith("WARN waiting for the contribution of [policy]")),
+                logLines.toString());
+
+        r.put(policy());
+        settle();
+        assertEquals(1, a.applies, "policy and the early contribution in one apply");
+        assertDone(early);
+        assertTrue(r.status().inSync());
+        r.put(guest(1));
+        settle();
+        assertEquals(2, a.applies);
+
+        // the base policy goes away (its bundle stopped): the kernel keeps the last state
+        r.remove("policy");
+        r.put(guest(2));
+        settle();
+        clock.advance(5000);
+        assertEquals(2, a.applies, "applied a plan without the base policy");
+        assertEquals(1, a.elements(ALLOWED_KEY).size());
+        assertFalse(r.status().inSync());
+        r.put(policy());
+        settle();
+        assertEquals(3, a.applies);
+        assertEquals(2, a.elements(ALLOWED_KEY).size());
+        assertTrue(r.status().inSync());
+    }
+
+    @Test
+    void requiredOwnersComeFromTheConfigurationWithThePolicyAsDefault() {
+        assertEquals(java.util.Set.of(), new DataplaneReconciler.Settings("a", 5, 2).requiredOwners());
+        DataplaneReconciler.Config c = (DataplaneReconciler.Config) java.lang.reflect.Proxy.newProxyInstance(
+                DataplaneReconciler.Config.class.getClassLoader(), new Class<?>[] {DataplaneReconciler.Config.class},
+                (proxy, m, args) -> m.getDefaultValue()); // the defaults, as Config Admin gives them
+        assertEquals(java.util.Set.of("policy"), DataplaneReconciler.Settings.of(c).requiredOwners());
+    }
 }

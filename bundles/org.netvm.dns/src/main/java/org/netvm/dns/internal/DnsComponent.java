@@ -15,6 +15,8 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dns.NameserverSource;
+import org.netvm.util.Tasks;
+import org.netvm.util.ExecutorTasks;
 import org.netvm.xenstore.Watch;
 import org.netvm.xenstore.WatchListener;
 import org.netvm.xenstore.XenStore;

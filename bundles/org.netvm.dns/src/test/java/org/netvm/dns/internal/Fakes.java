@@ -21,6 +21,7 @@ import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.Plan;
 import org.netvm.dns.NameserverSource;
+import org.netvm.util.Tasks;
 import org.netvm.xenstore.Permission;
 import org.netvm.xenstore.Transaction;
 import org.netvm.xenstore.Watch;

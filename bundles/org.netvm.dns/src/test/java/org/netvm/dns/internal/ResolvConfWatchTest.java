@@ -23,6 +23,7 @@ import org.netvm.dataplane.Verdict;
 import org.netvm.dns.NameserverSource;
 import org.netvm.dns.internal.Fakes.FakeDataplane;
 import org.netvm.dns.internal.Fakes.FakeXenStore;
+import org.netvm.util.ExecutorTasks;
 import org.osgi.framework.Constants;
 
 /**

@@ -10,6 +10,8 @@ import org.netvm.kernel.Kernel;
 import org.netvm.kernel.KernelException;
 import org.netvm.kernel.Sysctl;
 import org.netvm.policy.BasePolicy;
+import org.netvm.util.Tasks;
+import org.netvm.util.ExecutorTasks;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;

@@ -26,6 +26,7 @@ import org.netvm.kernel.Op;
 import org.netvm.kernel.Route;
 import org.netvm.kernel.Subscription;
 import org.netvm.kernel.Sysctl;
+import org.netvm.util.Tasks;
 import org.osgi.service.log.Logger;
 
 /** Fakes of the policy component's seams. */

@@ -22,6 +22,7 @@ import org.netvm.kernel.Kernels;
 import org.netvm.kernel.Sysctl;
 import org.netvm.policy.internal.Fakes.FakeDataplane;
 import org.netvm.policy.internal.Fakes.Journal;
+import org.netvm.util.ExecutorTasks;
 
 /**
  * The fail-closed forwarding gate against the real kernel, in a throwaway network namespace: forwarding

@@ -1,10 +1,10 @@
-package org.netvm.policy.internal;
+package org.netvm.util;
 
 /**
- * The one thread the policy component does its work on (a seam: tests run tasks by hand).
+ * The one thread a component does its work on (a seam: tests run tasks by hand).
  * Tasks submitted after {@link #close()} are dropped.
  */
-interface Tasks extends AutoCloseable {
+public interface Tasks extends AutoCloseable {
 
     void execute(Runnable task);
 

@@ -1,14 +1,14 @@
-package org.netvm.dns.internal;
+package org.netvm.util;
 
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /** {@link Tasks} on one daemon thread. */
-final class ExecutorTasks implements Tasks {
+public final class ExecutorTasks implements Tasks {
     private final ScheduledThreadPoolExecutor executor;
 
-    ExecutorTasks(String threadName) {
+    public ExecutorTasks(String threadName) {
         executor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);

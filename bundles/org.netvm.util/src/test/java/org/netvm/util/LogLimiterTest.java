@@ -1,4 +1,4 @@
-package org.netvm.vif.internal;
+package org.netvm.util;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

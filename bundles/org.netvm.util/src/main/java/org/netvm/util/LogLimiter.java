@@ -1,4 +1,4 @@
-package org.netvm.dataplane.internal;
+package org.netvm.util;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,7 +12,7 @@ import java.util.function.LongSupplier;
  * {@code lines} lines per key in a window; the lines over that are counted and reported as one
  * summary line once the window is over ({@link #drain}, or the key's next admitted line).
  */
-final class LogLimiter {
+public final class LogLimiter {
 
     private static final class Window {
         long start;
@@ -29,7 +29,7 @@ final class LogLimiter {
     private final LongSupplier nanoTime;
     private final Map<String, Window> windows = new HashMap<>();
 
-    LogLimiter(int lines, long windowNanos, LongSupplier nanoTime) {
+    public LogLimiter(int lines, long windowNanos, LongSupplier nanoTime) {
         if (lines < 1 || windowNanos <= 0) {
             throw new IllegalArgumentException("lines >= 1 and a positive window");
         }
@@ -43,7 +43,7 @@ final class LogLimiter {
      * suppressed; else the summary of what the key's previous window suppressed (if anything), then
      * the line.
      */
-    synchronized List<String> admit(String key, String line) {
+    public synchronized List<String> admit(String key, String line) {
         long now = nanoTime.getAsLong();
         Window w = windows.get(key);
         List<String> out = new ArrayList<>(2);
@@ -66,7 +66,7 @@ final class LogLimiter {
     }
 
     /** Summaries of the windows that are over, and forgets keys that were quiet. */
-    synchronized List<String> drain() {
+    public synchronized List<String> drain() {
         long now = nanoTime.getAsLong();
         List<String> out = new ArrayList<>();
         for (Iterator<Map.Entry<String, Window>> it = windows.entrySet().iterator(); it.hasNext(); ) {
