@@ -89,7 +89,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
         @AttributeDefinition(description = "Owners whose contribution must be in the plan before anything is "
                 + "written; while one is missing the kernel keeps its last state (fail closed)")
-        String[] requiredOwners() default {"policy"};
+        String[] requiredOwners() default {"policy", "vif"};
     }
 
     /** The configuration, validated and clamped. */

@@ -146,6 +146,10 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private volatile boolean publishedSynced;
     private volatile Instant lastResync;
     /** From 5 ms (one pass) to 30 s (a guest whose device comes late). */
+    /** The owner id that tells the dataplane that the vifs' elements of the first pass are recorded. */
+    static final String READY_OWNER = "vif";
+    private boolean announced;
+
     private final DurationHistogram programming = new DurationHistogram(List.of(0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
             0.5, 1.0, 2.5, 5.0, 10.0, 30.0));
     /** One line per vif and pass at most, and at most 5 per vif in 10 s (a flapping guest). */
@@ -844,6 +848,13 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         List<Plan> putting = plans.stream().filter(p -> p.program && !p.failed && p.contribution != null).toList();
         List<CompletableFuture<Void>> puts = putting.stream()
                 .map(p -> antiSpoof.put(p.contribution).toCompletableFuture()).toList();
+        if (full && !announced) {
+            // After a start the dataplane writes nothing until this owner is present (its
+            // requiredOwners): by now every vif's elements are recorded, so the first apply already
+            // holds them and no working guest loses a packet to an anti-spoof set without it.
+            antiSpoof.put(Contribution.empty(READY_OWNER));
+            announced = true;
+        }
         for (int i = 0; i < puts.size(); i++) {
             Plan p = putting.get(i);
             String err = await(puts.get(i));

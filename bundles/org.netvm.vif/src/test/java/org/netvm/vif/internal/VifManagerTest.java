@@ -113,7 +113,8 @@ class VifManagerTest {
             assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
             assertEquals("connected", xs.get("backend/vif/3/0/hotplug-status"));
             assertEquals(Actual.PROGRAMMED, m.vif("vif3.0").orElseThrow().actual());
-            assertEquals(List.of("vif/vif3.0"), dataplane.owners);
+            assertEquals(List.of("vif/vif3.0", VifReconciler.READY_OWNER), dataplane.owners,
+                    "the vif's elements, then the marker that releases the dataplane's first apply");
             assertTrue(m.counters().synced());
             Rig.awaitTrue("online hook", () -> events.size() == 1);
         } finally {
