@@ -1,17 +1,19 @@
 package org.netvm.policy.internal;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
+import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.kernel.Batch;
 import org.netvm.kernel.Kernel;
 import org.netvm.kernel.KernelException;
 import org.netvm.kernel.Sysctl;
 import org.netvm.policy.BasePolicy;
-import org.netvm.util.Tasks;
 import org.netvm.util.ExecutorTasks;
+import org.netvm.util.Tasks;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -55,6 +57,11 @@ public final class PolicyComponent {
         @AttributeDefinition(description = "Delay before a failed put or sysctl write is retried, in milliseconds")
         long retryMillis() default 5000;
     }
+
+    /** Backends as they come and go; read only to learn whether a previous run's firewall is in force. */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.MULTIPLE,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    volatile List<PacketFilterBackend> backends = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private final Dataplane dataplane;
     private final Kernel kernel;
@@ -115,10 +122,26 @@ public final class PolicyComponent {
         put();
     }
 
-    /** Forwarding switched on before netvm (e.g. by sysctl.d) would route guests without the firewall. */
+    /**
+     * Forwarding switched on before netvm (e.g. by sysctl.d) would route guests without the firewall:
+     * it is switched off until the policy is applied. Unless a backend still holds netvm's rules from
+     * a previous run (the agent restarted; backends never sweep on stop): then the firewall is in
+     * force, and switching forwarding off would only cut every guest's traffic until the first apply.
+     */
     private void forwardingOffUntilApplied() {
         try {
             if (kernel.sysctl(Sysctl.ipv4Forward()) != 0) {
+                for (PacketFilterBackend b : backends) {
+                    try {
+                        if (!b.readBack().isEmpty()) {
+                            log.info("IP forwarding is on and backend {} still holds netvm's rules from a previous run:"
+                                    + " kept on", b.name());
+                            return;
+                        }
+                    } catch (org.netvm.dataplane.BackendException | RuntimeException e) {
+                        log.warn("cannot read back backend {}: {}", b.name(), e.toString());
+                    }
+                }
                 kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 0));
                 log.warn("IP forwarding was on before the base policy was applied; off until it is");
             }

@@ -100,6 +100,61 @@ class PolicyComponentTest {
     }
 
     @Test
+    void forwardingAlreadyOnStaysOnWhenAPreviousRunsRulesAreStillInTheKernel() {
+        kernel.sysctls.put(Sysctl.ipv4Forward(), 1);
+        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, config(false, false));
+        c.backends = List.of(backendHolding(true));
+        tasks.runNow();
+        assertEquals(List.of("put policy"), journal.events, "an agent restart must not cut every guest's traffic");
+        assertEquals(1, kernel.sysctls.get(Sysctl.ipv4Forward()));
+    }
+
+    @Test
+    void forwardingAlreadyOnIsSwitchedOffWhenNoBackendHoldsNetvmsRules() {
+        kernel.sysctls.put(Sysctl.ipv4Forward(), 1);
+        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, config(false, false));
+        c.backends = List.of(backendHolding(false));
+        tasks.runNow();
+        assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "put policy"), journal.events);
+    }
+
+    /** A backend whose read-back is empty or holds one chain. */
+    private static org.netvm.dataplane.PacketFilterBackend backendHolding(boolean rules) {
+        return new org.netvm.dataplane.PacketFilterBackend() {
+            @Override
+            public String name() {
+                return "fake";
+            }
+
+            @Override
+            public void apply(org.netvm.dataplane.Plan plan) {
+                throw new AssertionError("the policy never applies");
+            }
+
+            @Override
+            public org.netvm.dataplane.OwnedState readBack() {
+                if (!rules) {
+                    return org.netvm.dataplane.OwnedState.EMPTY;
+                }
+                var chains = new java.util.TreeMap<String, String>();
+                chains.put("inet input", "hook input");
+                return new org.netvm.dataplane.OwnedState(chains, new java.util.TreeMap<>(), new java.util.TreeMap<>(),
+                        new java.util.TreeMap<>());
+            }
+
+            @Override
+            public org.netvm.dataplane.OwnedState expected(org.netvm.dataplane.Plan plan) {
+                throw new AssertionError();
+            }
+
+            @Override
+            public void sweep() {
+                throw new AssertionError("the policy never sweeps");
+            }
+        };
+    }
+
+    @Test
     void aStaleCompletionDoesNotSwitchForwardingOnForANewerPolicy() {
         PolicyComponent c = start(config(false, false));
         c.modified(config(true, false));
