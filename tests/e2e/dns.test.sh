@@ -169,7 +169,7 @@ write_inplace_bind() { set_upstreams "$@"; }
 
 set_upstreams 198.51.100.1 198.51.100.3
 wait_until 3 dns1_is 203.0.113.1
-latency_run "redirect latency, /etc/resolv.conf edited in place (bind mount: found by the 1 s re-read)" 2000 write_inplace_bind
+latency_run "redirect latency, /etc/resolv.conf edited in place (bind mount: found by the 100 ms re-read)" 2000 write_inplace_bind
 
 # --- the event path: the same runtime in the installed layout, resolv.conf in a plain directory
 INST=$RUN/inst

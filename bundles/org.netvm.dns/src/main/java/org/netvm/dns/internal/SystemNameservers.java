@@ -34,8 +34,10 @@ public final class SystemNameservers implements NameserverSource {
         @AttributeDefinition(description = "systemd-resolved's list of upstream servers; empty to ignore resolved")
         String resolvedConf() default "/run/systemd/resolve/resolv.conf";
 
-        @AttributeDefinition(description = "Re-read at least this often, in milliseconds (missed events)")
-        long pollMillis() default 1000;
+        @AttributeDefinition(description = "Re-read at least this often, in milliseconds: changes that raise no "
+                + "inotify event (a file bind-mounted over resolv.conf and edited in place, as in containers and "
+                + "ip netns exec) are seen within this time; a read of a small file, no process")
+        long pollMillis() default 100;
 
         @AttributeDefinition(description = "After a change event, wait this long for more before reading, in milliseconds")
         long debounceMillis() default 2;
