@@ -12,7 +12,7 @@
 #   - redirect latency after resolv.conf changes: until the new DNAT rule is in the kernel (nft
 #     monitor event) and until the first answer from the new upstream. Two paths: the shipped layout
 #     (/etc/resolv.conf, which `ip netns exec` bind-mounts from /etc/netns/<ns>/resolv.conf: an
-#     in-place edit there raises no inotify event for /etc, so only the agent's 1 s re-read finds
+#     in-place edit there raises no inotify event for /etc, so only the agent's 100 ms re-read finds
 #     it), and a resolv.conf in a plain directory (installed layout with its own configuration), where
 #     the change is an inotify event (in-place write and atomic rename). Bounds asserted on the first
 #     answer: 2 s (poll path, 1 s poll interval) and 1 s (event path), deliberately generous so the
