@@ -133,6 +133,29 @@ final class NftRenderer {
     }
 
     /**
+     * The changes from {@code before} to {@code after}, which declare the same chains and sets: each
+     * chain whose rules differ is flushed and refilled, then the element changes; one transaction.
+     */
+    String delta(Plan before, Plan after) {
+        StringBuilder b = new StringBuilder();
+        for (Chain c : after.chains()) {
+            List<Rule> rules = after.rules(c.ref());
+            if (rules.equals(before.rules(c.ref()))) {
+                continue;
+            }
+            b.append("flush chain ").append(tableSpec(c.family())).append(' ').append(c.name()).append('\n');
+            if (!rules.isEmpty()) {
+                b.append("table ").append(tableSpec(c.family())).append(" {\n\tchain ").append(c.name()).append(" {\n");
+                for (Rule r : rules) {
+                    b.append("\t\t").append(rule(after, r, false)).append('\n');
+                }
+                b.append("\t}\n}\n");
+            }
+        }
+        return b.append(elementDelta(before, after)).toString();
+    }
+
+    /**
      * Only the element changes from {@code before} to {@code after} (which must have the same structure):
      * deletions first, then additions, one transaction. Empty if nothing changed.
      */

@@ -88,9 +88,13 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized void apply(Plan plan) throws BackendException {
-        if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.sameStructure(plan)) {
+        if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.chains().equals(plan.chains())
+                && lastApplied.sets().equals(plan.sets())) {
+            // same tables, chains and sets: only the chains whose rules changed are replaced (flush +
+            // rules) and only the changed elements sent, still in one transaction (a DNS change is a
+            // few lines, not the whole ruleset)
             try {
-                transaction(renderer.elementDelta(lastApplied, plan));
+                transaction(renderer.delta(lastApplied, plan));
                 lastApplied = plan;
                 return;
             } catch (BackendException e) {

@@ -51,6 +51,12 @@ class NftRendererGoldenTest {
     }
 
     @Test
+    void aDnsChangeReplacesOnlyTheDnatChain() throws Exception {
+        assertGolden("dns-2-to-1-upstream.delta.nft", renderer.delta(
+                QubesPlans.withDns(List.of("192.168.0.1", "9.9.9.9")), QubesPlans.withDns(List.of("192.168.0.1"))));
+    }
+
+    @Test
     void emptyPlanOnlyDeletesOwnTables() throws IOException {
         assertGolden("empty.nft", renderer.full(org.netvm.dataplane.Plan.EMPTY));
     }
