@@ -214,19 +214,23 @@ public final class XsCommand implements ControlCommand {
         return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
+    @org.apache.felix.service.command.Descriptor("list the whole store")
     public String ls() throws XenStoreException {
         return ls("/");
     }
 
-    public void mkdir(String path) throws XenStoreException {
+    @org.apache.felix.service.command.Descriptor("create a node with an empty value")
+    public void mkdir(@org.apache.felix.service.command.Descriptor("path") String path) throws XenStoreException {
         xs.mkdir(path);
     }
 
-    public void rm(String path) throws XenStoreException {
+    @org.apache.felix.service.command.Descriptor("remove a node and everything below it")
+    public void rm(@org.apache.felix.service.command.Descriptor("path") String path) throws XenStoreException {
         xs.rm(path);
     }
 
-    public void chmod(String path, String... perms) throws XenStoreException {
+    @org.apache.felix.service.command.Descriptor("set permissions: the first names the owner and everyone else's access (n0 r5 w3 b7)")
+    public void chmod(@org.apache.felix.service.command.Descriptor("path") String path, @org.apache.felix.service.command.Descriptor("permissions like n0 r5") String... perms) throws XenStoreException {
         List<Permission> list = new ArrayList<>();
         for (String p : perms) {
             list.add(Permission.parse(p));
@@ -234,7 +238,8 @@ public final class XsCommand implements ControlCommand {
         xs.setPermissions(path, list);
     }
 
-    public void watch(String path, int count) throws XenStoreException {
+    @org.apache.felix.service.command.Descriptor("print the paths that change at or below PATH, COUNT events then return")
+    public void watch(@org.apache.felix.service.command.Descriptor("path") String path, @org.apache.felix.service.command.Descriptor("events to wait for") int count) throws XenStoreException {
         watch(path, count, System.out);
     }
 }

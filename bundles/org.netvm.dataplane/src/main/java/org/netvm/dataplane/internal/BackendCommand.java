@@ -166,7 +166,8 @@ public final class BackendCommand implements ControlCommand {
     }
 
     /** Gogo: {@code netvm:backend [use NAME | cleanup]}; the text a user sees, failures as exceptions. */
-    public String backend(String... args) {
+    @org.apache.felix.service.command.Descriptor("show the packet-filter backends; 'use NAME' swaps to NAME live (waits for the outcome); 'cleanup' removes everything netvm owns")
+    public String backend(@org.apache.felix.service.command.Descriptor("[use NAME | cleanup]") String... args) {
         return ControlText.run(this, List.of(args));
     }
 }

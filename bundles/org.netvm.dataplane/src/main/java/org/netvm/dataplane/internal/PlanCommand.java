@@ -53,6 +53,7 @@ public final class PlanCommand implements ControlCommand {
     }
 
     /** Gogo: {@code netvm:plan}. */
+    @org.apache.felix.service.command.Descriptor("dry run: what the active backend would hold, and the diff to the kernel")
     public String plan() {
         return ControlText.run(this, List.of());
     }

@@ -59,7 +59,8 @@ public final class StatusCommand implements ControlCommand {
     }
 
     /** Gogo: {@code netvm:status [--json]}; prints the status whatever the verdict. */
-    public String status(String... args) {
+    @org.apache.felix.service.command.Descriptor("in-sync or degraded (and why), per guest desired vs actual; --json for the documented JSON")
+    public String status(@org.apache.felix.service.command.Descriptor("[--json]") String... args) {
         var out = new ByteArrayOutputStream();
         var err = new ByteArrayOutputStream();
         int rc;
