@@ -73,9 +73,9 @@ wait_for() {
     done
     return 1
 }
-in_sync() { nvx backend | grep -q "^active: *$1 (in sync)"; }
+in_sync() { nvx backend | grep -e "^active: *$1 (in sync)" >/dev/null; }
 # the user's own table, which netvm must never touch
-user_table() { inns nft list table inet usertable 2>/dev/null | grep -q 'tcp dport 4242 counter'; }
+user_table() { inns nft list table inet usertable 2>/dev/null | grep -e 'tcp dport 4242 counter' >/dev/null; }
 
 mkdir -p "$RUN" "/etc/netns/$NV"
 # --- the netvm namespace: an uplink (a veth pair, both ends inside) and a resolv.conf for the DNS feature
@@ -142,7 +142,7 @@ else
 fi
 
 # --- nftables: a rule deleted by hand
-nft_rule_present() { inns nft list chain inet netvm forward | grep -q 'ct state established,related accept'; }
+nft_rule_present() { inns nft list chain inet netvm forward | grep -e 'ct state established,related accept' >/dev/null; }
 check_nft_rule() {
     local name="nftables: netvm rule deleted with nft is restored by the resync" before handle t took after
     before=$(repairs)
@@ -197,7 +197,7 @@ else
 fi
 
 # --- iptables: a rule deleted by hand
-ipt_rule_present() { inns iptables-nft-save -t filter | grep -qx -- "$1"; }
+ipt_rule_present() { inns iptables-nft-save -t filter | grep -x -- "$1" >/dev/null; }
 check_ipt_rule() {
     local name="iptables: netvm rule deleted with iptables is restored by the resync" before rule took after
     before=$(repairs)
@@ -241,7 +241,7 @@ check_ipset
 
 # --- back to nftables; nothing of the user's was touched
 if out=$(nvx backend use nftables 2>&1) && wait_for in_sync nftables >/dev/null \
-    && ! inns iptables-nft-save | grep -q NETVM- && ! inns ipset list -n | grep -q NETVM-; then
+    && ! inns iptables-nft-save | grep -e NETVM- >/dev/null && ! inns ipset list -n | grep -e NETVM- >/dev/null; then
     pass "backend use nftables (back)" "$out; iptables chains and ipsets swept"
 else
     fail "backend use nftables (back)" "$out; $(inns iptables-nft-save | grep -c NETVM-) NETVM- lines left"

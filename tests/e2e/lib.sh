@@ -86,6 +86,8 @@ e2e_cleanup() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null
     done
+    # E2E_LOGS=DIR keeps the run's logs (agent, dnsmasq, flows) for a look afterwards
+    if [ -n "${E2E_LOGS:-}" ]; then mkdir -p "$E2E_LOGS/$SUF" && cp -r "$RUN"/*.log "$RUN"/*.out "$E2E_LOGS/$SUF/" 2>/dev/null; fi
     rm -rf "$RUN"
     rm -rf /etc/netns/*-"$SUF"
     exit $status

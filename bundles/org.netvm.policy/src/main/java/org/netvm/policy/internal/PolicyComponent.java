@@ -14,6 +14,9 @@ import org.netvm.kernel.Sysctl;
 import org.netvm.policy.BasePolicy;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.util.Tasks;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -33,8 +36,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * put it; the put's completion turns forwarding on (every time, so a forwarding switched off behind
  * netvm's back is repaired by the next put). A failed put (or sysctl write) is retried after
  * {@code retryMillis}; forwarding is not switched on while no policy was ever applied (if it was already
- * on at activation, it is switched off until then). On deactivation forwarding is switched off first,
- * then the policy withdrawn.
+ * on at activation, it is switched off until then, unless the previous run of this agent left it on:
+ * see {@link ForwardingMarker}). When the policy bundle is stopped, forwarding is switched off first,
+ * then the policy withdrawn; when the whole framework stops (a restart), forwarding and the kernel's
+ * rules are left as they are, so guests' flows go on while the agent is away.
  */
 @Component(service = {}, immediate = true, configurationPid = PolicyComponent.PID)
 @Designate(ocd = PolicyComponent.Config.class)
@@ -56,6 +61,10 @@ public final class PolicyComponent {
 
         @AttributeDefinition(description = "Delay before a failed put or sysctl write is retried, in milliseconds")
         long retryMillis() default 5000;
+
+        @AttributeDefinition(description = "Directory (emptied at boot) for the marker that tells a restarted "
+                + "agent it switched IP forwarding on itself, in this boot and network namespace")
+        String markerDir() default "/run/netvm";
     }
 
     /** Backends as they come and go; read only to learn whether a previous run's firewall is in force. */
@@ -67,6 +76,7 @@ public final class PolicyComponent {
     private final Kernel kernel;
     private final Logger log;
     private final Tasks tasks;
+    private final ForwardingMarker marker;
 
     // state below is touched on the tasks thread only
     private Contribution desired;
@@ -77,18 +87,22 @@ public final class PolicyComponent {
     private boolean forwarding;
     private boolean retryPending;
     private boolean closed;
+    private boolean markerSet;
 
     @Activate
     public PolicyComponent(@Reference Dataplane dataplane, @Reference Kernel kernel,
             @Reference(service = LoggerFactory.class) Logger log, Config config) {
-        this(dataplane, kernel, log, new ExecutorTasks("netvm-policy"), config);
+        this(dataplane, kernel, log, new ExecutorTasks("netvm-policy"),
+                new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())), config);
     }
 
-    PolicyComponent(Dataplane dataplane, Kernel kernel, Logger log, Tasks tasks, Config config) {
+    PolicyComponent(Dataplane dataplane, Kernel kernel, Logger log, Tasks tasks, ForwardingMarker marker,
+            Config config) {
         this.dataplane = dataplane;
         this.kernel = kernel;
         this.log = log;
         this.tasks = tasks;
+        this.marker = marker;
         tasks.execute(() -> configure(config));
     }
 
@@ -98,8 +112,13 @@ public final class PolicyComponent {
     }
 
     @Deactivate
-    void deactivate() {
-        tasks.execute(this::shutdown);
+    void deactivate(BundleContext context) {
+        stop(context.getBundle(Constants.SYSTEM_BUNDLE_ID).getState() == Bundle.STOPPING);
+    }
+
+    /** {@code frameworkStopping}: the whole runtime stops (a restart follows), not just this bundle. */
+    void stop(boolean frameworkStopping) {
+        tasks.execute(() -> shutdown(frameworkStopping));
         tasks.close();
     }
 
@@ -142,6 +161,12 @@ public final class PolicyComponent {
                         log.warn("cannot read back backend {}: {}", b.name(), e.toString());
                     }
                 }
+                if (marker.present()) {
+                    // backends may register after this component: the marker is what does not race
+                    log.info("IP forwarding is on and was switched on by this agent's previous run in this boot"
+                            + " and namespace: kept on (its rules stay in force until the first apply)");
+                    return;
+                }
                 kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 0));
                 log.warn("IP forwarding was on before the base policy was applied; off until it is");
             }
@@ -181,6 +206,7 @@ public final class PolicyComponent {
                 log.info("base policy applied; IP forwarding on");
             }
             forwarding = true;
+            setMarker();
             ipv6Set = ipv6Forwarding;
         } catch (KernelException | RuntimeException e) {
             log.error("base policy applied but forwarding could not be switched on; retrying in {} ms: {}",
@@ -202,8 +228,25 @@ public final class PolicyComponent {
         }, retryMillis);
     }
 
-    private void shutdown() {
+    private void setMarker() {
+        if (markerSet) {
+            return;
+        }
+        try {
+            marker.set();
+            markerSet = true;
+        } catch (RuntimeException e) {
+            log.warn("{}; a restart will switch forwarding off until its first apply", e.getMessage());
+        }
+    }
+
+    private void shutdown(boolean frameworkStopping) {
         closed = true;
+        if (frameworkStopping) {
+            // a restart: the backend keeps the rules, the marker tells the next run that forwarding is ours
+            log.info("runtime stopping: IP forwarding and netvm's rules stay in force for the next start");
+            return;
+        }
         Batch batch = new Batch().setSysctl(Sysctl.ipv4Forward(), 0);
         if (ipv6Set) {
             batch.setSysctl(Sysctl.ipv6Forwarding(), 0);
@@ -211,6 +254,7 @@ public final class PolicyComponent {
         try {
             kernel.apply(batch);
             forwarding = false;
+            marker.clear();
         } catch (KernelException | RuntimeException e) {
             log.error("could not switch IP forwarding off: {}", e.toString());
         }

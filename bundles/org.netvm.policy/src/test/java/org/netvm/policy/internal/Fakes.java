@@ -209,4 +209,31 @@ final class Fakes {
                     }
                 });
     }
+
+    /** The forwarding marker in memory; set/clear are journaled. */
+    static final class FakeMarker implements ForwardingMarker {
+        private final Journal journal;
+        boolean present;
+
+        FakeMarker(Journal journal) {
+            this.journal = journal;
+        }
+
+        @Override
+        public boolean present() {
+            return present;
+        }
+
+        @Override
+        public void set() {
+            present = true;
+            journal.events.add("marker set");
+        }
+
+        @Override
+        public void clear() {
+            present = false;
+            journal.events.add("marker cleared");
+        }
+    }
 }

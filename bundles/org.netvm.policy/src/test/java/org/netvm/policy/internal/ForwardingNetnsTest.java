@@ -88,7 +88,7 @@ class ForwardingNetnsTest {
         FakeDataplane dataplane = new FakeDataplane(journal);
         List<String> logs = java.util.Collections.synchronizedList(new ArrayList<>());
         PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), new ExecutorTasks("test-policy"),
-                PolicyComponentTest.config(false, false));
+                new Fakes.FakeMarker(journal), PolicyComponentTest.config(false, false));
         await("the put", () -> dataplane.stages.size() == 1);
         assertEquals("0", ipForward()); // the firewall is not in place yet
 
@@ -96,7 +96,7 @@ class ForwardingNetnsTest {
         await("forwarding on", c::forwarding);
         assertEquals("1", ipForward());
 
-        c.deactivate();
+        c.stop(false);
         assertEquals("0", ipForward());
     }
 }

@@ -20,6 +20,7 @@ class PolicyComponentTest {
     private final Journal journal = new Journal();
     private final FakeDataplane dataplane = new FakeDataplane(journal);
     private final FakeKernel kernel = new FakeKernel(journal);
+    private final Fakes.FakeMarker marker = new Fakes.FakeMarker(journal);
     private final ManualTasks tasks = new ManualTasks();
     private final List<String> logs = new ArrayList<>();
 
@@ -49,11 +50,16 @@ class PolicyComponentTest {
             public long retryMillis() {
                 return 5000;
             }
+
+            @Override
+            public String markerDir() {
+                throw new AssertionError("the tests use a fake marker");
+            }
         };
     }
 
     private PolicyComponent start(PolicyComponent.Config config) {
-        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, config);
+        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, marker, config);
         tasks.runNow();
         return c;
     }
@@ -67,7 +73,7 @@ class PolicyComponentTest {
 
         dataplane.stages.getFirst().complete(null);
         tasks.runNow();
-        assertEquals(List.of("put policy", "sysctl net.ipv4.ip_forward=1"), journal.events);
+        assertEquals(List.of("put policy", "sysctl net.ipv4.ip_forward=1", "marker set"), journal.events);
         assertTrue(c.forwarding());
     }
 
@@ -85,7 +91,7 @@ class PolicyComponentTest {
         assertEquals(2, dataplane.puts.size());
         dataplane.stages.get(1).complete(null);
         tasks.runNow();
-        assertEquals(List.of("put policy", "put policy", "sysctl net.ipv4.ip_forward=1"), journal.events);
+        assertEquals(List.of("put policy", "put policy", "sysctl net.ipv4.ip_forward=1", "marker set"), journal.events);
         assertTrue(c.forwarding());
     }
 
@@ -102,7 +108,7 @@ class PolicyComponentTest {
     @Test
     void forwardingAlreadyOnStaysOnWhenAPreviousRunsRulesAreStillInTheKernel() {
         kernel.sysctls.put(Sysctl.ipv4Forward(), 1);
-        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, config(false, false));
+        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, marker, config(false, false));
         c.backends = List.of(backendHolding(true));
         tasks.runNow();
         assertEquals(List.of("put policy"), journal.events, "an agent restart must not cut every guest's traffic");
@@ -112,10 +118,52 @@ class PolicyComponentTest {
     @Test
     void forwardingAlreadyOnIsSwitchedOffWhenNoBackendHoldsNetvmsRules() {
         kernel.sysctls.put(Sysctl.ipv4Forward(), 1);
-        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, config(false, false));
+        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), tasks, marker, config(false, false));
         c.backends = List.of(backendHolding(false));
         tasks.runNow();
         assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "put policy"), journal.events);
+    }
+
+    @Test
+    void forwardingAlreadyOnStaysOnWhenThisAgentsPreviousRunSwitchedItOn() {
+        // the backends have not registered yet (they may come after the policy): the marker decides
+        kernel.sysctls.put(Sysctl.ipv4Forward(), 1);
+        marker.present = true;
+        PolicyComponent c = start(config(false, false));
+        assertEquals(List.of("put policy"), journal.events, "a restart must not cut every guest's traffic");
+        assertTrue(logs.getFirst().contains("previous run"), logs.toString());
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        assertTrue(c.forwarding());
+    }
+
+    @Test
+    void theMarkerIsSetOnceForwardingIsOnAndClearedWhenThePolicyStops() {
+        PolicyComponent c = start(config(false, false));
+        assertFalse(marker.present);
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        assertEquals(List.of("put policy", "sysctl net.ipv4.ip_forward=1", "marker set"), journal.events);
+        c.modified(config(true, false));
+        tasks.runNow();
+        dataplane.stages.get(1).complete(null);
+        tasks.runNow();
+        assertEquals(1, journal.events.stream().filter("marker set"::equals).count(), journal.events.toString());
+        journal.events.clear();
+        c.stop(false);
+        assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "marker cleared", "remove policy"), journal.events);
+    }
+
+    @Test
+    void aStoppingRuntimeLeavesForwardingTheRulesAndTheMarker() {
+        PolicyComponent c = start(config(false, false));
+        dataplane.stages.getFirst().complete(null);
+        tasks.runNow();
+        journal.events.clear();
+        c.stop(true);
+        assertEquals(List.of(), journal.events, "a restart keeps the kernel as it is");
+        assertTrue(marker.present);
+        assertEquals(1, kernel.sysctls.get(Sysctl.ipv4Forward()));
     }
 
     /** A backend whose read-back is empty or holds one chain. */
@@ -188,8 +236,8 @@ class PolicyComponentTest {
         dataplane.stages.getFirst().complete(null);
         tasks.runNow();
         journal.events.clear();
-        c.deactivate();
-        assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "remove policy"), journal.events);
+        c.stop(false);
+        assertEquals(List.of("sysctl net.ipv4.ip_forward=0", "marker cleared", "remove policy"), journal.events);
         assertFalse(c.forwarding());
     }
 
