@@ -149,7 +149,7 @@ public final class BackendCommand implements ControlCommand {
             List<String> lines = control.cleanup().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             lines.forEach(out::println);
             out.println("nothing is applied until 'netvm backend use NAME'");
-            return lines.stream().allMatch(l -> l.endsWith(": swept")) ? 0 : 1;
+            return lines.stream().allMatch(l -> l.endsWith(": swept") || l.startsWith("IP forwarding: off")) ? 0 : 1;
         } catch (ExecutionException e) {
             err.println("backend cleanup failed: " + e.getCause().getMessage());
         } catch (TimeoutException e) {

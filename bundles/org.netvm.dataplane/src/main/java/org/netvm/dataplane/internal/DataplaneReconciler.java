@@ -27,6 +27,7 @@ import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.dataplane.Plan;
+import org.netvm.kernel.Kernel;
 import org.netvm.util.DurationHistogram;
 import org.netvm.util.LogLimiter;
 import org.osgi.framework.Constants;
@@ -200,6 +201,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private final Set<Long> idleSwept = new HashSet<>();
     private Map<String, Contribution> mergedByOwner = Map.of();
     private Map<String, Contribution> appliedByOwner = Map.of(); // what the last successful apply held
+    volatile Forwarding forwarding = Forwarding.NONE; // set by bindKernel (tests set a fake)
+    private Forwarding.Saved savedForwarding; // switched off by a cleanup, restored by the next apply
     private boolean ready;           // something desired and every required owner in the plan
     private Set<String> loggedMissing = Set.of();
     private final LogLimiter applyLog;
@@ -314,6 +317,17 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
                 requestPass();
             }
         }
+    }
+
+    /** The kernel, for IP forwarding around a cleanup only (optional: tools and tests run without). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindKernel(Kernel kernel) {
+        forwarding = new KernelForwarding(kernel);
+    }
+
+    void unbindKernel(Kernel kernel) {
+        forwarding = Forwarding.NONE;
     }
 
     @Reference(service = PacketFilterBackend.class, cardinality = ReferenceCardinality.MULTIPLE,
@@ -663,6 +677,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             active.backend().apply(plan);
             applied = plan;
+            restoreForwarding();
             appliedExpected = null;
             appliedByOwner = mergedByOwner;
             logApply(active.name(), reason, owners, recordApply(active.name(), t0, null), null);
@@ -672,6 +687,22 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             String msg = "apply on " + active.name() + " failed: " + be.getMessage();
             logApply(active.name(), reason, owners, recordApply(active.name(), t0, msg), be.getMessage());
             return be;
+        }
+    }
+
+    /** After a cleanup, once a backend holds the plan again: forwarding as it was before. */
+    private void restoreForwarding() {
+        if (savedForwarding == null) {
+            return;
+        }
+        try {
+            forwarding.restore(savedForwarding);
+            savedForwarding = null;
+            log.info("IP forwarding restored after the cleanup: " + active.name() + " is in charge");
+        } catch (Exception e) {
+            String msg = "could not restore IP forwarding after the cleanup: " + e.getMessage();
+            log.error(msg + "; retried at the next apply");
+            recordFailure(msg);
         }
     }
 
@@ -770,6 +801,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         recordApply(next.name(), t0, null);
         active = next;
         applied = plan;
+        restoreForwarding();
         appliedExpected = want;
         appliedByOwner = mergedByOwner;
         if (shared) {
@@ -812,6 +844,22 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     private List<String> sweepAll(List<BackendEntry> all) {
         List<String> lines = new ArrayList<>();
+        // the routes to the guests stay: forwarding without any rule would let them out unfiltered
+        try {
+            Forwarding.Saved was = forwarding.off();
+            if (was.any() && savedForwarding == null) {
+                savedForwarding = was;
+            }
+            if (was.any()) {
+                lines.add("IP forwarding: off until a backend is in charge again");
+            }
+        } catch (Exception e) {
+            String msg = "could not switch IP forwarding off before the cleanup: " + e.getMessage();
+            log.error(msg + "; nothing swept");
+            recordFailure(msg);
+            lines.add(msg);
+            return lines;
+        }
         for (BackendEntry b : all) {
             try {
                 b.backend().sweep();

@@ -395,6 +395,49 @@ class DataplaneReconcilerTest {
     }
 
     @Test
+    void cleanupSwitchesForwardingOffFirstAndTheNextTakeOverRestoresIt() throws Exception {
+        var r = reconciler("a");
+        List<String> fwd = new ArrayList<>();
+        r.forwarding = new Forwarding() {
+            @Override
+            public Saved off() {
+                fwd.add("off");
+                calls.add("forwarding off");
+                return new Saved(true, false);
+            }
+
+            @Override
+            public void restore(Saved saved) {
+                fwd.add("restore " + saved);
+                calls.add("forwarding on");
+            }
+        };
+        var a = new FakeBackend("a", calls);
+        bind(r, a);
+        r.put(policy());
+        r.put(guest(1));
+        settle();
+        calls.clear();
+
+        CompletableFuture<List<String>> done = r.cleanup();
+        settle();
+        assertEquals(List.of("IP forwarding: off until a backend is in charge again", "a: swept"), done.get());
+        assertEquals(List.of("forwarding off", "a.sweep"), calls, "no moment with forwarding on and no rules");
+        r.put(guest(2));
+        clock.advance(10_000);
+        assertEquals(List.of("off"), fwd, "stays off while nothing is in charge");
+
+        calls.clear();
+        r.retry();
+        settle();
+        assertEquals(List.of("a.apply", "forwarding on"), calls, "on again only once the rules are back");
+        assertEquals(List.of("off", "restore Saved[ipv4=true, ipv6=false]"), fwd);
+        r.put(guest(3));
+        settle();
+        assertEquals(2, fwd.size(), "restored once");
+    }
+
+    @Test
     void cleanupSweepsEveryBackendAndStopsApplyingUntilRetry() throws Exception {
         var r = reconciler("a");
         var a = new FakeBackend("a", calls);

@@ -36,8 +36,11 @@ import org.osgi.service.log.Logger;
  * <p>Change detection: one thread waits on a {@link WatchService} (inotify on Linux) registered on the
  * directories of both files as named and, for symbolic links, of their targets (re-evaluated after
  * every change, so a link re-pointed elsewhere is followed), and re-reads at least every
- * {@code pollMillis} in case an event was missed or a directory appeared only later. After an event
- * it waits {@code debounceMillis} for more, then reads once. A missing or unreadable file yields an
+ * {@code pollMillis} in case an event was missed or a directory appeared only later. In between, every
+ * {@code statMillis} it compares the file's identity, size and modification time (one {@code stat},
+ * no read) and reads it when they changed: a file bind-mounted over resolv.conf and edited in place
+ * (containers, {@code ip netns exec}) raises no event in the watched directory, and is still seen
+ * within a few milliseconds. After an event it waits {@code debounceMillis} for more, then reads once. A missing or unreadable file yields an
  * empty list (fail closed: queries are dropped).
  */
 final class FileNameservers implements NameserverSource, AutoCloseable {
@@ -45,6 +48,9 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
     private final Path resolvedConf;
     private final long pollMillis;
     private final long debounceMillis;
+    private final long statMillis;
+    private Object lastStat;
+    private long lastFullNanos;
     private final Logger log;
     private final Set<Listener> listeners = new CopyOnWriteArraySet<>();
     private final WatchService watcher;
@@ -61,10 +67,16 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
      */
     FileNameservers(Path resolvConf, Path resolvedConf, long pollMillis, long debounceMillis, Logger log)
             throws IOException {
+        this(resolvConf, resolvedConf, pollMillis, debounceMillis, 5, log);
+    }
+
+    FileNameservers(Path resolvConf, Path resolvedConf, long pollMillis, long debounceMillis, long statMillis,
+            Logger log) throws IOException {
         this.resolvConf = resolvConf.toAbsolutePath();
         this.resolvedConf = resolvedConf == null ? null : resolvedConf.toAbsolutePath();
         this.pollMillis = Math.max(10, pollMillis);
         this.debounceMillis = Math.max(0, debounceMillis);
+        this.statMillis = Math.clamp(statMillis, 1, this.pollMillis);
         this.log = log;
         this.watcher = this.resolvConf.getFileSystem().newWatchService();
         rewatch();
@@ -104,16 +116,20 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
     private void run() {
         try {
             while (running) {
-                WatchKey key = watcher.poll(pollMillis, TimeUnit.MILLISECONDS);
+                WatchKey key = watcher.poll(statMillis, TimeUnit.MILLISECONDS);
+                boolean changed = key != null || !java.util.Objects.equals(stat(), lastStat);
+                if (!changed && System.nanoTime() - lastFullNanos < TimeUnit.MILLISECONDS.toNanos(pollMillis)) {
+                    continue; // no event, the file looks the same, the full re-read is not due
+                }
                 if (key != null) {
                     drain(key);
-                    if (debounceMillis > 0) {
-                        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(debounceMillis);
-                        for (long left; (left = until - System.nanoTime()) > 0;) {
-                            WatchKey more = watcher.poll(left, TimeUnit.NANOSECONDS);
-                            if (more != null) {
-                                drain(more);
-                            }
+                }
+                if (changed && debounceMillis > 0) { // a writer may not be done yet: wait a moment for more
+                    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(debounceMillis);
+                    for (long left; (left = until - System.nanoTime()) > 0;) {
+                        WatchKey more = watcher.poll(left, TimeUnit.NANOSECONDS);
+                        if (more != null) {
+                            drain(more);
                         }
                     }
                 }
@@ -139,7 +155,19 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
         return resolvedConf != null && Files.isRegularFile(resolvedConf) ? resolvedConf : resolvConf;
     }
 
+    /** Identity, size and modification time of the file in charge; null if it cannot be read. */
+    private Object stat() {
+        try {
+            var a = Files.readAttributes(source(), java.nio.file.attribute.BasicFileAttributes.class);
+            return java.util.List.of(String.valueOf(a.fileKey()), a.size(), a.lastModifiedTime());
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private void refresh() {
+        lastFullNanos = System.nanoTime();
+        lastStat = stat();
         Path file = source();
         List<InetAddress> now;
         String problem = null;

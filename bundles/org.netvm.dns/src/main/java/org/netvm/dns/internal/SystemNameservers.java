@@ -34,10 +34,14 @@ public final class SystemNameservers implements NameserverSource {
         @AttributeDefinition(description = "systemd-resolved's list of upstream servers; empty to ignore resolved")
         String resolvedConf() default "/run/systemd/resolve/resolv.conf";
 
-        @AttributeDefinition(description = "Re-read at least this often, in milliseconds: changes that raise no "
-                + "inotify event (a file bind-mounted over resolv.conf and edited in place, as in containers and "
-                + "ip netns exec) are seen within this time; a read of a small file, no process")
+        @AttributeDefinition(description = "Re-read at least this often, in milliseconds, whatever the events "
+                + "and file attributes say; a read of a small file, no process")
         long pollMillis() default 100;
+
+        @AttributeDefinition(description = "Compare the file's identity, size and modification time this often, "
+                + "in milliseconds (one stat): changes that raise no inotify event (a file bind-mounted over "
+                + "resolv.conf and edited in place, as in containers and ip netns exec) are seen within this time")
+        long statMillis() default 5;
 
         @AttributeDefinition(description = "After a change event, wait this long for more before reading, in milliseconds")
         long debounceMillis() default 2;
@@ -49,7 +53,7 @@ public final class SystemNameservers implements NameserverSource {
     public SystemNameservers(@Reference(service = LoggerFactory.class) Logger log, Config config) throws IOException {
         files = new FileNameservers(Path.of(config.resolvConf()),
                 config.resolvedConf().isEmpty() ? null : Path.of(config.resolvedConf()), config.pollMillis(),
-                config.debounceMillis(), log);
+                config.debounceMillis(), config.statMillis(), log);
     }
 
     @Deactivate

@@ -181,7 +181,7 @@ class ResolvConfWatchTest {
         Files.writeString(resolved, "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\n"
                 + "nameserver 192.168.178.1\nnameserver fd00::1\nsearch fritz.box\n");
         long t0 = System.nanoTime();
-        long appeared = awaitPut(t0, "192.168.178.1"); // found by the poll: its directory was not watched
+        long appeared = awaitPut(t0, "192.168.178.1"); // its directory was not watched: found by the 5 ms stat check
         assertEquals("192.168.178.1", upstreamOfDns1(DnsRules.contribution(
                 DnsMapping.of(VirtualDns.defaults(org.netvm.dataplane.IpAddress.of("10.139.1.1"),
                         org.netvm.dataplane.IpAddress.of("10.139.1.2")), Upstreams.usable(files.nameservers())))));
@@ -195,9 +195,9 @@ class ResolvConfWatchTest {
         t0 = System.nanoTime();
         Files.delete(resolved);
         long gone = awaitPut(t0, "drop"); // back to /etc/resolv.conf, whose stub is no upstream
-        System.out.printf("[latency] resolved file appeared (poll) %.1f ms; replaced (watch) %.2f ms; deleted %.2f ms%n",
+        System.out.printf("[latency] resolved file appeared (stat check) %.1f ms; replaced (watch) %.2f ms; deleted %.2f ms%n",
                 appeared / 1000.0, watched / 1000.0, gone / 1000.0);
-        assertTrue(appeared > 100_000 && appeared < 3_000_000, "found by the 1 s poll: " + appeared + " µs");
+        assertTrue(appeared < 3_000_000, "found without an event: " + appeared + " µs");
         assertTrue(watched < BOUND_MS * 1000 && gone < BOUND_MS * 1000);
     }
 }

@@ -144,12 +144,9 @@ final class NftRenderer {
                 continue;
             }
             b.append("flush chain ").append(tableSpec(c.family())).append(' ').append(c.name()).append('\n');
-            if (!rules.isEmpty()) {
-                b.append("table ").append(tableSpec(c.family())).append(" {\n\tchain ").append(c.name()).append(" {\n");
-                for (Rule r : rules) {
-                    b.append("\t\t").append(rule(after, r, false)).append('\n');
-                }
-                b.append("\t}\n}\n");
+            for (Rule r : rules) {
+                b.append("add rule ").append(tableSpec(c.family())).append(' ').append(c.name()).append(' ')
+                        .append(rule(after, r, false)).append('\n');
             }
         }
         return b.append(elementDelta(before, after)).toString();

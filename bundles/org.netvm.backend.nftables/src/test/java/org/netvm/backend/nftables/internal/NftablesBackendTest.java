@@ -142,4 +142,48 @@ class NftablesBackendTest {
         assertTrue(s.rules().get("inet netvm/input").contains("iifgroup 2 counter reject with icmpx 3"));
         assertFalse(s.diff(backend("").expected(QubesPlans.guestChanged())).isEmpty());
     }
+
+    /** A session that records its lines and answers from a queue (null: applied). */
+    private static final class FakeShell implements NftShell {
+        final List<String> lines = new java.util.ArrayList<>();
+        final java.util.ArrayDeque<String> errors = new java.util.ArrayDeque<>();
+        int warmUps;
+
+        @Override
+        public String transaction(String commands) {
+            lines.add(commands);
+            return errors.poll();
+        }
+
+        @Override
+        public void warmUp() {
+            warmUps++;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void smallChangesGoThroughTheSessionAsOneLineAndRefusalsFallBackToFull() throws Exception {
+        FakeShell shell = new FakeShell();
+        NftablesBackend b = new NftablesBackend(nft, "nft", "", "netvm", argv -> shell);
+        b.apply(QubesPlans.twoGuests());
+        assertEquals(1, nft.calls.size(), "the first apply is a full nft -f transaction");
+        assertEquals(1, shell.warmUps, "the session is started after a full apply");
+        b.apply(QubesPlans.guestChanged());
+        assertEquals(1, nft.calls.size(), "no process for an element change");
+        assertEquals(1, shell.lines.size());
+        String line = shell.lines.getFirst();
+        assertFalse(line.contains("\n"));
+        assertTrue(line.startsWith("delete element inet netvm allowed { \"vif3.0\" . 10.137.0.5 }; "), line);
+        assertTrue(line.contains("; add element inet netvm allowed { \"vif5.0\" . 10.137.0.7 }"), line);
+
+        shell.errors.add("Error: Could not process rule: No such file or directory");
+        b.apply(QubesPlans.twoGuests());
+        assertEquals(2, shell.lines.size());
+        assertEquals(2, nft.calls.size(), "refused by the session: the full transaction repairs");
+        assertTrue(nft.last().stdin().contains("delete table inet netvm"));
+    }
 }
