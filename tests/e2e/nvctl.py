@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Minimal client of the netvm control socket, for the end-to-end tests.
+"""Client of the netvm control socket for the end-to-end tests (call() is distribution/bin/netvm-ctl's).
 
 It speaks the same protocol as distribution/bin/netvm (org.netvm.control.internal.ControlProtocol:
 request = u32 argc, then u32 length + UTF-8 per argument; response = frames u8 channel + u32 length +
@@ -11,47 +11,24 @@ test can issue hundreds of requests (100 vifs coming and going) in seconds.
                                     N at a time; prints "<status>\t<line number>\t<stderr/stdout>"
                                     per request (in completion order) and exits 0
 """
-import socket
-import struct
 import sys
 import threading
 
 
-def call(path, args, timeout=120.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        req = struct.pack(">I", len(args))
-        for a in args:
-            b = a.encode("utf-8")
-            req += struct.pack(">I", len(b)) + b
-        s.sendall(req)
-        buf = b""
-        out, err = b"", b""
+def _load_call():
+    # the protocol lives in one place: the shipped client distribution/bin/netvm-ctl
+    import importlib.machinery
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "distribution", "bin", "netvm-ctl")
+    loader = importlib.machinery.SourceFileLoader("netvm_ctl", path)
+    spec = importlib.util.spec_from_loader("netvm_ctl", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod.call
 
-        def need(n):
-            nonlocal buf
-            while len(buf) < n:
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise IOError("agent closed the connection without an exit status")
-                buf += chunk
-        while True:
-            need(5)
-            ch, ln = buf[0], struct.unpack(">I", buf[1:5])[0]
-            need(5 + ln)
-            payload, buf = buf[5:5 + ln], buf[5 + ln:]
-            if ch == ord("o"):
-                out += payload
-            elif ch == ord("e"):
-                err += payload
-            elif ch == ord("x"):
-                return struct.unpack(">i", payload)[0], out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-            else:
-                raise IOError("bad frame channel %r" % ch)
-    finally:
-        s.close()
+
+call = _load_call()
 
 
 def main():

@@ -40,6 +40,35 @@ public interface Kernel {
     /** Neighbour (ARP and NDP) entries of all links. */
     List<Neighbour> neighbours() throws KernelException;
 
+    /**
+     * IPv4 and IPv6 addresses of one device (none if there is no such device). Cheaper than
+     * {@link #addresses()} when a namespace has many devices: nothing of the others is decoded.
+     *
+     * @since 1.1
+     */
+    default List<Address> addresses(String device) throws KernelException {
+        return addresses().stream().filter(a -> device.equals(a.device())).toList();
+    }
+
+    /**
+     * Unicast routes through one device carrying route protocol {@code protocol} (any protocol when
+     * negative), all tables (none if there is no such device).
+     *
+     * @since 1.1
+     */
+    default List<Route> routes(int protocol, String device) throws KernelException {
+        return (protocol < 0 ? routes() : routes(protocol)).stream().filter(r -> device.equals(r.device())).toList();
+    }
+
+    /**
+     * Neighbour entries of one device (none if there is no such device).
+     *
+     * @since 1.1
+     */
+    default List<Neighbour> neighbours(String device) throws KernelException {
+        return neighbours().stream().filter(n -> device.equals(n.device())).toList();
+    }
+
     /** The current value of an integer sysctl of this namespace. */
     int sysctl(Sysctl key) throws KernelException;
 

@@ -59,6 +59,37 @@ class KernelNetnsTest {
     }
 
     @Test
+    void perDeviceReadsSeeOnlyThatDeviceAndEqualTheFilteredWholeReads() throws KernelException {
+        bothUp();
+        ns.ipIn("link", "add", "vif4.0", "type", "veth", "peer", "name", "eth4");
+        kernel.apply(new Batch().setLinkUp("vif4.0", true).setLinkUp("eth4", true));
+        InetAddress other = IpPrefix.parseAddress("10.137.0.6");
+        kernel.apply(new Batch()
+                .replaceRoute(Route.host(GUEST, "vif3.0").withMetric(32749))
+                .replaceRoute(Route.host(other, "vif4.0").withMetric(32748))
+                .replaceNeighbour(Neighbour.permanent(GUEST, GUEST_MAC, "vif3.0"))
+                .replaceNeighbour(Neighbour.permanent(other, GUEST_MAC, "vif4.0"))
+                .replaceAddress(Address.of("vif3.0", IpPrefix.host(GATEWAY)))
+                .replaceAddress(Address.of("vif4.0", IpPrefix.host(GATEWAY))));
+        for (String dev : List.of("vif3.0", "vif4.0")) {
+            assertEquals(kernel.routes(Route.PROTO_NETVM).stream().filter(r -> dev.equals(r.device())).toList(),
+                    kernel.routes(Route.PROTO_NETVM, dev));
+            assertEquals(1, kernel.routes(Route.PROTO_NETVM, dev).size());
+            assertEquals(kernel.neighbours().stream().filter(n -> dev.equals(n.device())).toList(),
+                    kernel.neighbours(dev));
+            assertTrue(kernel.neighbours(dev).stream().anyMatch(Neighbour::permanent));
+            assertEquals(kernel.addresses().stream().filter(a -> dev.equals(a.device())).toList(),
+                    kernel.addresses(dev));
+            assertTrue(kernel.addresses(dev).stream().anyMatch(a -> a.prefix().equals(IpPrefix.host(GATEWAY))));
+        }
+        assertTrue(kernel.routes(-1, "vif4.0").stream().anyMatch(r -> r.protocol() == Route.PROTO_NETVM));
+        assertEquals(List.of(), kernel.routes(Route.PROTO_NETVM, "vif9.0"), "no such device: nothing");
+        assertEquals(List.of(), kernel.neighbours("vif9.0"));
+        assertEquals(List.of(), kernel.addresses("vif9.0"));
+        assertThrows(IllegalArgumentException.class, () -> kernel.addresses("a b"));
+    }
+
+    @Test
     void hostRouteWithMetricProtocolAndScopeLink() throws KernelException {
         bothUp();
         Route route = Route.host(GUEST, "vif3.0").withMetric(32749);

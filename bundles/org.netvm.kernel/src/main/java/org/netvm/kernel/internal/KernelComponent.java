@@ -86,6 +86,21 @@ public final class KernelComponent implements Kernel {
     }
 
     @Override
+    public List<Address> addresses(String device) throws KernelException {
+        return kernel.addresses(device);
+    }
+
+    @Override
+    public List<Route> routes(int protocol, String device) throws KernelException {
+        return kernel.routes(protocol, device);
+    }
+
+    @Override
+    public List<Neighbour> neighbours(String device) throws KernelException {
+        return kernel.neighbours(device);
+    }
+
+    @Override
     public int sysctl(Sysctl key) throws KernelException {
         return kernel.sysctl(key);
     }

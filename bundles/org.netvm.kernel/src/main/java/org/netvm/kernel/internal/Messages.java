@@ -111,9 +111,30 @@ final class Messages {
 
     /** A dump request: header plus a zeroed family header of {@code bodyLen} bytes with the family set. */
     static void dumpRequest(Nl.Writer w, int type, int bodyLen, int family, int seq) {
+        dumpRequest(w, type, bodyLen, family, seq, 0, 0);
+    }
+
+    /**
+     * A dump request, filtered by the kernel to one device ({@code ifindex} > 0) and, for routes, one
+     * protocol ({@code protocol} > 0): addresses by ifa_index, neighbours by NDA_IFINDEX, routes by
+     * rtm_protocol and RTA_OIF (the socket has NETLINK_GET_STRICT_CHK; kernels without it ignore the
+     * filters and the reader filters alone).
+     */
+    static void dumpRequest(Nl.Writer w, int type, int bodyLen, int family, int seq, int ifindex, int protocol) {
         w.begin(type, NLM_F_REQUEST | NLM_F_DUMP, seq);
         int b = w.body(bodyLen);
         put8(w.buf, b, family);
+        if (ifindex > 0) {
+            switch (type) {
+                case RTM_GETADDR -> put32(w.buf, b + 4, ifindex);
+                case RTM_GETNEIGH -> w.attrU32(NDA_IFINDEX, ifindex);
+                case RTM_GETROUTE -> {
+                    put8(w.buf, b + 5, protocol);
+                    w.attrU32(RTA_OIF, ifindex);
+                }
+                default -> throw new IllegalArgumentException("no device filter for message type " + type);
+            }
+        }
         w.end();
     }
 

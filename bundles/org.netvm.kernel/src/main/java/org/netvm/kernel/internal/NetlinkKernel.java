@@ -284,6 +284,70 @@ public final class NetlinkKernel implements CloseableKernel {
         });
     }
 
+    // Per-device reads: the device's index from one RTM_GETLINK, then the dump with everything of
+    // other devices skipped before decoding (no link dump for names, unlike the whole-namespace reads).
+
+    @Override
+    public List<Address> addresses(String device) throws KernelException {
+        checkDevice(device);
+        return call(() -> {
+            int idx = ifindex(device);
+            List<Address> out = new ArrayList<>();
+            if (idx <= 0) {
+                return out;
+            }
+            Map<Integer, String> names = Map.of(idx, device);
+            dump(RTM_GETADDR, 8, AF_UNSPEC, idx, 0, (type, off, len) -> {
+                if (type == RTM_NEWADDR && i32(socket.rbuf, off + 20) == idx) {
+                    addIfValid(out, () -> Messages.address(socket.rbuf, off, len, names));
+                }
+            }, out::clear);
+            return out;
+        });
+    }
+
+    @Override
+    public List<Route> routes(int protocol, String device) throws KernelException {
+        checkDevice(device);
+        return call(() -> {
+            int idx = ifindex(device);
+            List<Route> out = new ArrayList<>();
+            if (idx <= 0) {
+                return out;
+            }
+            Map<Integer, String> names = Map.of(idx, device);
+            dump(RTM_GETROUTE, 12, AF_UNSPEC, idx, Math.max(0, protocol), (type, off, len) -> {
+                if (type == RTM_NEWROUTE && (protocol < 0 || u8(socket.rbuf, off + 21) == protocol)) {
+                    // routes through other devices decode to null (their index is not in names)
+                    Route r = Messages.route(socket.rbuf, off, len, names);
+                    if (r != null && device.equals(r.device())) {
+                        out.add(r);
+                    }
+                }
+            }, out::clear);
+            return out;
+        });
+    }
+
+    @Override
+    public List<Neighbour> neighbours(String device) throws KernelException {
+        checkDevice(device);
+        return call(() -> {
+            int idx = ifindex(device);
+            List<Neighbour> out = new ArrayList<>();
+            if (idx <= 0) {
+                return out;
+            }
+            Map<Integer, String> names = Map.of(idx, device);
+            dump(RTM_GETNEIGH, 12, AF_UNSPEC, idx, 0, (type, off, len) -> {
+                if (type == RTM_NEWNEIGH && i32(socket.rbuf, off + 20) == idx) {
+                    addIfValid(out, () -> Messages.neighbour(socket.rbuf, off, len, names));
+                }
+            }, out::clear);
+            return out;
+        });
+    }
+
     /** Entries on devices whose names netvm cannot address (outside [A-Za-z0-9_.-]) are left out. */
     private static <T> void addIfValid(List<T> out, java.util.function.Supplier<T> decode) {
         try {
@@ -409,9 +473,19 @@ public final class NetlinkKernel implements CloseableKernel {
 
     /** A complete dump; restarts it (calling {@code reset}) if the kernel flags it inconsistent. */
     private void dump(int type, int bodyLen, int family, DumpHandler h, Runnable reset) throws KernelException {
+        dump(type, bodyLen, family, 0, 0, h, reset);
+    }
+
+    /**
+     * A dump; with {@code ifindex} > 0 (and {@code protocol} > 0 for routes) the request asks the
+     * kernel to filter (strict checking, kernel 5.3+); callers filter again, so an older kernel that
+     * sends everything gives the same result, only slower.
+     */
+    private void dump(int type, int bodyLen, int family, int ifindex, int protocol, DumpHandler h, Runnable reset)
+            throws KernelException {
         for (int attempt = 0; ; attempt++) {
             int s = nextSeq();
-            Messages.dumpRequest(socket.writer, type, bodyLen, family, s);
+            Messages.dumpRequest(socket.writer, type, bodyLen, family, s, ifindex, protocol);
             socket.send();
             boolean[] interrupted = {false};
             receiveUntil(s, (t, off, len) -> {

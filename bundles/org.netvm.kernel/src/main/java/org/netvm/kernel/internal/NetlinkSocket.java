@@ -60,6 +60,8 @@ final class NetlinkSocket implements AutoCloseable {
             // best effort: older kernels lack them, and the seam works without
             Libc.setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, one, 4);
             Libc.setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, one, 4);
+            // dump requests are checked strictly, and their filters (one device) honoured
+            Libc.setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_GET_STRICT_CHK, one, 4);
             MemorySegment size = a.allocate(ValueLayout.JAVA_INT);
             size.set(ValueLayout.JAVA_INT, 0, receiveBufferBytes);
             if (Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, size, 4) != 0) {

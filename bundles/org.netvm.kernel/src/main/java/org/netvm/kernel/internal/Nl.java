@@ -29,7 +29,7 @@ final class Nl {
     static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6, RTA_TABLE = 15;
     static final int RTN_UNICAST = 1, RTNH_F_ONLINK = 4, RT_TABLE_UNSPEC = 0, RT_SCOPE_NOWHERE = 255;
     // neighbour
-    static final int NDA_DST = 1, NDA_LLADDR = 2, NUD_PERMANENT = 0x80;
+    static final int NDA_DST = 1, NDA_LLADDR = 2, NDA_IFINDEX = 8, NUD_PERMANENT = 0x80;
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;

@@ -28,6 +28,15 @@ class KernelComponentTest {
     }
 
     @Test
+    void delegatesEveryKernelMethodInsteadOfUsingTheSlowDefaults() throws Exception {
+        for (java.lang.reflect.Method m : org.netvm.kernel.Kernel.class.getMethods()) {
+            assertEquals(KernelComponent.class,
+                    KernelComponent.class.getMethod(m.getName(), m.getParameterTypes()).getDeclaringClass(),
+                    () -> m + " is not delegated to the netlink kernel");
+        }
+    }
+
+    @Test
     void programsTheConfiguredNamespace() throws KernelException {
         try (TestNetns ns = TestNetns.create()) {
             KernelComponent c = new KernelComponent(config(ns.name));

@@ -60,6 +60,12 @@ final class ConntrackTool implements Conntrack {
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<Void> start(Collection<InetAddress> addresses) {
+        List<InetAddress> copy = List.copyOf(addresses);
+        return java.util.concurrent.CompletableFuture.runAsync(() -> purge(copy), Thread::startVirtualThread);
+    }
+
+    @Override
     public void purge(Collection<InetAddress> addresses) {
         if (addresses.isEmpty()) {
             return;

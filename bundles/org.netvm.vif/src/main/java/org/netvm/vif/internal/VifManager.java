@@ -54,7 +54,7 @@ public final class VifManager implements VifRegistry, ControlCommand {
         int hookTimeoutSeconds() default 10;
 
         @AttributeDefinition(description = "Milliseconds to let a burst of events accumulate before a pass")
-        int coalesceMillis() default 20;
+        int coalesceMillis() default 5;
 
         @AttributeDefinition(description = "xenstore path of the vif backends, relative to the netvm's home")
         String xenstoreBase() default "backend/vif";

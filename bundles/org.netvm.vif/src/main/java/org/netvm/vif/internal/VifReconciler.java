@@ -446,9 +446,22 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                 }
             }
             Map<String, Link> now = new HashMap<>();
-            for (Link l : kernel.links()) {
-                if (VifName.parse(l.name()).isPresent()) {
-                    now.put(l.name(), l);
+            if (full || work.size() > PER_DEVICE_LIMIT) {
+                for (Link l : kernel.links()) {
+                    if (VifName.parse(l.name()).isPresent()) {
+                        now.put(l.name(), l);
+                    }
+                }
+            } else {
+                // a few vifs changed: read only their links (a dump of every link costs ~1 ms per 100)
+                now.putAll(links);
+                for (String name : work) {
+                    Optional<Link> l = kernel.link(name);
+                    if (l.isPresent()) {
+                        now.put(name, l.get());
+                    } else {
+                        now.remove(name);
+                    }
                 }
             }
             links = now;
@@ -637,19 +650,22 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return;
         }
         Map<String, List<Route>> routes = new HashMap<>();
-        for (Route r : kernel.routes(Route.PROTO_NETVM)) {
+        Map<String, List<Neighbour>> neighbours = new HashMap<>();
+        Map<String, List<Address>> addresses = new HashMap<>();
+        boolean perDevice = !full && names.size() <= PER_DEVICE_LIMIT;
+        // a few vifs: their own objects only (the namespace may hold thousands of others)
+        for (Route r : perDevice ? perDevice(names, d -> kernel.routes(Route.PROTO_NETVM, d))
+                : kernel.routes(Route.PROTO_NETVM)) {
             if (r.device() != null && r.table() == Route.TABLE_MAIN && VifName.parse(r.device()).isPresent()) {
                 routes.computeIfAbsent(r.device(), k -> new ArrayList<>()).add(r);
             }
         }
-        Map<String, List<Neighbour>> neighbours = new HashMap<>();
-        for (Neighbour n : kernel.neighbours()) {
+        for (Neighbour n : perDevice ? perDevice(names, kernel::neighbours) : kernel.neighbours()) {
             if (n.permanent() && VifName.parse(n.device()).isPresent()) {
                 neighbours.computeIfAbsent(n.device(), k -> new ArrayList<>()).add(n);
             }
         }
-        Map<String, List<Address>> addresses = new HashMap<>();
-        for (Address a : kernel.addresses()) {
+        for (Address a : perDevice ? perDevice(names, kernel::addresses) : kernel.addresses()) {
             if (a.scope() == Scope.UNIVERSE && a.prefix().isHost() && VifName.parse(a.device()).isPresent()) {
                 addresses.computeIfAbsent(a.device(), k -> new ArrayList<>()).add(a);
             }
@@ -668,6 +684,23 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             plans.add(p);
         });
         execute(plans, full);
+    }
+
+    /** Up to this many vifs in a pass, their kernel objects are read per device instead of dumped whole. */
+    static final int PER_DEVICE_LIMIT = 32;
+
+    private interface DeviceRead<T> {
+        List<T> read(String device) throws KernelException;
+    }
+
+    private static <T> List<T> perDevice(Set<String> names, DeviceRead<T> read) throws KernelException {
+        List<T> out = new ArrayList<>();
+        for (String n : names) {
+            if (VifName.parse(n).isPresent()) {
+                out.addAll(read.read(n));
+            }
+        }
+        return out;
     }
 
     /** Decides what one vif should be and which operations get it there from what the kernel has. */
@@ -836,12 +869,11 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             ops.addAll(p.sysctls);
             return ops;
         }, true);
-        // 2. conntrack
+        // 2. conntrack: started now, runs (a process) alongside 3 and 4, finished before any link comes up
         List<InetAddress> purge = new ArrayList<>();
         plans.stream().filter(p -> !p.failed || p.teardown).forEach(p -> purge.addAll(new LinkedHashSet<>(p.purge)));
-        if (!purge.isEmpty()) {
-            conntrack.purge(purge);
-        }
+        CompletableFuture<Void> purged = purge.isEmpty() ? CompletableFuture.completedFuture(null)
+                : conntrack.start(purge);
         // 3. neighbours
         applyBatch(plans, p -> p.neighbours, false);
         // 4. anti-spoof elements, confirmed before any link comes up
@@ -863,6 +895,11 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             } else {
                 p.fail(p.name() + ": anti-spoof elements not applied, link left as it was: " + err);
             }
+        }
+        try {
+            purged.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            LOG.log(Level.WARNING, "conntrack purge failed: " + e.getCause());
         }
         // 5. link up, routes, addresses
         applyBatch(plans, p -> p.upOps, false);

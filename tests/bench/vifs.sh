@@ -1,0 +1,131 @@
+#!/bin/bash
+# tests/bench/vifs.sh [N ...] - the netvm role's vif benchmark, one run, as root, in network
+# namespaces of its own (removed afterwards). For each N (default: 1000 10000):
+#
+#   cold start   N guests are attached (keys in dom0's xenstore, the real C xenstored, and N veth
+#                pairs vifD.0 in the netvm namespace) before the agent starts; figures: launch ->
+#                control socket answers, launch -> every vif programmed and the dataplane in sync
+#                (routes of protocol 110 counted in the kernel);
+#   online       (first N only; VIF_BENCH_COUNT more guests, default 100) one guest at a time with N
+#                attached: toolstack steps, then the hotplug call; p50/p90/p99 of the hotplug script
+#                (vif-route-netvm, which starts the netvm CLI) and of the agent's own part (the same
+#                request over the control socket);
+#   baseline     the same with a script shaped like Qubes' vif-route-qubes (a process per step) in a
+#                namespace holding the same N attached guests (routes, neighbours, an nft table with
+#                N-element sets), so both pay for the same kernel state.
+#
+# Output: readable lines; tests/bench/vifs-latest.txt keeps the last run (redirect it there).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../e2e/lib.sh"
+e2e_init bvifs
+SIZES=${*:-1000 10000}
+M=${VIF_BENCH_COUNT:-100}
+STARTXS=$E2E_TOP/tests/harness/xenstored/start-xenstored.sh
+command -v xenstore-write >/dev/null || { echo "needs xenstore-write (xenstore-utils)"; exit 1; }
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+echo "# vif benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"
+
+ip_of() { echo "10.$((128 + $1 / 65536)).$(($1 / 256 % 256)).$(($1 % 256))"; }
+mac_of() { printf '00:16:3e:%02x:%02x:%02x' $(($1 / 65536)) $(($1 / 256 % 256)) $(($1 % 256)); }
+
+# attach N D1: N veth pairs vifD.0 <-> gD, D = D1..D1+N-1, both ends in $NV (the guest ends carry
+# no traffic here; one namespace keeps ip -batch from opening a netns file per line)
+attach_links() {
+    local n=$1 first=$2 d b
+    b=$RUN/batch
+    for ((d = first; d < first + n; d++)); do echo "link add vif$d.0 type veth peer name g$d"; done > "$b"
+    ip -n "$NV" -batch "$b" || return 1
+    for ((d = first; d < first + n; d++)); do
+        echo "link set vif$d.0 address fe:ff:ff:ff:ff:ff"
+        echo "link set g$d address $(mac_of $d) up"
+    done > "$b"
+    ip -n "$NV" -batch "$b"
+}
+
+for N in $SIZES; do
+    NV=nvb-nv$N-$SUF
+    PEER=nvb-peer$N-$SUF
+    ip netns add "$NV" && ip netns add "$PEER" || exit 1
+    ip -n "$NV" link set lo up
+    CXS=$RUN/cxs$N
+    mkdir -p "$CXS"
+    XSPID=$(XS_STATE_DIR=$CXS "$STARTXS" "$CXS/socket" 2>"$CXS/start.err") || { echo "C xenstored: $(tail -3 "$CXS/start.err")"; exit 1; }
+    E2E_PIDS+=($XSPID)
+    export XENSTORED_PATH=$CXS/socket
+    t=$(date +%s%N)
+    args=(/local/domain/0/qubes-netvm-network 1 /local/domain/0/qubes-netvm-gateway $GW)
+    for ((d = 1; d <= N; d++)); do
+        args+=("$XSB/$d/0/ip" "$(ip_of $d)" "$XSB/$d/0/mac" "$(mac_of $d)")
+        if [ ${#args[@]} -ge 1000 ]; then xenstore-write "${args[@]}" || exit 1; args=(); fi
+    done
+    [ ${#args[@]} = 0 ] || xenstore-write "${args[@]}" || exit 1
+    XS_MS=$(ms $t)
+    t=$(date +%s%N)
+    attach_links "$N" 1 || { echo "could not create $N veth pairs"; exit 1; }
+    echo "N=$N: attached before the agent starts: xenstore keys in $XS_MS ms, $N veth pairs in $(ms $t) ms"
+
+    # --- cold start
+    CTL=$RUN/ctl$N.sock
+    AGENT_XENSTORE=unix:$CXS/socket
+    AGENT_START_LIMIT=120
+    LAUNCH=$(date +%s%N)
+    start_agent "$RUN/felix$N" || { echo "the agent did not start"; exit 1; }
+    READY_MS=$AGENT_START_MS
+    PROG_MS=
+    for _ in $(seq 1 3000); do
+        l=$(nvx vif list 2>/dev/null) || { sleep 0.1; continue; }
+        if [[ ${l%%$'\n'*} == *'synced true'* ]] && [ "$(printf '%s\n' "$l" | grep -c ' PROGRAMMED')" -ge "$N" ] &&
+            nvx backend 2>/dev/null | grep -e '^active: .*(in sync)' >/dev/null; then
+            PROG_MS=$(ms $LAUNCH)
+            break
+        fi
+        sleep 0.1
+    done
+    ROUTES=$(ip -n "$NV" route show proto 110 | grep -c ' dev vif')
+    ELEMS=$(ip netns exec "$NV" nft -j list set inet netvm downstream | "$PY" -c 'import json,sys; print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')
+    RSS=$(awk '/VmRSS/ {print $2 / 1024}' /proc/$(pgrep -P "$E2E_AGENT_PID" java || echo "$E2E_AGENT_PID")/status 2>/dev/null | cut -d. -f1)
+    if [ -n "$PROG_MS" ]; then
+        echo "N=$N: cold start: control socket answers $READY_MS ms after launch; all $N vifs programmed and in sync $PROG_MS ms after launch ($ROUTES routes of proto 110, $ELEMS elements in @downstream; agent RSS ${RSS:-?} MiB)"
+    else
+        echo "N=$N: cold start: NOT programmed within 300 s ($ROUTES routes, $ELEMS elements)"
+    fi
+
+    # --- online latency with N attached (first size only), then the baseline
+    if [ "$N" = "${SIZES%% *}" ]; then
+        "$PY" "$HERE/vifs.py" netvm "$CTL" "$NV" "$PEER" "$CXS/socket" "$E2E_TOP/distribution/hotplug/vif-route-netvm" \
+            $((N + 1)) "$M" | sed "s/^/N=$N: online: /"
+        B=nvb-base$N-$SUF
+        BP=nvb-basepeer$N-$SUF
+        ip netns add "$B" && ip netns add "$BP" || exit 1
+        NV_SAVE=$NV PEER_SAVE=$PEER
+        NV=$B PEER=$BP
+        attach_links "$N" 1 || exit 1
+        {
+            echo "table ip qubes {"
+            echo "  set downstream { type ipv4_addr; }"
+            echo "  set allowed { type ifname . ipv4_addr; }"
+            echo "  chain prerouting { type filter hook prerouting priority raw; policy accept; iifgroup 2 ip saddr != @downstream drop; }"
+            echo "}"
+            for ((d = 1; d <= N; d++)); do
+                echo "add element ip qubes downstream { $(ip_of $d) }"
+                echo "add element ip qubes allowed { \"vif$d.0\" . $(ip_of $d) }"
+            done
+        } > "$RUN/base.nft"
+        ip netns exec "$B" nft -f "$RUN/base.nft" || exit 1
+        for ((d = 1; d <= N; d++)); do
+            echo "neigh replace $(ip_of $d) lladdr $(mac_of $d) dev vif$d.0 nud permanent"
+            echo "link set dev vif$d.0 group 2 up"
+            echo "route add $(ip_of $d) dev vif$d.0 metric $((32752 - d))"
+        done > "$RUN/base.batch"
+        ip -n "$B" -batch "$RUN/base.batch" || exit 1
+        "$PY" "$HERE/vifs.py" baseline "$B" "$BP" $((N + 1)) "$M" | sed "s/^/N=$N: online: /"
+        NV=$NV_SAVE PEER=$PEER_SAVE
+        ip netns del "$B"; ip netns del "$BP"
+    fi
+    kill "$E2E_AGENT_PID" 2>/dev/null
+    wait "$E2E_AGENT_PID" 2>/dev/null
+    E2E_AGENT_PID=
+    kill "$XSPID" 2>/dev/null
+    ip netns del "$NV"; ip netns del "$PEER"
+done
