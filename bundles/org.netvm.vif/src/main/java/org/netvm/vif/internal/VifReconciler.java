@@ -114,6 +114,9 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final Condition wakeUp = lock.newCondition();
     private boolean signalled;
     private boolean fullRequested;
+    private long periodicPasses;
+    /** Every this many periodic passes, xenstore is re-read whole (once a minute with the 5 s default). */
+    static final int XS_RESCAN_PASSES = 12;
     private boolean gatewayDirty;
     private final Set<String> dirtyNames = new HashSet<>();
     private final Set<String> dirtyDomids = new HashSet<>();
@@ -414,6 +417,11 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      */
     boolean pass(boolean full) {
         Drained d = drain();
+        // xenstore is re-read whole when asked (start, a watch resync after a reconnect, lost link
+        // events) and as a safety net every XS_RESCAN_PASSES periodic passes; in between the watches
+        // keep xsEntries current, and the periodic pass checks the kernel only (a whole scan costs
+        // ~1 s with 1 000 guests, during which hotplug calls would wait)
+        boolean xsScan = d.full() || !synced || (full && ++periodicPasses % XS_RESCAN_PASSES == 0);
         full |= d.full() || !synced;
         passes.incrementAndGet();
         Set<String> work = new LinkedHashSet<>(d.names());
@@ -425,8 +433,25 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         try {
             if (full) {
                 work.addAll(xsEntries.keySet());
-                scanAll();
-                readGateway();
+                if (xsScan) {
+                    scanAll();
+                    readGateway();
+                } else {
+                    if (d.gateway()) {
+                        readGateway();
+                    }
+                    for (String domid : d.domids()) {
+                        scanDomain(domid);
+                    }
+                    for (String name : d.names()) {
+                        refresh(VifName.parse(name).orElseThrow());
+                    }
+                    for (Waiter w : waiters) {
+                        if (!d.names().contains(w.vif())) {
+                            refresh(VifName.parse(w.vif()).orElseThrow());
+                        }
+                    }
+                }
                 work.addAll(xsEntries.keySet());
             } else {
                 if (d.gateway() && readGateway()) {

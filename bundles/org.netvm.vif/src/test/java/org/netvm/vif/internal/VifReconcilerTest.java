@@ -49,6 +49,34 @@ class VifReconcilerTest {
     }
 
     @Test
+    void periodicPassesCheckTheKernelAndRereadXenstoreWholeOnlyNowAndThen() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.kernel.addLink("vif3.0");
+            rig.kernel.addLink("vif4.0"); // its keys come later
+            assertTrue(rig.reconciler.pass(true));
+            assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());
+
+            // keys written without a watch event (none should be lost, but): the periodic passes
+            // between the whole re-reads use the watched state, and still repair the kernel
+            rig.xs.fireWatches = false;
+            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            synchronized (rig.kernel) {
+                rig.kernel.routes.removeIf(r -> "vif3.0".equals(r.device()));
+            }
+            rig.trace.clear();
+            assertTrue(rig.reconciler.pass(true));
+            assertTrue(rig.trace().contains("route replace 10.137.0.5/32 dev vif3.0"), rig.trace());
+            assertTrue(rig.reconciler.vif("vif4.0").map(v -> v.actual() != Actual.PROGRAMMED).orElse(true),
+                    "xenstore is not re-read whole on every periodic pass");
+            for (int i = 2; i <= VifReconciler.XS_RESCAN_PASSES; i++) {
+                assertTrue(rig.reconciler.pass(true));
+            }
+            assertEquals(Actual.PROGRAMMED, rig.state("vif4.0").actual(), "found by the whole re-read");
+        }
+    }
+
+    @Test
     void onlineIpv4AndIpv6MatchesGoldenTrace() {
         try (Rig rig = new Rig()) {
             rig.xs.put(VifReconciler.GATEWAY6_KEY, "fd09:24ef:4179::a89:1");
