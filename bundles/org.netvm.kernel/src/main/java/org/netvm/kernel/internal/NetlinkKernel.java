@@ -284,64 +284,46 @@ public final class NetlinkKernel implements CloseableKernel {
         });
     }
 
-    // Per-device reads: the device's index from one RTM_GETLINK, then the dump with everything of
-    // other devices skipped before decoding (no link dump for names, unlike the whole-namespace reads).
+    // Per-device reads: the device's index, then a dump the kernel filters to that device (and, for
+    // routes, the protocol); no link dump for names, unlike the whole-namespace reads.
 
     @Override
     public List<Address> addresses(String device) throws KernelException {
-        checkDevice(device);
-        return call(() -> {
-            int idx = ifindex(device);
-            List<Address> out = new ArrayList<>();
-            if (idx <= 0) {
-                return out;
-            }
-            Map<Integer, String> names = Map.of(idx, device);
-            dump(RTM_GETADDR, 8, AF_UNSPEC, idx, 0, (type, off, len) -> {
-                if (type == RTM_NEWADDR && i32(socket.rbuf, off + 20) == idx) {
-                    addIfValid(out, () -> Messages.address(socket.rbuf, off, len, names));
-                }
-            }, out::clear);
-            return out;
-        });
+        return ofDevice(device, RTM_GETADDR, RTM_NEWADDR, 8, 0, Messages::address);
     }
 
     @Override
     public List<Route> routes(int protocol, String device) throws KernelException {
-        checkDevice(device);
-        return call(() -> {
-            int idx = ifindex(device);
-            List<Route> out = new ArrayList<>();
-            if (idx <= 0) {
-                return out;
-            }
-            Map<Integer, String> names = Map.of(idx, device);
-            dump(RTM_GETROUTE, 12, AF_UNSPEC, idx, Math.max(0, protocol), (type, off, len) -> {
-                if (type == RTM_NEWROUTE && (protocol < 0 || u8(socket.rbuf, off + 21) == protocol)) {
-                    // routes through other devices decode to null (their index is not in names)
-                    Route r = Messages.route(socket.rbuf, off, len, names);
-                    if (r != null && device.equals(r.device())) {
-                        out.add(r);
-                    }
-                }
-            }, out::clear);
-            return out;
-        });
+        List<Route> all = ofDevice(device, RTM_GETROUTE, RTM_NEWROUTE, 12, Math.max(0, protocol), Messages::route);
+        return all.stream().filter(r -> device.equals(r.device()) && (protocol < 0 || r.protocol() == protocol))
+                .toList();
     }
 
     @Override
     public List<Neighbour> neighbours(String device) throws KernelException {
+        return ofDevice(device, RTM_GETNEIGH, RTM_NEWNEIGH, 12, 0, Messages::neighbour);
+    }
+
+    private interface Decoder<T> {
+        /** The object, or null if it is not one of ours (another device, family or type). */
+        T decode(MemorySegment s, long off, int len, Map<Integer, String> names);
+    }
+
+    private <T> List<T> ofDevice(String device, int request, int answer, int bodyLen, int protocol, Decoder<T> decoder)
+            throws KernelException {
         checkDevice(device);
         return call(() -> {
             int idx = ifindex(device);
-            List<Neighbour> out = new ArrayList<>();
+            List<T> out = new ArrayList<>();
             if (idx <= 0) {
                 return out;
             }
+            // objects of other devices decode to null (their index is not in names): an older
+            // kernel that ignores the filter gives the same result
             Map<Integer, String> names = Map.of(idx, device);
-            dump(RTM_GETNEIGH, 12, AF_UNSPEC, idx, 0, (type, off, len) -> {
-                if (type == RTM_NEWNEIGH && i32(socket.rbuf, off + 20) == idx) {
-                    addIfValid(out, () -> Messages.neighbour(socket.rbuf, off, len, names));
+            dump(request, bodyLen, AF_UNSPEC, idx, protocol, (type, off, len) -> {
+                if (type == answer) {
+                    addIfValid(out, () -> decoder.decode(socket.rbuf, off, len, names));
                 }
             }, out::clear);
             return out;
