@@ -129,10 +129,6 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
         Hashtable<String, Object> controlConfig = new Hashtable<>();
         controlConfig.put("socketPath", controlSocket);
         out.put("org.netvm.control", controlConfig);
-        Hashtable<String, Object> roleConfig = new Hashtable<>();
-        roleConfig.put("role", role);
-        roleConfig.put("domid", domid);
-        out.put("org.netvm.role", roleConfig);
         if (!netns.isEmpty()) {
             for (String pid : new String[] {"org.netvm.kernel", "org.netvm.backend.nftables", "org.netvm.backend.iptables"}) {
                 Hashtable<String, Object> n = new Hashtable<>();

@@ -1,110 +1,145 @@
 package org.netvm.status.internal;
 
+import java.io.StringWriter;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
+import java.util.Map;
+
+import jakarta.json.Json;
+import jakarta.json.JsonArrayBuilder;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonObjectBuilder;
+import jakarta.json.JsonValue;
+import jakarta.json.JsonWriterFactory;
+import jakarta.json.stream.JsonGenerator;
 
 import org.netvm.dataplane.Dataplane;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
 
-/** {@code netvm status --json}: the schema is documented in docs/status-json.md; keep them in step. */
+/**
+ * {@code netvm status --json}: the schema is documented in docs/status-json.md; keep them in step.
+ * Built and written with the Jakarta JSON provider the runtime carries (parsson).
+ */
 final class StatusJson {
 
     /** Changes only when a field is removed or changes meaning; added fields keep it. */
     static final String SCHEMA = "netvm.status/1";
 
+    private static final JsonWriterFactory PRETTY = Json.createWriterFactory(Map.of(JsonGenerator.PRETTY_PRINTING, true));
+    private static final JsonWriterFactory COMPACT = Json.createWriterFactory(Map.of());
+
     private StatusJson() {
     }
 
     static String render(StatusReport r, boolean pretty) {
-        JsonWriter w = new JsonWriter(pretty);
-        w.beginObject();
-        w.member("schema", SCHEMA);
-        w.member("time", instant(r.time()));
-        w.member("verdict", r.verdict());
-        w.name("reasons").beginArray();
+        JsonObjectBuilder o = Json.createObjectBuilder();
+        o.add("schema", SCHEMA);
+        put(o, "time", instant(r.time()));
+        o.add("verdict", r.verdict());
+        JsonArrayBuilder reasons = Json.createArrayBuilder();
         for (StatusReport.Reason reason : r.reasons()) {
-            w.beginObject().member("code", reason.code()).member("message", reason.message()).endObject();
+            reasons.add(Json.createObjectBuilder().add("code", reason.code()).add("message", reason.message()));
         }
-        w.endArray();
+        o.add("reasons", reasons);
+        o.add("xenstore", xenstore(r.xenstore()));
+        put(o, "dataplane", r.dataplane() == null ? null : dataplane(r.dataplane()));
+        put(o, "vifReconciler", r.vifCounters() == null ? null : vifReconciler(r, r.vifCounters()));
+        JsonArrayBuilder guests = Json.createArrayBuilder();
+        r.vifs().forEach(v -> guests.add(guest(v)));
+        o.add("guests", guests);
+        return write(o.build(), pretty);
+    }
 
-        StatusReport.XenStoreView x = r.xenstore();
-        w.name("xenstore").beginObject();
-        w.member("present", x.present());
-        w.member("connected", x.connected());
-        w.member("transport", x.transport());
-        w.member("address", x.address());
+    private static JsonObjectBuilder xenstore(StatusReport.XenStoreView x) {
+        JsonObjectBuilder o = Json.createObjectBuilder();
+        o.add("present", x.present());
+        o.add("connected", x.connected());
+        put(o, "transport", x.transport());
+        put(o, "address", x.address());
         if (x.statistics() == null) {
-            w.name("requests").nullValue();
-            w.name("reconnects").nullValue();
+            o.addNull("requests");
+            o.addNull("reconnects");
         } else {
-            w.member("requests", x.statistics().requests());
-            w.member("reconnects", x.statistics().reconnects());
+            o.add("requests", x.statistics().requests());
+            o.add("reconnects", x.statistics().reconnects());
         }
-        w.endObject();
+        return o;
+    }
 
-        w.name("dataplane");
-        Dataplane.Status d = r.dataplane();
-        if (d == null) {
-            w.nullValue();
+    private static JsonObjectBuilder dataplane(Dataplane.Status d) {
+        JsonObjectBuilder o = Json.createObjectBuilder();
+        put(o, "activeBackend", d.activeBackend());
+        put(o, "requestedBackend", d.requestedBackend());
+        put(o, "requestFailure", d.requestFailure());
+        JsonArrayBuilder available = Json.createArrayBuilder();
+        d.availableBackends().forEach(available::add);
+        o.add("availableBackends", available);
+        o.add("inSync", d.inSync());
+        put(o, "lastApply", instant(d.lastApply()));
+        o.add("lastApplyDurationSeconds", d.lastApplyDuration().toNanos() / 1e9);
+        o.add("applies", d.applies());
+        o.add("failures", d.failures());
+        o.add("driftRepairs", d.driftRepairs());
+        put(o, "lastError", d.lastError());
+        o.add("contributions", d.contributions());
+        o.add("rejected", d.rejected());
+        o.add("elements", d.elements());
+        return o;
+    }
+
+    private static JsonObjectBuilder vifReconciler(StatusReport r, VifRegistry.Counters c) {
+        return Json.createObjectBuilder()
+                .add("synced", c.synced())
+                .add("passes", c.passes())
+                .add("batches", c.batches())
+                .add("repairs", c.repairs())
+                .add("lastResync", orNull(instant(c.lastResync())))
+                .add("attached", r.count(VifState.Actual.PROGRAMMED))
+                .add("failed", r.count(VifState.Actual.FAILED));
+    }
+
+    private static JsonObjectBuilder guest(VifState v) {
+        JsonObjectBuilder o = Json.createObjectBuilder();
+        o.add("vif", v.name());
+        o.add("domid", v.domid());
+        o.add("devid", v.devid());
+        put(o, "ipv4", v.ipv4());
+        put(o, "ipv6", v.ipv6());
+        put(o, "mac", v.mac());
+        put(o, "gateway", v.gateway());
+        o.add("desired", lower(v.desired()));
+        o.add("actual", lower(v.actual()));
+        put(o, "error", v.error());
+        put(o, "since", instant(v.since()));
+        o.add("repairs", v.repairs());
+        return o;
+    }
+
+    /** The document as text: compact on one line, or indented by the provider's pretty printer. */
+    static String write(JsonObject document, boolean pretty) {
+        StringWriter out = new StringWriter();
+        try (jakarta.json.JsonWriter w = (pretty ? PRETTY : COMPACT).createWriter(out)) {
+            w.writeObject(document);
+        }
+        return out.toString().strip();
+    }
+
+    private static void put(JsonObjectBuilder o, String name, String value) {
+        o.add(name, orNull(value));
+    }
+
+    private static void put(JsonObjectBuilder o, String name, JsonObjectBuilder value) {
+        if (value == null) {
+            o.addNull(name);
         } else {
-            w.beginObject();
-            w.member("activeBackend", d.activeBackend());
-            w.member("requestedBackend", d.requestedBackend());
-            w.member("requestFailure", d.requestFailure());
-            w.name("availableBackends").beginArray();
-            d.availableBackends().forEach(w::value);
-            w.endArray();
-            w.member("inSync", d.inSync());
-            w.member("lastApply", instant(d.lastApply()));
-            w.member("lastApplyDurationSeconds", d.lastApplyDuration().toNanos() / 1e9);
-            w.member("applies", d.applies());
-            w.member("failures", d.failures());
-            w.member("driftRepairs", d.driftRepairs());
-            w.member("lastError", d.lastError());
-            w.member("contributions", d.contributions());
-            w.member("rejected", d.rejected());
-            w.member("elements", d.elements());
-            w.endObject();
+            o.add(name, value);
         }
+    }
 
-        w.name("vifReconciler");
-        VifRegistry.Counters c = r.vifCounters();
-        if (c == null) {
-            w.nullValue();
-        } else {
-            w.beginObject();
-            w.member("synced", c.synced());
-            w.member("passes", c.passes());
-            w.member("batches", c.batches());
-            w.member("repairs", c.repairs());
-            w.member("lastResync", instant(c.lastResync()));
-            w.member("attached", r.count(VifState.Actual.PROGRAMMED));
-            w.member("failed", r.count(VifState.Actual.FAILED));
-            w.endObject();
-        }
-
-        w.name("guests").beginArray();
-        for (VifState v : r.vifs()) {
-            w.beginObject();
-            w.member("vif", v.name());
-            w.member("domid", v.domid());
-            w.member("devid", v.devid());
-            w.member("ipv4", v.ipv4());
-            w.member("ipv6", v.ipv6());
-            w.member("mac", v.mac());
-            w.member("gateway", v.gateway());
-            w.member("desired", lower(v.desired()));
-            w.member("actual", lower(v.actual()));
-            w.member("error", v.error());
-            w.member("since", instant(v.since()));
-            w.member("repairs", v.repairs());
-            w.endObject();
-        }
-        w.endArray();
-        w.endObject();
-        return w.toString();
+    private static JsonValue orNull(String value) {
+        return value == null ? JsonValue.NULL : Json.createValue(value);
     }
 
     static String lower(Enum<?> e) {
