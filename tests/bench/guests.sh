@@ -13,7 +13,7 @@
 set -euo pipefail
 N=${1:-1000}
 : "${NETVM_PID:?run me as a measure-startup.sh hook}"
-cli() { "$NETVM_JAVA" -XX:TieredStopAtLevel=1 -cp "$NETVM_CLI" org.netvm.control.cli.NetvmCli --control "$NETVM_CONTROL" "$@"; }
+cli() { "$NETVM_JAVA" -XX:TieredStopAtLevel=1 -cp "$NETVM_CLI" org.netvm.cli.NetvmCli --control "$NETVM_CONTROL" "$@"; }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 t0=$(date +%s%N)
 args=(/local/domain/0/qubes-netvm-gateway 10.137.0.1)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Client of the netvm control socket for the end-to-end tests (call() is distribution/bin/netvm-ctl's).
 
-It speaks the same protocol as distribution/bin/netvm (org.netvm.control.internal.ControlProtocol:
+It speaks the same protocol as distribution/bin/netvm (org.netvm.cli.protocol.ControlProtocol:
 request = u32 argc, then u32 length + UTF-8 per argument; response = frames u8 channel + u32 length +
 bytes, channel 'o' stdout, 'e' stderr, 'x' exit status) without starting a JVM per call, so that a
 test can issue hundreds of requests (100 vifs coming and going) in seconds.

@@ -1,4 +1,4 @@
-package org.netvm.control.internal;
+package org.netvm.cli.protocol;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;

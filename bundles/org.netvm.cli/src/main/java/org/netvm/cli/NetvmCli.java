@@ -1,4 +1,4 @@
-package org.netvm.control.cli;
+package org.netvm.cli;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -10,11 +10,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.netvm.control.internal.ControlProtocol;
+import org.netvm.cli.protocol.ControlProtocol;
 
 /**
  * The client half of {@code distribution/bin/netvm}: sends its arguments to a running agent's control
- * socket and relays the answer. Plain Java, no OSGi: {@code java -cp org.netvm.control.jar ...}.
+ * socket and relays the answer. Plain Java, no OSGi: {@code java -cp netvm-cli.jar org.netvm.cli.NetvmCli ...}.
  */
 public final class NetvmCli {
 
