@@ -1,4 +1,4 @@
-package org.netvm.control.internal;
+package org.netvm.xenstore.commands.internal;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
