@@ -6,7 +6,9 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,11 +52,21 @@ final class ResolvConf {
     private ResolvConf() {
     }
 
-    /** Reads and parses {@code file} (following symbolic links). */
+    /**
+     * Reads and parses {@code file} (following symbolic links). Anything but a regular file (a FIFO, a
+     * device, a directory) is refused before it is opened: opening a FIFO would block until a writer
+     * came, and the watcher with it.
+     *
+     * @throws IOException also when the file is not a regular file
+     */
     static Parsed read(Path file) throws IOException {
+        Path real = file.toRealPath();
+        if (!Files.readAttributes(real, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+            throw new IOException("not a regular file: " + real);
+        }
         byte[] buf;
         boolean truncated;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(real, LinkOption.NOFOLLOW_LINKS)) {
             buf = in.readNBytes(MAX_BYTES + 1);
         }
         truncated = buf.length > MAX_BYTES;

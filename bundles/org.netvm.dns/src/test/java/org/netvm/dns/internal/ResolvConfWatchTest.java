@@ -130,6 +130,24 @@ class ResolvConfWatchTest {
         assertBound(lat);
     }
 
+    /** A FIFO at the path must not block the watcher: it counts as no nameservers, and a regular file after it is applied. */
+    @Test
+    void aFifoAtTheResolvConfPathMeansNoNameserversAndDoesNotBlockTheWatcher() throws Exception {
+        Path resolv = dir.resolve("resolv.conf");
+        Files.writeString(resolv, "nameserver 192.168.0.1\n");
+        start(resolv, null);
+        awaitPut(System.nanoTime(), "192.168.0.1");
+        Files.delete(resolv);
+        Process mkfifo = new ProcessBuilder("mkfifo", resolv.toString()).inheritIO().start();
+        assertEquals(0, mkfifo.waitFor());
+        awaitPut(System.nanoTime(), "drop");
+        Path next = dir.resolve("resolv.conf.new");
+        Files.writeString(next, "nameserver 10.9.8.7\n");
+        Files.move(next, resolv, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        awaitPut(System.nanoTime(), "10.9.8.7");
+        assertTrue(logs.stream().anyMatch(l -> l.contains("not a regular file")), String.valueOf(logs));
+    }
+
     @Test
     void aSymlinkedResolvConfIsFollowedIntoItsTargetsDirectory() throws Exception {
         Path nm = Files.createDirectories(dir.resolve("run/NetworkManager"));
