@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import org.netvm.cli.protocol.ControlProtocol;
 import org.netvm.control.ControlCommand;
@@ -47,9 +48,16 @@ public final class ControlServer {
     public @interface Config {
         @AttributeDefinition(description = "Unix socket the netvm CLI connects to")
         String socketPath() default "/run/netvm/control.sock";
+
+        @AttributeDefinition(description = "For this long after the socket opens, a request for a command "
+                + "that is not registered yet (the agent is still starting) waits for it instead of failing", min = "0", max = "600")
+        int startupGraceSeconds() default 30;
     }
 
     private final Map<String, ControlCommand> commands = new ConcurrentHashMap<>();
+    private final Object registered = new Object();   // notified when a command registers
+    private final java.util.Set<String> seen = ConcurrentHashMap.newKeySet(); // names ever registered
+    private final long graceEndNanos;
     private final Logger log;
     private final Path socketPath;
     private final ServerSocketChannel server;
@@ -58,6 +66,7 @@ public final class ControlServer {
     @Activate
     public ControlServer(Config config, @Reference(service = LoggerFactory.class) Logger log) throws IOException {
         this.log = log;
+        this.graceEndNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(0, config.startupGraceSeconds()));
         this.socketPath = Path.of(config.socketPath());
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
@@ -76,6 +85,10 @@ public final class ControlServer {
         Object name = props.get(ControlCommand.NAME);
         if (name instanceof String n && !n.isBlank()) {
             commands.put(n, command);
+            seen.add(n);
+            synchronized (registered) {
+                registered.notifyAll();
+            }
         }
     }
 
@@ -89,6 +102,9 @@ public final class ControlServer {
     @Deactivate
     void deactivate() throws IOException {
         server.close();
+        synchronized (registered) {
+            registered.notifyAll();
+        }
         acceptor.interrupt();
         Files.deleteIfExists(socketPath);
     }
@@ -132,7 +148,7 @@ public final class ControlServer {
             new TreeMap<>(commands).forEach((n, c) -> out.printf("  %-10s %s%n", n, c.summary()));
             return 0;
         }
-        ControlCommand command = commands.get(args.get(0));
+        ControlCommand command = awaitCommand(args.get(0));
         if (command == null) {
             err.println("netvm: unknown command '" + args.get(0) + "' (available: "
                     + String.join(", ", new TreeMap<>(commands).keySet()) + ")");
@@ -144,6 +160,30 @@ public final class ControlServer {
             log.error("command {} failed", args.get(0), e);
             err.println("netvm " + args.get(0) + ": internal error: " + e);
             return 1;
+        }
+    }
+
+    /**
+     * The named command; while the agent is starting (the start-up grace period) a command that is
+     * not registered yet is waited for, so a hotplug request that arrives before the vif service is
+     * up is served instead of failing. A command that was registered and went away is not waited
+     * for. Null when it does not exist (after the grace period: at once).
+     */
+    private ControlCommand awaitCommand(String name) {
+        synchronized (registered) {
+            while (true) {
+                ControlCommand c = commands.get(name);
+                long left = graceEndNanos - System.nanoTime();
+                if (c != null || left <= 0 || seen.contains(name) || !server.isOpen()) {
+                    return c;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(registered, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
+            }
         }
     }
 
