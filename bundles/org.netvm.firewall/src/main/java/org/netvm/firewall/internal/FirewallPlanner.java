@@ -138,7 +138,7 @@ final class FirewallPlanner {
         }
         List<IpPrefix> dns = new ArrayList<>();
         for (IpAddress a : in.dns()) {
-            if (dsts.isEmpty() || dsts.stream().anyMatch(p -> contains(p, a))) {
+            if (dsts.isEmpty() || dsts.stream().anyMatch(p -> Flow.contains(p, a))) {
                 dns.add(IpPrefix.host(a));
             }
         }
@@ -187,20 +187,5 @@ final class FirewallPlanner {
             }
         }
         return r.accept() ? b.accept() : b.reject(Verdict.RejectType.ADMIN_PROHIBITED);
-    }
-
-    private static boolean contains(IpPrefix p, IpAddress a) {
-        if (p.address().version() != a.version()) {
-            return false;
-        }
-        byte[] net = p.address().bytes();
-        byte[] addr = a.bytes();
-        for (int bit = 0; bit < p.length(); bit++) {
-            int mask = 0x80 >> (bit % 8);
-            if ((net[bit / 8] & mask) != (addr[bit / 8] & mask)) {
-                return false;
-            }
-        }
-        return true;
     }
 }
