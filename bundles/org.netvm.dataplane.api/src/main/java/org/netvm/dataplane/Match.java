@@ -147,6 +147,33 @@ public sealed interface Match {
     }
 
     /**
+     * ICMP or ICMPv6 message type ({@code icmp type 8}, {@code icmpv6 type 128}); implies the protocol and
+     * so the IP version. Its version must fit the chain's family.
+     *
+     * @param protocol ICMP or ICMPV6
+     * @param type     0..255
+     * @param negated  match the protocol with any other type
+     * @since 1.2
+     */
+    record IcmpType(Protocol protocol, int type, boolean negated) implements Match {
+        public IcmpType {
+            Objects.requireNonNull(protocol, "protocol");
+            if (protocol != Protocol.ICMP && protocol != Protocol.ICMPV6) {
+                throw new IllegalArgumentException("icmp types exist only for icmp and icmpv6, not "
+                        + protocol.keyword());
+            }
+            if (type < 0 || type > 255) {
+                throw new IllegalArgumentException("icmp type out of range 0..255: " + type);
+            }
+        }
+
+        /** 4 for ICMP, 6 for ICMPv6. */
+        public int ipVersion() {
+            return protocol == Protocol.ICMP ? 4 : 6;
+        }
+    }
+
+    /**
      * Conntrack state is one of {@code states} ({@code ct state established,related}).
      *
      * @param states  at least one state
@@ -208,6 +235,16 @@ public sealed interface Match {
         return new Port(protocol, Side.DESTINATION, port, port, false);
     }
 
+    /** Destination port range {@code first-last}. @since 1.2 */
+    static Port dport(Protocol protocol, int first, int last) {
+        return new Port(protocol, Side.DESTINATION, first, last, false);
+    }
+
+    /** ICMP ({@code protocol} ICMP) or ICMPv6 type. @since 1.2 */
+    static IcmpType icmpType(Protocol protocol, int type) {
+        return new IcmpType(protocol, type, false);
+    }
+
     static Port sport(Protocol protocol, int port) {
         return new Port(protocol, Side.SOURCE, port, port, false);
     }
@@ -228,6 +265,7 @@ public sealed interface Match {
             case Address m -> new Address(m.side(), m.prefix(), !m.negated());
             case L4 m -> new L4(m.protocol(), !m.negated());
             case Port m -> new Port(m.protocol(), m.side(), m.first(), m.last(), !m.negated());
+            case IcmpType m -> new IcmpType(m.protocol(), m.type(), !m.negated());
             case Conntrack m -> new Conntrack(m.states(), !m.negated());
             case InSet m -> new InSet(m.key(), m.set(), !m.negated());
         };

@@ -37,6 +37,17 @@ public record Rule(ChainRef chain, int order, List<Match> matches, boolean count
                 && matches.stream().noneMatch(Rule::isPositiveTcp)) {
             throw new IllegalArgumentException("reject with tcp reset needs a tcp match in the rule");
         }
+        for (Match m : matches) {
+            if (m instanceof Match.IcmpType t && !chain.family().carries(t.ipVersion())) {
+                throw new IllegalArgumentException(t.protocol().keyword() + " type in a rule of family "
+                        + chain.family().keyword());
+            }
+            if (m instanceof Match.IcmpType t && matches.stream().anyMatch(x -> x instanceof Match.Address a
+                    && a.prefix().version() != t.ipVersion())) {
+                throw new IllegalArgumentException("rule in " + chain + " mixes IPv4 and IPv6 ("
+                        + t.protocol().keyword() + " type and an address of the other version)");
+            }
+        }
         if (verdict instanceof Verdict.Dnat d && d.port() != 0
                 && matches.stream().noneMatch(Rule::isPositiveTcpOrUdp)) {
             throw new IllegalArgumentException("dnat to a port needs a tcp or udp match in the rule");
@@ -125,6 +136,16 @@ public record Rule(ChainRef chain, int order, List<Match> matches, boolean count
 
         public Builder dport(Match.Protocol protocol, int port) {
             return match(Match.dport(protocol, port));
+        }
+
+        /** Destination port range {@code first-last} of TCP or UDP. @since 1.2 */
+        public Builder dport(Match.Protocol protocol, int first, int last) {
+            return match(Match.dport(protocol, first, last));
+        }
+
+        /** ICMP or ICMPv6 type. @since 1.2 */
+        public Builder icmpType(Match.Protocol protocol, int type) {
+            return match(Match.icmpType(protocol, type));
         }
 
         public Builder sport(Match.Protocol protocol, int port) {

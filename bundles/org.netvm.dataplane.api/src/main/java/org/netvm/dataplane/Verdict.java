@@ -36,7 +36,14 @@ public sealed interface Verdict {
         /** ICMP/ICMPv6 port-unreachable (icmpx in {@code inet}). */
         PORT_UNREACHABLE,
         /** TCP reset; the rule must also match TCP. */
-        TCP_RESET
+        TCP_RESET,
+        /**
+         * ICMP admin-prohibited (type 3 code 13, {@code ip}); ICMPv6 admin-prohibited (type 1 code 1,
+         * {@code ip6}); icmpx admin-prohibited ({@code inet}), in every family (what Qubes' firewall answers).
+         *
+         * @since 1.2
+         */
+        ADMIN_PROHIBITED
     }
 
     /**

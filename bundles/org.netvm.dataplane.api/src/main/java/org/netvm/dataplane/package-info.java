@@ -11,7 +11,7 @@
  * {@code ip}/{@code ip6} for NAT), so a {@link org.netvm.dataplane.ChainRef} (family + name) names a chain.</li>
  * <li>{@link org.netvm.dataplane.Rule}: placed into a chain by reference, with
  * {@link org.netvm.dataplane.Match matches} (interface name or {@code vif*} prefix, interface group,
- * address/prefix, protocol, port, conntrack state, set membership; negatable), an optional counter and a
+ * address/prefix, protocol, port or port range, ICMP/ICMPv6 type, conntrack state, set membership; negatable), an optional counter and a
  * {@link org.netvm.dataplane.Verdict verdict} (accept, drop, reject, jump, goto, return, dnat, masquerade).</li>
  * <li>{@link org.netvm.dataplane.NamedSet}: a typed set ({@code ipv4_addr}, {@code ipv6_addr},
  * {@code ifname . ipv4_addr}, {@code ifname . ipv6_addr}); its {@link org.netvm.dataplane.SetElement
@@ -61,9 +61,11 @@
  * objects only. A third-party backend registers a {@code PacketFilterBackend} service with the property
  * {@code netvm.backend=<name>}; the operator selects it with {@code netvm backend use <name>} (or the
  * {@code backend} property of configuration PID {@code org.netvm.dataplane}). Backends must render every
- * {@link org.netvm.dataplane.Match} and {@link org.netvm.dataplane.Verdict} type: those are sealed, and a
- * new type would be a major version of this package.
+ * {@link org.netvm.dataplane.Match} and {@link org.netvm.dataplane.Verdict} type. Those are sealed; a
+ * minor version may add a type or a {@link org.netvm.dataplane.Verdict.RejectType} (1.2: {@code Match.IcmpType},
+ * {@code RejectType.ADMIN_PROHIBITED}): a backend built against an older version fails a plan that uses it
+ * (its apply completes exceptionally) and handles every plan that does not.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.netvm.dataplane;

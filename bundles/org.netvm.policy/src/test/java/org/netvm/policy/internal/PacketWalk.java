@@ -104,6 +104,7 @@ final class PacketWalk {
             case Match.L4 l -> (l.protocol() == p.protocol()) != l.negated();
             case Match.Port port -> port.protocol() == p.protocol()
                     && (p.dport() >= port.first() && p.dport() <= port.last()) != port.negated();
+            case Match.IcmpType t -> false; // the base policy matches no ICMP type; the walk carries none
             case Match.Conntrack c -> c.states().contains(p.ct()) != c.negated();
             case Match.InSet s -> {
                 var set = plan.set(SetRef.of(chain.family(), s.set())).orElseThrow();

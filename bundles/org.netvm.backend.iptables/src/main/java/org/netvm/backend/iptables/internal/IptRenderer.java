@@ -308,6 +308,7 @@ final class IptRenderer {
                         .type().ipVersion());
                 case Match.L4 l when !l.negated() && l.protocol() == Match.Protocol.ICMP -> v.add(4);
                 case Match.L4 l when !l.negated() && l.protocol() == Match.Protocol.ICMPV6 -> v.add(6);
+                case Match.IcmpType t -> v.add(t.ipVersion());
                 default -> {
                 }
             }
@@ -395,6 +396,7 @@ final class IptRenderer {
             // admin-prohibited, which is ICMP code 13 (admin-prohibited) for IPv4
             case HOST_PROHIBITED -> version == 6 ? "icmp6-adm-prohibited"
                     : family == Family.IP ? "icmp-host-prohibited" : "icmp-admin-prohibited";
+            case ADMIN_PROHIBITED -> version == 6 ? "icmp6-adm-prohibited" : "icmp-admin-prohibited";
         };
     }
 
@@ -461,6 +463,12 @@ final class IptRenderer {
                     }
                     ports.add(p);
                 }
+                case Match.IcmpType t -> {
+                    if (proto != null && proto != t.protocol()) {
+                        throw new BackendException(where + ": two different protocols can never match");
+                    }
+                    proto = t.protocol();
+                }
                 default -> {
                 }
             }
@@ -504,6 +512,9 @@ final class IptRenderer {
                         parts.add(portMatch(ports));
                     }
                 }
+                case Match.IcmpType t -> parts.add(t.protocol() == Match.Protocol.ICMP
+                        ? "-m icmp " + (t.negated() ? "! " : "") + "--icmp-type " + t.type()
+                        : "-m icmp6 " + (t.negated() ? "! " : "") + "--icmpv6-type " + t.type());
                 case Match.Conntrack c -> parts.add("-m conntrack " + (c.negated() ? "! " : "") + "--ctstate "
                         + ctStates(c.states()));
                 case Match.InterfaceGroup g -> parts.add("-m devgroup " + (g.negated() ? "! " : "")

@@ -41,6 +41,11 @@ class GoldenTest {
         golden("dns-0-upstreams.rules", backend.render(Plan.merge(Plans.dns())));
     }
 
+    @Test
+    void firewallMatchesAndRejectAdminProhibited() throws Exception {
+        golden("firewall-reject.rules", backend.render(Plans.firewall()));
+    }
+
     /** A guest coming is one ipset restore with two element lines; no iptables process at all. */
     @Test
     void singleGuestChangeIsOneIpsetRestore() throws Exception {

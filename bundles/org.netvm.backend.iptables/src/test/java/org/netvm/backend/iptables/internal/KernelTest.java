@@ -104,6 +104,21 @@ class KernelTest {
         assertEquals("FILTERED", probe("10.137.0.5"), "return from a drop-policy chain drops, as in nftables");
     }
 
+    /** Issue 10: the peer sees ICMP / ICMPv6 admin-prohibited (ping: "Packet filtered"). */
+    @Test
+    void rejectAnswersAdminProhibitedForIcmpTypesAndPortRanges() throws Exception {
+        router.must("ip", "addr", "add", "fd99::1/64", "dev", "vif3.0", "nodad");
+        peer.must("ip", "addr", "add", "fd99::5/64", "dev", "eth0", "nodad");
+        backend.apply(Plans.firewall());
+        assertEquals(backend.expected(Plans.firewall()), backend.readBack());
+        String ping = peer.exec("ping", "-c1", "-W2", "-I", "10.137.0.5", "10.137.0.1").stdout();
+        assertTrue(ping.contains("Packet filtered"), ping);                 // ICMP type 3 code 13
+        String ping6 = peer.exec("ping", "-6", "-c1", "-W2", "fd99::1").stdout();
+        assertTrue(ping6.contains("Administratively prohibited"), ping6);  // ICMPv6 type 1 code 1
+        assertEquals("REJECTED", probe("10.137.0.5"), "tcp 80 is in the range 79-81");
+        assertTrue(peer.exec("ping", "-c1", "-W2", "-I", "10.137.0.99", "10.137.0.1").ok(), "another source pings");
+    }
+
     @Test
     void antiSpoofSetsAndSingleGuestChange() throws Exception {
         backend.apply(Plans.base(new Plans.Guest("vif3.0", "10.137.0.5")));

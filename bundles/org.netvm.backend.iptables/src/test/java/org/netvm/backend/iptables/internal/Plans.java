@@ -120,4 +120,20 @@ final class Plans {
         }
         return b.build();
     }
+
+    /**
+     * Issue 10: an input chain (policy accept) rejecting, admin-prohibited, pings from 10.137.0.5, ICMPv6
+     * echo requests and tcp 79-81; other ICMP types and port 82 pass.
+     */
+    static Plan firewall() {
+        return Plan.merge(Contribution.builder("fw")
+                .chain(Chain.filter(Family.INET, "input", Hook.INPUT, Priority.FILTER, Policy.ACCEPT))
+                .rule(Rule.in(INPUT).icmpType(Protocol.ICMP, 0).accept())
+                .rule(Rule.in(INPUT).saddr("10.137.0.5").protocol(Protocol.ICMP).icmpType(Protocol.ICMP, 8)
+                        .counter().reject(RejectType.ADMIN_PROHIBITED))
+                .rule(Rule.in(INPUT).icmpType(Protocol.ICMPV6, 128).reject(RejectType.ADMIN_PROHIBITED))
+                .rule(Rule.in(INPUT).dport(Protocol.TCP, 79, 81).reject(RejectType.ADMIN_PROHIBITED))
+                .rule(Rule.in(INPUT).daddr("10.137.0.0/24").match(Match.icmpType(Protocol.ICMP, 3).not()).accept())
+                .build());
+    }
 }

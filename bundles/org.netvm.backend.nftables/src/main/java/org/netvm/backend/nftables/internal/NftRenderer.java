@@ -247,13 +247,16 @@ final class NftRenderer {
             case Match.Address a -> (a.prefix().version() == 4 ? "ip " : "ip6 ")
                     + (a.side() == Match.Side.SOURCE ? "saddr" : "daddr") + op(a.negated()) + a.prefix();
             case Match.L4 l -> {
-                // nft drops "meta l4proto tcp" in front of a tcp header match; so do we
+                // nft drops "meta l4proto tcp" in front of a tcp (icmp) header match; so do we
                 boolean implied = !l.negated() && rule.matches().stream()
-                        .anyMatch(x -> x instanceof Match.Port p && p.protocol() == l.protocol());
+                        .anyMatch(x -> x instanceof Match.Port p && p.protocol() == l.protocol()
+                                || x instanceof Match.IcmpType t && t.protocol() == l.protocol());
                 yield implied ? null : "meta l4proto" + op(l.negated()) + protocol(l.protocol(), numeric);
             }
             case Match.Port p -> p.protocol().keyword() + (p.side() == Match.Side.SOURCE ? " sport" : " dport")
                     + op(p.negated()) + (p.first() == p.last() ? p.first() + "" : p.first() + "-" + p.last());
+            case Match.IcmpType t -> (t.protocol() == Match.Protocol.ICMP ? "icmp" : "icmpv6") + " type"
+                    + op(t.negated()) + t.type();
             case Match.Conntrack c -> {
                 List<String> states = c.states().stream().map(s -> numeric ? ctBit(s) : s.keyword()).toList();
                 yield "ct state" + op(c.negated()) + String.join(c.negated() ? " | " : ",", states);
@@ -303,6 +306,11 @@ final class NftRenderer {
                 case TCP_RESET -> "reject with tcp reset";
                 case HOST_PROHIBITED -> switch (family) {
                     case IP -> numeric ? "reject with icmp 10" : "reject with icmp host-prohibited";
+                    case IP6 -> numeric ? "reject with icmpv6 1" : "reject with icmpv6 admin-prohibited";
+                    case INET -> numeric ? "reject with icmpx 3" : "reject with icmpx admin-prohibited";
+                };
+                case ADMIN_PROHIBITED -> switch (family) {
+                    case IP -> numeric ? "reject with icmp 13" : "reject with icmp admin-prohibited";
                     case IP6 -> numeric ? "reject with icmpv6 1" : "reject with icmpv6 admin-prohibited";
                     case INET -> numeric ? "reject with icmpx 3" : "reject with icmpx admin-prohibited";
                 };

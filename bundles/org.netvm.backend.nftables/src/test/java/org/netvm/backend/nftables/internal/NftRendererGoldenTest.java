@@ -57,6 +57,11 @@ class NftRendererGoldenTest {
     }
 
     @Test
+    void firewallMatchesAndRejectAdminProhibited() throws IOException {
+        assertGolden("firewall-reject.nft", renderer.full(FirewallPlans.rejecting()));
+    }
+
+    @Test
     void emptyPlanOnlyDeletesOwnTables() throws IOException {
         assertGolden("empty.nft", renderer.full(org.netvm.dataplane.Plan.EMPTY));
     }

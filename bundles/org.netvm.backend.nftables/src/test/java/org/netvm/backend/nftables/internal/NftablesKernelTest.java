@@ -123,7 +123,7 @@ class NftablesKernelTest {
     void readBackOfEveryQubesPlanEqualsWhatWasApplied() throws Exception {
         for (Plan plan : List.of(QubesPlans.twoGuests(), QubesPlans.guestChanged(),
                 QubesPlans.withDns(List.of("192.168.0.1", "9.9.9.9")), QubesPlans.withDns(List.of("192.168.0.1")),
-                QubesPlans.withDns(List.of()), Plan.EMPTY, ip6Plan())) {
+                QubesPlans.withDns(List.of()), Plan.EMPTY, ip6Plan(), FirewallPlans.rejecting())) {
             backend.apply(plan);
             assertNoDrift(plan);
         }
@@ -136,6 +136,22 @@ class NftablesKernelTest {
                         .rule(Rule.in(dnat6).daddr("fd00::1").dport(Match.Protocol.UDP, 53).dnat("fd00::2", 5353))
                         .rule(Rule.in(dnat6).daddr("fd00::1").protocol(Match.Protocol.TCP).dnat("fd00::3"))
                         .build());
+    }
+
+    /** Issue 10: the peer sees ICMP / ICMPv6 admin-prohibited (ping: "Packet filtered"). */
+    @Test
+    void rejectAnswersAdminProhibitedForIcmpTypesAndPortRanges() throws Exception {
+        ns.ok("ip", "addr", "add", "fd99::1/64", "dev", "veth0", "nodad");
+        peer.ok("ip", "addr", "add", "fd99::2/64", "dev", "veth1", "nodad");
+        backend.apply(FirewallPlans.rejecting());
+        assertNoDrift(FirewallPlans.rejecting());
+        String ping = peer.exec("ping", "-c1", "-W2", "10.99.0.1").stdout();
+        assertTrue(ping.contains("Packet filtered"), ping);          // ICMP type 3 code 13
+        String ping6 = peer.exec("ping", "-6", "-c1", "-W2", "fd99::1").stdout();
+        assertTrue(ping6.contains("Administratively prohibited"), ping6); // ICMPv6 type 1 code 1
+        var tcp = peer.exec("timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.99.0.1/10");
+        assertTrue(tcp.stderr().contains("No route to host"), tcp.stderr()); // EHOSTUNREACH, at once
+        assertTrue(peer.tcpAnswered("10.99.0.1", 11, 2), "port 11 is outside the range 9-10");
     }
 
     @Test

@@ -1,0 +1,191 @@
+package org.netvm.firewall.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.netvm.dataplane.Chain;
+import org.netvm.dataplane.ChainRef;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IpAddress;
+import org.netvm.dataplane.IpPrefix;
+import org.netvm.dataplane.Match;
+import org.netvm.dataplane.Match.Protocol;
+import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.Verdict;
+import org.netvm.policy.BasePolicy;
+
+/**
+ * Pure: a guest's rules (or the reason it is blocked) → its contribution. Rendered by nftables:
+ *
+ * <pre>
+ * chain forward { ...
+ *     iifgroup 2 oifgroup != 2 ip saddr 10.137.0.5 jump fw-3      (one per guest address)
+ *     ...
+ *     iifgroup 2 oifgroup != 2 reject with icmpx admin-prohibited  (order LAST-1: fail closed, {@link #closed})
+ *     oifgroup 2 drop; iifgroup 2 oifgroup != 2 accept }           (the base policy's, order LAST)
+ * chain fw-3 {
+ *     ip daddr 192.168.1.0/24 tcp dport 443 accept
+ *     ...                                                           (first match wins)
+ *     reject with icmpx admin-prohibited }                          (policy drop; accept for policy accept)
+ * </pre>
+ *
+ * Qubes semantics (qubesagent/firewall.py): {@code dstports} without {@code proto} is tcp and udp;
+ * {@code proto=icmp} is ICMPv6 for IPv6 destinations (both when the rule has none); {@code specialtarget=dns}
+ * is tcp and udp port 53 to the current DNS servers (as the forward hook sees them, after DNAT), left out
+ * when it names another port or there is no DNS server; {@code dsthost} is every address it resolved to;
+ * an expired rule is left out. The jump only covers traffic leaving through a non-vif interface, so the
+ * base policy's "no guest-to-guest" stays in force whatever the guest's rules accept.
+ */
+final class FirewallPlanner {
+    static final ChainRef FORWARD = BasePolicy.FORWARD;
+
+    private FirewallPlanner() {
+    }
+
+    /** Owner id of the guest's contribution. */
+    static String owner(int domid) {
+        return "firewall/" + domid;
+    }
+
+    static String chain(int domid) {
+        return "fw-" + domid;
+    }
+
+    /**
+     * What the firewall needs to know to plan one guest.
+     *
+     * @param domid     the guest's domain id
+     * @param addresses its addresses (every vif)
+     * @param rules     its rules, or null if it is blocked
+     * @param dns       the DNS servers guests reach through DNS1/DNS2 (after DNAT)
+     * @param resolved  every {@code dsthost} name of the rules → its addresses
+     * @param now       unix seconds, for {@code expire}
+     */
+    record Input(int domid, List<IpAddress> addresses, GuestRules rules, List<IpAddress> dns,
+            Map<String, List<IpAddress>> resolved, long now) {
+    }
+
+    /** The catch-all of an enabled firewall: vif traffic to the uplink that no guest chain took is refused. */
+    static Contribution closed() {
+        return Contribution.builder("firewall").rule(Rule.in(FORWARD).order(Rule.LAST - 1)
+                .iifgroup(BasePolicy.VIF_GROUP).not(Match.oifgroup(BasePolicy.VIF_GROUP)).counter()
+                .reject(Verdict.RejectType.ADMIN_PROHIBITED)).build();
+    }
+
+    /** The guest's contribution: its chain, and the jumps to it for each of its addresses. */
+    static Contribution plan(Input in) {
+        ChainRef chain = ChainRef.of(BasePolicy.FAMILY, chain(in.domid()));
+        Contribution.Builder b = Contribution.builder(owner(in.domid())).chain(Chain.regular(chain.family(),
+                chain.name()));
+        for (IpAddress a : in.addresses()) {
+            b.rule(Rule.in(FORWARD).iifgroup(BasePolicy.VIF_GROUP).not(Match.oifgroup(BasePolicy.VIF_GROUP))
+                    .match(new Match.Address(Match.Side.SOURCE, IpPrefix.host(a), false)).jump(chain.name()));
+        }
+        boolean policyAccept = false;
+        if (in.rules() != null) {
+            for (FirewallRule r : in.rules().rules()) {
+                if (!r.expiredAt(in.now())) {
+                    expand(in, chain, r).forEach(b::rule);
+                }
+            }
+            policyAccept = in.rules().policyAccept();
+        }
+        b.rule(policyAccept ? Rule.in(chain).accept() : Rule.in(chain).reject(Verdict.RejectType.ADMIN_PROHIBITED));
+        return b.build();
+    }
+
+    /** The earliest {@code expire} after {@code now} of the rules, or 0 if none. */
+    static long nextExpiry(GuestRules rules, long now) {
+        return rules == null ? 0 : rules.rules().stream().mapToLong(FirewallRule::expire).filter(e -> e > now)
+                .min().orElse(0);
+    }
+
+    /** One Qubes rule as model rules (none, one or several). */
+    static List<Rule> expand(Input in, ChainRef chain, FirewallRule r) {
+        List<IpPrefix> dsts = destinations(in, r);
+        List<Protocol> protos = protocols(r);
+        if (dsts == null || protos == null) {
+            return List.of(); // can never match (Qubes leaves it out)
+        }
+        List<Rule> out = new ArrayList<>();
+        for (IpPrefix dst : dsts.isEmpty() ? java.util.Collections.<IpPrefix>singletonList(null) : dsts) {
+            for (Protocol p : protos.isEmpty() ? java.util.Collections.<Protocol>singletonList(null) : protos) {
+                if (p == Protocol.ICMP && dst == null) {
+                    out.add(one(chain, r, null, Protocol.ICMP));
+                    out.add(one(chain, r, null, Protocol.ICMPV6));
+                } else {
+                    out.add(one(chain, r, dst, p == Protocol.ICMP && dst.address().version() == 6
+                            ? Protocol.ICMPV6 : p));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Destination prefixes (empty: any), or null if the rule can never match. */
+    private static List<IpPrefix> destinations(Input in, FirewallRule r) {
+        List<IpPrefix> dsts = new ArrayList<>();
+        if (r.dst() != null) {
+            dsts.add(r.dst());
+        } else if (r.dsthost() != null) {
+            in.resolved().getOrDefault(r.dsthost(), List.of()).forEach(a -> dsts.add(IpPrefix.host(a)));
+            if (dsts.isEmpty()) {
+                return null;
+            }
+        }
+        if (!r.dns()) {
+            return dsts;
+        }
+        List<IpPrefix> dns = new ArrayList<>();
+        for (IpAddress a : in.dns()) {
+            if (dsts.isEmpty() || dsts.stream().anyMatch(p -> Flow.contains(p, a))) {
+                dns.add(IpPrefix.host(a));
+            }
+        }
+        return dns.isEmpty() ? null : dns;
+    }
+
+    /** Protocols (empty: any), or null if the rule can never match. */
+    private static List<Protocol> protocols(FirewallRule r) {
+        if (r.dns()) {
+            if (r.hasPorts() && (r.firstPort() > 53 || r.lastPort() < 53) || r.proto() == FirewallRule.Proto.ICMP) {
+                return null;
+            }
+            return r.proto() == null ? List.of(Protocol.TCP, Protocol.UDP) : List.of(protocol(r.proto()));
+        }
+        if (r.proto() != null) {
+            return List.of(protocol(r.proto()));
+        }
+        return r.hasPorts() ? List.of(Protocol.TCP, Protocol.UDP) : List.of();
+    }
+
+    private static Protocol protocol(FirewallRule.Proto p) {
+        return switch (p) {
+            case TCP -> Protocol.TCP;
+            case UDP -> Protocol.UDP;
+            case ICMP -> Protocol.ICMP;
+        };
+    }
+
+    private static Rule one(ChainRef chain, FirewallRule r, IpPrefix dst, Protocol p) {
+        Rule.Builder b = Rule.in(chain);
+        if (dst != null) {
+            b.match(new Match.Address(Match.Side.DESTINATION, dst, false));
+        }
+        if (p == Protocol.TCP || p == Protocol.UDP) {
+            if (r.dns()) {
+                b.dport(p, 53);
+            } else if (r.hasPorts()) {
+                b.dport(p, r.firstPort(), r.lastPort());
+            } else {
+                b.protocol(p);
+            }
+        } else if (p != null) {
+            b.protocol(p);
+            if (r.icmpType() >= 0) {
+                b.icmpType(p, r.icmpType());
+            }
+        }
+        return r.accept() ? b.accept() : b.reject(Verdict.RejectType.ADMIN_PROHIBITED);
+    }
+}
