@@ -70,7 +70,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     private static final int DIRECTORY_PART_RESTARTS = 16;
     /**
      * Most DIRECTORY_PART requests for one listing: C xenstored fills each part to about 4 KB and a
-     * child name has at most 2 KB, so this covers any listing up to {@link Frame#MAX_INBOUND_PAYLOAD}.
+     * child name has at most 2 KB, so this covers any listing up to {@link Message#MAX_INBOUND_PAYLOAD}.
      */
     private static final int DIRECTORY_PARTS_MAX = 1024;
 
@@ -95,7 +95,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     private final ExecutorService events;
     private final Thread io;
 
-    private record Pending(Connection connection, CompletableFuture<Frame> reply) {
+    private record Pending(Connection connection, CompletableFuture<Message> reply) {
     }
 
     private XenStoreClient(Transport transport, ClientOptions options, Connection first) {
@@ -214,7 +214,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     @Override
     public Transaction transaction() throws XenStoreException {
         long gen = currentGeneration();
-        Frame reply = call(MessageType.TRANSACTION_START, NO_TX, Message.strings(""), null, gen);
+        Message reply = call(MessageType.TRANSACTION_START, NO_TX, Message.strings(""), null, gen);
         int id;
         try {
             id = Integer.parseUnsignedInt(reply.text());
@@ -244,7 +244,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
      * Sends one request as it is and returns the reply (ERROR replies become exceptions). For tools and
      * tests that need a request the {@link XenStore} interface does not offer, such as INTRODUCE.
      */
-    public Frame request(MessageType type, int txId, byte[] payload) throws XenStoreException {
+    public Message request(MessageType type, int txId, byte[] payload) throws XenStoreException {
         return call(type, txId, payload, null, -1);
     }
 
@@ -273,7 +273,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
             return call(MessageType.DIRECTORY, tx, payload, path, gen).fields();
         } catch (XenStoreException e) {
             // C xenstored: a listing over XENSTORE_PAYLOAD_MAX is E2BIG and must be fetched in parts
-            // (oxenstored instead sends one oversized reply, which Frame accepts).
+            // (oxenstored instead sends one oversized reply, which the client reads up to Message.MAX_INBOUND_PAYLOAD).
             if (e.error() != XenStoreError.E2BIG) {
                 throw e;
             }
@@ -283,7 +283,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
 
     /**
      * DIRECTORY_PART as libxenstore does it: generation, then children at a byte offset, "" ends. A
-     * listing over {@link Frame#MAX_INBOUND_PAYLOAD} bytes or {@link #DIRECTORY_PARTS_MAX} parts fails
+     * listing over {@link Message#MAX_INBOUND_PAYLOAD} bytes or {@link #DIRECTORY_PARTS_MAX} parts fails
      * with E2BIG.
      */
     private List<String> directoryInParts(int tx, long gen, String path) throws XenStoreException {
@@ -296,7 +296,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
                 throw new XenStoreException(XenStoreError.E2BIG, path);
             }
             int offset = names.size();
-            Frame reply = call(MessageType.DIRECTORY_PART, tx, Message.strings(path, Integer.toString(offset)), path, gen);
+            Message reply = call(MessageType.DIRECTORY_PART, tx, Message.strings(path, Integer.toString(offset)), path, gen);
             byte[] p = reply.payload();
             int end = indexOfNul(p, 0);
             if (end < 0) {
@@ -317,7 +317,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
             if (p.length - end - 1 == 0 || all.length <= 1 || all[all.length - 2] == 0) {
                 return namesUntilEmpty(all);
             }
-            if (all.length > Frame.MAX_INBOUND_PAYLOAD) {
+            if (all.length > Message.MAX_INBOUND_PAYLOAD) {
                 // a daemon whose parts never end the listing must not keep the caller (and its memory) forever
                 throw new XenStoreException(XenStoreError.E2BIG, path);
             }
@@ -410,11 +410,11 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
      *
      * @param gen the connection generation the request belongs to (a transaction's), or -1 for any
      */
-    private Frame call(MessageType type, int tx, byte[] payload, String path, long gen) throws XenStoreException {
+    private Message call(MessageType type, int tx, byte[] payload, String path, long gen) throws XenStoreException {
         if (payload.length > Message.MAX_PAYLOAD) {
             throw new XenStoreException(XenStoreError.E2BIG, path);
         }
-        CompletableFuture<Frame> reply = new CompletableFuture<>();
+        CompletableFuture<Message> reply = new CompletableFuture<>();
         Connection c;
         int id;
         synchronized (state) {
@@ -434,10 +434,10 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
             c.close(); // the I/O thread notices, fails the other requests and reconnects
             throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e);
         }
-        Frame frame;
+        Message received;
         try {
             long timeout = options.requestTimeout().toNanos();
-            frame = timeout == 0 ? reply.get() : reply.get(timeout, TimeUnit.NANOSECONDS);
+            received = timeout == 0 ? reply.get() : reply.get(timeout, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             pending.remove(id);
             throw new XenStoreException("ETIMEDOUT", path, e);
@@ -448,10 +448,10 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         } catch (ExecutionException e) {
             throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e.getCause());
         }
-        if (frame.type() == MessageType.ERROR.code()) {
-            throw new XenStoreException(frame.text(), path);
+        if (received.type() == MessageType.ERROR.code()) {
+            throw new XenStoreException(received.text(), path);
         }
-        return frame;
+        return received;
     }
 
     // ------------------------------------------------------------------ watches
@@ -636,7 +636,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
             post(() -> restoreWatches(gen));
             try {
                 while (true) {
-                    Frame f = c.read();
+                    Message f = c.read();
                     if (f.type() == MessageType.WATCH_EVENT.code()) {
                         List<String> fields = f.fields();
                         if (fields.size() >= 2) {
