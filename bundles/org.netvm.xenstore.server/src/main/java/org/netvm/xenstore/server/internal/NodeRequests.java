@@ -98,31 +98,31 @@ final class NodeRequests {
         }
         String name = XsPaths.canonicalize(s.home(), latin1(p, 0, nul));
         byte[] value = Arrays.copyOfRange(p, nul + 1, p.length);
-        Store.Lookup l = store.getNode(s, name, Permissions.WRITE);
-        Node node;
-        if (l.node() == null) {
-            if (l.error() != ENOENT) {
-                throw new XsFailure(l.error());
-            }
-            node = store.createNode(s, name, value);
-        } else {
-            node = store.writeNode(s, name, l.node().withValue(value), false);
-        }
+        Node existing = writableOrAbsent(s, name);
+        Node node = existing == null
+                ? store.createNode(s, name, value)
+                : store.writeNode(s, name, existing.withValue(value), false);
         watches.fire(s, name, node, false, null);
         ack(s, m);
     }
 
+    /** MKDIR: creates the node (and missing ancestors) unless it exists. */
     void mkdir(Session s, Message m) throws XsFailure {
         String name = path(s, m);
-        Store.Lookup l = store.getNode(s, name, Permissions.WRITE);
-        if (l.node() == null) {
-            if (l.error() != ENOENT) {
-                throw new XsFailure(l.error());
-            }
+        if (writableOrAbsent(s, name) == null) {
             Node node = store.createNode(s, name, new byte[0]);
             watches.fire(s, name, node, false, null);
         }
         ack(s, m);
+    }
+
+    /** The node if the connection may write it, null if it does not exist (and may be created); else the errno. */
+    private Node writableOrAbsent(Session s, String name) throws XsFailure {
+        Store.Lookup l = store.getNode(s, name, Permissions.WRITE);
+        if (l.node() == null && l.error() != ENOENT) {
+            throw new XsFailure(l.error());
+        }
+        return l.node();
     }
 
     void rm(Session s, Message m) throws XsFailure {
