@@ -1,15 +1,24 @@
 package org.netvm.xenstore.wire;
 
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * One xenstore message. {@code type} is the raw wire code so that unknown types survive a round
- * trip (a daemon must answer them with EINVAL); use {@link #messageType()} for the enum.
+ * One xenstore message, sent or received by the client and the embedded daemon alike. {@code type}
+ * is the raw wire code so that unknown types survive a round trip (a daemon must answer them with
+ * EINVAL); use {@link #messageType()} for the enum.
+ *
+ * <p>What is sent ({@link #encode()}) carries at most {@link #MAX_PAYLOAD} bytes. A received message
+ * may carry up to {@link #MAX_INBOUND_PAYLOAD}: oxenstored answers DIRECTORY on a large node with one
+ * oversized reply. Each reader chooses its limit ({@link #read(ReadableByteChannel, int)}).
  */
 public record Message(int type, int requestId, int txId, byte[] payload) {
 
@@ -17,10 +26,18 @@ public record Message(int type, int requestId, int txId, byte[] payload) {
     public static final int HEADER_SIZE = 16;
     /** XENSTORE_PAYLOAD_MAX. */
     public static final int MAX_PAYLOAD = 4096;
+    /**
+     * The largest payload a message may hold: a client accepts replies up to this size from a daemon
+     * (oversized oxenstored listings); more is a protocol error.
+     *
+     * @since 1.1
+     */
+    public static final int MAX_INBOUND_PAYLOAD = 1 << 20;
 
+    /** @throws IllegalArgumentException when the payload exceeds {@link #MAX_INBOUND_PAYLOAD} */
     public Message {
-        if (payload.length > MAX_PAYLOAD) {
-            throw new IllegalArgumentException("payload of " + payload.length + " bytes exceeds " + MAX_PAYLOAD);
+        if (payload.length > MAX_INBOUND_PAYLOAD) {
+            throw new IllegalArgumentException("payload of " + payload.length + " bytes exceeds " + MAX_INBOUND_PAYLOAD);
         }
     }
 
@@ -81,8 +98,20 @@ public record Message(int type, int requestId, int txId, byte[] payload) {
         return new String(payload, 0, len, StandardCharsets.UTF_8);
     }
 
-    /** Header and payload, ready to send. */
+    /** The payload as text, as it is (READ replies carry the value without terminator). @since 1.1 */
+    public String raw() {
+        return new String(payload, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Header and payload, ready to send.
+     *
+     * @throws IllegalArgumentException when the payload exceeds {@link #MAX_PAYLOAD}: nothing sends more
+     */
     public ByteBuffer encode() {
+        if (payload.length > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("payload of " + payload.length + " bytes exceeds " + MAX_PAYLOAD);
+        }
         ByteBuffer b = ByteBuffer.allocate(HEADER_SIZE + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(type).putInt(requestId).putInt(txId).putInt(payload.length).put(payload);
         return b.flip();
@@ -117,6 +146,43 @@ public record Message(int type, int requestId, int txId, byte[] payload) {
         return new Message(type, req, tx, payload);
     }
 
+    /**
+     * Reads one whole message from a stream: the header, then the payload it announces.
+     *
+     * @param maxPayload the largest payload accepted, at most {@link #MAX_INBOUND_PAYLOAD} (a daemon
+     *                   reading requests uses {@link #MAX_PAYLOAD})
+     * @throws EOFException       at end of stream, also in the middle of a message
+     * @throws ProtocolException  when the announced length is negative or above {@code maxPayload}
+     * @throws IOException        when reading fails
+     * @since 1.1
+     */
+    public static Message read(ReadableByteChannel channel, int maxPayload) throws IOException {
+        if (maxPayload < 0 || maxPayload > MAX_INBOUND_PAYLOAD) {
+            throw new IllegalArgumentException("maxPayload " + maxPayload + " is not within 0.." + MAX_INBOUND_PAYLOAD);
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        fill(channel, header);
+        header.flip();
+        int type = header.getInt();
+        int req = header.getInt();
+        int tx = header.getInt();
+        int len = header.getInt();
+        if (len < 0 || len > maxPayload) {
+            throw new ProtocolException("announced payload of " + Integer.toUnsignedString(len) + " bytes exceeds " + maxPayload);
+        }
+        ByteBuffer payload = ByteBuffer.allocate(len);
+        fill(channel, payload);
+        return new Message(type, req, tx, payload.array());
+    }
+
+    private static void fill(ReadableByteChannel channel, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            if (channel.read(buf) < 0) {
+                throw new EOFException("end of stream after " + buf.position() + " of " + buf.capacity() + " bytes");
+            }
+        }
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Message m && m.type == type && m.requestId == requestId && m.txId == txId
@@ -131,7 +197,8 @@ public record Message(int type, int requestId, int txId, byte[] payload) {
     @Override
     public String toString() {
         MessageType t = messageType();
+        String body = payload.length > 200 ? new String(payload, 0, 200, StandardCharsets.UTF_8) + "..." : text();
         return (t == null ? "type" + type : t.name()) + "[req=" + requestId + ", tx=" + txId + ", "
-                + text().replace('\0', '|') + "]";
+                + body.replace('\0', '|') + "]";
     }
 }

@@ -45,8 +45,8 @@ final class ChannelConnection implements Connection {
     }
 
     @Override
-    public Frame read() throws IOException {
-        return Frame.read(in);
+    public Message read() throws IOException {
+        return Message.read(in, Message.MAX_INBOUND_PAYLOAD);
     }
 
     @Override

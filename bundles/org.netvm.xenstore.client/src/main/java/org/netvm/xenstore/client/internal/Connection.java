@@ -15,8 +15,8 @@ public interface Connection extends Closeable {
     /** Sends one whole message. */
     void write(Message message) throws IOException;
 
-    /** Blocks until one whole message arrives; {@link java.io.EOFException} when the daemon hung up. */
-    Frame read() throws IOException;
+    /** Blocks until one whole message (of at most {@link Message#MAX_INBOUND_PAYLOAD} bytes) arrives; {@link java.io.EOFException} when the daemon hung up. */
+    Message read() throws IOException;
 
     @Override
     void close();

@@ -77,8 +77,7 @@ final class FakeDaemon implements Transport {
             Thread t = new Thread(() -> {
                 try {
                     while (true) {
-                        Frame f = Frame.read(in);
-                        Message m = new Message(f.type(), f.requestId(), f.txId(), f.payload());
+                        Message m = Message.read(in, Message.MAX_PAYLOAD);
                         requests.add(m);
                         Function<Message, Message> r = responder;
                         if (r != null) {
@@ -126,7 +125,7 @@ final class FakeDaemon implements Transport {
             send(new Message(MessageType.WATCH_EVENT, 0, 0, Message.strings(path, token)));
         }
 
-        /** A reply with a payload larger than Message allows, as oxenstored sends for big listings. */
+        /** A reply with a payload larger than {@link Message#encode()} sends, as oxenstored sends for big listings. */
         void oversizedReply(Message request, byte[] payload) throws IOException {
             ByteBuffer b = ByteBuffer.allocate(16 + payload.length).order(ByteOrder.LITTLE_ENDIAN);
             b.putInt(request.type()).putInt(request.requestId()).putInt(request.txId()).putInt(payload.length).put(payload);

@@ -51,7 +51,7 @@ class XenbusTransportTest {
             Assumptions.abort("no mkfifo: " + e);
         }
         Connection c = new XenbusTransport(fifo).connect();
-        CompletableFuture<Frame> first = supply(() -> {
+        CompletableFuture<Message> first = supply(() -> {
             try {
                 return c.read();
             } catch (IOException e) {
@@ -68,9 +68,9 @@ class XenbusTransportTest {
                 throw new RuntimeException(e);
             }
         }).get(5, TimeUnit.SECONDS);
-        assertEquals(Frame.of(m), first.get(5, TimeUnit.SECONDS));
+        assertEquals(m, first.get(5, TimeUnit.SECONDS));
 
-        CompletableFuture<Frame> blocked = supply(() -> {
+        CompletableFuture<Message> blocked = supply(() -> {
             try {
                 return c.read();
             } catch (IOException e) {

@@ -1,8 +1,11 @@
 package org.netvm.xenstore.server.internal;
 
+import static org.netvm.xenstore.XenStoreError.E2BIG;
+import static org.netvm.xenstore.XenStoreError.ENOSPC;
+
 /**
  * Limits for unprivileged domains, named and defaulted as C xenstored's ({@code -E -S -W -T -A -Q}
- * options). Like C xenstored, none of them applies to dom0.
+ * options), and the check of each. Like C xenstored, none of them applies to dom0.
  *
  * @param maxEntries nodes a domain may own (ENOSPC)
  * @param maxEntrySize size of one node record: value, permissions and child names (ENOSPC)
@@ -17,4 +20,62 @@ public record Quotas(int maxEntries, int maxEntrySize, int maxWatches, int maxTr
 
     /** C xenstored 4.17's defaults. */
     public static final Quotas DEFAULTS = new Quotas(1000, 2048, 128, 10, 5, 1024, 2048);
+
+    /** A path's syntax and length (EINVAL otherwise). */
+    boolean validPath(String name) {
+        return XsPaths.isValidNodename(name, maxPathLength);
+    }
+
+    /** Before the transaction records one more node: ENOSPC (and the transaction fails) at the limit. */
+    void checkTransactionNodes(Session c, Transaction t) throws XsFailure {
+        if (t.accessed.size() >= maxTransactionNodes && c.unprivileged) {
+            t.failed = true;
+            throw new XsFailure(ENOSPC);
+        }
+    }
+
+    /** Before a node is stored: ENOSPC (and the transaction fails) when its record is too big. */
+    void checkEntrySize(Session c, Node n) throws XsFailure {
+        if (c.unprivileged && n.recordSize() >= maxEntrySize) {
+            if (c.current != null) {
+                c.current.failed = true;
+            }
+            throw new XsFailure(ENOSPC);
+        }
+    }
+
+    /** Before a node is created: ENOSPC when the domain owns {@code owned} nodes already, as many as allowed. */
+    void checkNewEntry(int owned) throws XsFailure {
+        if (owned >= maxEntries) {
+            throw new XsFailure(ENOSPC);
+        }
+    }
+
+    /** At commit: ENOSPC when a domain other than dom0 would own {@code count} nodes, too many. */
+    void checkCommittedEntries(int domid, int count) throws XsFailure {
+        if (domid != 0 && count >= maxEntries) {
+            throw new XsFailure(ENOSPC);
+        }
+    }
+
+    /** SET_PERMS with {@code entries} permissions: ENOSPC above the limit. */
+    void checkPermsPerNode(Session c, int entries) throws XsFailure {
+        if (c.unprivileged && entries > maxPermsPerNode) {
+            throw new XsFailure(ENOSPC);
+        }
+    }
+
+    /** Before a watch is added for domain {@code d} (null: privileged): E2BIG above the limit. */
+    void checkWatches(Domains.Domain d) throws XsFailure {
+        if (d != null && d.watches > maxWatches) {
+            throw new XsFailure(E2BIG);
+        }
+    }
+
+    /** Before a transaction starts: ENOSPC above the limit. */
+    void checkTransactions(Session c) throws XsFailure {
+        if (c.unprivileged && c.transactions.size() > maxTransactions) {
+            throw new XsFailure(ENOSPC);
+        }
+    }
 }

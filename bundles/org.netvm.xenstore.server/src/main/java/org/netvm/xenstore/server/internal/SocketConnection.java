@@ -1,6 +1,7 @@
 package org.netvm.xenstore.server.internal;
 
 import java.io.IOException;
+import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -58,44 +59,18 @@ final class SocketConnection implements MessageSink {
     }
 
     private void readLoop(Session session) {
-        ByteBuffer header = ByteBuffer.allocate(Message.HEADER_SIZE);
         try {
             while (!closed) {
-                header.clear();
-                if (!readFully(header)) {
-                    break;
-                }
-                header.flip();
-                int len;
-                try {
-                    len = Message.payloadLength(header);
-                } catch (IllegalArgumentException e) {
-                    LOG.log(Level.WARNING, "dom{0}: {1}; closing the connection", new Object[] {domid, e.getMessage()});
-                    break;
-                }
-                ByteBuffer whole = ByteBuffer.allocate(Message.HEADER_SIZE + len);
-                whole.put(header);
-                if (!readFully(whole)) {
-                    break;
-                }
-                whole.flip();
-                core.handle(session, Message.decode(whole));
+                core.handle(session, Message.read(channel, Message.MAX_PAYLOAD));
             }
+        } catch (ProtocolException e) {
+            LOG.log(Level.WARNING, "dom{0}: {1}; closing the connection", new Object[] {domid, e.getMessage()});
         } catch (IOException e) {
-            // connection reset or closed: same as EOF
+            // end of stream, connection reset or closed
         } finally {
             core.disconnect(session);
             close();
         }
-    }
-
-    private boolean readFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            if (channel.read(b) < 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private void writeLoop() {

@@ -34,31 +34,12 @@ final class RawClient implements AutoCloseable {
     private void readLoop() {
         try {
             while (true) {
-                ByteBuffer h = ByteBuffer.allocate(Message.HEADER_SIZE);
-                if (!fill(h)) {
-                    break;
-                }
-                h.flip();
-                int len = Message.payloadLength(h);
-                ByteBuffer all = ByteBuffer.allocate(Message.HEADER_SIZE + len).put(h);
-                if (!fill(all)) {
-                    break;
-                }
-                in.add(Message.decode(all.flip()));
+                in.add(Message.read(ch, Message.MAX_PAYLOAD));
             }
         } catch (IOException | RuntimeException e) {
-            // closed
+            // closed, or a reply announcing more than 4096 bytes
         }
         in.add(EOF);
-    }
-
-    private boolean fill(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            if (ch.read(b) < 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     static byte[] bytes(String s) {

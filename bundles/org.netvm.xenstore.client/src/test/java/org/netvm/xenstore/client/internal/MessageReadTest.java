@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
@@ -16,7 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.netvm.xenstore.wire.Message;
 import org.netvm.xenstore.wire.MessageType;
 
-class FrameTest {
+/** The one wire codec ({@link Message}) as the client reads daemon replies with it. */
+class MessageReadTest {
+
+    private static Message read(ReadableByteChannel ch) throws IOException {
+        return Message.read(ch, Message.MAX_INBOUND_PAYLOAD);
+    }
 
     private static ReadableByteChannel bytes(byte[] b) {
         return Channels.newChannel(new java.io.ByteArrayInputStream(b));
@@ -53,20 +59,20 @@ class FrameTest {
         byte[] wire = m.encode().array();
         assertEquals(15, wire[0]);
         assertEquals(0x04, wire[4]);
-        Frame f = Frame.read(trickle(wire));
+        Message f = read(trickle(wire));
         assertEquals(MessageType.WATCH_EVENT, f.messageType());
         assertEquals(0x01020304, f.requestId());
         assertEquals(9, f.txId());
         assertEquals(List.of("/a", "tok"), f.fields());
-        assertEquals(Frame.of(m), f);
+        assertEquals(m, f);
     }
 
     @Test
     void textDropsOneTrailingNulRawKeepsAll() {
-        Frame f = new Frame(2, 1, 0, "v\0".getBytes());
+        Message f = new Message(2, 1, 0, "v\0".getBytes());
         assertEquals("v", f.text());
         assertEquals("v\0", f.raw());
-        assertEquals(List.of(), new Frame(1, 1, 0, new byte[0]).fields());
+        assertEquals(List.of(), new Message(1, 1, 0, new byte[0]).fields());
     }
 
     @Test
@@ -76,28 +82,38 @@ class FrameTest {
         byte[] both = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
         ReadableByteChannel ch = bytes(both);
-        assertEquals(1, Frame.read(ch).requestId());
-        assertEquals(2, Frame.read(ch).requestId());
-        assertThrows(EOFException.class, () -> Frame.read(ch));
+        assertEquals(1, read(ch).requestId());
+        assertEquals(2, read(ch).requestId());
+        assertThrows(EOFException.class, () -> read(ch));
     }
 
     @Test
     void acceptsOversizedDaemonRepliesUpToTheLimitOnly() throws IOException {
         byte[] big = new byte[16 + 10000];
         ByteBuffer.wrap(big).order(ByteOrder.LITTLE_ENDIAN).putInt(1).putInt(5).putInt(0).putInt(10000);
-        assertEquals(10000, Frame.read(bytes(big)).payload().length);
+        assertEquals(10000, read(bytes(big)).payload().length);
 
         byte[] huge = new byte[16];
-        ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putInt(1).putInt(5).putInt(0).putInt(Frame.MAX_INBOUND_PAYLOAD + 1);
-        assertThrows(IOException.class, () -> Frame.read(bytes(huge)));
+        ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putInt(1).putInt(5).putInt(0).putInt(Message.MAX_INBOUND_PAYLOAD + 1);
+        assertThrows(IOException.class, () -> read(bytes(huge)));
         ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putInt(12, -1);
-        assertThrows(IOException.class, () -> Frame.read(bytes(huge)));
+        assertThrows(IOException.class, () -> read(bytes(huge)));
+    }
+
+    @Test
+    void aDaemonReadsRequestsUpToMaxPayloadAndNothingLargerIsSent() throws IOException {
+        byte[] big = new byte[16 + Message.MAX_PAYLOAD + 1];
+        ByteBuffer.wrap(big).order(ByteOrder.LITTLE_ENDIAN).putInt(2).putInt(5).putInt(0).putInt(Message.MAX_PAYLOAD + 1);
+        assertThrows(ProtocolException.class, () -> Message.read(bytes(big), Message.MAX_PAYLOAD));
+        Message oversized = Message.read(bytes(big), Message.MAX_INBOUND_PAYLOAD);
+        assertThrows(IllegalArgumentException.class, oversized::encode);
+        assertThrows(IllegalArgumentException.class, () -> new Message(2, 1, 0, new byte[Message.MAX_INBOUND_PAYLOAD + 1]));
     }
 
     @Test
     void truncatedFrameIsEof() {
         byte[] wire = new Message(MessageType.READ, 1, 0, "abcdef".getBytes()).encode().array();
-        assertThrows(EOFException.class, () -> Frame.read(bytes(Arrays.copyOf(wire, wire.length - 2))));
-        assertThrows(EOFException.class, () -> Frame.read(bytes(Arrays.copyOf(wire, 7))));
+        assertThrows(EOFException.class, () -> read(bytes(Arrays.copyOf(wire, wire.length - 2))));
+        assertThrows(EOFException.class, () -> read(bytes(Arrays.copyOf(wire, 7))));
     }
 }

@@ -1,0 +1,306 @@
+package org.netvm.xenstore.client.internal;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.netvm.xenstore.XenStoreError;
+import org.netvm.xenstore.XenStoreException;
+import org.netvm.xenstore.wire.Message;
+import org.netvm.xenstore.wire.MessageType;
+
+/**
+ * The client's link to the daemon: one I/O thread connects (with exponential backoff, again after
+ * every loss), then reads every message: replies complete the waiting caller ({@link PendingReplies}),
+ * WATCH_EVENTs go to the {@link Listener}. It never runs listener code itself. Callers send their
+ * requests themselves ({@link #call}) and wait for the reply.
+ *
+ * <p>Each established connection has a generation (1, 2, ...); a request tied to a generation (a
+ * transaction's) fails with DISCONNECTED on any other.
+ */
+final class DaemonLink {
+
+    /** Told on the I/O thread; must only hand work on. */
+    interface Listener {
+        /** Connection {@code generation} is established. */
+        void connected(long generation);
+
+        /** A WATCH_EVENT arrived. */
+        void event(String path, String token);
+    }
+
+    private static final System.Logger LOG = System.getLogger(DaemonLink.class.getName());
+
+    private final Transport transport;
+    private final ClientOptions options;
+    private final Object state = new Object();
+    private Connection connection;          // guarded by state; null while down
+    private long generation;                // guarded by state; +1 per established connection
+    private boolean closed;                 // guarded by state
+    private final PendingReplies pending = new PendingReplies();
+    private final AtomicLong requestsSent = new AtomicLong();
+    private Thread io;
+
+    DaemonLink(Transport transport, ClientOptions options) {
+        this.transport = transport;
+        this.options = options;
+    }
+
+    /** Starts the I/O thread, which uses {@code first} if not null before connecting itself. */
+    void start(Connection first, Listener listener) {
+        io = new Thread(() -> runIo(first, listener), "xenstore-io " + transport.address());
+        io.setDaemon(true);
+        io.start();
+    }
+
+    /** Waits until connected; {@code false} on timeout or when closed. */
+    boolean awaitConnected(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (state) {
+            while (connection == null && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(state, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return connection != null;
+        }
+    }
+
+    boolean isConnected() {
+        synchronized (state) {
+            return connection != null;
+        }
+    }
+
+    /** Connections established so far. */
+    long established() {
+        synchronized (state) {
+            return generation;
+        }
+    }
+
+    long requestsSent() {
+        return requestsSent.get();
+    }
+
+    /** The current connection's generation, or DISCONNECTED. */
+    long currentGeneration() throws XenStoreException {
+        synchronized (state) {
+            if (connection == null) {
+                throw new XenStoreException(XenStoreError.DISCONNECTED, null);
+            }
+            return generation;
+        }
+    }
+
+    /** The current connection's generation, or -1 while down. */
+    long generationOrNone() {
+        synchronized (state) {
+            return connection == null ? -1 : generation;
+        }
+    }
+
+    /**
+     * Sends one request and waits for its reply; an ERROR reply becomes the exception.
+     *
+     * @param gen the connection generation the request belongs to (a transaction's), or -1 for any
+     */
+    Message call(MessageType type, int tx, byte[] payload, String path, long gen) throws XenStoreException {
+        if (payload.length > Message.MAX_PAYLOAD) {
+            throw new XenStoreException(XenStoreError.E2BIG, path);
+        }
+        CompletableFuture<Message> reply = new CompletableFuture<>();
+        Connection c;
+        int id;
+        synchronized (state) {
+            if (connection == null || (gen >= 0 && gen != generation)) {
+                throw new XenStoreException(XenStoreError.DISCONNECTED, path);
+            }
+            c = connection;
+            id = pending.add(c, reply);
+        }
+        try {
+            c.write(new Message(type.code(), id, tx, payload));
+            requestsSent.incrementAndGet();
+        } catch (IOException e) {
+            pending.forget(id);
+            c.close(); // the I/O thread notices, fails the other requests and reconnects
+            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e);
+        }
+        Message received = await(reply, id, path);
+        if (received.type() == MessageType.ERROR.code()) {
+            throw new XenStoreException(received.text(), path);
+        }
+        return received;
+    }
+
+    private Message await(CompletableFuture<Message> reply, int id, String path) throws XenStoreException {
+        try {
+            long timeout = options.requestTimeout().toNanos();
+            return timeout == 0 ? reply.get() : reply.get(timeout, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            pending.forget(id);
+            throw new XenStoreException("ETIMEDOUT", path, e);
+        } catch (InterruptedException e) {
+            pending.forget(id);
+            Thread.currentThread().interrupt();
+            throw new XenStoreException("EINTR", path, e);
+        } catch (ExecutionException e) {
+            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e.getCause());
+        }
+    }
+
+    // ------------------------------------------------------------------ the I/O thread
+
+    private void runIo(Connection first, Listener listener) {
+        long backoff = options.reconnectInitial().toMillis();
+        Connection next = first;
+        while (true) {
+            Connection c = next;
+            next = null;
+            if (c == null) {
+                try {
+                    c = transport.connect();
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(Level.DEBUG, "connecting to {0} failed: {1}", transport.address(), e.toString());
+                    if (!sleep(backoff)) {
+                        return;
+                    }
+                    backoff = Math.min(backoff * 2, options.reconnectMax().toMillis());
+                    continue;
+                }
+            }
+            backoff = options.reconnectInitial().toMillis();
+            if (!established(c, listener)) {
+                return;
+            }
+            readUntilLost(c, listener);
+            connectionLost(c);
+            synchronized (state) {
+                if (closed) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Makes {@code c} the connection; false (and closes it) when the client closed meanwhile. */
+    private boolean established(Connection c, Listener listener) {
+        long gen;
+        synchronized (state) {
+            if (closed) {
+                c.close();
+                return false;
+            }
+            connection = c;
+            gen = ++generation;
+            state.notifyAll();
+        }
+        LOG.log(Level.INFO, "connected to xenstored at {0} ({1})", transport.address(), transport.name());
+        listener.connected(gen);
+        return true;
+    }
+
+    private void readUntilLost(Connection c, Listener listener) {
+        try {
+            while (true) {
+                Message m = c.read();
+                if (m.type() == MessageType.WATCH_EVENT.code()) {
+                    List<String> fields = m.fields();
+                    if (fields.size() >= 2) {
+                        listener.event(fields.get(0), fields.get(1));
+                    }
+                    continue;
+                }
+                if (!pending.complete(m)) {
+                    LOG.log(Level.DEBUG, "reply without request: {0}", m);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            boolean closing;
+            synchronized (state) {
+                closing = closed;
+            }
+            if (!closing) {
+                LOG.log(Level.WARNING, "connection to xenstored at {0} lost: {1}", transport.address(), e.toString());
+            }
+        }
+    }
+
+    private void connectionLost(Connection c) {
+        synchronized (state) {
+            if (connection == c) {
+                connection = null;
+            }
+        }
+        c.close();
+        pending.failAll(c);
+    }
+
+    /** Waits {@code millis} unless closed first; {@code false} when closed. */
+    private boolean sleep(long millis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        synchronized (state) {
+            while (!closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return true;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(state, left);
+                } catch (InterruptedException e) {
+                    return false;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Closes the connection for good; waiting callers fail with DISCONNECTED. False if closed already. */
+    boolean close() {
+        Connection c;
+        synchronized (state) {
+            if (closed) {
+                return false;
+            }
+            closed = true;
+            c = connection;
+            connection = null;
+            state.notifyAll();
+        }
+        if (c != null) {
+            connectionLost(c);
+        }
+        try {
+            io.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        pending.failEverything();
+        return true;
+    }
+
+    /** Simulates a broken connection (tests): closes the current connection; the I/O thread reconnects. */
+    void dropConnection() {
+        Connection c;
+        synchronized (state) {
+            c = connection;
+        }
+        if (c != null) {
+            c.close();
+        }
+    }
+}
