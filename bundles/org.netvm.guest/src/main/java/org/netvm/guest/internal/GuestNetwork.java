@@ -22,8 +22,8 @@ import org.netvm.kernel.IpPrefix;
  * @param dns2 {@code qubes-secondary-dns}, optional
  * @param ip6 {@code qubes-ip6}, optional
  * @param gateway6 {@code qubes-gateway6}, optional (only with ip6)
- * @param defaultRoute false when {@code qubes-service/disable-default-route} exists
- * @param dnsServer false when {@code qubes-service/disable-dns-server} exists
+ * @param defaultRoute false when {@code qubes-service/disable-default-route} is {@code 1}
+ * @param dnsServer false when {@code qubes-service/disable-dns-server} is {@code 1}
  */
 public record GuestNetwork(Inet4Address ip, int prefixLength, Inet4Address gateway, Inet4Address dns1,
         Optional<Inet4Address> dns2, Optional<Inet6Address> ip6, Optional<Inet6Address> gateway6,
@@ -91,13 +91,21 @@ public record GuestNetwork(Inet4Address ip, int prefixLength, Inet4Address gatew
                 gateway6 = Optional.of(ipv6("qubes-gateway6", gw6.get()));
             }
         }
-        boolean defaultRoute = source.get("qubes-service/disable-default-route").isEmpty();
-        boolean dnsServer = source.get("qubes-service/disable-dns-server").isEmpty();
+        boolean defaultRoute = !serviceOn(source, "disable-default-route");
+        boolean dnsServer = !serviceOn(source, "disable-dns-server");
         return Optional.of(new GuestNetwork(ip, prefix, gateway, dns1, dns2, ip6, gateway6, defaultRoute, dnsServer));
     }
 
     public IpPrefix address() {
         return new IpPrefix(ip, prefixLength);
+    }
+
+    /**
+     * Whether {@code qubes-service/NAME} is on: as in Qubes, the toolstack writes {@code 1} for an
+     * enabled service and {@code 0} for a disabled one; anything but {@code 1} is off.
+     */
+    static boolean serviceOn(Source source, String name) {
+        return source.get("qubes-service/" + name).map(v -> v.equals("1")).orElse(false);
     }
 
     private static Optional<String> value(Source source, String key) throws InvalidSettings {

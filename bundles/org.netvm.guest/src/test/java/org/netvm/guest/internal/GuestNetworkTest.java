@@ -44,7 +44,7 @@ class GuestNetworkTest {
         m.remove("qubes-netmask");
         m.remove("qubes-primary-dns");
         m.remove("qubes-secondary-dns");
-        m.put("qubes-service/disable-default-route", "");
+        m.put("qubes-service/disable-default-route", "1");
         GuestNetwork n = read(m).orElseThrow();
         assertEquals(32, n.prefixLength());
         assertEquals("[/10.137.0.2]", n.nameservers().toString(), "a missing primary DNS falls back to the gateway");
@@ -53,6 +53,20 @@ class GuestNetworkTest {
         assertEquals(24, read(m).orElseThrow().prefixLength());
         m.put("qubes-service/disable-dns-server", "1");
         assertTrue(read(m).orElseThrow().nameservers().isEmpty());
+    }
+
+    @Test
+    void aServiceIsOnOnlyWhenItsKeyIsOne() throws Exception {
+        Map<String, String> m = qubes();
+        for (String off : new String[] {"0", "", "yes", "1 "}) {
+            m.put("qubes-service/disable-default-route", off);
+            m.put("qubes-service/disable-dns-server", off);
+            GuestNetwork n = read(m).orElseThrow();
+            assertTrue(n.defaultRoute(), "disable-default-route='" + off + "' must leave the default route");
+            assertEquals(2, n.nameservers().size(), "disable-dns-server='" + off + "' must leave the DNS servers");
+        }
+        m.put("qubes-service/disable-default-route", "1");
+        assertFalse(read(m).orElseThrow().defaultRoute());
     }
 
     @Test

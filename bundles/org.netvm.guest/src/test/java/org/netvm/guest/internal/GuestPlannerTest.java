@@ -35,7 +35,7 @@ class GuestPlannerTest {
         Map<String, String> m = GuestNetworkTest.qubes();
         m.put("qubes-ip6", "fd09:24ef:4179::a89:5");
         m.put("qubes-gateway6", "fd09:24ef:4179::a89:2");
-        m.put("qubes-service/disable-default-route", "");
+        m.put("qubes-service/disable-default-route", "1");
         String text = GuestPlanner.transition(Optional.empty(), null, GuestNetworkTest.read(m), "eth0").render();
         assertEquals(golden("setup-ip-ipv6-no-default.txt", text), text);
     }
