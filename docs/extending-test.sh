@@ -1,10 +1,12 @@
 #!/bin/bash
 # Proves docs/extending.md works: extracts the files the page shows (each code block after a
 # "<!-- file: PATH -->" line) into an empty temporary folder, builds the bundle with Maven against the
-# netvm API artifacts installed in the local Maven repository, starts a netvm agent in a network
-# namespace of its own (never touching this machine's), and follows steps 6-8 of the page with the
-# netvm CLI: install, check it is active and called for a guest's vif, uninstall, check it is gone.
-# Prints PASS/FAIL lines; exits non-zero when anything failed. Needs root (namespaces, control socket).
+# netvm API artifacts installed in the local Maven repository (first checking that the page names
+# the build's version, the root pom.xml's), starts a netvm agent in the sandbox's namespaces
+# (distribution/sandbox/testlib.sh; never touching this machine's), and follows steps 6-8 of the page
+# with the netvm CLI: install, check it is active and called for a guest's vif, uninstall, check it
+# is gone. Prints PASS/FAIL lines and "extending-test: N passed, M failed"; exits non-zero when
+# anything failed. Needs root (namespaces, control socket).
 set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 DOC=$HERE/extending.md
