@@ -51,7 +51,10 @@ done
 
 # --- step 5: build, against the installed API artifacts (offline: nothing but the local repository)
 JAR=$W/accounting/target/com.example.accounting-1.0.0.jar
-if (cd "$W/accounting" && mvn -B -q -o package >"$W/build.log" 2>&1) && [ -f "$JAR" ]; then
+# with the checkout's Maven options (.mvn/maven.config: e.g. its local repository), which a folder
+# outside the checkout would not pick up
+read -r -a MVN_OPTS < <(cat "$HERE/../.mvn/maven.config" 2>/dev/null | tr '\n' ' '; echo)
+if (cd "$W/accounting" && mvn -B -q -o "${MVN_OPTS[@]}" package >"$W/build.log" 2>&1) && [ -f "$JAR" ]; then
     pass "the bundle builds with mvn package"
 else
     fatal "the bundle builds with mvn package" "see the build log below" "$W/build.log"
