@@ -21,7 +21,7 @@ log "netvm runtime ready in $AGENT_START_MS ms"
 write_netvm_keys
 add_guest 1 || { fail "setup: good guest online" "vif1.0 not online"; e2e_finish; }
 ip netns add "$BULK" # the guest ends of the hostile vifs (no traffic from them)
-wait_until 5 eval '[ "$(dig_short 1 $DNS1)" = 203.0.113.1 ]'
+wait_until 15 eval '[ "$(dig_short 1 $DNS1)" = 203.0.113.1 ]' || log "guest 1 gets no DNS answer 15 s after online (the witness will show it)"
 
 # --- the good guest, watched throughout: one line per probe, "ok" or "FAIL ..."
 WITNESS=$RUN/witness.log
