@@ -12,7 +12,6 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
-NETVM=${NETVM_BIN:-$HERE/../bin/netvm}
 GUESTS=2
 KEEP=0
 BACKEND=nftables
@@ -32,172 +31,89 @@ case "$GUESTS" in ''|*[!0-9]*) echo "sandbox: --guests needs a number 1..50" >&2
 case "$SWAPS" in ''|*[!0-9]*) echo "sandbox: --swaps needs a number" >&2; exit 2 ;; esac
 case "$BACKEND" in nftables|iptables) ;; *) echo "sandbox: --backend is nftables or iptables" >&2; exit 2 ;; esac
 
-if [ "$(id -u)" != 0 ]; then
-    echo "sandbox: needs root (it creates network namespaces); run it with sudo" >&2
-    exit 1
-fi
-if ! ip netns add nvsb-probe-$$ 2>/dev/null; then
-    echo "sandbox: this machine cannot create network namespaces (ip netns add failed)" >&2
-    exit 1
-fi
-ip netns del nvsb-probe-$$
-for tool in dnsmasq dig ping nft; do
-    command -v $tool >/dev/null || { echo "sandbox: needs '$tool' (apt install dnsmasq-base dnsutils iputils-ping nftables)" >&2; exit 1; }
-done
+NAME=sandbox.test
+NT_SUMMARY=sandbox
+NT_CHECK_MS=1
+NT_KEEP=$KEEP
+AGENT_COMMANDS="xs vif backend"
+. "$HERE/testlib.sh"
+nt_init nvsb $$ dnsmasq dig ping nft
+T0=$(now_ns)
 
-ID=$$
-UP=nvsb-up-$ID
-NV=nvsb-netvm-$ID
-RUN=/run/netvm-sandbox-$ID
-CTL=$RUN/netvm.sock
-XS=$RUN/xenstored/socket
-mkdir -p "$RUN"
-PIDS=()
-FAILED=0
-T0=$(date +%s%N)
-
-ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 say() { printf '%s\n' "$*"; }
-check() { # name, then command; prints PASS/FAIL with the time it took
-    local name=$1; shift
-    local t=$(date +%s%N) out
-    if out=$("$@" 2>&1); then
-        printf '  PASS  %-58s %6s ms\n' "$name" "$(ms $t)"
-        [ -n "$out" ] && printf '        %s\n' "$(printf '%s\n' "$out" | tail -1)"
-    else
-        printf '  FAIL  %-58s %6s ms\n' "$name" "$(ms $t)"
-        printf '        %s\n' "$out" | head -5
-        FAILED=$((FAILED + 1))
-    fi
-}
-guest_ns() { echo nvsb-g$1-$ID; }
-guest_ip() { echo 10.137.0.$((10 + $1)); }
-guest_mac() { printf '00:16:3e:5e:6c:%02x' "$1"; }
-nvx() { "$NETVM" --control "$CTL" "$@"; }
+ms() { ms_since "$1"; }
 
-cleanup() {
-    local status=$?
-    if [ $KEEP = 1 ]; then
-        say ""
-        say "kept (--keep). Enter the namespaces with:"
-        say "  ip netns exec $NV bash            # the netvm"
-        for d in $(seq 1 "$GUESTS"); do say "  ip netns exec $(guest_ns $d) bash   # guest $d ($(guest_ip $d))"; done
-        say "  ip netns exec $UP bash            # the upstream (dnsmasq on 198.51.100.1 and .3)"
-        say "xenstore: XENSTORED_PATH=$XS xenstore-ls -f /local/domain"
-        say "agent:    $NETVM --control $CTL help"
-        say "remove everything: kill ${PIDS[*]}; ip netns del ...; rm -rf $RUN /etc/netns/nvsb-*-$ID"
-        exit $status
-    fi
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for _ in $(seq 1 30); do
-        local alive=0
-        for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    for ns in $(ip netns list | awk '{print $1}' | grep -- "-$ID\$"); do ip netns del "$ns"; done
-    rm -rf "$RUN" /etc/netns/nvsb-*-"$ID"
-    exit $status
+nt_kept() {
+    say ""
+    say "kept (--keep). Enter the namespaces with:"
+    say "  ip netns exec $NV bash            # the netvm"
+    for d in $(seq 1 "$GUESTS"); do say "  ip netns exec $(guest_ns $d) bash   # guest $d ($(guest_ip $d))"; done
+    say "  ip netns exec $UP bash            # the upstream (dnsmasq on 198.51.100.1, .3 and .5)"
+    say "xenstore: XENSTORED_PATH=$XS xenstore-ls -f /local/domain"
+    say "agent:    $NETVM --control $CTL help"
+    say "remove everything: kill ${NT_PIDS[*]} $AGENT_PID; ip netns del ...; rm -rf $RUN /etc/netns/nvsb-*-$SUF"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 say "netvm sandbox: 1 upstream, 1 netvm, $GUESTS guest(s), backend $BACKEND"
 say ""
 say "setting up"
-# --- upstream: a router with two nameservers (dnsmasq) answering sandbox.test
-ip netns add "$UP"; ip netns add "$NV"
-ip -n "$UP" link set lo up; ip -n "$NV" link set lo up
-ip link add up0 netns "$NV" type veth peer name eth0 netns "$UP"
-ip -n "$UP" addr add 198.51.100.1/24 dev eth0
-ip -n "$UP" addr add 198.51.100.3/24 dev eth0
-ip -n "$UP" link set eth0 up
-ip -n "$NV" addr add 198.51.100.2/24 dev up0
-ip -n "$NV" link set up0 up
-ip -n "$NV" route add default via 198.51.100.1
-ip netns exec "$UP" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
-    --listen-address=198.51.100.1 --listen-address=198.51.100.3 --address=/sandbox.test/203.0.113.7 \
-    --pid-file="$RUN/dnsmasq.pid" --log-facility=- --quiet-dhcp >"$RUN/dnsmasq.log" 2>&1 &
-PIDS+=($!)
-# counts echo requests reaching the upstream, to prove spoofed packets never leave the netvm
-ip netns exec "$UP" nft -f - <<'NFT'
-table inet sandbox {
-  counter pings {
-  }
-  chain in {
-    type filter hook input priority 0; policy accept;
-    icmp type echo-request counter name "pings"
-  }
-}
-NFT
-mkdir -p "/etc/netns/$NV"
-printf 'nameserver 198.51.100.1\nnameserver 198.51.100.3\n' > "/etc/netns/$NV/resolv.conf"
-say "  upstream $UP: 198.51.100.1 and .3, dnsmasq answers sandbox.test = 203.0.113.7"
+# --- upstream: a router with three nameservers (dnsmasq), each answering sandbox.test with its own address
+setup_upstream || { fail "setup: upstream namespace with dnsmasq" "see above"; nt_finish; }
+say "  upstream $UP: 198.51.100.1, .3 and .5; dnsmasq answers sandbox.test = 203.0.113.1, .3, .5 (which upstream answered)"
 
 # --- the netvm runtime, with the embedded xenstored
-t=$(date +%s%N)
-ip netns exec "$NV" env NETVM_STATE="$RUN/felix-netvm" "$NETVM" run --role netvm --xenstore "embedded:$XS" \
-    --control "$CTL" </dev/null >"$RUN/netvm.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 300); do nvx help >/dev/null 2>&1 && break; sleep 0.1; done
-nvx help >/dev/null 2>&1 || { say "the netvm runtime did not start; its log:"; tail -30 "$RUN/netvm.log"; exit 1; }
-say "  netvm $NV: runtime ready in $(ms $t) ms (log $RUN/netvm.log)"
+start_agent "$RUN/felix-netvm" || { fail "setup: the netvm runtime starts" "see above"; nt_finish; }
+say "  netvm $NV: runtime ready in $AGENT_START_MS ms (log $RUN/netvm.log)"
 if [ "$BACKEND" != nftables ]; then nvx backend use "$BACKEND" >/dev/null; fi
 
 # --- the toolstack's keys: the netvm's own, then per guest
-nvx xs write /local/domain/0/qubes-netvm-network 1 /local/domain/0/qubes-netvm-gateway 10.137.0.1 \
-    /local/domain/0/qubes-netvm-primary-dns 10.139.1.1 /local/domain/0/qubes-netvm-secondary-dns 10.139.1.2
+write_netvm_keys
 for d in $(seq 1 "$GUESTS"); do
-    ns=$(guest_ns $d); ip=$(guest_ip $d); mac=$(guest_mac $d)
+    ns=$(guest_ns $d)
     ip netns add "$ns"; ip -n "$ns" link set lo up
     mkdir -p "/etc/netns/$ns"; : > "/etc/netns/$ns/resolv.conf"
-    ip link add "vif$d.0" netns "$NV" type veth peer name eth0 netns "$ns"
-    ip -n "$NV" link set "vif$d.0" address fe:ff:ff:ff:ff:ff
-    ip -n "$ns" link set eth0 address "$mac"
-    home=/local/domain/$d
-    nvx xs write "$home/qubes-ip" "$ip" "$home/qubes-netmask" 255.255.255.255 "$home/qubes-gateway" 10.137.0.1 \
-        "$home/qubes-primary-dns" 10.139.1.1 "$home/qubes-secondary-dns" 10.139.1.2 "$home/device/vif/0/mac" "$mac" \
-        "/local/domain/0/backend/vif/$d/0/ip" "$ip" "/local/domain/0/backend/vif/$d/0/mac" "$mac"
-    for k in "" /qubes-ip /qubes-netmask /qubes-gateway /qubes-primary-dns /qubes-secondary-dns /device /device/vif \
-             /device/vif/0 /device/vif/0/mac; do
-        nvx xs chmod "$home$k" n0 "r$d"
-    done
-    nvx xs introduce "$d"
-    t=$(date +%s%N)
-    if ip netns exec "$NV" env vif="vif$d.0" XENBUS_PATH="backend/vif/$d/0" NETVM_CONTROL="$CTL" \
-        "$HERE/../hotplug/vif-route-netvm" online; then
-        say "  vif$d.0 online in $(ms $t) ms: hotplug-status=$(nvx xs read /local/domain/0/backend/vif/$d/0/hotplug-status)"
+    make_vif $d "$ns" eth0 down # the guest runtime brings it up
+    write_guest_keys $d
+    write_vif_keys $d
+    nvx xs introduce "$d" >/dev/null
+    t=$(now_ns)
+    if vif_online_hotplug $d; then
+        say "  vif$d.0 online in $(ms $t) ms: hotplug-status=$(nvx xs read $XSB/$d/0/hotplug-status)"
     else
-        say "  vif$d.0 FAILED: $(nvx xs read /local/domain/0/backend/vif/$d/0/hotplug-error 2>&1)"
-        FAILED=$((FAILED + 1))
+        fail "vif$d.0 online" "$(nvx xs read $XSB/$d/0/hotplug-error 2>&1)"
     fi
     ip netns exec "$ns" env NETVM_STATE="$RUN/felix-g$d" "$NETVM" run --role guest \
         --xenstore "unix:$RUN/xenstored/domains/domain-$d.sock" --control "$RUN/guest$d.sock" \
         </dev/null >"$RUN/guest$d.log" 2>&1 &
-    PIDS+=($!)
+    NT_PIDS+=($!)
 done
+guest_configured() { # D: the guest runtime set its address and wrote resolv.conf
+    ip -n "$(guest_ns $1)" -4 addr show dev eth0 | grep -q "$(guest_ip $1)/32" && grep -q nameserver "/etc/netns/$(guest_ns $1)/resolv.conf"
+}
 for d in $(seq 1 "$GUESTS"); do
     ns=$(guest_ns $d)
-    for _ in $(seq 1 300); do
-        ip -n "$ns" -4 addr show dev eth0 | grep -q "$(guest_ip $d)/32" && grep -q nameserver "/etc/netns/$ns/resolv.conf" && break
-        sleep 0.1
-    done
+    wait_until 10 vif_is_programmed $d || fail "vif$d.0 programmed" "10 s after online: $(vif_programmed $d)"
+    wait_until 30 guest_configured $d
     say "  guest $ns: $(ip -n "$ns" -4 -o addr show dev eth0 | awk '{print $4}'), $(ip -n "$ns" route | head -1 | sed 's/ proto 110//'), resolv.conf: $(grep -c nameserver "/etc/netns/$ns/resolv.conf") nameservers"
 done
 
 say ""
 say "checks"
-pings() { ip netns exec "$UP" nft -j list counter inet sandbox pings | grep -o '"packets": [0-9]*' | grep -o '[0-9]*$'; }
+pings() { upcount pings; }
+# resolves D WANT [SERVER]: guest D's answer for sandbox.test (through SERVER, else its resolv.conf)
+resolves() {
+    local got
+    got=$(gexec $1 dig +short +time=2 +tries=1 ${3:+@$3} $NAME 2>/dev/null | grep -E '^[0-9.]+$' | head -1)
+    echo "answer ${got:-none}, want $2"
+    [ "$got" = "$2" ]
+}
+# the agent programs asynchronously: each check may repeat for 10 s (a failed query proves nothing
+# wrong happened, only that it did not happen yet)
 for d in $(seq 1 "$GUESTS"); do
-    ns=$(guest_ns $d)
-    check "guest $d pings the upstream through the netvm" ip netns exec "$ns" ping -c 1 -W 2 198.51.100.1
-    check "guest $d resolves sandbox.test through DNS1 (10.139.1.1)" \
-        bash -c "[ \"\$(ip netns exec $ns dig +short +time=2 +tries=1 @10.139.1.1 sandbox.test)\" = 203.0.113.7 ]"
-    check "guest $d resolves sandbox.test through DNS2 (10.139.1.2)" \
-        bash -c "[ \"\$(ip netns exec $ns dig +short +time=2 +tries=1 @10.139.1.2 sandbox.test)\" = 203.0.113.7 ]"
-    check "guest $d resolves with its own resolv.conf (written by the guest role)" \
-        bash -c "[ \"\$(ip netns exec $ns dig +short +time=2 +tries=1 sandbox.test)\" = 203.0.113.7 ]"
+    check_within 10 "guest $d pings the upstream through the netvm" gexec $d ping -c 1 -W 2 198.51.100.1
+    check_within 10 "guest $d resolves sandbox.test through DNS1 (10.139.1.1)" resolves $d 203.0.113.1 $DNS1
+    check_within 10 "guest $d resolves sandbox.test through DNS2 (10.139.1.2)" resolves $d 203.0.113.3 $DNS2
+    check_within 10 "guest $d resolves with its own resolv.conf (written by the guest role)" resolves $d 203.0.113.1
 done
 g1=$(guest_ns 1)
 spoof() {
@@ -213,7 +129,7 @@ spoof() {
 }
 check "spoofed source from guest 1 never leaves the netvm (counted upstream)" spoof
 if [ "$GUESTS" -ge 2 ]; then
-    check "guest 1 cannot reach guest 2" bash -c "! ip netns exec $g1 ping -c 1 -W 1 $(guest_ip 2)"
+    check "guest 1 cannot reach guest 2" bash -c "! ip netns exec $g1 ping -c 1 -W 1 $(guest_ip 2) >/dev/null && echo 'no answer'"
 fi
 closed() {
     local p
@@ -236,7 +152,7 @@ swap() {
     local before; before=$(pings)
     touch "$RUN/swap.run"
     ip netns exec "$g1" bash -c 'ok=0; bad=0; while [ -e "$1" ]; do
-        if [ "$(dig +short +time=1 +tries=1 @10.139.1.1 sandbox.test)" = 203.0.113.7 ]; then ok=$((ok+1)); else bad=$((bad+1)); fi
+        if [ "$(dig +short +time=1 +tries=1 @10.139.1.1 sandbox.test)" = 203.0.113.1 ]; then ok=$((ok+1)); else bad=$((bad+1)); fi
         sleep 0.02; done; echo "$ok $bad"' _ "$RUN/swap.run" > "$RUN/swap.out" &
     local q=$!
     ip netns exec "$g1" ping -q -i 0.05 -W 1 -I 10.137.0.99 198.51.100.1 >/dev/null 2>&1 &
@@ -263,10 +179,10 @@ swap() {
 check "backend switched $((2 * SWAPS)) times under DNS load and spoofing: nothing lost, nothing leaked" swap
 
 say ""
-if [ $FAILED = 0 ]; then
-    say "sandbox: all checks passed in $(ms $T0) ms"
+if [ "$NT_FAILED" = 0 ]; then
+    say "sandbox: all $NT_PASSED checks passed in $(ms $T0) ms"
 else
-    say "sandbox: $FAILED check(s) FAILED (logs in $RUN; rerun with --keep to inspect)"
+    say "sandbox: $NT_FAILED check(s) FAILED (rerun with --keep to inspect)"
     for f in "$RUN"/*.log; do say "--- $f"; tail -15 "$f"; done
-    exit 1
 fi
+nt_finish

@@ -32,7 +32,7 @@ done
 
 # --- reachability
 for d in 1 2; do
-    check "guest $d pings the upstream through the netvm" bash -c \
+    check_within 10 "guest $d pings the upstream through the netvm" bash -c \
         "ip netns exec $(guest_ns $d) ping -c 2 -i 0.2 -W 2 198.51.100.1 | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/rtt avg \1 ms/p'; exit \${PIPESTATUS[0]}"
 done
 
@@ -100,10 +100,10 @@ start_monitor() {
     mkfifo "$RUN/mon.fifo"
     ip netns exec "$NV" nft monitor rules > "$RUN/mon.fifo" 2>&1 &
     MON_PID=$!
-    E2E_PIDS+=($MON_PID)
+    NT_PIDS+=($MON_PID)
     # timestamps without a fork per line; the loop ends when nft ends (end of file on the fifo)
     (while IFS= read -r l; do echo "${EPOCHREALTIME/./} $l"; done < "$RUN/mon.fifo" >> "$MON") &
-    E2E_PIDS+=($!)
+    NT_PIDS+=($!)
     sleep 0.3
 }
 stop_monitor() {
@@ -207,8 +207,8 @@ write_rename_plain() {
 
 # point the bind-mounted file elsewhere: DNS1 -> upstream 1 afterwards proves the new file is used
 set_upstreams 198.51.100.5
-kill "$E2E_AGENT_PID" 2>/dev/null
-wait "$E2E_AGENT_PID" 2>/dev/null
+kill "$AGENT_PID" 2>/dev/null
+wait "$AGENT_PID" 2>/dev/null
 R="runtime restarted with resolv.conf in a plain directory (installed layout)"
 if installed_layout && NETVM=$INST/bin/netvm start_agent "$RUN/felix2"; then
     # the embedded xenstored lived in the old process: the toolstack's keys are written again and the
