@@ -51,7 +51,7 @@ for N in $SIZES; do
     CXS=$RUN/cxs$N
     mkdir -p "$CXS"
     XSPID=$(XS_STATE_DIR=$CXS "$STARTXS" "$CXS/socket" 2>"$CXS/start.err") || { echo "C xenstored: $(tail -3 "$CXS/start.err")"; exit 1; }
-    E2E_PIDS+=($XSPID)
+    NT_PIDS+=($XSPID)
     export XENSTORED_PATH=$CXS/socket
     t=$(date +%s%N)
     args=(/local/domain/0/qubes-netvm-network 1 /local/domain/0/qubes-netvm-gateway $GW)
@@ -84,7 +84,7 @@ for N in $SIZES; do
     done
     ROUTES=$(ip -n "$NV" route show proto 110 | grep -c ' dev vif')
     ELEMS=$(ip netns exec "$NV" nft -j list set inet netvm downstream | "$PY" -c 'import json,sys; print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')
-    RSS=$(awk '/VmRSS/ {print $2 / 1024}' /proc/$(pgrep -P "$E2E_AGENT_PID" java || echo "$E2E_AGENT_PID")/status 2>/dev/null | cut -d. -f1)
+    RSS=$(awk '/VmRSS/ {print $2 / 1024}' /proc/$(pgrep -P "$AGENT_PID" java || echo "$AGENT_PID")/status 2>/dev/null | cut -d. -f1)
     if [ -n "$PROG_MS" ]; then
         echo "N=$N: cold start: control socket answers $READY_MS ms after launch; all $N vifs programmed and in sync $PROG_MS ms after launch ($ROUTES routes of proto 110, $ELEMS elements in @downstream; agent RSS ${RSS:-?} MiB)"
     else
@@ -123,9 +123,9 @@ for N in $SIZES; do
         NV=$NV_SAVE PEER=$PEER_SAVE
         ip netns del "$B"; ip netns del "$BP"
     fi
-    kill "$E2E_AGENT_PID" 2>/dev/null
-    wait "$E2E_AGENT_PID" 2>/dev/null
-    E2E_AGENT_PID=
+    kill "$AGENT_PID" 2>/dev/null
+    wait "$AGENT_PID" 2>/dev/null
+    AGENT_PID=
     kill "$XSPID" 2>/dev/null
     ip netns del "$NV"; ip netns del "$PEER"
 done
