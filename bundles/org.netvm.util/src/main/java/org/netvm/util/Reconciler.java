@@ -25,7 +25,8 @@ import java.util.function.Supplier;
  * <li>{@link #request} returns a future completed after the pass that covered the request (one that
  * started after it), with that pass's result.</li>
  * </ul>
- * The pass may also be run by hand (tests); {@link #record} and {@link #locked} work without a thread.
+ * The pass may also be run by hand (tests); {@link #record}, {@link #locked} and {@link #underLock} work
+ * without a thread.
  */
 public final class Reconciler {
     private static final System.Logger LOG = System.getLogger(Reconciler.class.getName());
@@ -130,7 +131,7 @@ public final class Reconciler {
     }
 
     /** Runs {@code change} under the lock without waking the thread. */
-    public void locked(Runnable change) {
+    public void underLock(Runnable change) {
         locked(() -> {
             change.run();
             return null;

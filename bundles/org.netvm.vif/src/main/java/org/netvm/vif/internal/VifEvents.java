@@ -89,7 +89,7 @@ final class VifEvents {
 
     /** Keeps what a pass drained but could not use, for the retry. */
     void putBack(Drained d, boolean full) {
-        loop.locked(() -> {
+        loop.underLock(() -> {
             dirtyNames.addAll(d.names());
             dirtyDomids.addAll(d.domids());
             gatewayDirty |= d.gateway();
@@ -99,7 +99,7 @@ final class VifEvents {
 
     /** Marks vifs dirty again for the retry of a pass that could not read the kernel. */
     void retry(Set<String> names, boolean full) {
-        loop.locked(() -> {
+        loop.underLock(() -> {
             dirtyNames.addAll(names);
             fullRequested |= full;
         });
@@ -118,7 +118,7 @@ final class VifEvents {
      * {@code present} anywhere, and that are not dirty.
      */
     void forget(Set<String> waited, Predicate<String> present) {
-        loop.locked(() -> {
+        loop.underLock(() -> {
             Set<String> all = new HashSet<>(waited);
             newWaiters.forEach(w -> all.add(w.vif()));
             Predicate<String> gone = n -> !all.contains(n) && !present.test(n) && !dirtyNames.contains(n);

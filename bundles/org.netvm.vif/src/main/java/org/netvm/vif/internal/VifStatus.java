@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -124,7 +125,7 @@ final class VifStatus implements VifRegistry {
         VifState old = status.get(name);
         String error = p.failed ? p.error : p.pending;
         boolean changed = old == null ? actual != Actual.ABSENT
-                : old.actual() != actual || old.desired() != p.desired || !java.util.Objects.equals(old.error(), error);
+                : old.actual() != actual || old.desired() != p.desired || !Objects.equals(old.error(), error);
         if (changed || p.opCount() > 0 || passEvents.contains(name)) {
             VifSpec s = p.spec;
             logEvent(p.failed ? Level.WARNING : Level.INFO, name, "vif event vif=" + name + " domid=" + p.vif.domid()
