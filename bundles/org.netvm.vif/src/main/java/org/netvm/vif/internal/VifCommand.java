@@ -97,22 +97,7 @@ final class VifCommand {
         if (!(m.group(1) + "." + m.group(2)).equals(vif.get().domid() + "." + vif.get().devid())) {
             return fail(path, err, what + "does not match the xenbus path " + path);
         }
-        CompletableFuture<Outcome> f = recorder.hotplug(vif.get(), intent);
-        Outcome o;
-        try {
-            o = f.get(timeoutMillis, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            f.cancel(false);
-            String state = registry.vif(vif.get().name()).map(s -> s.actual() + (s.error() == null ? "" : ", " + s.error()))
-                    .orElse("unknown");
-            o = Outcome.failed(what + "not " + (intent == VifReconciler.Intent.ONLINE ? "programmed" : "removed")
-                    + " within " + timeoutMillis + " ms (" + state + ")");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            o = Outcome.failed(what + "interrupted");
-        } catch (ExecutionException e) {
-            o = Outcome.failed(what + e.getCause());
-        }
+        Outcome o = await(vif.get(), intent, what);
         if (!o.ok()) {
             return fail(path, err, o.error().startsWith("vif ") ? o.error() : what + o.error());
         }
@@ -126,6 +111,25 @@ final class VifCommand {
         }
         out.println(vif.get().name() + " " + args.get(0));
         return 0;
+    }
+
+    /** Records the intent and waits for the reconciler's outcome, at most the hotplug timeout. */
+    private Outcome await(VifName vif, VifReconciler.Intent intent, String what) {
+        CompletableFuture<Outcome> f = recorder.hotplug(vif, intent);
+        try {
+            return f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            String state = registry.vif(vif.name()).map(s -> s.actual() + (s.error() == null ? "" : ", " + s.error()))
+                    .orElse("unknown");
+            return Outcome.failed(what + "not " + (intent == VifReconciler.Intent.ONLINE ? "programmed" : "removed")
+                    + " within " + timeoutMillis + " ms (" + state + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Outcome.failed(what + "interrupted");
+        } catch (ExecutionException e) {
+            return Outcome.failed(what + e.getCause());
+        }
     }
 
     /** Reports a failure in xenstore (hotplug-error, then hotplug-status = error) and on stderr. */

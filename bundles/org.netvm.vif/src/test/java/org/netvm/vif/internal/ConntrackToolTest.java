@@ -1,10 +1,20 @@
 package org.netvm.vif.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConntrackToolTest {
     @Test
@@ -15,9 +25,45 @@ class ConntrackToolTest {
                 t.commands(FakeKernel.addr("fd00:0:0::5")));
     }
 
+    /**
+     * The prefix makes every process the tool would start append a line to a marker file (the
+     * prefix runs before the tool's path is used): with a missing tool nothing may run, and "not
+     * found" is logged once, not per purge. The control with an existing tool shows the marker works.
+     */
     @Test
-    void aMissingToolIsSkipped() {
-        new ConntrackTool(List.of(), "/nonexistent/conntrack", 1000).purge(List.of(FakeKernel.addr("10.137.0.5")));
+    void aMissingToolIsSkipped(@TempDir Path dir) throws Exception {
+        Path marker = dir.resolve("started");
+        List<String> prefix = List.of("/bin/sh", "-c", "echo started >> \"$0\"", marker.toString());
+        List<String> lines = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                lines.add(r.getLevel() + " " + r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger jul = Logger.getLogger(ConntrackTool.class.getName());
+        jul.addHandler(handler);
+        try {
+            ConntrackTool missing = new ConntrackTool(prefix, "/nonexistent/conntrack", 1000);
+            missing.purge(List.of(FakeKernel.addr("10.137.0.5")));
+            missing.start(List.of(FakeKernel.addr("fd09::5"))).get(5, TimeUnit.SECONDS);
+            assertFalse(Files.exists(marker), "no process was started for a missing tool");
+            assertEquals(List.of("INFO conntrack tool not found: stale connection tracking entries of guests are not purged"),
+                    lines, "logged once");
+
+            new ConntrackTool(prefix, "/bin/true", 1000).purge(List.of(FakeKernel.addr("10.137.0.5")));
+            assertTrue(Files.exists(marker), "control: an existing tool is run through the prefix");
+        } finally {
+            jul.removeHandler(handler);
+        }
     }
 
     @Test

@@ -1,0 +1,5 @@
+package org.netvm.vif.internal;
+
+/** What the reconciler programmed for a vif, and on which device instance. */
+record Applied(VifSpec spec, int ifindex) {
+}

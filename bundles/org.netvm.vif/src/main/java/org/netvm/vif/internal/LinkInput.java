@@ -1,0 +1,102 @@
+package org.netvm.vif.internal;
+
+import java.lang.System.Logger.Level;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import org.netvm.kernel.Kernel;
+import org.netvm.kernel.KernelException;
+import org.netvm.kernel.Link;
+import org.netvm.kernel.LinkEvent;
+import org.netvm.kernel.LinkListener;
+import org.netvm.kernel.Subscription;
+
+/**
+ * The link input: link events only record the vif as dirty (lost events ask for a full pass); on
+ * the reconciler thread, {@link #read} refreshes the cache of vif devices.
+ */
+final class LinkInput {
+    private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
+
+    /** Up to this many vifs in a pass, their kernel objects are read per device instead of dumped whole. */
+    static final int PER_DEVICE_LIMIT = 32;
+
+    private final Kernel kernel;
+    private final VifEvents events;
+
+    // ---- reconciler thread
+    private Subscription subscription;
+    private Map<String, Link> links = Map.of();
+
+    LinkInput(Kernel kernel, VifEvents events) {
+        this.kernel = kernel;
+        this.events = events;
+    }
+
+    /** Subscribes to link events if that is missing (again after a failure). */
+    void subscribe() {
+        if (subscription != null) {
+            return;
+        }
+        try {
+            subscription = kernel.subscribeLinks(new LinkListener() {
+                @Override
+                public void linkChanged(LinkEvent event) {
+                    LinkInput.this.changed(event);
+                }
+
+                @Override
+                public void eventsLost() {
+                    events.requestFull();
+                }
+            });
+        } catch (KernelException e) {
+            LOG.log(Level.WARNING, "cannot subscribe to link events (relying on resyncs): " + e.getMessage());
+        }
+    }
+
+    void close() {
+        if (subscription != null) {
+            subscription.close();
+            subscription = null;
+        }
+    }
+
+    void changed(LinkEvent event) {
+        String name = event.link().name();
+        if (VifName.parse(name).isPresent()) {
+            events.vifChanged(name);
+        }
+    }
+
+    /** The vif devices as last read. */
+    Map<String, Link> links() {
+        return links;
+    }
+
+    /** Re-reads every vif device ({@code full} or many vifs) or only those in {@code work}. */
+    void read(Set<String> work, boolean full) throws KernelException {
+        Map<String, Link> now = new HashMap<>();
+        if (full || work.size() > PER_DEVICE_LIMIT) {
+            for (Link l : kernel.links()) {
+                if (VifName.parse(l.name()).isPresent()) {
+                    now.put(l.name(), l);
+                }
+            }
+        } else {
+            // a few vifs changed: read only their links (a dump of every link costs ~1 ms per 100)
+            now.putAll(links);
+            for (String name : work) {
+                Optional<Link> l = kernel.link(name);
+                if (l.isPresent()) {
+                    now.put(name, l.get());
+                } else {
+                    now.remove(name);
+                }
+            }
+        }
+        links = now;
+    }
+}

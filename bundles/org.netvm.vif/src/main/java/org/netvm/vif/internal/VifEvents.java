@@ -1,0 +1,138 @@
+package org.netvm.vif.internal;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+
+import org.netvm.util.Reconciler;
+import org.netvm.vif.internal.VifReconciler.Intent;
+
+/**
+ * What the event sources recorded for the next pass (any thread; guarded by the reconciler's lock):
+ * dirty vifs and domains, "read everything again", a gateway change, the hotplug script's intents
+ * and its waiters, and when the first unprogrammed event about a vif arrived.
+ */
+final class VifEvents {
+
+    /** A hotplug call waiting for its vif to be programmed (online) or removed (offline). */
+    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result) {
+    }
+
+    /** What one pass took. */
+    record Drained(boolean full, boolean gateway, Set<String> names, Set<String> domids, Map<String, Intent> intents) {
+    }
+
+    private final Reconciler loop;
+    private boolean fullRequested;
+    private boolean gatewayDirty;
+    private final Set<String> dirtyNames = new HashSet<>();
+    private final Set<String> dirtyDomids = new HashSet<>();
+    private final Map<String, Intent> intents = new HashMap<>();
+    /** When the first unprogrammed event about a vif arrived (System.nanoTime), for the programming time. */
+    private final Map<String, Long> firstEvent = new HashMap<>();
+    private final List<Waiter> newWaiters = new ArrayList<>();
+
+    VifEvents(Reconciler loop) {
+        this.loop = loop;
+    }
+
+    void vifChanged(String name) {
+        loop.record(() -> {
+            dirtyNames.add(name);
+            firstEvent.putIfAbsent(name, System.nanoTime());
+        });
+    }
+
+    void domainChanged(String domid) {
+        loop.record(() -> dirtyDomids.add(domid));
+    }
+
+    void requestFull() {
+        loop.record(() -> fullRequested = true);
+    }
+
+    void gatewayChanged() {
+        loop.record(() -> gatewayDirty = true);
+    }
+
+    /** Records the hotplug script's intent; see {@link VifReconciler#hotplug}. */
+    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
+        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>());
+        loop.record(() -> {
+            intents.put(vif.name(), intent);
+            dirtyNames.add(vif.name());
+            firstEvent.putIfAbsent(vif.name(), System.nanoTime());
+            newWaiters.add(w);
+        });
+        return w.result();
+    }
+
+    /** Takes what was recorded; the new waiters move to {@code waiters} (the pass's). */
+    Drained drain(List<Waiter> waiters) {
+        return loop.locked(() -> {
+            Drained d = new Drained(fullRequested, gatewayDirty, new HashSet<>(dirtyNames), new HashSet<>(dirtyDomids),
+                    new HashMap<>(intents));
+            fullRequested = false;
+            gatewayDirty = false;
+            dirtyNames.clear();
+            dirtyDomids.clear();
+            waiters.addAll(newWaiters);
+            newWaiters.clear();
+            return d;
+        });
+    }
+
+    /** Keeps what a pass drained but could not use, for the retry. */
+    void putBack(Drained d, boolean full) {
+        loop.underLock(() -> {
+            dirtyNames.addAll(d.names());
+            dirtyDomids.addAll(d.domids());
+            gatewayDirty |= d.gateway();
+            fullRequested |= full;
+        });
+    }
+
+    /** Marks vifs dirty again for the retry of a pass that could not read the kernel. */
+    void retry(Set<String> names, boolean full) {
+        loop.underLock(() -> {
+            dirtyNames.addAll(names);
+            fullRequested |= full;
+        });
+    }
+
+    Long takeFirstEvent(String name) {
+        return loop.locked(() -> firstEvent.remove(name));
+    }
+
+    boolean hasIntent(String name) {
+        return loop.locked(() -> intents.containsKey(name));
+    }
+
+    /**
+     * Drops the intents and first-event times of vifs that nobody waits for, that are not
+     * {@code present} anywhere, and that are not dirty.
+     */
+    void forget(Set<String> waited, Predicate<String> present) {
+        loop.underLock(() -> {
+            Set<String> all = new HashSet<>(waited);
+            newWaiters.forEach(w -> all.add(w.vif()));
+            Predicate<String> gone = n -> !all.contains(n) && !present.test(n) && !dirtyNames.contains(n);
+            intents.keySet().removeIf(gone);
+            firstEvent.keySet().removeIf(gone);
+        });
+    }
+
+    /** Takes the waiters no pass has seen yet (the service stops). */
+    List<Waiter> takeNewWaiters() {
+        return loop.locked(() -> {
+            List<Waiter> l = new ArrayList<>(newWaiters);
+            newWaiters.clear();
+            return l;
+        });
+    }
+}

@@ -1,0 +1,219 @@
+package org.netvm.vif.internal;
+
+import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+import org.netvm.dataplane.Contribution;
+import org.netvm.kernel.Batch;
+import org.netvm.kernel.BatchException;
+import org.netvm.kernel.Kernel;
+import org.netvm.kernel.KernelException;
+import org.netvm.kernel.Op;
+import org.netvm.vif.VifState.Actual;
+
+/**
+ * Applies the plans of one pass, for all vifs together, phase by phase (see {@link VifReconciler}):
+ * one kernel batch per phase, the conntrack purge alongside, and the anti-spoof elements confirmed
+ * by the dataplane before any link comes up. A failure is charged to its vif only. Keeps the book of
+ * what is applied: each vif's programmed spec, and each vif's contribution the dataplane confirmed.
+ */
+final class VifExecutor {
+    private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
+
+    /** The owner id that tells the dataplane that the vifs' elements of the first pass are recorded. */
+    static final String READY_OWNER = "vif";
+
+    /** What a vif is after the pass. {@code attached}: programmed anew; {@code detached}: torn down from programmed. */
+    record Settled(Actual actual, boolean attached, boolean detached) {
+    }
+
+    private final Kernel kernel;
+    private final AntiSpoof antiSpoof;
+    private final Conntrack conntrack;
+    private final long dataplaneTimeoutMillis;
+    private final Runnable batchApplied;
+
+    // ---- reconciler thread
+    private final Map<String, Applied> applied = new HashMap<>();
+    private final Map<String, Contribution> contributed = new HashMap<>();
+    private boolean announced;
+
+    /** @param batchApplied called for each kernel batch (a metric) */
+    VifExecutor(Kernel kernel, AntiSpoof antiSpoof, Conntrack conntrack, long dataplaneTimeoutMillis,
+            Runnable batchApplied) {
+        this.kernel = kernel;
+        this.antiSpoof = antiSpoof;
+        this.conntrack = conntrack;
+        this.dataplaneTimeoutMillis = dataplaneTimeoutMillis;
+        this.batchApplied = batchApplied;
+    }
+
+    Map<String, Applied> applied() {
+        return applied;
+    }
+
+    Map<String, Contribution> contributed() {
+        return contributed;
+    }
+
+    /** Applies the plans; {@code full}: the first full pass also tells the dataplane the vifs are recorded. */
+    void execute(List<VifPlan> plans, boolean full) {
+        // 0. withdraw the anti-spoof elements of vifs going away
+        withdraw(plans);
+        // 1. stale deletes and sysctls
+        applyBatch(plans, p -> {
+            List<Op> ops = new ArrayList<>(p.deletes);
+            ops.addAll(p.sysctls);
+            return ops;
+        }, true);
+        // 2. conntrack: started now, runs (a process) alongside 3 and 4, finished before any link comes up
+        List<InetAddress> purge = new ArrayList<>();
+        plans.stream().filter(p -> !p.failed || p.teardown).forEach(p -> purge.addAll(new LinkedHashSet<>(p.purge)));
+        CompletableFuture<Void> purged = purge.isEmpty() ? CompletableFuture.completedFuture(null)
+                : conntrack.start(purge);
+        // 3. neighbours
+        applyBatch(plans, p -> p.neighbours, false);
+        // 4. anti-spoof elements, confirmed before any link comes up
+        put(plans, full);
+        try {
+            purged.join();
+        } catch (CompletionException e) {
+            LOG.log(Level.WARNING, "conntrack purge failed: " + e.getCause());
+        }
+        // 5. link up, routes, addresses
+        applyBatch(plans, p -> p.upOps, false);
+    }
+
+    private void withdraw(List<VifPlan> plans) {
+        List<CompletableFuture<Void>> removals = new ArrayList<>();
+        List<VifPlan> removing = new ArrayList<>();
+        for (VifPlan p : plans) {
+            if (p.removeContribution) {
+                removals.add(antiSpoof.remove(AntiSpoof.owner(p.name())).toCompletableFuture());
+                removing.add(p);
+            }
+        }
+        for (int i = 0; i < removals.size(); i++) {
+            VifPlan p = removing.get(i);
+            String err = await(removals.get(i));
+            if (err == null) {
+                contributed.remove(p.name());
+            } else {
+                p.teardownFailed = true;
+                p.fail(p.name() + ": withdrawing anti-spoof elements failed: " + err);
+            }
+        }
+    }
+
+    private void put(List<VifPlan> plans, boolean full) {
+        List<VifPlan> putting = plans.stream().filter(p -> p.program && !p.failed && p.contribution != null).toList();
+        List<CompletableFuture<Void>> puts = putting.stream()
+                .map(p -> antiSpoof.put(p.contribution).toCompletableFuture()).toList();
+        if (full && !announced) {
+            // After a start the dataplane writes nothing until this owner is present (its
+            // requiredOwners): by now every vif's elements are recorded, so the first apply already
+            // holds them and no working guest loses a packet to an anti-spoof set without it.
+            antiSpoof.put(Contribution.empty(READY_OWNER));
+            announced = true;
+        }
+        for (int i = 0; i < puts.size(); i++) {
+            VifPlan p = putting.get(i);
+            String err = await(puts.get(i));
+            if (err == null) {
+                contributed.put(p.name(), p.contribution);
+            } else {
+                p.fail(p.name() + ": anti-spoof elements not applied, link left as it was: " + err);
+            }
+        }
+    }
+
+    /** Waits for a dataplane future with the configured limit; returns null on success, else the error. */
+    private String await(CompletableFuture<Void> f) {
+        try {
+            f.get(dataplaneTimeoutMillis, TimeUnit.MILLISECONDS);
+            return null;
+        } catch (TimeoutException e) {
+            return "the dataplane did not confirm within " + dataplaneTimeoutMillis + " ms";
+        } catch (ExecutionException e) {
+            return String.valueOf(e.getCause() == null ? e : e.getCause().getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    /**
+     * Applies the chosen operations of all (not yet failed) vifs as one batch and charges each
+     * failure to its vif. With {@code tolerateMissing}, failed deletes of objects already gone are fine.
+     */
+    private void applyBatch(List<VifPlan> plans, Function<VifPlan, List<Op>> pick, boolean tolerateMissing) {
+        Batch batch = new Batch();
+        List<VifPlan> owners = new ArrayList<>();
+        for (VifPlan p : plans) {
+            if (p.failed && !p.teardown) {
+                continue;
+            }
+            for (Op op : pick.apply(p)) {
+                batch.add(op);
+                owners.add(p);
+            }
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        batchApplied.run();
+        LOG.log(Level.DEBUG, () -> "applying\n" + batch.render());
+        try {
+            kernel.apply(batch);
+        } catch (BatchException e) {
+            for (BatchException.Failure f : e.failures()) {
+                boolean delete = f.op() instanceof Op.RouteDelete || f.op() instanceof Op.NeighbourDelete
+                        || f.op() instanceof Op.AddressDelete;
+                if (tolerateMissing && delete && f.isMissing()) {
+                    continue;
+                }
+                VifPlan p = owners.get(f.index());
+                p.teardownFailed |= p.teardown;
+                p.fail(p.name() + ": " + f);
+            }
+        } catch (KernelException e) {
+            Set<VifPlan> hit = new LinkedHashSet<>(owners);
+            hit.forEach(p -> {
+                p.teardownFailed |= p.teardown;
+                p.fail(p.name() + ": " + e.getMessage());
+            });
+        }
+    }
+
+    /** Books what the pass did to one vif and says what the vif is now. */
+    Settled settle(VifPlan p) {
+        String name = p.name();
+        if (p.program && !p.failed) {
+            Applied now = new Applied(p.spec, p.link.index());
+            boolean attached = !now.equals(p.before);
+            applied.put(name, now);
+            return new Settled(Actual.PROGRAMMED, attached, false);
+        }
+        if (!p.teardown) {
+            return new Settled(Actual.FAILED, false, false);
+        }
+        boolean detached = p.before != null && !p.teardownFailed;
+        if (detached) {
+            applied.remove(name);
+        }
+        Actual actual = p.failed ? Actual.FAILED : p.pending != null ? Actual.PENDING : Actual.ABSENT;
+        return new Settled(actual, false, detached);
+    }
+}

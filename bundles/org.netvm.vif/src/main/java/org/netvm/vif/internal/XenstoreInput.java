@@ -1,0 +1,247 @@
+package org.netvm.vif.internal;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+import org.netvm.xenstore.Watch;
+import org.netvm.xenstore.WatchListener;
+import org.netvm.xenstore.XenStore;
+import org.netvm.xenstore.XenStoreError;
+import org.netvm.xenstore.XenStoreException;
+
+/**
+ * The xenstore input: watch callbacks only record (which vif or domain is dirty, the gateway, or
+ * "read everything"); on the reconciler thread, {@link #update} re-reads what was recorded into a
+ * cache of raw values ({@link XsEntry}, hostile until {@link VifSpec} validates them).
+ */
+final class XenstoreInput {
+    private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
+
+    static final String GATEWAY_KEY = "qubes-netvm-gateway";
+    static final String GATEWAY6_KEY = "qubes-netvm-gateway6";
+
+    private final XenStore xs;
+    private final String base;
+    private final VifEvents events;
+
+    // ---- reconciler thread
+    private final List<Watch> watches = new ArrayList<>();
+    private final Map<String, XsEntry> entries = new HashMap<>();
+    private String gatewayRaw;
+    private String gateway6Raw;
+
+    XenstoreInput(XenStore xs, String base, VifEvents events) {
+        this.xs = xs;
+        this.base = base;
+        this.events = events;
+    }
+
+    // ---- recording
+
+    /** Registers the watches if they are missing (again after a failure). */
+    void subscribe() {
+        if (!watches.isEmpty()) {
+            return;
+        }
+        try {
+            watches.add(xs.watch(base, listener(this::changed)));
+            for (String key : List.of(GATEWAY_KEY, GATEWAY6_KEY)) {
+                watches.add(xs.watch(key, listener(path -> events.gatewayChanged())));
+            }
+        } catch (XenStoreException e) {
+            LOG.log(Level.WARNING, "cannot watch " + base + " (retrying): " + e.getMessage());
+            close();
+        }
+    }
+
+    private WatchListener listener(java.util.function.Consumer<String> changed) {
+        return new WatchListener() {
+            @Override
+            public void changed(String path) {
+                changed.accept(path);
+            }
+
+            @Override
+            public void resync() {
+                events.requestFull();
+            }
+        };
+    }
+
+    void close() {
+        watches.forEach(Watch::close);
+        watches.clear();
+    }
+
+    /** A watch event below the base path: marks the vif (or the domain, or everything) dirty. */
+    void changed(String path) {
+        String rest = null;
+        if (path != null) {
+            int at = path.equals(base) || path.startsWith(base + "/") ? 0 : path.indexOf("/" + base + "/");
+            if (at == 0) {
+                rest = path.length() > base.length() ? path.substring(base.length() + 1) : "";
+            } else if (at > 0) {
+                rest = path.substring(at + base.length() + 2);
+            }
+        }
+        String[] p = rest == null || rest.isEmpty() ? new String[0] : rest.split("/", 3);
+        if (p.length == 0 || !VifName.isId(p[0])) {
+            events.requestFull();
+        } else if (p.length == 1) {
+            events.domainChanged(p[0]);
+        } else {
+            Optional<VifName> vif = VifName.of(p[0], p[1]);
+            if (vif.isPresent()) {
+                events.vifChanged(vif.get().name());
+            } else {
+                events.domainChanged(p[0]);
+            }
+        }
+    }
+
+    // ---- the cache (reconciler thread)
+
+    Map<String, XsEntry> entries() {
+        return entries;
+    }
+
+    String gateway() {
+        return gatewayRaw;
+    }
+
+    String gateway6() {
+        return gateway6Raw;
+    }
+
+    /**
+     * Re-reads what a pass needs and adds the vifs it touched to {@code work}: all of xenstore when
+     * {@code scan}; else the gateway if recorded, the dirty domains and vifs, and the vifs hotplug
+     * calls wait for. Returns true if the gateway keys changed.
+     */
+    boolean update(VifEvents.Drained d, boolean full, boolean scan, List<String> waited, Set<String> work)
+            throws XenStoreException {
+        if (full) {
+            work.addAll(entries.keySet());
+        }
+        boolean gatewayChanged = false;
+        if (scan) {
+            scanAll();
+            readGateway();
+        } else {
+            if (d.gateway()) {
+                gatewayChanged = readGateway();
+            }
+            for (String domid : d.domids()) {
+                Set<String> touched = scanDomain(domid);
+                if (!full) {
+                    work.addAll(touched);
+                }
+            }
+            for (String name : d.names()) {
+                refresh(VifName.parse(name).orElseThrow());
+            }
+            for (String vif : waited) {
+                if (!d.names().contains(vif)) {
+                    refresh(VifName.parse(vif).orElseThrow());
+                }
+            }
+        }
+        if (full) {
+            work.addAll(entries.keySet());
+        }
+        return gatewayChanged;
+    }
+
+    private void scanAll() throws XenStoreException {
+        Map<String, XsEntry> found = new HashMap<>();
+        for (String domid : directory(base)) {
+            for (XsEntry e : readDomain(domid)) {
+                found.put(e.vif().name(), e);
+            }
+        }
+        entries.clear();
+        entries.putAll(found);
+    }
+
+    /** Re-reads one domain's directory; returns the names touched (present before or now). */
+    private Set<String> scanDomain(String domid) throws XenStoreException {
+        Set<String> touched = new HashSet<>();
+        for (Iterator<XsEntry> it = entries.values().iterator(); it.hasNext(); ) {
+            XsEntry e = it.next();
+            if (Integer.toString(e.vif().domid()).equals(domid)) {
+                touched.add(e.vif().name());
+                it.remove();
+            }
+        }
+        for (XsEntry e : readDomain(domid)) {
+            entries.put(e.vif().name(), e);
+            touched.add(e.vif().name());
+        }
+        return touched;
+    }
+
+    private List<XsEntry> readDomain(String domid) throws XenStoreException {
+        List<XsEntry> out = new ArrayList<>();
+        if (!VifName.isId(domid)) {
+            LOG.log(Level.WARNING, "ignoring " + base + "/" + VifSpec.quote(domid) + ": not a domid");
+            return out;
+        }
+        for (String devid : directory(base + "/" + domid)) {
+            Optional<VifName> vif = VifName.of(domid, devid);
+            if (vif.isEmpty()) {
+                LOG.log(Level.WARNING, "ignoring " + base + "/" + domid + "/" + VifSpec.quote(devid)
+                        + ": not a device id");
+                continue;
+            }
+            read(vif.get()).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    private List<String> directory(String path) throws XenStoreException {
+        try {
+            return xs.directory(path);
+        } catch (XenStoreException e) {
+            if (e.error() == XenStoreError.ENOENT) {
+                return List.of();
+            }
+            throw e;
+        }
+    }
+
+    private Optional<XsEntry> read(VifName vif) throws XenStoreException {
+        String dir = vif.xenbusPath(base);
+        if (xs.readIfExists(dir).isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new XsEntry(vif, xs.readIfExists(dir + "/ip").orElse(null),
+                xs.readIfExists(dir + "/mac").orElse(null)));
+    }
+
+    private void refresh(VifName vif) throws XenStoreException {
+        Optional<XsEntry> e = read(vif);
+        if (e.isPresent()) {
+            entries.put(vif.name(), e.get());
+        } else {
+            entries.remove(vif.name());
+        }
+    }
+
+    /** Reads the gateway keys; true if they changed. */
+    private boolean readGateway() throws XenStoreException {
+        String gw = xs.readIfExists(GATEWAY_KEY).orElse(null);
+        String gw6 = xs.readIfExists(GATEWAY6_KEY).orElse(null);
+        boolean changed = !Objects.equals(gw, gatewayRaw) || !Objects.equals(gw6, gateway6Raw);
+        gatewayRaw = gw;
+        gateway6Raw = gw6;
+        return changed;
+    }
+}
