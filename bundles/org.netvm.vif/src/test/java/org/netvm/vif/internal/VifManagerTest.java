@@ -101,12 +101,14 @@ class VifManagerTest {
         FakeXenStore xs = new FakeXenStore();
         xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
         ImmediateDataplane dataplane = new ImmediateDataplane();
+        // the guest exists before the agent starts, so its first pass (which puts the marker) sees it:
+        // created after activation, the first pass may run before it and put the marker first
+        xs.putVif(3, 0, "10.137.0.5", null);
+        kernel.addLink("vif3.0");
         VifManager m = new VifManager(kernel, xs, dataplane, config("backend/vif"));
         List<VifHook.Event> events = new CopyOnWriteArrayList<>();
         m.addHook(events::add);
         try {
-            xs.putVif(3, 0, "10.137.0.5", null);
-            kernel.addLink("vif3.0");
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
                     new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
