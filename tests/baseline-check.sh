@@ -30,3 +30,32 @@ elif grep -q 'ADDED *METHOD *flushEverything' "$scratch/bad.log" && grep -q 'Bas
 else
     echo "FAIL the build failed, but not in the baseline check:"; grep ERROR "$scratch/bad.log" | head -10; exit 1
 fi
+
+# ARCHITECTURE.md's bundle table names each exported package with its version: it must say what the
+# package-info.java files say (a newcomer reads the table, bnd reads the files).
+cd "$TOP"
+mismatch=$(python3 - <<'PY'
+import glob, re
+declared = {}
+for f in glob.glob("bundles/*/src/main/java/**/package-info.java", recursive=True):
+    s = open(f).read()
+    v = re.search(r'@(?:org\.osgi\.annotation\.versioning\.)?Version\("(\d+)\.(\d+)\.\d+"\)', s)
+    p = re.search(r'^package ([\w.]+);', s, re.M)
+    if v and p and "internal" not in p.group(1):
+        declared[p.group(1)] = v.group(1) + "." + v.group(2)
+table = {}
+for line in open("ARCHITECTURE.md"):
+    if line.startswith("| `org.netvm."):
+        cells = line.split("|")
+        for pkg, ver in re.findall(r'`(org\.netvm[\w.]*)` (\d+\.\d+)', cells[-2] if len(cells) > 2 else ""):
+            table[pkg] = ver
+bad = [f"{p}: ARCHITECTURE.md says {table.get(p, 'nothing')}, package-info.java {v}" for p, v in sorted(declared.items()) if table.get(p) != v]
+bad += [f"{p}: in ARCHITECTURE.md but no exported package-info.java" for p in sorted(table) if p not in declared]
+print("\n".join(bad))
+PY
+)
+if [ -z "$mismatch" ]; then
+    echo "PASS ARCHITECTURE.md's exported package versions match package-info.java"
+else
+    echo "FAIL ARCHITECTURE.md's exported package versions differ from package-info.java:"; echo "$mismatch"; exit 1
+fi
