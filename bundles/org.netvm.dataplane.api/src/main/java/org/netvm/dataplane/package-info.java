@@ -65,5 +65,5 @@
  * new type would be a major version of this package.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.netvm.dataplane;
