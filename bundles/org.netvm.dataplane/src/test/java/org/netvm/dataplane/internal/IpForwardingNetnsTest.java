@@ -1,0 +1,123 @@
+package org.netvm.dataplane.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Dataplane.Forwarding;
+import org.netvm.kernel.Batch;
+import org.netvm.kernel.CloseableKernel;
+import org.netvm.kernel.Kernels;
+import org.netvm.kernel.Sysctl;
+
+/**
+ * The fail-closed forwarding gate against the real kernel, in a throwaway network namespace: forwarding
+ * that was on is switched off at the first pass, on only once the policy is applied, off again when asked.
+ * (The backend is a fake: only the sysctls are real here.)
+ */
+class IpForwardingNetnsTest {
+    private static final String IP = List.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip").stream()
+            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+    private String ns;
+    private CloseableKernel kernel;
+
+    private static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed: " + out);
+        }
+        return out;
+    }
+
+    /** What a user would look at: /proc/sys inside the namespace, read by another process. */
+    private String ipForward() throws IOException, InterruptedException {
+        return run(IP, "netns", "exec", ns, "cat", "/proc/sys/net/ipv4/ip_forward").trim();
+    }
+
+    @BeforeEach
+    void namespace() throws Exception {
+        assumeTrue(IP != null, "ip(8) not installed");
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        assumeTrue(Integer.valueOf(0).equals(uid), "real-kernel tests need root");
+        ns = "netvmtest-fwd-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        run(IP, "netns", "add", ns);
+        kernel = Kernels.open(ns);
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (kernel != null) {
+            kernel.close();
+        }
+        if (ns != null) {
+            run(IP, "netns", "delete", ns);
+        }
+    }
+
+    private static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void forwardingFollowsTheAppliedPolicy() throws Exception {
+        kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 1)); // e.g. left on by sysctl.d
+        assertEquals("1", ipForward());
+        List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        Log quiet = new Log() {
+            @Override
+            public void info(String m) {
+            }
+
+            @Override
+            public void warn(String m) {
+            }
+
+            @Override
+            public void error(String m) {
+            }
+        };
+        var r = new DataplaneReconciler(new Settings("a", 5, 0, java.util.Set.of("policy")), new ExecutorScheduler(),
+                Runnable::run, quiet, ForwardingMarker.NONE);
+        try {
+            r.bindBackend(new FakeBackend("a", calls), Map.of("service.id", 1L, "netvm.backend", "a"));
+            r.bindKernel(kernel);
+            await("the start-up check", () -> {
+                try {
+                    return "0".equals(ipForward()); // the firewall is not in place yet
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+
+            r.put(DataplaneReconcilerTest.policy()).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            r.forwarding(Forwarding.IPV4).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            assertEquals("1", ipForward());
+
+            r.forwarding(Forwarding.OFF).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            assertEquals("0", ipForward());
+        } finally {
+            r.deactivate();
+        }
+    }
+}
