@@ -1,7 +1,5 @@
 package org.netvm.dataplane.internal;
 
-import static org.netvm.dataplane.internal.BackendEntry.asBackendException;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -56,6 +54,13 @@ final class IpForwarding {
         sysctls = s;
     }
 
+    /** Asks whether netvm's own objects are in the kernel: one backend's read-back, or its tool at prestart. */
+    interface RulesProbe {
+        String name();
+
+        boolean holdsRules() throws Exception;
+    }
+
     /** Once, before anything is applied: off unless netvm's rules are in force from a previous run. */
     void startUp(List<BackendEntry> backends) {
         ForwardingSysctls s = sysctls;
@@ -63,19 +68,45 @@ final class IpForwarding {
             return;
         }
         checked = true;
+        List<RulesProbe> probes = new ArrayList<>();
+        for (BackendEntry b : backends) {
+            probes.add(new RulesProbe() {
+                @Override
+                public String name() {
+                    return "backend " + b.name();
+                }
+
+                @Override
+                public boolean holdsRules() throws BackendException {
+                    return !b.backend().readBack().isEmpty();
+                }
+            });
+        }
+        switchOffUnlessInForce(s, false, probes, marker, log);
+    }
+
+    /**
+     * The start-up decision, shared with {@code netvm forwarding prestart}: forwarding found on stays on
+     * only if a probe finds netvm's rules or the marker is present; otherwise IPv4 forwarding (and IPv6 if
+     * {@code ipv6Too}) is switched off.
+     */
+    static void switchOffUnlessInForce(ForwardingSysctls s, boolean ipv6Too, List<RulesProbe> probes,
+            ForwardingMarker marker, Log log) {
         try {
-            if (!s.read().ipv4()) {
+            ForwardingSysctls.State now = s.read();
+            if (!now.ipv4() && !(ipv6Too && now.ipv6())) {
                 return;
             }
-            for (BackendEntry b : backends) {
+            for (RulesProbe p : probes) {
                 try {
-                    if (!b.backend().readBack().isEmpty()) {
-                        log.info("IP forwarding is on and backend " + b.name() + " still holds netvm's rules from"
+                    if (p.holdsRules()) {
+                        log.info("IP forwarding is on and " + p.name() + " still holds netvm's rules from"
                                 + " a previous run: kept on");
                         return;
                     }
-                } catch (BackendException | RuntimeException e) {
-                    log.warn("cannot read back backend " + b.name() + ": " + asBackendException(e).getMessage());
+                } catch (Exception e) {
+                    log.warn("cannot read back " + p.name() + ": " + (e instanceof BackendException be
+                            ? be.getMessage() : e.toString()));
                 }
             }
             if (marker.present()) {
@@ -84,7 +115,7 @@ final class IpForwarding {
                         + " and namespace: kept on (its rules stay in force until the first apply)");
                 return;
             }
-            s.write(false, null);
+            s.write(false, ipv6Too ? false : null);
             log.warn("IP forwarding was on before the base policy was applied; off until it is");
         } catch (Exception e) {
             log.error("could not check or switch off IP forwarding before applying the policy: " + e);
