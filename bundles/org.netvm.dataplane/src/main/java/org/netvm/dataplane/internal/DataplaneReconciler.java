@@ -1,28 +1,20 @@
 package org.netvm.dataplane.internal;
 
-import static org.netvm.dataplane.internal.BackendEntry.asBackendException;
-
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.SortedSet;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
-import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
-import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.internal.Waiters.SwapWaiter;
@@ -214,15 +206,9 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     @Override
     public CompletionStage<Void> forwarding(Forwarding wanted) {
+        Objects.requireNonNull(wanted, "wanted");
         CompletableFuture<Void> f = new CompletableFuture<>();
-        synchronized (lock) {
-            if (stopped) {
-                return CompletableFuture.failedFuture(new IllegalStateException("the dataplane stopped"));
-            }
-            forwardingRequests.add(new IpForwarding.Request(Objects.requireNonNull(wanted, "wanted"), f));
-            requestPass();
-        }
-        return f.copy();
+        return record(f, () -> forwardingRequests.add(new IpForwarding.Request(wanted, f))).copy();
     }
 
     @Reference(service = Contribution.class, cardinality = ReferenceCardinality.MULTIPLE,
@@ -286,11 +272,16 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Override
     public CompletableFuture<String> awaitBackend(String name) {
         CompletableFuture<String> f = new CompletableFuture<>();
+        return record(f, () -> swapWaiters.add(new SwapWaiter(name, f, configEpoch, retrySeq)));
+    }
+
+    /** Records a request under the lock and asks for a pass; fails {@code f} if the dataplane stopped. */
+    private <T> CompletableFuture<T> record(CompletableFuture<T> f, Runnable request) {
         synchronized (lock) {
             if (stopped) {
                 return CompletableFuture.failedFuture(new IllegalStateException("the dataplane stopped"));
             }
-            swapWaiters.add(new SwapWaiter(name, f, configEpoch, retrySeq));
+            request.run();
             requestPass();
         }
         return f;
@@ -307,14 +298,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Override
     public CompletableFuture<List<String>> cleanup() {
         CompletableFuture<List<String>> f = new CompletableFuture<>();
-        synchronized (lock) {
-            if (stopped) {
-                return CompletableFuture.failedFuture(new IllegalStateException("the dataplane stopped"));
-            }
-            cleanups.add(f);
-            requestPass();
-        }
-        return f;
+        return record(f, () -> cleanups.add(f));
     }
 
     @Override
