@@ -141,6 +141,9 @@ final class IpForwarding {
         Request r = pending;
         pending = null;
         try {
+            if (sysctls == ForwardingSysctls.NONE) {
+                throw new IllegalStateException("no kernel service: IP forwarding cannot be switched");
+            }
             if (r.wanted == Dataplane.Forwarding.OFF) {
                 off();
             } else {

@@ -230,4 +230,16 @@ class IpForwardingTest {
         assertTrue(DataplaneReconcilerTest.failure(on).getMessage().contains("sysctl refused"));
         assertFalse(marker.present);
     }
+
+    @Test
+    void withoutAKernelARequestFailsInsteadOfPretending() {
+        var r = reconciler(backend());
+        r.forwarding.sysctls(ForwardingSysctls.NONE);
+        r.put(DataplaneReconcilerTest.policy());
+        settle();
+        CompletionStage<Void> on = r.forwarding(Forwarding.IPV4);
+        settle();
+        assertTrue(DataplaneReconcilerTest.failure(on).getMessage().contains("no kernel"));
+        assertFalse(marker.present, "no marker for a forwarding nobody switched on");
+    }
 }
