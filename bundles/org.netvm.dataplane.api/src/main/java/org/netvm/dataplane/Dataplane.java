@@ -44,6 +44,37 @@ public interface Dataplane {
      */
     CompletionStage<Void> remove(String owner);
 
+    /**
+     * What the agent's network namespace should forward.
+     *
+     * @since 1.2
+     */
+    enum Forwarding {
+        /** Nothing: guests are not routed. */
+        OFF,
+        /** IPv4 ({@code net.ipv4.ip_forward}). */
+        IPV4,
+        /** IPv4 and IPv6 ({@code net.ipv6.conf.all.forwarding}, which also stops router advertisements being taken). */
+        IPV4_AND_IPV6
+    }
+
+    /**
+     * Asks for IP forwarding. The dataplane is its one owner, because only it knows whether netvm's rules
+     * are in force: forwarding found on at start is switched off unless a previous run's rules are still in
+     * force; it is switched on only while the backend in charge holds the plan with every required owner
+     * (fail closed), and off before {@code netvm backend cleanup} sweeps. Asking for {@link Forwarding#IPV4}
+     * again after IPv6 was on switches IPv6 off; {@link Forwarding#OFF} switches IPv6 off only if it was
+     * switched on this way. A stopping dataplane leaves forwarding as it is (a restart cuts no flow).
+     *
+     * @return completes once forwarding is as asked (for on: waits while the plan is not in force), or
+     *         exceptionally if the kernel refused (nothing is retried: ask again)
+     * @since 1.2
+     */
+    default CompletionStage<Void> forwarding(Forwarding wanted) {
+        return java.util.concurrent.CompletableFuture.failedStage(
+                new UnsupportedOperationException("this dataplane does not switch IP forwarding"));
+    }
+
     /** The merged desired plan (without contributions left out for conflicts). */
     Plan plan();
 

@@ -228,6 +228,70 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         return merge(List.of(contributions));
     }
 
+    /**
+     * The outcome of {@link #mergeLeavingOut}: the plan, the contributions in it and why the others were
+     * left out.
+     *
+     * @param plan     the merged plan
+     * @param merged   the contributions in the plan, by owner
+     * @param leftOut  why each left-out contribution conflicts, by owner (empty when all fit)
+     * @since 1.2
+     */
+    public record Merge(Plan plan, SortedMap<String, Contribution> merged, SortedMap<String, String> leftOut) {
+        public Merge {
+            Objects.requireNonNull(plan, "plan");
+            merged = Collections.unmodifiableSortedMap(new TreeMap<>(merged));
+            leftOut = Collections.unmodifiableSortedMap(new TreeMap<>(leftOut));
+        }
+    }
+
+    /**
+     * Merges contributions like {@link #merge(Collection)}, but a conflict leaves out as few
+     * contributions as it can instead of failing: the {@code established} owners (those of the previous
+     * plan) are tried first, then the others by owner id, and a contribution that does not fit the ones
+     * taken so far is left out whole, with the reason. The rest of the plan is unaffected, so a newcomer
+     * that conflicts never evicts an established contribution. Contributions must have distinct owners.
+     *
+     * @since 1.2
+     */
+    public static Merge mergeLeavingOut(Collection<Contribution> contributions, Set<String> established) {
+        try {
+            return new Merge(merge(contributions), byOwner(contributions), new TreeMap<>());
+        } catch (IllegalArgumentException conflict) {
+            // fall through: find the contributions to leave out
+        }
+        List<Contribution> pending = new ArrayList<>(contributions);
+        pending.sort(Comparator.comparing((Contribution c) -> !established.contains(c.owner()))
+                .thenComparing(Contribution::owner));
+        List<Contribution> in = new ArrayList<>();
+        Plan plan = EMPTY;
+        Map<String, String> out = new TreeMap<>();
+        boolean progress = true;
+        while (progress && !pending.isEmpty()) { // a later one may declare what an earlier one needs
+            progress = false;
+            out.clear();
+            for (var it = pending.iterator(); it.hasNext(); ) {
+                Contribution c = it.next();
+                in.add(c);
+                try {
+                    plan = merge(in);
+                    it.remove();
+                    progress = true;
+                } catch (IllegalArgumentException e) {
+                    in.removeLast();
+                    out.put(c.owner(), e.getMessage());
+                }
+            }
+        }
+        return new Merge(plan, byOwner(in), new TreeMap<>(out));
+    }
+
+    private static SortedMap<String, Contribution> byOwner(Collection<Contribution> cs) {
+        TreeMap<String, Contribution> m = new TreeMap<>();
+        cs.forEach(c -> m.put(c.owner(), c));
+        return m;
+    }
+
     /** The rules of {@code chain} in order (empty if none). */
     public List<Rule> rules(ChainRef chain) {
         return rules.getOrDefault(chain, List.of());

@@ -25,7 +25,9 @@
  * whole. {@link org.netvm.dataplane.Plan#merge} unites contributions: chains and sets may be declared by
  * several owners if identical; any owner may add rules to any declared chain and elements to any declared
  * set. Rules of a chain are ordered by (rule order key, contribution priority, owner id, position in the
- * contribution), so the result does not depend on the order contributions arrive in. Typical use:
+ * contribution), so the result does not depend on the order contributions arrive in.
+ * {@link org.netvm.dataplane.Plan#mergeLeavingOut} is the dataplane's rule for conflicts: the
+ * contributions of the previous plan stay, a conflicting newcomer is left out whole. Typical use:
  * <pre>{@code
  * ChainRef input = ChainRef.of(Family.INET, "input");
  * SetRef allowed = SetRef.of(Family.INET, "allowed");

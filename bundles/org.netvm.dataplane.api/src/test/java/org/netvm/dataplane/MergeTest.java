@@ -141,4 +141,38 @@ class MergeTest {
         assertThrows(IllegalArgumentException.class, () -> Rule.in(dns).daddr("10.139.1.1").dnat("9.9.9.9", 53));
         assertEquals(53, ((Verdict.Dnat) Rule.in(dns).dport(Match.Protocol.UDP, 53).dnat("9.9.9.9", 53).verdict()).port());
     }
+
+    @Test
+    void mergeLeavingOutKeepsEverythingThatFits() {
+        Plan.Merge m = Plan.mergeLeavingOut(List.of(base(), ssh(), guest("vif3.0", "10.137.0.5")), java.util.Set.of());
+        assertEquals(Plan.merge(base(), ssh(), guest("vif3.0", "10.137.0.5")), m.plan());
+        assertEquals(java.util.Set.of("base", "ssh", "vif/vif3.0"), m.merged().keySet());
+        assertTrue(m.leftOut().isEmpty());
+    }
+
+    @Test
+    void aConflictLeavesOutTheNewcomerWholeNotTheEstablishedOne() {
+        Contribution other = Contribution.builder("aaa-other")
+                .chain(Chain.filter(Family.INET, "input", Hook.INPUT, Priority.FILTER, Policy.ACCEPT))
+                .rule(Rule.in(INPUT).dport(Match.Protocol.TCP, 80).accept()).build();
+        Plan.Merge m = Plan.mergeLeavingOut(List.of(other, base(), ssh()), java.util.Set.of("base", "ssh"));
+        assertEquals(Plan.merge(base(), ssh()), m.plan(), "the established ones stay, though aaa-other sorts first");
+        assertEquals(java.util.Set.of("aaa-other"), m.leftOut().keySet());
+        assertTrue(m.leftOut().get("aaa-other").contains("declared differently"), m.leftOut().toString());
+
+        Plan.Merge fresh = Plan.mergeLeavingOut(List.of(other, base(), ssh()), java.util.Set.of());
+        assertEquals(java.util.Set.of("aaa-other", "ssh"), fresh.merged().keySet(), "nothing established: by owner id");
+        assertEquals(java.util.Set.of("base"), fresh.leftOut().keySet());
+    }
+
+    @Test
+    void aContributionNeedingALaterDeclarationIsTakenInALaterRound() {
+        Contribution rules = Contribution.builder("aaa-rules").rule(Rule.in(INPUT).dport(Match.Protocol.TCP, 22).accept())
+                .build();
+        Plan.Merge m = Plan.mergeLeavingOut(List.of(rules, base(), Contribution.builder("zzz").chain(
+                Chain.filter(Family.INET, "input", Hook.INPUT, Priority.FILTER, Policy.ACCEPT)).build()),
+                java.util.Set.of());
+        assertTrue(m.merged().containsKey("aaa-rules"), "taken once base declared its chain");
+        assertEquals(java.util.Set.of("zzz"), m.leftOut().keySet());
+    }
 }

@@ -1,7 +1,11 @@
 package org.netvm.dataplane.internal;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+
+import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.Plan;
 
 /**
  * What the operator commands need beyond {@link org.netvm.dataplane.Dataplane}; registered by the
@@ -28,8 +32,25 @@ public interface BackendControl {
     CompletableFuture<List<String>> cleanup();
 
     /**
-     * A dry run on the reconciler thread: what the active backend would own for the current plan, in its
-     * canonical text, and how the kernel differs from that now.
+     * A dry run on the reconciler thread: what the active backend (else the configured one) would own for
+     * the current plan, in its canonical text, and what the kernel holds now.
      */
-    CompletableFuture<String> dryRun();
+    CompletableFuture<DryRun> dryRun();
+
+    /**
+     * The answer of {@link #dryRun()}.
+     *
+     * @param plan          the merged plan
+     * @param contributions contributions in the plan
+     * @param leftOut       why each left-out contribution conflicts, by owner
+     * @param requested     the configured backend name
+     * @param backend       the backend asked (the one in charge, else the configured one), or null if none
+     * @param inCharge      whether {@code backend} is in charge
+     * @param expected      what {@code backend} would own for the plan (null without a backend)
+     * @param actual        what it owns now (null without a backend or if the read-back failed)
+     * @param readBackError why the read-back failed, or null
+     */
+    record DryRun(Plan plan, int contributions, Map<String, String> leftOut, String requested, String backend,
+            boolean inCharge, OwnedState expected, OwnedState actual, String readBackError) {
+    }
 }

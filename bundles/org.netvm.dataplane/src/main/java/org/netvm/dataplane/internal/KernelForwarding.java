@@ -4,8 +4,8 @@ import org.netvm.kernel.Batch;
 import org.netvm.kernel.Kernel;
 import org.netvm.kernel.Sysctl;
 
-/** {@link Forwarding} through the kernel seam (so it follows the runtime's network namespace). */
-final class KernelForwarding implements Forwarding {
+/** {@link ForwardingSysctls} through the kernel seam (so it follows the runtime's network namespace). */
+final class KernelForwarding implements ForwardingSysctls {
     private final Kernel kernel;
 
     KernelForwarding(Kernel kernel) {
@@ -13,19 +13,8 @@ final class KernelForwarding implements Forwarding {
     }
 
     @Override
-    public Saved off() throws Exception {
-        Saved s = new Saved(kernel.sysctl(Sysctl.ipv4Forward()) != 0, ipv6On());
-        Batch b = new Batch();
-        if (s.ipv4()) {
-            b.setSysctl(Sysctl.ipv4Forward(), 0);
-        }
-        if (s.ipv6()) {
-            b.setSysctl(Sysctl.ipv6Forwarding(), 0);
-        }
-        if (s.any()) {
-            kernel.apply(b);
-        }
-        return s;
+    public State read() throws Exception {
+        return new State(kernel.sysctl(Sysctl.ipv4Forward()) != 0, ipv6On());
     }
 
     private boolean ipv6On() {
@@ -37,15 +26,15 @@ final class KernelForwarding implements Forwarding {
     }
 
     @Override
-    public void restore(Saved saved) throws Exception {
+    public void write(Boolean ipv4, Boolean ipv6) throws Exception {
         Batch b = new Batch();
-        if (saved.ipv4()) {
-            b.setSysctl(Sysctl.ipv4Forward(), 1);
+        if (ipv4 != null) {
+            b.setSysctl(Sysctl.ipv4Forward(), ipv4 ? 1 : 0);
         }
-        if (saved.ipv6()) {
-            b.setSysctl(Sysctl.ipv6Forwarding(), 1);
+        if (ipv6 != null) {
+            b.setSysctl(Sysctl.ipv6Forwarding(), ipv6 ? 1 : 0);
         }
-        if (saved.any()) {
+        if (ipv4 != null || ipv6 != null) {
             kernel.apply(b);
         }
     }

@@ -2,11 +2,15 @@ package org.netvm.dataplane.internal;
 
 import java.io.PrintStream;
 import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.netvm.control.ControlCommand;
+import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.Plan;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -14,7 +18,8 @@ import org.osgi.service.component.annotations.Reference;
 /**
  * {@code netvm plan} and the Gogo command {@code netvm:plan}: a dry run. Prints the merged plan as the
  * backend in charge would own it (its canonical read-back form, {@code PacketFilterBackend.expected})
- * and how the kernel differs from it now ({@code OwnedState.diff} against {@code readBack()}).
+ * and how the kernel differs from it now ({@code OwnedState.diff} against {@code readBack()}). The
+ * reconciler answers the question on its thread ({@link BackendControl#dryRun()}); the text is made here.
  */
 @Component(service = ControlCommand.class, property = {ControlCommand.NAME + "=plan",
         "osgi.command.scope=netvm", "osgi.command.function=plan"})
@@ -39,7 +44,7 @@ public final class PlanCommand implements ControlCommand {
             return 2;
         }
         try {
-            out.print(control.dryRun().get(30, TimeUnit.SECONDS));
+            out.print(render(control.dryRun().get(30, TimeUnit.SECONDS)));
             return 0;
         } catch (ExecutionException e) {
             err.println("plan: " + e.getCause());
@@ -56,5 +61,56 @@ public final class PlanCommand implements ControlCommand {
     @org.apache.felix.service.command.Descriptor("dry run: what the active backend would hold, and the diff to the kernel")
     public String plan() {
         return ControlText.run(this, List.of());
+    }
+
+    static String render(BackendControl.DryRun d) {
+        Plan plan = d.plan();
+        StringBuilder out = new StringBuilder();
+        int rules = plan.rules().values().stream().mapToInt(List::size).sum();
+        int elements = plan.elements().values().stream().mapToInt(SortedSet::size).sum();
+        out.append("# plan: ").append(d.contributions()).append(" contribution(s), ").append(d.leftOut().size())
+                .append(" left out, ").append(plan.chains().size()).append(" chain(s), ").append(rules)
+                .append(" rule(s), ").append(plan.sets().size()).append(" set(s), ").append(elements)
+                .append(" element(s)\n");
+        d.leftOut().forEach((owner, why) -> out.append("# left out: ").append(owner).append(": ").append(why).append('\n'));
+        if (d.backend() == null) {
+            out.append("# no backend named ").append(d.requested()).append(" is registered; the plan as data:\n");
+            plan.chains().forEach(c -> out.append(c).append('\n'));
+            plan.rules().forEach((ref, list) -> list.forEach(r -> out.append(r).append('\n')));
+            plan.sets().forEach(x -> out.append(x).append('\n'));
+            plan.elements().forEach((ref, els) -> out.append(ref).append(' ').append(els).append('\n'));
+            return out.toString();
+        }
+        out.append("# what ").append(d.backend()).append(d.inCharge() ? " (in charge)" : " (not in charge)")
+                .append(" owns for this plan, in its canonical form:\n");
+        owned(d.expected(), out);
+        if (d.actual() == null) {
+            out.append("# read back failed: ").append(d.readBackError()).append('\n');
+            return out.toString();
+        }
+        List<String> diff = d.expected().diff(d.actual());
+        if (diff.isEmpty()) {
+            out.append("# the kernel holds exactly this\n");
+        } else {
+            out.append("# the kernel differs (").append(diff.size()).append("; - missing, + unexpected):\n");
+            diff.forEach(x -> out.append(x).append('\n'));
+        }
+        return out.toString();
+    }
+
+    private static void owned(OwnedState want, StringBuilder out) {
+        want.chains().forEach((key, header) -> {
+            out.append("chain ").append(key).append(" { ").append(header).append(" }\n");
+            want.rules().getOrDefault(key, List.of()).forEach(r -> out.append("    ").append(r).append('\n'));
+        });
+        want.rules().forEach((key, list) -> {
+            if (!want.chains().containsKey(key)) {
+                list.forEach(r -> out.append("rule ").append(key).append(": ").append(r).append('\n'));
+            }
+        });
+        want.sets().forEach((key, header) -> {
+            out.append("set ").append(key).append(" { ").append(header).append(" }\n");
+            want.elements().getOrDefault(key, new TreeSet<>()).forEach(e -> out.append("    ").append(e).append('\n'));
+        });
     }
 }

@@ -273,7 +273,7 @@ class BackendBenchmark {
         // one guest more through the reconciler: put until applied (merge of N+3 contributions + apply)
         b.sweep();
         double[] viaReconciler = new double[reps];
-        var r = new DataplaneReconciler(new DataplaneReconciler.Settings(b.name(), 5, 0), new ExecutorScheduler(),
+        var r = new DataplaneReconciler(new Settings(b.name(), 5, 0), new ExecutorScheduler(),
                 Runnable::run, log);
         try {
             r.bindBackend(b, Map.of("service.id", 1L, "netvm.backend", b.name()));
@@ -323,7 +323,7 @@ class BackendBenchmark {
     private void hotSwap(PacketFilterBackend nft, PacketFilterBackend ipt, int guests, int reps) throws Exception {
         nft.sweep();
         ipt.sweep();
-        var r = new DataplaneReconciler(new DataplaneReconciler.Settings("nftables", 5, 0), new ExecutorScheduler(),
+        var r = new DataplaneReconciler(new Settings("nftables", 5, 0), new ExecutorScheduler(),
                 Runnable::run, log);
         List<Double> toIpt = new ArrayList<>();
         List<Double> toNft = new ArrayList<>();
@@ -341,7 +341,7 @@ class BackendBenchmark {
                 PacketFilterBackend old = i % 2 == 1 ? nft : ipt;
                 long t0 = System.nanoTime();
                 var outcome = r.awaitBackend(next);
-                r.modified(new DataplaneReconciler.Settings(next, 5, 0));
+                r.modified(new Settings(next, 5, 0));
                 String msg = outcome.get(120, TimeUnit.SECONDS);
                 (i % 2 == 1 ? toIpt : toNft).add(ms(t0));
                 assertEquals(next + " is in charge and in sync", msg);

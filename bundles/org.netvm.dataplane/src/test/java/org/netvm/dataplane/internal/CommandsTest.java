@@ -57,7 +57,7 @@ class CommandsTest {
             public void error(String m) {
             }
         };
-        r = new DataplaneReconciler(new DataplaneReconciler.Settings("a", 5, 0), new ExecutorScheduler(),
+        r = new DataplaneReconciler(new Settings("a", 5, 0), new ExecutorScheduler(),
                 Runnable::run, quiet);
         r.bindBackend(a, Map.of("service.id", 1L, "netvm.backend", "a"));
         r.bindBackend(b, Map.of("service.id", 2L, "netvm.backend", "b"));
@@ -65,7 +65,7 @@ class CommandsTest {
         r.put(DataplaneReconcilerTest.guest(1)).toCompletableFuture().get(5, TimeUnit.SECONDS);
         backend = new BackendCommand(r, r, name -> {
             configWrites.add(name);
-            r.modified(new DataplaneReconciler.Settings(name, 5, 0));
+            r.modified(new Settings(name, 5, 0));
             return true;
         }, System::nanoTime);
         plan = new PlanCommand(r);

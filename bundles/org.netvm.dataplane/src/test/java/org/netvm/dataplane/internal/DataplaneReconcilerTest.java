@@ -77,7 +77,7 @@ class DataplaneReconcilerTest {
     long nextServiceId = 100;
 
     DataplaneReconciler reconciler(String backend) {
-        return new DataplaneReconciler(new DataplaneReconciler.Settings(backend, 5, 2), clock, Runnable::run, log);
+        return new DataplaneReconciler(new Settings(backend, 5, 2), clock, Runnable::run, log);
     }
 
     Map<String, Object> bind(DataplaneReconciler r, FakeBackend b) {
@@ -245,7 +245,7 @@ class DataplaneReconcilerTest {
         calls.clear();
 
         CompletableFuture<String> outcome = r.awaitBackend("b");
-        r.modified(new DataplaneReconciler.Settings("b", 5, 2));
+        r.modified(new Settings("b", 5, 2));
         settle();
         assertEquals(List.of("b.apply", "b.readBack", "a.sweep"), calls);
         assertEquals("b is in charge and in sync", outcome.get());
@@ -277,7 +277,7 @@ class DataplaneReconcilerTest {
 
         b.failApply = "Error: No such file or directory";
         CompletableFuture<String> outcome = r.awaitBackend("b");
-        r.modified(new DataplaneReconciler.Settings("b", 5, 2));
+        r.modified(new Settings("b", 5, 2));
         settle();
         assertEquals(List.of("b.apply", "b.sweep"), calls);
         assertEquals(before, a.kernel, "the old backend's state is untouched");
@@ -311,7 +311,7 @@ class DataplaneReconcilerTest {
         calls.clear();
         b.corrupt = s -> new OwnedState(s.chains(), s.rules(), s.sets(), new TreeMap<>()); // loses elements
 
-        r.modified(new DataplaneReconciler.Settings("b", 5, 2));
+        r.modified(new Settings("b", 5, 2));
         settle();
         assertEquals(List.of("b.apply", "b.readBack", "b.sweep"), calls);
         assertTrue(b.kernel.isEmpty());
@@ -364,7 +364,7 @@ class DataplaneReconcilerTest {
         r.put(policy());
         settle();
         CompletableFuture<String> outcome = r.awaitBackend("c");
-        r.modified(new DataplaneReconciler.Settings("c", 5, 2));
+        r.modified(new Settings("c", 5, 2));
         settle();
         assertTrue(failure(outcome).getMessage().contains("requested backend c is not registered; a stays in charge"));
         assertEquals("a", r.status().activeBackend());
@@ -398,25 +398,26 @@ class DataplaneReconcilerTest {
     void cleanupSwitchesForwardingOffFirstAndTheNextTakeOverRestoresIt() throws Exception {
         var r = reconciler("a");
         List<String> fwd = new ArrayList<>();
-        r.forwarding = new Forwarding() {
-            @Override
-            public Saved off() {
-                fwd.add("off");
-                calls.add("forwarding off");
-                return new Saved(true, false);
-            }
-
-            @Override
-            public void restore(Saved saved) {
-                fwd.add("restore " + saved);
-                calls.add("forwarding on");
-            }
-        };
         var a = new FakeBackend("a", calls);
         bind(r, a);
         r.put(policy());
         r.put(guest(1));
         settle();
+        r.forwarding.sysctls(new ForwardingSysctls() {
+            @Override
+            public State read() {
+                return new State(fwd.isEmpty(), false); // on until switched off
+            }
+
+            @Override
+            public void write(Boolean ipv4, Boolean ipv6) {
+                fwd.add("write " + ipv4 + " " + ipv6);
+                calls.add(Boolean.TRUE.equals(ipv4) ? "forwarding on" : "forwarding off");
+            }
+        });
+        r.retry(); // the start-up check: forwarding is on, and a holds netvm's rules: kept on
+        settle();
+        assertEquals(List.of(), fwd);
         calls.clear();
 
         CompletableFuture<List<String>> done = r.cleanup();
@@ -425,13 +426,13 @@ class DataplaneReconcilerTest {
         assertEquals(List.of("forwarding off", "a.sweep"), calls, "no moment with forwarding on and no rules");
         r.put(guest(2));
         clock.advance(10_000);
-        assertEquals(List.of("off"), fwd, "stays off while nothing is in charge");
+        assertEquals(List.of("write false null"), fwd, "stays off while nothing is in charge");
 
         calls.clear();
         r.retry();
         settle();
         assertEquals(List.of("a.apply", "forwarding on"), calls, "on again only once the rules are back");
-        assertEquals(List.of("off", "restore Saved[ipv4=true, ipv6=false]"), fwd);
+        assertEquals(List.of("write false null", "write true null"), fwd);
         r.put(guest(3));
         settle();
         assertEquals(2, fwd.size(), "restored once");
@@ -597,7 +598,7 @@ class DataplaneReconcilerTest {
     void nothingIsWrittenWhileARequiredOwnerIsMissingAtStartOrLater() {
         // a restart: DNS contributes before the base policy; applying that plan alone would replace the
         // previous run's filtering with none (no anti-spoofing, no forward filter)
-        var r = new DataplaneReconciler(new DataplaneReconciler.Settings("a", 5, 2, java.util.Set.of("policy")),
+        var r = new DataplaneReconciler(new Settings("a", 5, 2, java.util.Set.of("policy")),
                 clock, Runnable::run, log);
         var a = new FakeBackend("a", calls);
         bind(r, a);
@@ -639,11 +640,11 @@ class DataplaneReconcilerTest {
 
     @Test
     void requiredOwnersComeFromTheConfigurationWithThePolicyAndTheVifsAsDefault() {
-        assertEquals(java.util.Set.of(), new DataplaneReconciler.Settings("a", 5, 2).requiredOwners());
+        assertEquals(java.util.Set.of(), new Settings("a", 5, 2).requiredOwners());
         DataplaneReconciler.Config c = (DataplaneReconciler.Config) java.lang.reflect.Proxy.newProxyInstance(
                 DataplaneReconciler.Config.class.getClassLoader(), new Class<?>[] {DataplaneReconciler.Config.class},
                 (proxy, m, args) -> m.getDefaultValue()); // the defaults, as Config Admin gives them
         // "vif" is the vif manager's marker: its first pass's elements are recorded (see VifReconciler)
-        assertEquals(java.util.Set.of("policy", "vif"), DataplaneReconciler.Settings.of(c).requiredOwners());
+        assertEquals(java.util.Set.of("policy", "vif"), Settings.of(c).requiredOwners());
     }
 }

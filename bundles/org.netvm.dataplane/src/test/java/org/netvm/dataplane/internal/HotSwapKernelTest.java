@@ -144,7 +144,7 @@ class HotSwapKernelTest {
                 logLines.add("ERROR " + m);
             }
         };
-        var r = new DataplaneReconciler(new DataplaneReconciler.Settings("nftables", 5, 2), new ExecutorScheduler(),
+        var r = new DataplaneReconciler(new Settings("nftables", 5, 2), new ExecutorScheduler(),
                 Runnable::run, log);
         try {
             r.bindBackend(nft, Map.of("service.id", 1L, "netvm.backend", "nftables"));
@@ -181,7 +181,7 @@ class HotSwapKernelTest {
                     PacketFilterBackend old = i % 2 == 1 ? nft : ipt;
                     long t0 = System.nanoTime();
                     var outcome = r.awaitBackend(next);
-                    r.modified(new DataplaneReconciler.Settings(next, 5, 2));
+                    r.modified(new Settings(next, 5, 2));
                     String msg = outcome.get(60, TimeUnit.SECONDS);
                     swapMillis.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
                     assertEquals(next + " is in charge and in sync", msg);

@@ -1,16 +1,10 @@
 package org.netvm.policy.internal;
 
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
-import org.netvm.dataplane.PacketFilterBackend;
-import org.netvm.kernel.Batch;
-import org.netvm.kernel.Kernel;
-import org.netvm.kernel.KernelException;
-import org.netvm.kernel.Sysctl;
 import org.netvm.policy.BasePolicy;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.util.Tasks;
@@ -29,17 +23,17 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
- * Puts the base policy ({@link PolicyRules}) into the dataplane and switches IP forwarding on only
- * after the dataplane reported it applied (fail closed: guests are never routed without the firewall).
+ * Puts the base policy ({@link PolicyRules}) into the dataplane and, only after the dataplane reported it
+ * applied, asks for IP forwarding (fail closed: guests are never routed without the firewall). The
+ * dataplane owns forwarding ({@link Dataplane#forwarding}): it writes the sysctls, decides at start
+ * whether forwarding found on stays on, and keeps the marker for restarts.
  *
  * <p>All work runs on one thread: activation and configuration changes record the desired policy and
- * put it; the put's completion turns forwarding on (every time, so a forwarding switched off behind
- * netvm's back is repaired by the next put). A failed put (or sysctl write) is retried after
- * {@code retryMillis}; forwarding is not switched on while no policy was ever applied (if it was already
- * on at activation, it is switched off until then, unless the previous run of this agent left it on:
- * see {@link ForwardingMarker}). When the policy bundle is stopped, forwarding is switched off first,
- * then the policy withdrawn; when the whole framework stops (a restart), forwarding and the kernel's
- * rules are left as they are, so guests' flows go on while the agent is away.
+ * put it; the put's completion asks for forwarding (every time, so a forwarding switched off behind
+ * netvm's back is repaired by the next put). A failed put (or forwarding request) is retried after
+ * {@code retryMillis}. When the policy bundle is stopped, forwarding is switched off first, then the
+ * policy withdrawn; when the whole framework stops (a restart), nothing is asked, so forwarding and the
+ * kernel's rules are left as they are and guests' flows go on while the agent is away.
  */
 @Component(service = {}, immediate = true, configurationPid = PolicyComponent.PID)
 @Designate(ocd = PolicyComponent.Config.class)
@@ -59,50 +53,33 @@ public final class PolicyComponent {
                 + "taking router advertisements on the uplink)")
         boolean ipv6Forwarding() default false;
 
-        @AttributeDefinition(description = "Delay before a failed put or sysctl write is retried, in milliseconds")
+        @AttributeDefinition(description = "Delay before a failed put or forwarding request is retried, in milliseconds")
         long retryMillis() default 5000;
-
-        @AttributeDefinition(description = "Directory (emptied at boot) for the marker that tells a restarted "
-                + "agent it switched IP forwarding on itself, in this boot and network namespace")
-        String markerDir() default "/run/netvm";
     }
 
-    /** Backends as they come and go; read only to learn whether a previous run's firewall is in force. */
-    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.MULTIPLE,
-            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
-    volatile List<PacketFilterBackend> backends = new java.util.concurrent.CopyOnWriteArrayList<>();
-
     private final Dataplane dataplane;
-    private final Kernel kernel;
     private final Logger log;
     private final Tasks tasks;
-    private final ForwardingMarker marker;
 
     // state below is touched on the tasks thread only
     private Contribution desired;
     private boolean ipv6Forwarding;
     private long retryMillis;
     private long generation;
-    private boolean ipv6Set;
     private boolean forwarding;
     private boolean retryPending;
     private boolean closed;
-    private boolean markerSet;
 
     @Activate
-    public PolicyComponent(@Reference Dataplane dataplane, @Reference Kernel kernel,
-            @Reference(service = LoggerFactory.class) Logger log, Config config) {
-        this(dataplane, kernel, log, new ExecutorTasks("netvm-policy"),
-                new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())), config);
+    public PolicyComponent(@Reference Dataplane dataplane, @Reference(service = LoggerFactory.class) Logger log,
+            Config config) {
+        this(dataplane, log, new ExecutorTasks("netvm-policy"), config);
     }
 
-    PolicyComponent(Dataplane dataplane, Kernel kernel, Logger log, Tasks tasks, ForwardingMarker marker,
-            Config config) {
+    PolicyComponent(Dataplane dataplane, Logger log, Tasks tasks, Config config) {
         this.dataplane = dataplane;
-        this.kernel = kernel;
         this.log = log;
         this.tasks = tasks;
-        this.marker = marker;
         tasks.execute(() -> configure(config));
     }
 
@@ -122,7 +99,7 @@ public final class PolicyComponent {
         tasks.close();
     }
 
-    /** Whether forwarding was switched on (read by tests after running the tasks). */
+    /** Whether the dataplane switched forwarding on for us (read by tests after running the tasks). */
     boolean forwarding() {
         return forwarding;
     }
@@ -131,48 +108,11 @@ public final class PolicyComponent {
         if (closed) {
             return;
         }
-        if (generation == 0) {
-            forwardingOffUntilApplied();
-        }
         desired = PolicyRules.contribution(new PolicyRules.Options(config.uplinkIcmp(), config.masquerade6()));
         ipv6Forwarding = config.ipv6Forwarding();
         retryMillis = Math.max(100, config.retryMillis());
         generation++;
         put();
-    }
-
-    /**
-     * Forwarding switched on before netvm (e.g. by sysctl.d) would route guests without the firewall:
-     * it is switched off until the policy is applied. Unless a backend still holds netvm's rules from
-     * a previous run (the agent restarted; backends never sweep on stop): then the firewall is in
-     * force, and switching forwarding off would only cut every guest's traffic until the first apply.
-     */
-    private void forwardingOffUntilApplied() {
-        try {
-            if (kernel.sysctl(Sysctl.ipv4Forward()) != 0) {
-                for (PacketFilterBackend b : backends) {
-                    try {
-                        if (!b.readBack().isEmpty()) {
-                            log.info("IP forwarding is on and backend {} still holds netvm's rules from a previous run:"
-                                    + " kept on", b.name());
-                            return;
-                        }
-                    } catch (org.netvm.dataplane.BackendException | RuntimeException e) {
-                        log.warn("cannot read back backend {}: {}", b.name(), e.toString());
-                    }
-                }
-                if (marker.present()) {
-                    // backends may register after this component: the marker is what does not race
-                    log.info("IP forwarding is on and was switched on by this agent's previous run in this boot"
-                            + " and namespace: kept on (its rules stay in force until the first apply)");
-                    return;
-                }
-                kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 0));
-                log.warn("IP forwarding was on before the base policy was applied; off until it is");
-            }
-        } catch (KernelException | RuntimeException e) {
-            log.error("could not check or switch off IP forwarding before applying the policy: {}", e.toString());
-        }
     }
 
     private void put() {
@@ -196,23 +136,29 @@ public final class PolicyComponent {
             retry();
             return;
         }
-        Batch batch = new Batch().setSysctl(Sysctl.ipv4Forward(), 1);
-        if (ipv6Forwarding || ipv6Set) {
-            batch.setSysctl(Sysctl.ipv6Forwarding(), ipv6Forwarding ? 1 : 0);
-        }
+        CompletionStage<Void> stage;
         try {
-            kernel.apply(batch);
-            if (!forwarding) {
-                log.info("base policy applied; IP forwarding on");
-            }
-            forwarding = true;
-            setMarker();
-            ipv6Set = ipv6Forwarding;
-        } catch (KernelException | RuntimeException e) {
-            log.error("base policy applied but forwarding could not be switched on; retrying in {} ms: {}",
-                    retryMillis, e.toString());
-            retry();
+            stage = dataplane.forwarding(ipv6Forwarding ? Dataplane.Forwarding.IPV4_AND_IPV6 : Dataplane.Forwarding.IPV4);
+        } catch (RuntimeException e) {
+            stage = CompletableFuture.failedFuture(e);
         }
+        stage.whenComplete((ok, e) -> tasks.execute(() -> forwardingDone(gen, e)));
+    }
+
+    private void forwardingDone(long gen, Throwable error) {
+        if (closed || gen != generation) {
+            return;
+        }
+        if (error != null) {
+            log.error("base policy applied but forwarding could not be switched on; retrying in {} ms: {}",
+                    retryMillis, error.toString());
+            retry();
+            return;
+        }
+        if (!forwarding) {
+            log.info("base policy applied; IP forwarding on");
+        }
+        forwarding = true;
     }
 
     private void retry() {
@@ -228,34 +174,21 @@ public final class PolicyComponent {
         }, retryMillis);
     }
 
-    private void setMarker() {
-        if (markerSet) {
-            return;
-        }
-        try {
-            marker.set();
-            markerSet = true;
-        } catch (RuntimeException e) {
-            log.warn("{}; a restart will switch forwarding off until its first apply", e.getMessage());
-        }
-    }
-
     private void shutdown(boolean frameworkStopping) {
         closed = true;
         if (frameworkStopping) {
-            // a restart: the backend keeps the rules, the marker tells the next run that forwarding is ours
+            // a restart: the backend keeps the rules, the dataplane's marker tells the next run that forwarding is ours
             log.info("runtime stopping: IP forwarding and netvm's rules stay in force for the next start");
             return;
         }
-        Batch batch = new Batch().setSysctl(Sysctl.ipv4Forward(), 0);
-        if (ipv6Set) {
-            batch.setSysctl(Sysctl.ipv6Forwarding(), 0);
-        }
-        try {
-            kernel.apply(batch);
+        try { // recorded before the withdrawal, so the dataplane switches forwarding off before applying it
+            dataplane.forwarding(Dataplane.Forwarding.OFF).whenComplete((ok, e) -> {
+                if (e != null) {
+                    log.error("could not switch IP forwarding off: {}", e.toString());
+                }
+            });
             forwarding = false;
-            marker.clear();
-        } catch (KernelException | RuntimeException e) {
+        } catch (RuntimeException e) {
             log.error("could not switch IP forwarding off: {}", e.toString());
         }
         try {

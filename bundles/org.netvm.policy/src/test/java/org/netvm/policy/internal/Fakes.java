@@ -3,11 +3,7 @@ package org.netvm.policy.internal;
 import java.lang.reflect.Proxy;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -15,17 +11,6 @@ import java.util.concurrent.CompletionStage;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.Plan;
-import org.netvm.kernel.Address;
-import org.netvm.kernel.Batch;
-import org.netvm.kernel.Kernel;
-import org.netvm.kernel.KernelException;
-import org.netvm.kernel.Link;
-import org.netvm.kernel.LinkListener;
-import org.netvm.kernel.Neighbour;
-import org.netvm.kernel.Op;
-import org.netvm.kernel.Route;
-import org.netvm.kernel.Subscription;
-import org.netvm.kernel.Sysctl;
 import org.netvm.util.Tasks;
 import org.osgi.service.log.Logger;
 
@@ -34,7 +19,7 @@ final class Fakes {
     private Fakes() {
     }
 
-    /** Everything that happened, in order, across dataplane and kernel: "put policy", "sysctl net.ipv4.ip_forward=1". */
+    /** Everything that happened, in order, across dataplane and kernel: "put policy", "forwarding IPV4". */
     static final class Journal {
         final List<String> events = new ArrayList<>();
     }
@@ -57,6 +42,16 @@ final class Fakes {
             return f;
         }
 
+        /** What forwarding requests answer; null: completed. */
+        RuntimeException forwardingFailure;
+
+        @Override
+        public CompletionStage<Void> forwarding(Forwarding wanted) {
+            journal.events.add("forwarding " + wanted);
+            return forwardingFailure == null ? CompletableFuture.completedFuture(null)
+                    : CompletableFuture.failedFuture(forwardingFailure);
+        }
+
         @Override
         public CompletionStage<Void> remove(String owner) {
             journal.events.add("remove " + owner);
@@ -70,82 +65,6 @@ final class Fakes {
 
         @Override
         public Status status() {
-            throw new UnsupportedOperationException();
-        }
-    }
-
-    static final class FakeKernel implements Kernel {
-        final Journal journal;
-        final Map<Sysctl, Integer> sysctls = new HashMap<>();
-        boolean fail;
-
-        FakeKernel(Journal journal) {
-            this.journal = journal;
-        }
-
-        @Override
-        public void apply(Batch batch) throws KernelException {
-            if (fail) {
-                journal.events.add("kernel failed");
-                throw new KernelException("EPERM", 1, "EPERM", batch.ops().getFirst());
-            }
-            for (Op op : batch.ops()) {
-                if (op instanceof Op.SysctlSet s) {
-                    journal.events.add("sysctl " + s.key() + "=" + s.value());
-                    sysctls.put(s.key(), s.value());
-                } else {
-                    throw new AssertionError("unexpected " + op.render());
-                }
-            }
-        }
-
-        @Override
-        public int sysctl(Sysctl key) {
-            return sysctls.getOrDefault(key, 0);
-        }
-
-        @Override
-        public String namespace() {
-            return "";
-        }
-
-        @Override
-        public OptionalInt linkIndex(String device) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Optional<Link> link(String device) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<Link> links() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<Address> addresses() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<Route> routes() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<Route> routes(int protocol) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<Neighbour> neighbours() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Subscription subscribeLinks(LinkListener listener) {
             throw new UnsupportedOperationException();
         }
     }
@@ -208,32 +127,5 @@ final class Fakes {
                         yield null;
                     }
                 });
-    }
-
-    /** The forwarding marker in memory; set/clear are journaled. */
-    static final class FakeMarker implements ForwardingMarker {
-        private final Journal journal;
-        boolean present;
-
-        FakeMarker(Journal journal) {
-            this.journal = journal;
-        }
-
-        @Override
-        public boolean present() {
-            return present;
-        }
-
-        @Override
-        public void set() {
-            present = true;
-            journal.events.add("marker set");
-        }
-
-        @Override
-        public void clear() {
-            present = false;
-            journal.events.add("marker cleared");
-        }
     }
 }

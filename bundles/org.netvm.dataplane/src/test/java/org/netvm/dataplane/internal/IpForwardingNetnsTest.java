@@ -1,4 +1,4 @@
-package org.netvm.policy.internal;
+package org.netvm.dataplane.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -8,29 +8,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Dataplane.Forwarding;
 import org.netvm.kernel.Batch;
 import org.netvm.kernel.CloseableKernel;
 import org.netvm.kernel.Kernels;
 import org.netvm.kernel.Sysctl;
-import org.netvm.policy.internal.Fakes.FakeDataplane;
-import org.netvm.policy.internal.Fakes.Journal;
-import org.netvm.util.ExecutorTasks;
 
 /**
  * The fail-closed forwarding gate against the real kernel, in a throwaway network namespace: forwarding
- * that was on is switched off at activation, on only once the dataplane reports the policy applied, off
- * again on deactivation. (The policy's rules themselves are not tried in the kernel here: the nftables
- * backend offers no API outside OSGi.)
+ * that was on is switched off at the first pass, on only once the policy is applied, off again when asked.
+ * (The backend is a fake: only the sysctls are real here.)
  */
-class ForwardingNetnsTest {
+class IpForwardingNetnsTest {
     private static final String IP = List.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip").stream()
             .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
     private String ns;
@@ -55,7 +54,7 @@ class ForwardingNetnsTest {
         assumeTrue(IP != null, "ip(8) not installed");
         Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         assumeTrue(Integer.valueOf(0).equals(uid), "real-kernel tests need root");
-        ns = "netvmtest-policy-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        ns = "netvmtest-fwd-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         run(IP, "netns", "add", ns);
         kernel = Kernels.open(ns);
     }
@@ -84,19 +83,41 @@ class ForwardingNetnsTest {
     void forwardingFollowsTheAppliedPolicy() throws Exception {
         kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 1)); // e.g. left on by sysctl.d
         assertEquals("1", ipForward());
-        Journal journal = new Journal();
-        FakeDataplane dataplane = new FakeDataplane(journal);
-        List<String> logs = java.util.Collections.synchronizedList(new ArrayList<>());
-        PolicyComponent c = new PolicyComponent(dataplane, kernel, Fakes.logger(logs), new ExecutorTasks("test-policy"),
-                new Fakes.FakeMarker(journal), PolicyComponentTest.config(false, false));
-        await("the put", () -> dataplane.stages.size() == 1);
-        assertEquals("0", ipForward()); // the firewall is not in place yet
+        List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        Log quiet = new Log() {
+            @Override
+            public void info(String m) {
+            }
 
-        dataplane.stages.getFirst().complete(null);
-        await("forwarding on", c::forwarding);
-        assertEquals("1", ipForward());
+            @Override
+            public void warn(String m) {
+            }
 
-        c.stop(false);
-        assertEquals("0", ipForward());
+            @Override
+            public void error(String m) {
+            }
+        };
+        var r = new DataplaneReconciler(new Settings("a", 5, 0, java.util.Set.of("policy")), new ExecutorScheduler(),
+                Runnable::run, quiet, ForwardingMarker.NONE);
+        try {
+            r.bindBackend(new FakeBackend("a", calls), Map.of("service.id", 1L, "netvm.backend", "a"));
+            r.bindKernel(kernel);
+            await("the start-up check", () -> {
+                try {
+                    return "0".equals(ipForward()); // the firewall is not in place yet
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+
+            r.put(DataplaneReconcilerTest.policy()).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            r.forwarding(Forwarding.IPV4).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            assertEquals("1", ipForward());
+
+            r.forwarding(Forwarding.OFF).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            assertEquals("0", ipForward());
+        } finally {
+            r.deactivate();
+        }
     }
 }

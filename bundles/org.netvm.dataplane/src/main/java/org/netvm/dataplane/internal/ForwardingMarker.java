@@ -1,4 +1,4 @@
-package org.netvm.policy.internal;
+package org.netvm.dataplane.internal;
 
 /**
  * Remembers, outside the agent's process, that netvm switched IP forwarding on in this boot and this
@@ -17,4 +17,20 @@ interface ForwardingMarker {
 
     /** Removes the marker (forwarding switched off by netvm). */
     void clear();
+
+    /** No marker (tests): never present, nothing written. */
+    ForwardingMarker NONE = new ForwardingMarker() {
+        @Override
+        public boolean present() {
+            return false;
+        }
+
+        @Override
+        public void set() {
+        }
+
+        @Override
+        public void clear() {
+        }
+    };
 }

@@ -1,4 +1,4 @@
-package org.netvm.policy.internal;
+package org.netvm.dataplane.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

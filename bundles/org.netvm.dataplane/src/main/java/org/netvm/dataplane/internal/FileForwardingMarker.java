@@ -1,4 +1,4 @@
-package org.netvm.policy.internal;
+package org.netvm.dataplane.internal;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

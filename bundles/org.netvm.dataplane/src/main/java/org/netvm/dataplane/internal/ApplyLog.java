@@ -1,0 +1,78 @@
+package org.netvm.dataplane.internal;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.LongSupplier;
+
+import org.netvm.dataplane.Contribution;
+import org.netvm.util.LogLimiter;
+
+/**
+ * One structured line per apply ({@code apply backend=... reason=... owners=... outcome=...}), naming the
+ * owners whose contribution changed since the last successful apply; at most 5 lines per 10 s for the same
+ * owners (the rest is summarised by {@link #drain}). Reconciler thread only.
+ */
+final class ApplyLog {
+    private final Log log;
+    private final LogLimiter limiter;
+    private Map<String, Contribution> merged = Map.of();
+    private Map<String, Contribution> applied = Map.of(); // what the last successful apply held
+
+    ApplyLog(Log log, LongSupplier nanoTime) {
+        this.log = log;
+        this.limiter = new LogLimiter(5, 10_000_000_000L, nanoTime);
+    }
+
+    /** The contributions of the current plan, by owner. */
+    void merged(Map<String, Contribution> byOwner) {
+        merged = byOwner;
+    }
+
+    int contributions() {
+        return merged.size();
+    }
+
+    /** The current plan is now in the kernel. */
+    void appliedMerged() {
+        applied = merged;
+    }
+
+    /** Logs what the limiter held back. */
+    void drain() {
+        limiter.drain().forEach(log::warn);
+    }
+
+    /** The owners whose contribution differs from what the last successful apply held, quoted. */
+    String changedOwners() {
+        Set<String> changed = new TreeSet<>();
+        merged.forEach((o, c) -> {
+            if (!c.equals(applied.get(o))) {
+                changed.add(o);
+            }
+        });
+        applied.keySet().stream().filter(o -> !merged.containsKey(o)).forEach(changed::add);
+        if (changed.isEmpty()) {
+            return "none";
+        }
+        List<String> list = List.copyOf(changed);
+        String head = String.join(",", list.subList(0, Math.min(3, list.size())));
+        return ControlText.quote(list.size() > 3 ? head + ",+" + (list.size() - 3) : head);
+    }
+
+    /** Logs one apply; {@code error} null means it succeeded. */
+    void apply(String backend, String reason, String owners, Duration took, String error) {
+        String line = "apply backend=" + backend + " reason=" + reason + " owners=" + owners + " outcome="
+                + (error == null ? "ok" : "failed") + " duration_ms=" + took.toMillis() + " contributions="
+                + merged.size() + (error == null ? "" : " error=" + ControlText.quote(error, 500));
+        for (String l : limiter.admit(owners, line)) {
+            if (error == null || !l.equals(line)) {
+                log.info(l);
+            } else {
+                log.error(l + " (the kernel keeps the previous state; retried at the next change or resync)");
+            }
+        }
+    }
+}
