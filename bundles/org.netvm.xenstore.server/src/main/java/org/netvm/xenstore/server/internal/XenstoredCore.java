@@ -40,7 +40,7 @@ final class XenstoredCore {
     XenstoredCore(Quotas quotas, DomainListener listener) {
         Objects.requireNonNull(quotas, "quotas");
         Objects.requireNonNull(listener, "listener");
-        domains = new Domains(tree);
+        domains = new Domains(tree, quotas);
         domains.get(0).entries = tree.setUpStructure();
         Permissions permissions = new Permissions(domains);
         watches = new Watches(tree, domains, permissions, quotas);
@@ -150,5 +150,11 @@ final class XenstoredCore {
 
     synchronized int nodeCount() {
         return tree.size();
+    }
+
+    /** Domain {@code domid}'s account, null if it has none. */
+    synchronized DomainAccount account(int domid) {
+        Domains.Domain d = domains.get(domid);
+        return d == null ? null : d.account;
     }
 }
