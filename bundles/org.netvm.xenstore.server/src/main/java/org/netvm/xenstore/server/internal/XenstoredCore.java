@@ -36,6 +36,7 @@ final class XenstoredCore {
     private final Transactions transactions;
     private final NodeRequests nodes;
     private final DomainRequests domainRequests;
+    private final Control control;
 
     XenstoredCore(Quotas quotas, DomainListener listener) {
         Objects.requireNonNull(quotas, "quotas");
@@ -48,6 +49,7 @@ final class XenstoredCore {
         transactions = new Transactions(tree, domains, quotas, watches);
         nodes = new NodeRequests(store, domains, permissions, quotas, watches);
         domainRequests = new DomainRequests(domains, store, permissions, watches, listener);
+        control = new Control(quotas, domains);
     }
 
     /**
@@ -137,7 +139,7 @@ final class XenstoredCore {
             case IS_DOMAIN_INTRODUCED -> domainRequests.isDomainIntroduced(s, m);
             case RESUME -> domainRequests.resume(s, m);
             case SET_TARGET -> domainRequests.setTarget(s, m);
-            case CONTROL -> Control.control(s, m);
+            case CONTROL -> control.control(s, m);
             default -> throw new XsFailure(ENOSYS);
         }
     }
