@@ -125,6 +125,9 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
         Hashtable<String, Object> client = new Hashtable<>();
         client.put("transport", transport);
         client.put("path", xenstorePath);
+        if (domid > 0) {
+            client.put("domid", domid); // relative paths under /local/domain/<domid>, not the connection's home
+        }
         out.put("org.netvm.xenstore.client", client);
         Hashtable<String, Object> controlConfig = new Hashtable<>();
         controlConfig.put("socketPath", controlSocket);

@@ -44,6 +44,10 @@ class LaunchOptionsTest {
         assertTrue(o.embedded());
         assertEquals("/tmp/s/xs", o.xenstorePath());
         assertEquals(7, o.domid());
+        assertEquals(7, o.configurations().get("org.netvm.xenstore.client").get("domid"),
+                "the client resolves relative paths under /local/domain/7 (issue 11)");
+        assertEquals(null, parse(Map.of(), Map.of(), Set.of()).configurations().get("org.netvm.xenstore.client").get("domid"),
+                "no --domid: relative paths are left to the daemon");
         assertEquals("guest", o.role());
         assertEquals("/tmp/c.sock", o.configurations().get("org.netvm.control").get("socketPath"));
         assertEquals("unix", parse(Map.of("netvm.xenstore", "unix:/a/b"), Map.of(), Set.of()).transport());

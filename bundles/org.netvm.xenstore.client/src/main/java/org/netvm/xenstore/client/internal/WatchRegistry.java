@@ -37,9 +37,12 @@ final class WatchRegistry implements DaemonLink.Listener {
     private final AtomicLong nextToken = new AtomicLong();
     private final String tokenPrefix;
     private final ExecutorService events;
+    /** The client's home for relative watches ({@code /local/domain/N}), or null. */
+    private final String home;
 
-    WatchRegistry(DaemonLink link, String address) {
+    WatchRegistry(DaemonLink link, String address, String home) {
         this.link = link;
+        this.home = home;
         this.tokenPrefix = "netvm-" + Long.toHexString(System.nanoTime() & 0xFFFFFF) + "-";
         this.events = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "xenstore-events " + address);
@@ -48,10 +51,15 @@ final class WatchRegistry implements DaemonLink.Listener {
         });
     }
 
-    /** Adds a watch; {@code path} is checked by the caller. Registered with the daemon now if connected. */
-    Watch watch(String path, WatchListener listener) throws XenStoreException {
+    /**
+     * Adds a watch on {@code given} (as the caller wrote it), registered as {@code path} (made absolute
+     * under the client's home if it was relative; events then come back relative). {@code path} is
+     * checked by the caller. Registered with the daemon now if connected.
+     */
+    Watch watch(String given, String path, WatchListener listener) throws XenStoreException {
         Objects.requireNonNull(listener, "listener");
-        Registration reg = new Registration(path, tokenPrefix + nextToken.incrementAndGet(), listener);
+        String strip = given.equals(path) ? null : home + "/";
+        Registration reg = new Registration(given, path, strip, tokenPrefix + nextToken.incrementAndGet(), listener);
         byte[] payload = Message.strings(path, reg.token);
         if (payload.length > Message.MAX_PAYLOAD) {
             throw new XenStoreException(XenStoreError.E2BIG, path);
@@ -112,7 +120,7 @@ final class WatchRegistry implements DaemonLink.Listener {
             return;
         }
         try {
-            reg.listener.changed(path);
+            reg.listener.changed(reg.shown(path));
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "watch listener for " + reg.path + " failed", e);
         }
@@ -167,21 +175,35 @@ final class WatchRegistry implements DaemonLink.Listener {
     }
 
     private final class Registration implements Watch {
+        final String given;
+        /** What the daemon knows: {@code given}, made absolute if the client resolved it. */
         final String path;
+        /** The prefix taken off event paths (the home and a slash) for a watch the client resolved, else null. */
+        final String strip;
         final String token;
         final WatchListener listener;
         volatile long registeredGeneration = -1;
         volatile boolean closed;
 
-        Registration(String path, String token, WatchListener listener) {
+        Registration(String given, String path, String strip, String token, WatchListener listener) {
+            this.given = given;
             this.path = path;
+            this.strip = strip;
             this.token = token;
             this.listener = listener;
         }
 
+        /** An event's path in the form the watch was registered with: relative in, relative out. */
+        String shown(String eventPath) {
+            if (strip != null && eventPath.startsWith(strip)) {
+                return eventPath.substring(strip.length());
+            }
+            return eventPath;
+        }
+
         @Override
         public String path() {
-            return path;
+            return given;
         }
 
         @Override

@@ -66,11 +66,14 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     private final Transport transport;
     private final DaemonLink link;
     private final WatchRegistry watches;
+    /** The VM's home ({@code /local/domain/N}) relative paths resolve against, or null: the daemon's default. */
+    private final String home;
 
-    private XenStoreClient(Transport transport, ClientOptions options, Connection first) {
+    private XenStoreClient(Transport transport, ClientOptions options, Connection first, int domid) {
         this.transport = Objects.requireNonNull(transport, "transport");
         this.link = new DaemonLink(transport, Objects.requireNonNull(options, "options"));
-        this.watches = new WatchRegistry(link, transport.address());
+        this.home = domid < 0 ? null : "/local/domain/" + domid;
+        this.watches = new WatchRegistry(link, transport.address(), home);
         link.start(first, watches);
     }
 
@@ -79,15 +82,37 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
      * {@link #awaitConnected(Duration)} to wait for the first connection.
      */
     public static XenStoreClient start(Transport transport, ClientOptions options) {
-        return new XenStoreClient(transport, options, null);
+        return start(transport, options, -1);
+    }
+
+    /**
+     * As {@link #start(Transport, ClientOptions)}, for the VM {@code domid} (-1: none): relative paths
+     * resolve against {@code /local/domain/<domid>} here, not the connection's default home (a
+     * privileged connection's is dom0's), and watch events come back relative for relative watches.
+     */
+    public static XenStoreClient start(Transport transport, ClientOptions options, int domid) {
+        return new XenStoreClient(transport, options, null, domid);
     }
 
     /** Connects once now (throwing when that fails), then behaves like {@link #start}. */
     public static XenStoreClient connect(Transport transport, ClientOptions options) throws IOException {
+        return connect(transport, options, -1);
+    }
+
+    /** Connects once now (throwing when that fails), then behaves like {@link #start(Transport, ClientOptions, int)}. */
+    public static XenStoreClient connect(Transport transport, ClientOptions options, int domid) throws IOException {
         Connection first = transport.connect();
-        XenStoreClient client = new XenStoreClient(transport, options, first);
+        XenStoreClient client = new XenStoreClient(transport, options, first, domid);
         client.awaitConnected(Duration.ofSeconds(5));
         return client;
+    }
+
+    /** {@code path} made absolute under the VM's home when it is relative and a home is configured. */
+    String resolve(String path) {
+        if (home == null || path == null || path.isEmpty() || path.startsWith("/") || path.startsWith("@")) {
+            return path;
+        }
+        return home + "/" + path;
     }
 
     /** Connects to xenstored's Unix socket with {@link ClientOptions#defaults()}. */
@@ -192,11 +217,13 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
 
     // --- the same operations, optionally inside a transaction on a given connection generation
 
-    String read(int tx, long gen, String path) throws XenStoreException {
+    String read(int tx, long gen, String relative) throws XenStoreException {
+        String path = resolve(relative);
         return call(MessageType.READ, tx, pathPayload(path), path, gen).raw();
     }
 
-    void write(int tx, long gen, String path, String value) throws XenStoreException {
+    void write(int tx, long gen, String relative, String value) throws XenStoreException {
+        String path = resolve(relative);
         byte[] p = pathBytes(path);
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
         if (p.length + 1 + v.length > Message.MAX_PAYLOAD) {
@@ -205,11 +232,13 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         call(MessageType.WRITE, tx, Message.pathAndValue(path, v), path, gen);
     }
 
-    void simple(MessageType type, int tx, long gen, String path) throws XenStoreException {
+    void simple(MessageType type, int tx, long gen, String relative) throws XenStoreException {
+        String path = resolve(relative);
         call(type, tx, pathPayload(path), path, gen);
     }
 
-    List<String> directory(int tx, long gen, String path) throws XenStoreException {
+    List<String> directory(int tx, long gen, String relative) throws XenStoreException {
+        String path = resolve(relative);
         byte[] payload = pathPayload(path);
         try {
             return call(MessageType.DIRECTORY, tx, payload, path, gen).fields();
@@ -290,7 +319,8 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         return -1;
     }
 
-    List<Permission> getPermissions(int tx, long gen, String path) throws XenStoreException {
+    List<Permission> getPermissions(int tx, long gen, String relative) throws XenStoreException {
+        String path = resolve(relative);
         List<String> fields = call(MessageType.GET_PERMS, tx, pathPayload(path), path, gen).fields();
         List<Permission> out = new ArrayList<>(fields.size());
         for (String f : fields) {
@@ -303,7 +333,8 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
         return List.copyOf(out);
     }
 
-    void setPermissions(int tx, long gen, String path, List<Permission> permissions) throws XenStoreException {
+    void setPermissions(int tx, long gen, String relative, List<Permission> permissions) throws XenStoreException {
+        String path = resolve(relative);
         pathBytes(path);
         String[] fields = new String[permissions.size() + 1];
         fields[0] = path;
@@ -346,7 +377,7 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     @Override
     public Watch watch(String path, WatchListener listener) throws XenStoreException {
         pathBytes(path);
-        return watches.watch(path, listener);
+        return watches.watch(path, resolve(path), listener);
     }
 
     /** Number of registered watches (tests). */

@@ -56,6 +56,11 @@ public final class XenStoreClientComponent {
 
         @AttributeDefinition(name = "Request timeout (ms)", description = "0: wait forever", min = "0")
         long request_timeout_ms() default 30000;
+
+        @AttributeDefinition(name = "Domain id", min = "-1", max = "32752",
+                description = "This VM's domain id: relative paths resolve against /local/domain/<id> (for a privileged "
+                        + "connection, whose own home is dom0's); -1: leave them to the daemon")
+        int domid() default -1;
     }
 
     private final XenStoreClient client;
@@ -65,7 +70,7 @@ public final class XenStoreClientComponent {
     public XenStoreClientComponent(BundleContext context, Config config) {
         ClientSettings settings = ClientSettings.resolve(config.transport(), config.path(), config.reconnect_initial_ms(),
                 config.reconnect_max_ms(), config.request_timeout_ms(), System::getenv);
-        this.client = XenStoreClient.start(settings.newTransport(), settings.options());
+        this.client = XenStoreClient.start(settings.newTransport(), settings.options(), config.domid());
         Dictionary<String, Object> props = new Hashtable<>();
         props.put(XenStore.TRANSPORT, settings.transport());
         props.put(XenStore.ADDRESS, settings.address().toString());

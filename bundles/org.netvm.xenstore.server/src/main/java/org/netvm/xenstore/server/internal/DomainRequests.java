@@ -34,7 +34,7 @@ final class DomainRequests {
         @Override
         public void close() {
         }
-    });
+    }, null);
 
     DomainRequests(Domains domains, Store store, Permissions permissions, Watches watches, DomainListener listener) {
         this.domains = domains;

@@ -24,23 +24,30 @@ final class Domains {
         final long generation;
         int entries;
         int watches;
+        /** Open transactions over all the domain's connections. */
+        int transactions;
         boolean introduced;
         int target = -1;
+        /** Connections, queued output, transaction memory: shared with the connections' threads. */
+        final DomainAccount account;
 
-        Domain(int domid, long generation) {
+        Domain(int domid, long generation, Quotas quotas) {
             this.domid = domid;
             this.generation = generation;
+            this.account = new DomainAccount(domid, quotas);
         }
     }
 
     private final Tree tree;
+    private final Quotas quotas;
     private final Map<Integer, Domain> domains = new HashMap<>();
     private final List<Session> sessions = new ArrayList<>();
 
     /** Starts with dom0, introduced, allocated before the tree's first node (as C does). */
-    Domains(Tree tree) {
+    Domains(Tree tree, Quotas quotas) {
         this.tree = tree;
-        Domain dom0 = new Domain(0, tree.generation());
+        this.quotas = quotas;
+        Domain dom0 = new Domain(0, tree.generation(), quotas);
         dom0.introduced = true;
         domains.put(0, dom0);
     }
@@ -57,7 +64,7 @@ final class Domains {
         Domain d = domains.get(domid);
         if (d == null && domid >= 0 && domid < DOMID_FIRST_RESERVED) {
             // Without a hypervisor every domid below DOMID_FIRST_RESERVED counts as existing (as in the test harness).
-            d = new Domain(domid, tree.generation());
+            d = new Domain(domid, tree.generation(), quotas);
             domains.put(domid, d);
         }
         return d;
@@ -126,14 +133,25 @@ final class Domains {
 
     /**
      * A new connection. {@code domid} 0 is the privileged main socket; any other domid is an
-     * unprivileged domain connection and is refused (null) unless the domain is introduced.
+     * unprivileged domain connection and is refused (null) unless the domain is introduced and has
+     * fewer than {@link Quotas#maxConnections} connections.
      */
     Session connect(int domid, MessageSink sink) {
-        boolean unprivileged = domid != 0;
-        if (unprivileged && !isIntroduced(domid)) {
+        if (domid == 0) {
+            Session s = new Session(0, false, sink, null);
+            sessions.add(s);
+            return s;
+        }
+        Domain d = domains.get(domid);
+        if (d == null || !d.introduced) {
             return null;
         }
-        Session s = new Session(domid, unprivileged, sink);
+        if (!d.account.addConnection()) {
+            Refusals.log("dom" + domid + " connections", "dom" + domid + " has " + quotas.maxConnections()
+                    + " connections already (quota); closing a new one");
+            return null;
+        }
+        Session s = new Session(domid, true, sink, d.account);
         sessions.add(s);
         return s;
     }
@@ -146,6 +164,9 @@ final class Domains {
         s.closed = true;
         sessions.remove(s);
         forgetWatchesAndTransactions(s);
+        if (s.account != null) {
+            s.account.removeConnection();
+        }
     }
 
     /** Clears the connection's watches (uncounting them) and transactions (RESET_WATCHES, disconnect). */
@@ -155,8 +176,24 @@ final class Domains {
             d.watches = Math.max(0, d.watches - s.watches.size());
         }
         s.watches.clear();
-        s.transactions.clear();
+        for (Transaction t : List.copyOf(s.transactions.values())) {
+            endTransaction(s, t);
+        }
         s.current = null;
+    }
+
+    /** The transaction is over (committed, abandoned or dropped): uncounted for its domain. */
+    void endTransaction(Session s, Transaction t) {
+        if (s.transactions.remove(t.id) == null) {
+            return;
+        }
+        Domain d = of(s);
+        if (d != null) {
+            d.transactions = Math.max(0, d.transactions - 1);
+        }
+        if (s.account != null) {
+            s.account.addTransactionBytes(-t.bytes);
+        }
     }
 
     /** The open connections, in connection order (read-only view). */

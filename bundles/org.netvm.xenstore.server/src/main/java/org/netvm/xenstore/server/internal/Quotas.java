@@ -10,16 +10,39 @@ import static org.netvm.xenstore.XenStoreError.ENOSPC;
  * @param maxEntries nodes a domain may own (ENOSPC)
  * @param maxEntrySize size of one node record: value, permissions and child names (ENOSPC)
  * @param maxWatches watches of a domain (E2BIG); like C, one more than this is accepted
- * @param maxTransactions open transactions of a connection (ENOSPC); like C, one more is accepted
+ * @param maxTransactions open transactions of a domain, over all its connections (ENOSPC); like C,
+ *        one more is accepted
  * @param maxPermsPerNode entries in a SET_PERMS list (ENOSPC)
  * @param maxTransactionNodes nodes one transaction may touch (ENOSPC)
  * @param maxPathLength path length, not counting a leading {@code /local/domain/<id>/} (EINVAL)
+ * @param maxConnections connections of a domain to its socket; more are closed at once (C has one
+ *        ring per domain, so no such quota)
+ * @param maxOutstanding C's {@code outstanding}: replies of a domain queued but not written; at the
+ *        limit its connections stop reading requests
+ * @param memoryHard C's {@code memory} (error level): bytes of a domain's queued replies and events
+ *        and open transactions; at the limit reading stops, transaction accesses get ENOMEM and an
+ *        event that does not fit closes its connection
+ * @param memorySoft C's {@code quota-soft memory}: above it a warning is logged
  */
 public record Quotas(int maxEntries, int maxEntrySize, int maxWatches, int maxTransactions,
-        int maxPermsPerNode, int maxTransactionNodes, int maxPathLength) {
+        int maxPermsPerNode, int maxTransactionNodes, int maxPathLength,
+        int maxConnections, int maxOutstanding, long memoryHard, long memorySoft) {
 
-    /** C xenstored 4.17's defaults. */
+    /** C xenstored 4.17's defaults; 16 connections per domain. */
     public static final Quotas DEFAULTS = new Quotas(1000, 2048, 128, 10, 5, 1024, 2048);
+
+    public Quotas {
+        if (maxConnections < 1 || maxOutstanding < 1 || memoryHard < 1 || memorySoft < 1) {
+            throw new IllegalArgumentException("connection, outstanding and memory quotas must be positive");
+        }
+    }
+
+    /** The node, watch, transaction and path quotas; C's defaults for connections, outstanding and memory. */
+    public Quotas(int maxEntries, int maxEntrySize, int maxWatches, int maxTransactions,
+            int maxPermsPerNode, int maxTransactionNodes, int maxPathLength) {
+        this(maxEntries, maxEntrySize, maxWatches, maxTransactions, maxPermsPerNode, maxTransactionNodes,
+                maxPathLength, 16, 20, 2_621_440, 2_097_152);
+    }
 
     /** A path's syntax and length (EINVAL otherwise). */
     boolean validPath(String name) {
@@ -72,9 +95,9 @@ public record Quotas(int maxEntries, int maxEntrySize, int maxWatches, int maxTr
         }
     }
 
-    /** Before a transaction starts: ENOSPC above the limit. */
-    void checkTransactions(Session c) throws XsFailure {
-        if (c.unprivileged && c.transactions.size() > maxTransactions) {
+    /** Before a transaction starts for domain {@code d} (null: privileged): ENOSPC above the limit. */
+    void checkTransactions(Domains.Domain d) throws XsFailure {
+        if (d != null && d.transactions > maxTransactions) {
             throw new XsFailure(ENOSPC);
         }
     }

@@ -16,6 +16,8 @@ final class Session {
     /** False for the main socket (dom0, privileged), true for a domain socket. */
     final boolean unprivileged;
     final MessageSink sink;
+    /** The domain's account for an unprivileged connection, null for a privileged one. */
+    final DomainAccount account;
     final List<Watch> watches = new ArrayList<>();
     final Map<Integer, Transaction> transactions = new LinkedHashMap<>();
     int nextTransactionId = 1;
@@ -23,10 +25,11 @@ final class Session {
     Transaction current;
     boolean closed;
 
-    Session(int domid, boolean unprivileged, MessageSink sink) {
+    Session(int domid, boolean unprivileged, MessageSink sink, DomainAccount account) {
         this.domid = domid;
         this.unprivileged = unprivileged;
         this.sink = sink;
+        this.account = account;
     }
 
     String home() {

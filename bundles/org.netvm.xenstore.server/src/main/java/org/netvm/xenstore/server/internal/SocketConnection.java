@@ -10,6 +10,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.netvm.xenstore.wire.Message;
+import org.netvm.xenstore.wire.MessageType;
 
 /**
  * One client on a Unix socket. A reader thread decodes requests and hands them, in order, to the
@@ -18,6 +19,11 @@ import org.netvm.xenstore.wire.Message;
  * that lets more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection
  * only, so a client that never reads cannot exhaust the heap (C xenstored would queue without limit
  * for a socket client; the netvm runtime runs with a small heap).
+ *
+ * <p>A guest's connection also counts what it queues in its domain's {@link DomainAccount}: while
+ * the domain has too many replies outstanding or too much memory held, the reader waits before it
+ * reads the next request (C's domain_can_read), and an event that would pass the domain's memory
+ * quota closes the connection it was for.
  */
 final class SocketConnection implements MessageSink {
 
@@ -38,6 +44,10 @@ final class SocketConnection implements MessageSink {
     private final LinkedBlockingQueue<Message> out = new LinkedBlockingQueue<>();
     private volatile boolean closed;
     private long queuedBytes; // guarded by this
+    private int queuedReplies; // guarded by this
+    private long repliesQueuedTotal; // guarded by this
+    /** The domain's account for a guest's connection, null for a privileged one; set once in start. */
+    private DomainAccount account; // guarded by this
 
     SocketConnection(SocketChannel channel, XenstoredCore core, int domid, Consumer<SocketConnection> onClose) {
         this.channel = channel;
@@ -48,29 +58,57 @@ final class SocketConnection implements MessageSink {
 
     /** Starts the reader and writer threads; returns false (and closes) if the core refuses the connection. */
     boolean start(String name) {
-        Session session = core.connect(domid, this);
-        if (session == null) {
-            close();
-            return false;
+        Session session;
+        synchronized (this) { // no event is queued before the account is known
+            session = core.connect(domid, this);
+            if (session == null) {
+                close();
+                return false;
+            }
+            account = session.account;
         }
         Thread.ofVirtual().name(name + "-writer").start(this::writeLoop);
-        Thread.ofVirtual().name(name + "-reader").start(() -> readLoop(session));
+        DomainAccount a = session.account;
+        Thread.ofVirtual().name(name + "-reader").start(() -> readLoop(session, a));
         return true;
     }
 
-    private void readLoop(Session session) {
+    private void readLoop(Session session, DomainAccount a) {
         try {
             while (!closed) {
-                core.handle(session, Message.read(channel, Message.MAX_PAYLOAD));
+                Message m = Message.read(channel, Message.MAX_PAYLOAD);
+                if (a == null) {
+                    core.handle(session, m);
+                } else if (!handleCounted(session, a, m)) {
+                    break;
+                }
             }
         } catch (ProtocolException e) {
             LOG.log(Level.WARNING, "dom{0}: {1}; closing the connection", new Object[] {domid, e.getMessage()});
-        } catch (IOException e) {
+        } catch (IOException | InterruptedException e) {
             // end of stream, connection reset or closed
         } finally {
             core.disconnect(session);
             close();
         }
+    }
+
+    /** Handles a guest's request as one outstanding for its domain; false if the connection closed meanwhile. */
+    private boolean handleCounted(Session session, DomainAccount a, Message m) throws InterruptedException {
+        if (!a.reserve(() -> closed, () -> Refusals.log("dom" + domid + " held", "dom" + domid
+                + " has too many requests outstanding or too much memory held; its requests wait"))) {
+            return false;
+        }
+        long before = repliesQueued();
+        core.handle(session, m);
+        if (repliesQueued() == before) {
+            a.dequeued(1, 0); // no reply was queued (closed connection, or dropped at its own queue limit)
+        }
+        return true;
+    }
+
+    private synchronized long repliesQueued() {
+        return repliesQueuedTotal;
     }
 
     private void writeLoop() {
@@ -84,15 +122,49 @@ final class SocketConnection implements MessageSink {
                 while (b.hasRemaining()) {
                     channel.write(b);
                 }
+                int size = size(m);
+                int replies = isReply(m) ? 1 : 0;
+                DomainAccount a;
                 synchronized (this) {
-                    queuedBytes -= b.capacity();
+                    queuedBytes -= size;
+                    queuedReplies -= replies;
+                    a = account;
+                }
+                if (a != null) {
+                    a.dequeued(replies, size);
                 }
             }
         } catch (IOException | InterruptedException e) {
             // peer gone
         } finally {
             close();
+            releaseQueued();
         }
+    }
+
+    /** What was never written (the connection closed) is no longer held for the domain. */
+    private void releaseQueued() {
+        DomainAccount a;
+        int replies;
+        long bytes;
+        synchronized (this) {
+            a = account;
+            replies = queuedReplies;
+            bytes = queuedBytes;
+            queuedReplies = 0;
+            queuedBytes = 0;
+        }
+        if (a != null) {
+            a.dequeued(replies, bytes);
+        }
+    }
+
+    private static int size(Message m) {
+        return Message.HEADER_SIZE + m.payload().length;
+    }
+
+    private static boolean isReply(Message m) {
+        return m.type() != MessageType.WATCH_EVENT.code();
     }
 
     @Override
@@ -100,12 +172,27 @@ final class SocketConnection implements MessageSink {
         if (closed) {
             return;
         }
-        int size = Message.HEADER_SIZE + message.payload().length;
+        int size = size(message);
         if (out.size() >= MAX_QUEUED || queuedBytes + size > MAX_QUEUED_BYTES) {
-            LOG.log(Level.WARNING, "dom{0} does not read its replies ({1} messages, {2} bytes queued); closing the connection",
-                    new Object[] {domid, out.size(), queuedBytes});
+            Refusals.log("dom" + domid + " queue", "dom" + domid + " does not read its replies (" + out.size()
+                    + " messages, " + queuedBytes + " bytes queued); closing the connection");
             close();
             return;
+        }
+        boolean reply = isReply(message);
+        if (account != null) {
+            if (reply) {
+                account.replyQueued(size);
+            } else if (!account.eventQueued(size)) {
+                Refusals.log("dom" + domid + " events", "dom" + domid + ": a watch event would pass its memory quota ("
+                        + account.memory() + " bytes held); closing the connection");
+                close();
+                return;
+            }
+        }
+        if (reply) {
+            queuedReplies++;
+            repliesQueuedTotal++;
         }
         queuedBytes += size;
         out.add(message);
@@ -119,6 +206,9 @@ final class SocketConnection implements MessageSink {
         closed = true;
         onClose.accept(this);
         out.add(POISON);
+        if (account != null) {
+            account.wake();
+        }
         try {
             channel.close();
         } catch (IOException e) {

@@ -4,6 +4,7 @@ import static org.netvm.xenstore.XenStoreError.EACCES;
 import static org.netvm.xenstore.XenStoreError.EINVAL;
 import static org.netvm.xenstore.XenStoreError.EIO;
 import static org.netvm.xenstore.XenStoreError.ENOENT;
+import static org.netvm.xenstore.XenStoreError.ENOMEM;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +43,36 @@ final class Store {
         return new Transaction.Accessed();
     }
 
+    /** Heap a transaction holds for one accessed node: the record, and the node if it wrote one. */
+    private static long footprint(String name, Node written) {
+        return 64 + name.length() + (written == null ? 0 : written.recordSize());
+    }
+
+    private static long footprint(String name, Transaction.Accessed a) {
+        return footprint(name, a.modified ? a.node : null);
+    }
+
+    /**
+     * Charges a change of what the transaction holds to a guest's memory quota: over it ENOMEM, and
+     * the transaction fails (C's domain_memory_add_chk). Privileged connections are not charged.
+     */
+    private static void charge(Session c, Transaction t, long before, long after) throws XsFailure {
+        if (c.account == null || before == after) {
+            return;
+        }
+        if (!c.account.addTransactionBytes(after - before)) {
+            t.failed = true;
+            Refusals.log("dom" + c.domid + " memory", "dom" + c.domid + ": transaction memory over the quota ("
+                    + c.account.memory() + " bytes held); ENOMEM");
+            throw new XsFailure(ENOMEM);
+        }
+        t.bytes += after - before;
+        if (c.account.crossedSoftQuota()) {
+            Refusals.log("dom" + c.domid + " soft", "dom" + c.domid + " exceeds its soft memory quota ("
+                    + c.account.memory() + " bytes)");
+        }
+    }
+
     /** C's read_node: in a transaction the first access records the node and its generation. */
     Node readNode(Session c, String name) throws XsFailure {
         Transaction t = c.current;
@@ -54,6 +85,7 @@ final class Store {
         }
         Node g = tree.get(name);
         a = newAccessed(c, t);
+        charge(c, t, 0, footprint(name, (Node) null));
         a.generation = g == null ? Node.NO_GENERATION : g.generation();
         a.checkGeneration = true;
         a.node = g;
@@ -69,9 +101,13 @@ final class Store {
         Transaction.Accessed a = null;
         if (t != null) {
             a = t.accessed.get(name);
-            if (a == null) {
+            boolean isNew = a == null;
+            if (isNew) {
                 a = newAccessed(c, t);
                 a.originalPerms = n.perms();
+            }
+            charge(c, t, isNew ? 0 : footprint(name, a), footprint(name, n));
+            if (isNew) {
                 t.accessed.put(name, a);
             }
             a.modified = true;
@@ -95,8 +131,12 @@ final class Store {
             return;
         }
         Transaction.Accessed a = t.accessed.get(name);
-        if (a == null) {
+        boolean isNew = a == null;
+        if (isNew) {
             a = newAccessed(c, t);
+        }
+        charge(c, t, isNew ? 0 : footprint(name, a), footprint(name, (Node) null));
+        if (isNew) {
             t.accessed.put(name, a);
         }
         a.modified = true;

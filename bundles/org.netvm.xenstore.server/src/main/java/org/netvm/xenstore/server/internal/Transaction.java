@@ -33,6 +33,8 @@ final class Transaction {
     final Map<Integer, Integer> entryDelta = new LinkedHashMap<>();
     boolean nodeCreated;
     boolean failed;
+    /** Memory charged to the domain's account for what this transaction records. */
+    long bytes;
 
     Transaction(int id, long generation) {
         this.id = id;

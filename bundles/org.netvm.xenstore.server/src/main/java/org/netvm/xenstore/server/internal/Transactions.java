@@ -37,13 +37,17 @@ final class Transactions {
         if (s.current != null) {
             throw new XsFailure(EBUSY); // no nested transactions
         }
-        quotas.checkTransactions(s);
+        Domains.Domain d = domains.of(s);
+        quotas.checkTransactions(d);
         int id;
         do {
             id = s.nextTransactionId++;
         } while (id == 0 || s.transactions.containsKey(id));
         Transaction t = new Transaction(id, tree.nextGeneration());
         s.transactions.put(id, t);
+        if (d != null) {
+            d.transactions++;
+        }
         reply(s, m, text(Integer.toUnsignedString(id)));
     }
 
@@ -58,7 +62,7 @@ final class Transactions {
             throw new XsFailure(ENOENT);
         }
         s.current = null;
-        s.transactions.remove(t.id);
+        domains.endTransaction(s, t);
         if (arg.equals("T")) {
             if (t.failed) {
                 throw new XsFailure(ENOMEM);

@@ -43,7 +43,7 @@ public final class XenstoredComponent {
         @AttributeDefinition(description = "Watches of a guest domain (E2BIG)")
         int quotaMaxWatches() default 128;
 
-        @AttributeDefinition(description = "Open transactions of a guest connection (ENOSPC)")
+        @AttributeDefinition(description = "Open transactions of a guest domain, over all its connections (ENOSPC)")
         int quotaMaxTransactions() default 10;
 
         @AttributeDefinition(description = "Entries in one permission list of a guest (ENOSPC)")
@@ -54,6 +54,21 @@ public final class XenstoredComponent {
 
         @AttributeDefinition(description = "Path length after /local/domain/<id>/ (EINVAL)")
         int quotaMaxPathLength() default 2048;
+
+        @AttributeDefinition(description = "Connections of a guest domain to its socket; more are closed at once")
+        int quotaMaxConnections() default 16;
+
+        @AttributeDefinition(description = "Replies of a guest domain queued but not written (C's outstanding); "
+                + "at the limit its requests are not read")
+        int quotaMaxOutstanding() default 20;
+
+        @AttributeDefinition(description = "Bytes of a guest domain's queued replies and events and open transactions "
+                + "(C's memory quota): at the limit its requests are not read, transactions get ENOMEM, an event "
+                + "that does not fit closes its connection")
+        long quotaMemory() default 2_621_440;
+
+        @AttributeDefinition(description = "Bytes above which a guest domain's memory is logged (C's quota-soft memory)")
+        long quotaMemorySoft() default 2_097_152;
     }
 
     private final EmbeddedXenstored xenstored;
@@ -68,7 +83,8 @@ public final class XenstoredComponent {
     static Options options(Config c) {
         Quotas q = new Quotas(c.quotaMaxEntries(), c.quotaMaxEntrySize(), c.quotaMaxWatches(),
                 c.quotaMaxTransactions(), c.quotaMaxPermsPerNode(), c.quotaMaxTransactionNodes(),
-                c.quotaMaxPathLength());
+                c.quotaMaxPathLength(), c.quotaMaxConnections(), c.quotaMaxOutstanding(), c.quotaMemory(),
+                c.quotaMemorySoft());
         String dir = c.domainSocketDir();
         return new Options(dir == null || dir.isBlank() ? null : Path.of(dir), c.socketMode(), q);
     }

@@ -36,11 +36,12 @@ final class XenstoredCore {
     private final Transactions transactions;
     private final NodeRequests nodes;
     private final DomainRequests domainRequests;
+    private final Control control;
 
     XenstoredCore(Quotas quotas, DomainListener listener) {
         Objects.requireNonNull(quotas, "quotas");
         Objects.requireNonNull(listener, "listener");
-        domains = new Domains(tree);
+        domains = new Domains(tree, quotas);
         domains.get(0).entries = tree.setUpStructure();
         Permissions permissions = new Permissions(domains);
         watches = new Watches(tree, domains, permissions, quotas);
@@ -48,6 +49,7 @@ final class XenstoredCore {
         transactions = new Transactions(tree, domains, quotas, watches);
         nodes = new NodeRequests(store, domains, permissions, quotas, watches);
         domainRequests = new DomainRequests(domains, store, permissions, watches, listener);
+        control = new Control(quotas, domains);
     }
 
     /**
@@ -137,7 +139,7 @@ final class XenstoredCore {
             case IS_DOMAIN_INTRODUCED -> domainRequests.isDomainIntroduced(s, m);
             case RESUME -> domainRequests.resume(s, m);
             case SET_TARGET -> domainRequests.setTarget(s, m);
-            case CONTROL -> Control.control(s, m);
+            case CONTROL -> control.control(s, m);
             default -> throw new XsFailure(ENOSYS);
         }
     }
@@ -150,5 +152,11 @@ final class XenstoredCore {
 
     synchronized int nodeCount() {
         return tree.size();
+    }
+
+    /** Domain {@code domid}'s account, null if it has none. */
+    synchronized DomainAccount account(int domid) {
+        Domains.Domain d = domains.get(domid);
+        return d == null ? null : d.account;
     }
 }

@@ -152,6 +152,14 @@ class CompareWithCXenstoredTest {
         l.add(s(0, MessageType.RELEASE, "0\0"));
         l.add(s(0, MessageType.DIRECTORY, "/local/domain\0"));
         l.add(s(0, MessageType.CONTROL, "check\0"));
+        l.add(s(0, MessageType.CONTROL, "check\0x\0"));
+        l.add(s(0, MessageType.CONTROL, "print\0hello from the comparison\0"));
+        l.add(s(0, MessageType.CONTROL, "print\0"));
+        l.add(s(0, MessageType.CONTROL, "help\0x\0"));
+        l.add(s(0, MessageType.CONTROL, "quota-soft\0"));
+        l.add(s(0, MessageType.CONTROL, "quota-soft\0" + "0\0"));
+        l.add(s(0, MessageType.CONTROL, "quota\0" + "1\0"));
+        l.add(s(0, MessageType.CONTROL, "no-such-verb\0"));
         // unwatch and reset
         l.add(s(1, MessageType.UNWATCH, "cmprel\0rel\0"));
         l.add(s(1, MessageType.UNWATCH, "cmprel\0rel\0"));

@@ -74,6 +74,26 @@ class XenstoredComponentTest {
             public int quotaMaxPathLength() {
                 return 2048;
             }
+
+            @Override
+            public int quotaMaxConnections() {
+                return 3;
+            }
+
+            @Override
+            public int quotaMaxOutstanding() {
+                return 20;
+            }
+
+            @Override
+            public long quotaMemory() {
+                return 100_000;
+            }
+
+            @Override
+            public long quotaMemorySoft() {
+                return 50_000;
+            }
         };
     }
 
@@ -82,6 +102,8 @@ class XenstoredComponentTest {
         Options o = XenstoredComponent.options(config("/x", "", 7));
         assertEquals(null, o.domainSocketDir(), "empty = no domain sockets");
         assertEquals(7, o.quotas().maxWatches());
+        assertEquals(3, o.quotas().maxConnections());
+        assertEquals(100_000, o.quotas().memoryHard());
         assertEquals(Path.of("/d"), XenstoredComponent.options(config("/x", "/d", 7)).domainSocketDir());
     }
 

@@ -3,6 +3,7 @@ package org.netvm.xenstore.server.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.netvm.xenstore.wire.MessageType.CONTROL;
 import static org.netvm.xenstore.wire.MessageType.DIRECTORY;
 import static org.netvm.xenstore.wire.MessageType.DIRECTORY_PART;
 import static org.netvm.xenstore.wire.MessageType.GET_DOMAIN_PATH;
@@ -424,5 +425,31 @@ class XenstoredCoreTest {
         assertTrue(d5.closed);
         assertTrue(d5.watches.isEmpty());
         assertFalse(core.connect(5, new FakeSink()) == null);
+    }
+
+    /** Issue 15, defect 10: CONTROL help, print and quota answer as C xenstored 4.17 does. */
+    @Test
+    void controlOffersCsDebugVerbs() {
+        assertEquals("check\t|print\t<string>|quota\t[<domid>]|quota-soft\t|help\t||",
+                req(dom0, CONTROL, "help\0").replace('\n', '|'));
+        assertEquals("OK", req(dom0, CONTROL, "print\0hello\0"));
+        assertEquals("EINVAL", req(dom0, CONTROL, "print\0"));
+        assertEquals("EINVAL", req(dom0, CONTROL, "log\0on\0"), "no trace log to switch");
+        String quota = req(dom0, CONTROL, "quota\0");
+        assertTrue(quota.startsWith("Quota settings:\nnodes            :     1000 Nodes per domain\n"), quota);
+        assertTrue(quota.contains("\noutstanding      :       20 Outstanding requests per domain\n"), quota);
+        assertTrue(quota.contains("\nmemory           :  2621440 Total Xenstore memory per domain (error level)\n"), quota);
+        assertEquals("Quota settings:\nmemory           :  2097152 Total Xenstore memory per domain (warning level)\n|",
+                req(dom0, CONTROL, "quota-soft\0"));
+        Session d5 = domain(5);
+        req(dom0, WRITE, "/local/domain/5\0");
+        req(dom0, SET_PERMS, "/local/domain/5\0n5\0");
+        assertEquals("OK", req(d5, WATCH, "x\0t\0"));
+        assertEquals("1|", req(d5, TRANSACTION_START, "\0"));
+        String usage = req(dom0, CONTROL, "quota\0" + "5\0");
+        assertTrue(usage.startsWith("Domain 5:\nnodes           :        1\nwatches         :        1\n"
+                + "transactions    :        1\n"), usage);
+        assertEquals("ENOENT", req(dom0, CONTROL, "quota\0" + "9\0"));
+        assertEquals("EACCES", req(d5, CONTROL, "help\0"), "privileged only");
     }
 }
