@@ -15,16 +15,10 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 import org.netvm.kernel.Address;
 import org.netvm.kernel.Batch;
-import org.netvm.kernel.BatchException;
 import org.netvm.kernel.CloseableKernel;
 import org.netvm.kernel.KernelException;
 import org.netvm.kernel.Link;
@@ -36,57 +30,42 @@ import org.netvm.kernel.Subscription;
 import org.netvm.kernel.Sysctl;
 
 /**
- * The kernel seam over rtnetlink.
- *
- * <p>Namespaces: a netlink socket belongs to the network namespace its creator was in, and
- * {@code /proc/sys/net} shows the namespace of the thread that opens a file there (checked on
- * kernel 6.18: a thread that did {@code setns(CLONE_NEWNET)} reads and writes the other
- * namespace's sysctls, the JVM's other threads keep seeing their own). So a kernel bound to a
- * named namespace owns one platform thread that enters it once and never leaves; every socket
- * creation, netlink exchange, {@code if_nametoindex} and {@code /proc/sys} access runs there. A
- * kernel of the process's own namespace runs calls on the caller's thread under a lock.
+ * The kernel seam over rtnetlink: the {@link org.netvm.kernel.Kernel} reads (links, addresses, routes,
+ * neighbours, sysctls), batches and link subscriptions. Where its calls run: {@link NamespaceThread};
+ * requests and answers on the socket: {@link NetlinkExchange}; a batch: {@link BatchApplier}.
  */
 public final class NetlinkKernel implements CloseableKernel {
     private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
     private static final Path NETNS_DIR = Path.of("/var/run/netns");
-    private static final Path PROC_SYS = Path.of("/proc/sys");
-    /** Messages per sendmsg; their acks (one skb each) must fit the receive buffer. */
-    static final int CHUNK = 256;
-    static final int ACK_TIMEOUT_MILLIS = 10_000;
-    /** Ask for an ack on every message (one receive each) instead of on the last one of a chunk. */
-    static final boolean ACK_EACH = Boolean.getBoolean("netvm.kernel.ackEach");
+    static final Path PROC_SYS = Path.of("/proc/sys");
 
     private final String netns;
-    private final ExecutorService nsThread; // null: the process's own namespace
-    private final ReentrantLock lock = new ReentrantLock();
+    private final NamespaceThread thread;
     private final Set<LinkEventReader> subscriptions = ConcurrentHashMap.newKeySet();
+    private NetlinkExchange exchange; // set on the namespace thread before any other call
     private NetlinkSocket socket;
-    private int seq = (int) (System.nanoTime() & 0x3fffffff);
     private volatile boolean closed;
 
-    private NetlinkKernel(String netns, ExecutorService nsThread) {
+    private NetlinkKernel(String netns, NamespaceThread thread) {
         this.netns = netns;
-        this.nsThread = nsThread;
+        this.thread = thread;
     }
 
     /** A kernel bound to {@code /var/run/netns/<netns>}, or the own namespace for "". */
     public static NetlinkKernel open(String netns) throws KernelException {
         if (netns == null || netns.isEmpty()) {
-            NetlinkKernel k = new NetlinkKernel("", null);
-            k.socket = NetlinkSocket.open(0, ACK_TIMEOUT_MILLIS, 4 * 1024 * 1024);
+            NetlinkKernel k = new NetlinkKernel("", NamespaceThread.own());
+            k.bindSocket();
             return k;
         }
         if (!NETNS.matcher(netns).matches() || netns.equals(".") || netns.equals("..")) {
             throw new IllegalArgumentException("invalid network namespace name: " + netns);
         }
-        ExecutorService thread = Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().daemon().name("netvm-kernel-netns-" + netns).factory());
-        NetlinkKernel k = new NetlinkKernel(netns, thread);
+        NetlinkKernel k = new NetlinkKernel(netns, NamespaceThread.entering(netns, NETNS_DIR.resolve(netns)));
         try {
             k.call(() -> {
-                enterNamespace(NETNS_DIR.resolve(netns));
-                k.socket = NetlinkSocket.open(0, ACK_TIMEOUT_MILLIS, 4 * 1024 * 1024);
+                k.bindSocket();
                 return null;
             });
         } catch (KernelException | RuntimeException e) {
@@ -96,65 +75,35 @@ public final class NetlinkKernel implements CloseableKernel {
         return k;
     }
 
-    /** setns(CLONE_NEWNET) of the calling thread, for good. */
-    static void enterNamespace(Path nsFile) throws KernelException {
-        try (Arena a = Arena.ofConfined()) {
-            int fd = Libc.open(a.allocateFrom(nsFile.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC);
-            if (fd < 0) {
-                throw Libc.failure("open(" + nsFile + ")", Libc.errno());
-            }
-            try {
-                if (Libc.setns(fd, Libc.CLONE_NEWNET) != 0) {
-                    throw Libc.failure("setns(" + nsFile + ", CLONE_NEWNET)", Libc.errno());
-                }
-            } finally {
-                Libc.close(fd);
-            }
-        }
-    }
-
-    @FunctionalInterface
-    interface IoCall<T> {
-        T call() throws KernelException;
+    private void bindSocket() throws KernelException {
+        socket = NetlinkSocket.open(0, NetlinkExchange.ACK_TIMEOUT_MILLIS, 4 * 1024 * 1024);
+        exchange = new NetlinkExchange(socket);
     }
 
     /** Runs on the namespace thread (or under the lock for the own namespace). */
-    <T> T call(IoCall<T> c) throws KernelException {
+    private <T> T call(NamespaceThread.IoCall<T> c) throws KernelException {
         if (closed) {
             throw new KernelException("kernel seam closed" + (netns.isEmpty() ? "" : " (netns " + netns + ")"), 0, "", null);
         }
-        if (nsThread == null) {
-            lock.lock();
-            try {
-                return c.call();
-            } finally {
-                lock.unlock();
-            }
-        }
-        Future<T> f;
-        try {
-            f = nsThread.submit(c::call);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            throw new KernelException("kernel seam closed (netns " + netns + ")", 0, "", null);
-        }
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof KernelException k) {
-                throw k;
-            }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new KernelException("kernel call failed", cause);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KernelException("interrupted while waiting for the kernel", e);
-        }
+        return thread.call(c);
+    }
+
+    private int nextSeq() {
+        return exchange.nextSeq();
+    }
+
+    private void receiveUntil(int s, NetlinkExchange.Handler h) throws KernelException {
+        exchange.receiveUntil(s, h);
+    }
+
+    private void dump(int type, int bodyLen, int family, NetlinkExchange.DumpHandler h, Runnable reset)
+            throws KernelException {
+        exchange.dump(type, bodyLen, family, h, reset);
+    }
+
+    private void dump(int type, int bodyLen, int family, int ifindex, int protocol, NetlinkExchange.DumpHandler h,
+            Runnable reset) throws KernelException {
+        exchange.dump(type, bodyLen, family, ifindex, protocol, h, reset);
     }
 
     @Override
@@ -178,7 +127,7 @@ public final class NetlinkKernel implements CloseableKernel {
     }
 
     /** if_nametoindex in the calling thread's namespace (the kernel's): 0 if there is no such device. */
-    private static int ifindex(String device) {
+    static int ifindex(String device) {
         try (Arena a = Arena.ofConfined()) {
             return Libc.ifNameToIndex(a.allocateFrom(device));
         }
@@ -361,7 +310,7 @@ public final class NetlinkKernel implements CloseableKernel {
             return;
         }
         call(() -> {
-            new Applier(ops).run();
+            new BatchApplier(exchange, ops).run();
             return null;
         });
     }
@@ -388,244 +337,12 @@ public final class NetlinkKernel implements CloseableKernel {
         for (LinkEventReader r : List.copyOf(subscriptions)) {
             r.close();
         }
-        if (nsThread != null) {
-            nsThread.submit(this::closeSocket);
-            nsThread.shutdown();
-        } else {
-            lock.lock();
-            try {
-                closeSocket();
-            } finally {
-                lock.unlock();
-            }
-        }
+        thread.close(this::closeSocket);
     }
 
     private void closeSocket() {
         if (socket != null) {
             socket.close();
-        }
-    }
-
-    private int nextSeq() {
-        seq = (seq + 1) & 0x7fffffff;
-        if (seq == 0) {
-            seq = 1;
-        }
-        return seq;
-    }
-
-    // ---- receiving
-
-    /** Sees one message of the current datagram; returns true when the exchange is complete. */
-    @FunctionalInterface
-    private interface Handler {
-        boolean message(int type, long off, int len) throws KernelException;
-    }
-
-    @FunctionalInterface
-    private interface DumpHandler {
-        void message(int type, long off, int len) throws KernelException;
-    }
-
-    /** Receives until the handler says the exchange of sequence number {@code s} is complete. */
-    private void receiveUntil(int s, Handler h) throws KernelException {
-        MemorySegment b = socket.rbuf;
-        while (true) {
-            int n = socket.recv();
-            if (n < 0) {
-                throw Libc.failure("no answer from the kernel within " + ACK_TIMEOUT_MILLIS + " ms", Errno.ETIMEDOUT);
-            }
-            boolean done = false;
-            for (long off = 0; off + HDRLEN <= n; ) {
-                int len = i32(b, off);
-                if (len < HDRLEN || off + len > n) {
-                    break;
-                }
-                if (i32(b, off + 8) == s && h.message(u16(b, off + 4), off, len)) {
-                    done = true;
-                }
-                off += align(len);
-            }
-            if (done) {
-                return;
-            }
-        }
-    }
-
-    /** A complete dump; restarts it (calling {@code reset}) if the kernel flags it inconsistent. */
-    private void dump(int type, int bodyLen, int family, DumpHandler h, Runnable reset) throws KernelException {
-        dump(type, bodyLen, family, 0, 0, h, reset);
-    }
-
-    /**
-     * A dump; with {@code ifindex} > 0 (and {@code protocol} > 0 for routes) the request asks the
-     * kernel to filter (strict checking, kernel 5.3+); callers filter again, so an older kernel that
-     * sends everything gives the same result, only slower.
-     */
-    private void dump(int type, int bodyLen, int family, int ifindex, int protocol, DumpHandler h, Runnable reset)
-            throws KernelException {
-        for (int attempt = 0; ; attempt++) {
-            int s = nextSeq();
-            Messages.dumpRequest(socket.writer, type, bodyLen, family, s, ifindex, protocol);
-            socket.send();
-            boolean[] interrupted = {false};
-            receiveUntil(s, (t, off, len) -> {
-                if ((u16(socket.rbuf, off + 6) & NLM_F_DUMP_INTR) != 0) {
-                    interrupted[0] = true;
-                }
-                if (t == NLMSG_DONE) {
-                    return true;
-                }
-                if (t == NLMSG_ERROR) {
-                    int err = -i32(socket.rbuf, off + HDRLEN);
-                    throw Libc.failure("dump " + type, err);
-                }
-                h.message(t, off, len);
-                return false;
-            });
-            if (!interrupted[0] || attempt >= 4) {
-                return;
-            }
-            reset.run();
-        }
-    }
-
-    /** Sends a batch in chunks over the one socket and collects the acks. Runs on the namespace thread. */
-    private final class Applier {
-        private final List<Op> ops;
-        private final List<BatchException.Failure> failures = new ArrayList<>();
-        private final Map<String, Integer> indexes = new HashMap<>();
-        private final int[] chunkOps = new int[CHUNK];
-        private final int[] chunkOffsets = new int[CHUNK];
-        private int chunkSize;
-        private int chunkFirstSeq;
-
-        Applier(List<Op> ops) {
-            this.ops = ops;
-        }
-
-        void run() throws KernelException {
-            socket.writer.reset();
-            for (int i = 0; i < ops.size(); i++) {
-                Op op = ops.get(i);
-                if (op instanceof Op.SysctlSet s) {
-                    flush();
-                    writeSysctl(i, s);
-                    continue;
-                }
-                int ifindex = indexes.computeIfAbsent(op.device(), NetlinkKernel::ifindex);
-                if (ifindex <= 0) {
-                    fail(i, Errno.ENODEV, "no such device \"" + op.device() + "\"");
-                    continue;
-                }
-                if (chunkSize == CHUNK || socket.writer.remaining() < Messages.MAX_OP_BYTES) {
-                    flush();
-                }
-                int s = nextSeq();
-                if (chunkSize == 0) {
-                    chunkFirstSeq = s;
-                } else if (s != chunkFirstSeq + chunkSize) { // sequence wrapped: start a new chunk
-                    flush();
-                    chunkFirstSeq = s;
-                }
-                chunkOffsets[chunkSize] = socket.writer.pos;
-                Messages.encode(socket.writer, op, ifindex, s);
-                chunkOps[chunkSize++] = i;
-            }
-            flush();
-            if (!failures.isEmpty()) {
-                failures.sort(java.util.Comparator.comparingInt(BatchException.Failure::index));
-                throw new BatchException(failures, ops.size());
-            }
-        }
-
-        private void fail(int index, int errno, String message) {
-            failures.add(new BatchException.Failure(index, ops.get(index), errno, Errno.name(errno), message));
-        }
-
-        private void writeSysctl(int index, Op.SysctlSet s) {
-            try {
-                // WRITE only: never create or truncate anything below /proc/sys
-                Files.writeString(PROC_SYS.resolve(s.key().path()), Integer.toString(s.value()),
-                        java.nio.file.StandardOpenOption.WRITE);
-            } catch (java.nio.file.NoSuchFileException e) {
-                fail(index, Errno.ENOENT, "no such sysctl " + s.key().name());
-            } catch (IOException e) {
-                fail(index, Errno.EIO, "write " + PROC_SYS.resolve(s.key().path()) + ": " + e.getMessage());
-            }
-        }
-
-        /**
-         * Sends the chunk as one datagram and reads the answers. Unless {@link #ACK_EACH}, only the
-         * chunk's last message asks for an ack: the kernel answers every failed message with an
-         * error anyway, and handles and answers the messages of a datagram in order, so that last
-         * ack arrives after all errors of the chunk and means "everything else succeeded". One
-         * receive per chunk instead of one per operation.
-         */
-        private void flush() throws KernelException {
-            if (chunkSize == 0) {
-                return;
-            }
-            int count = chunkSize;
-            chunkSize = 0;
-            boolean[] answered = new boolean[count];
-            int[] pending = {ACK_EACH ? count : 1};
-            if (!ACK_EACH) {
-                for (int k = 0; k < count - 1; k++) {
-                    int flagsAt = chunkOffsets[k] + 6;
-                    Nl.put16(socket.writer.buf, flagsAt, Nl.u16(socket.writer.buf, flagsAt) & ~NLM_F_ACK);
-                }
-            }
-            try {
-                socket.send();
-            } catch (KernelException e) {
-                for (int k = 0; k < count; k++) {
-                    fail(chunkOps[k], e.errno(), "not sent: " + e.getMessage());
-                }
-                return;
-            }
-            MemorySegment b = socket.rbuf;
-            while (pending[0] > 0) {
-                int n;
-                try {
-                    n = socket.recv();
-                } catch (KernelException e) { // ENOBUFS: answers were dropped, the outcome is unknown
-                    failUnanswered(answered, e.errno(), "outcome unknown, acknowledgement lost: " + e.getMessage());
-                    return;
-                }
-                if (n < 0) {
-                    failUnanswered(answered, Errno.ETIMEDOUT, "no acknowledgement within " + ACK_TIMEOUT_MILLIS + " ms");
-                    return;
-                }
-                for (long off = 0; off + HDRLEN <= n; ) {
-                    int len = i32(b, off);
-                    if (len < HDRLEN || off + len > n) {
-                        break;
-                    }
-                    int k = i32(b, off + 8) - chunkFirstSeq;
-                    if (u16(b, off + 4) == NLMSG_ERROR && k >= 0 && k < count && !answered[k]) {
-                        answered[k] = true;
-                        if (ACK_EACH || k == count - 1) {
-                            pending[0]--;
-                        }
-                        int err = -i32(b, off + HDRLEN);
-                        if (err != 0) {
-                            String ext = Messages.extAck(b, off, len);
-                            fail(chunkOps[k], err, Errno.text(err) + (ext.isEmpty() ? "" : ": " + ext));
-                        }
-                    }
-                    off += align(len);
-                }
-            }
-        }
-
-        private void failUnanswered(boolean[] answered, int errno, String message) {
-            for (int k = 0; k < answered.length; k++) {
-                if (!answered[k]) {
-                    fail(chunkOps[k], errno, message);
-                }
-            }
         }
     }
 }
