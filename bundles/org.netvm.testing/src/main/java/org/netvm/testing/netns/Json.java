@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /** A minimal JSON reader for {@code ip -j} output: objects become Maps, arrays Lists, numbers Longs/Doubles. */
-final class Json {
+public final class Json {
     private final String s;
     private int i;
 
@@ -14,7 +14,7 @@ final class Json {
         this.s = s;
     }
 
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json j = new Json(text);
         Object v = j.value();
         j.ws();
@@ -25,7 +25,7 @@ final class Json {
     }
 
     @SuppressWarnings("unchecked")
-    static List<Map<String, Object>> array(String text) {
+    public static List<Map<String, Object>> array(String text) {
         return text.isBlank() ? List.of() : (List<Map<String, Object>>) parse(text);
     }
 
