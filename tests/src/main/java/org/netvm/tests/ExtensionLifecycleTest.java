@@ -28,6 +28,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.kernel.Kernel;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Netns;
 import org.netvm.vif.VifHook;
 import org.netvm.vif.VifRegistry;
 import org.netvm.xenstore.XenStore;
@@ -82,8 +84,8 @@ class ExtensionLifecycleTest {
     @BeforeAll
     void setUp() throws Exception {
         Assumptions.assumeTrue("netvm".equals(context.getProperty("netvm.role")), "netvm role runtime only");
-        Assumptions.assumeTrue(Netns.available(), "needs root and ip netns");
-        Assumptions.assumeTrue(Netns.run(List.of("nft", "--version")).status() == 0, "needs nft");
+        Assumptions.assumeTrue(Netns.usable(), "needs root and ip netns");
+        Assumptions.assumeTrue(Command.run("nft", "--version").ok(), "needs nft");
         socket = Path.of(context.getProperty("netvm.control"));
         String jarPath = context.getProperty("netvm.test.example.jar");
         assertNotNull(jarPath, "tests.bndrun passes the example's jar as netvm.test.example.jar");
@@ -96,13 +98,13 @@ class ExtensionLifecycleTest {
         for (String pid : List.of("org.netvm.kernel", "org.netvm.backend.nftables", "org.netvm.backend.iptables")) {
             Configuration c = cm.getConfiguration(pid, "?");
             Dictionary<String, Object> p = c.getProperties() == null ? new Hashtable<>() : c.getProperties();
-            p.put("netns", netvm.name);
+            p.put("netns", netvm.name());
             c.update(p);
         }
-        waitUntil("kernel seam bound to " + netvm.name, () -> service(Kernel.class)
-                .map(k -> k.namespace().equals(netvm.name)).orElse(false));
-        waitUntil("base policy applied in " + netvm.name, () -> netvm.exec("nft", "list", "chain", "inet", "netvm",
-                "custom-forward").status() == 0);
+        waitUntil("kernel seam bound to " + netvm.name(), () -> service(Kernel.class)
+                .map(k -> k.namespace().equals(netvm.name())).orElse(false));
+        waitUntil("base policy applied in " + netvm.name(), () -> netvm.exec("nft", "list", "chain", "inet", "netvm",
+                "custom-forward").ok());
         waitUntil("dataplane in sync", () -> service(Dataplane.class).map(d -> d.status().inSync()).orElse(false));
         xs.write("/local/domain/0/qubes-netvm-gateway", "10.137.0.1");
         accountingDir = Files.createTempDirectory("netvm-accounting");
@@ -278,7 +280,7 @@ class ExtensionLifecycleTest {
     }
 
     private String customForward() {
-        return netvm.exec("nft", "list", "chain", "inet", "netvm", "custom-forward").out();
+        return netvm.exec("nft", "list", "chain", "inet", "netvm", "custom-forward").stdout();
     }
 
     private java.util.Optional<Bundle> bundle(String bsn) {

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Netns;
 import org.netvm.xenstore.XenStore;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.Configuration;
@@ -56,13 +58,13 @@ class GuestRoleTest {
     @BeforeAll
     void setUp() throws Exception {
         Assumptions.assumeTrue("guest".equals(context.getProperty("netvm.role")), "guest role runtime only");
-        Assumptions.assumeTrue(Netns.available(), "needs root and ip netns");
+        Assumptions.assumeTrue(Netns.usable(), "needs root and ip netns");
         String script = context.getProperty("netvm.test.start-cxenstored");
         if (script != null) {
             String socket = context.getProperty("netvm.xenstore").substring("unix:".length());
-            var r = Netns.run(List.of("bash", script, socket));
-            Assumptions.assumeTrue(r.status() == 0, "C xenstored did not start: " + r.err());
-            daemonPid = Long.parseLong(r.out().trim());
+            var r = Command.run(List.of("bash", script, socket));
+            Assumptions.assumeTrue(r.ok(), "C xenstored did not start: " + r.stderr());
+            daemonPid = Long.parseLong(r.stdout().trim());
         }
         waitUntil("xenstore connected", () -> xs.isConnected());
         guest = Netns.create("nvt-guest");
@@ -71,7 +73,7 @@ class GuestRoleTest {
         netvm.ip("link", "set", "vif5.0", "up");
         resolvConf = Files.createTempFile("resolv", ".conf");
         Configuration k = cm.getConfiguration("org.netvm.kernel", "?");
-        k.update(props("netns", guest.name));
+        k.update(props("netns", guest.name()));
         Configuration g = cm.getConfiguration("org.netvm.guest", "?");
         Dictionary<String, Object> gp = g.getProperties() == null ? new Hashtable<>() : g.getProperties();
         gp.put("resolvConf", resolvConf.toString());
