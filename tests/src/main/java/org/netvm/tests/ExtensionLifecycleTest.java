@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.netvm.tests.Waits.read;
+import static org.netvm.tests.Waits.uncheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -310,34 +313,7 @@ class ExtensionLifecycleTest {
         });
     }
 
-    private static String read(Path p) {
-        return uncheck(() -> Files.readString(p));
-    }
-
-    interface IoSupplier<T> {
-        T get() throws Exception;
-    }
-
-    static <T> T uncheck(IoSupplier<T> s) {
-        try {
-            return s.get();
-        } catch (Exception e) {
-            throw new RuntimeException(e);
-        }
-    }
-
     static void waitUntil(String what, Supplier<Boolean> condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < end) {
-            try {
-                if (condition.get()) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                // not yet
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Waits.waitUntil(what, Duration.ofSeconds(15), condition);
     }
 }

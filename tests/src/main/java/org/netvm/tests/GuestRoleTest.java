@@ -2,9 +2,12 @@ package org.netvm.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.netvm.tests.Waits.read;
+import static org.netvm.tests.Waits.uncheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
@@ -180,31 +183,8 @@ class GuestRoleTest {
         return uncheck(() -> guest.ip("-4", "neigh", "show", "dev", "eth0")).trim();
     }
 
-    private static String read(Path p) {
-        return uncheck(() -> Files.readString(p));
-    }
-
-    interface IoSupplier<T> {
-        T get() throws Exception;
-    }
-
-    static <T> T uncheck(IoSupplier<T> s) {
-        try {
-            return s.get();
-        } catch (Exception e) {
-            throw new RuntimeException(e);
-        }
-    }
-
     static void waitUntil(String what, Supplier<Boolean> condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            if (condition.get()) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Waits.waitUntil(what, Duration.ofSeconds(10), condition);
     }
 
     private static Dictionary<String, Object> props(String k, Object v) {
