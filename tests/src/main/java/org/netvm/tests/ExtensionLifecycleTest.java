@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.netvm.tests.Waits.read;
+import static org.netvm.tests.Waits.uncheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -28,6 +31,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.kernel.Kernel;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Netns;
 import org.netvm.vif.VifHook;
 import org.netvm.vif.VifRegistry;
 import org.netvm.xenstore.XenStore;
@@ -82,8 +87,8 @@ class ExtensionLifecycleTest {
     @BeforeAll
     void setUp() throws Exception {
         Assumptions.assumeTrue("netvm".equals(context.getProperty("netvm.role")), "netvm role runtime only");
-        Assumptions.assumeTrue(Netns.available(), "needs root and ip netns");
-        Assumptions.assumeTrue(Netns.run(List.of("nft", "--version")).status() == 0, "needs nft");
+        Assumptions.assumeTrue(Netns.usable(), "needs root and ip netns");
+        Assumptions.assumeTrue(Command.run("nft", "--version").ok(), "needs nft");
         socket = Path.of(context.getProperty("netvm.control"));
         String jarPath = context.getProperty("netvm.test.example.jar");
         assertNotNull(jarPath, "tests.bndrun passes the example's jar as netvm.test.example.jar");
@@ -96,13 +101,13 @@ class ExtensionLifecycleTest {
         for (String pid : List.of("org.netvm.kernel", "org.netvm.backend.nftables", "org.netvm.backend.iptables")) {
             Configuration c = cm.getConfiguration(pid, "?");
             Dictionary<String, Object> p = c.getProperties() == null ? new Hashtable<>() : c.getProperties();
-            p.put("netns", netvm.name);
+            p.put("netns", netvm.name());
             c.update(p);
         }
-        waitUntil("kernel seam bound to " + netvm.name, () -> service(Kernel.class)
-                .map(k -> k.namespace().equals(netvm.name)).orElse(false));
-        waitUntil("base policy applied in " + netvm.name, () -> netvm.exec("nft", "list", "chain", "inet", "netvm",
-                "custom-forward").status() == 0);
+        waitUntil("kernel seam bound to " + netvm.name(), () -> service(Kernel.class)
+                .map(k -> k.namespace().equals(netvm.name())).orElse(false));
+        waitUntil("base policy applied in " + netvm.name(), () -> netvm.exec("nft", "list", "chain", "inet", "netvm",
+                "custom-forward").ok());
         waitUntil("dataplane in sync", () -> service(Dataplane.class).map(d -> d.status().inSync()).orElse(false));
         xs.write("/local/domain/0/qubes-netvm-gateway", "10.137.0.1");
         accountingDir = Files.createTempDirectory("netvm-accounting");
@@ -278,7 +283,7 @@ class ExtensionLifecycleTest {
     }
 
     private String customForward() {
-        return netvm.exec("nft", "list", "chain", "inet", "netvm", "custom-forward").out();
+        return netvm.exec("nft", "list", "chain", "inet", "netvm", "custom-forward").stdout();
     }
 
     private java.util.Optional<Bundle> bundle(String bsn) {
@@ -308,34 +313,7 @@ class ExtensionLifecycleTest {
         });
     }
 
-    private static String read(Path p) {
-        return uncheck(() -> Files.readString(p));
-    }
-
-    interface IoSupplier<T> {
-        T get() throws Exception;
-    }
-
-    static <T> T uncheck(IoSupplier<T> s) {
-        try {
-            return s.get();
-        } catch (Exception e) {
-            throw new RuntimeException(e);
-        }
-    }
-
     static void waitUntil(String what, Supplier<Boolean> condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (System.nanoTime() < end) {
-            try {
-                if (condition.get()) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                // not yet
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Waits.waitUntil(what, Duration.ofSeconds(15), condition);
     }
 }

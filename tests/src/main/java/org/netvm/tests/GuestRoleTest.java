@@ -2,9 +2,12 @@ package org.netvm.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.netvm.tests.Waits.read;
+import static org.netvm.tests.Waits.uncheck;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
@@ -20,6 +23,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Netns;
 import org.netvm.xenstore.XenStore;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.Configuration;
@@ -56,13 +61,13 @@ class GuestRoleTest {
     @BeforeAll
     void setUp() throws Exception {
         Assumptions.assumeTrue("guest".equals(context.getProperty("netvm.role")), "guest role runtime only");
-        Assumptions.assumeTrue(Netns.available(), "needs root and ip netns");
+        Assumptions.assumeTrue(Netns.usable(), "needs root and ip netns");
         String script = context.getProperty("netvm.test.start-cxenstored");
         if (script != null) {
             String socket = context.getProperty("netvm.xenstore").substring("unix:".length());
-            var r = Netns.run(List.of("bash", script, socket));
-            Assumptions.assumeTrue(r.status() == 0, "C xenstored did not start: " + r.err());
-            daemonPid = Long.parseLong(r.out().trim());
+            var r = Command.run(List.of("bash", script, socket));
+            Assumptions.assumeTrue(r.ok(), "C xenstored did not start: " + r.stderr());
+            daemonPid = Long.parseLong(r.stdout().trim());
         }
         waitUntil("xenstore connected", () -> xs.isConnected());
         guest = Netns.create("nvt-guest");
@@ -71,7 +76,7 @@ class GuestRoleTest {
         netvm.ip("link", "set", "vif5.0", "up");
         resolvConf = Files.createTempFile("resolv", ".conf");
         Configuration k = cm.getConfiguration("org.netvm.kernel", "?");
-        k.update(props("netns", guest.name));
+        k.update(props("netns", guest.name()));
         Configuration g = cm.getConfiguration("org.netvm.guest", "?");
         Dictionary<String, Object> gp = g.getProperties() == null ? new Hashtable<>() : g.getProperties();
         gp.put("resolvConf", resolvConf.toString());
@@ -178,31 +183,8 @@ class GuestRoleTest {
         return uncheck(() -> guest.ip("-4", "neigh", "show", "dev", "eth0")).trim();
     }
 
-    private static String read(Path p) {
-        return uncheck(() -> Files.readString(p));
-    }
-
-    interface IoSupplier<T> {
-        T get() throws Exception;
-    }
-
-    static <T> T uncheck(IoSupplier<T> s) {
-        try {
-            return s.get();
-        } catch (Exception e) {
-            throw new RuntimeException(e);
-        }
-    }
-
     static void waitUntil(String what, Supplier<Boolean> condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            if (condition.get()) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Waits.waitUntil(what, Duration.ofSeconds(10), condition);
     }
 
     private static Dictionary<String, Object> props(String k, Object v) {

@@ -20,6 +20,8 @@ import java.util.function.Predicate;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Netns;
 import org.netvm.xenstore.XenStore;
 import org.netvm.xenstore.XenStoreException;
 import org.osgi.framework.BundleContext;
@@ -86,8 +88,8 @@ class StatusTest {
     @Test
     void statusAndMetricsFollowAFailingGuestOverHttpAndTheControlSocket() throws Exception {
         Assumptions.assumeTrue("netvm".equals(context.getProperty("netvm.role")), "netvm role only");
-        Assumptions.assumeTrue(Netns.available(), "needs root and ip netns");
-        Assumptions.assumeTrue(Netns.run(List.of("nft", "--version")).status() == 0, "needs nft");
+        Assumptions.assumeTrue(Netns.usable(), "needs root and ip netns");
+        Assumptions.assumeTrue(Command.run("nft", "--version").ok(), "needs nft");
         Path control = Path.of(context.getProperty("netvm.control"));
         Cli.waitFor(control);
         int port = freePort();
@@ -96,7 +98,7 @@ class StatusTest {
             for (String pid : List.of("org.netvm.kernel", "org.netvm.backend.nftables", "org.netvm.backend.iptables")) {
                 Configuration c = cm.getConfiguration(pid, "?");
                 Dictionary<String, Object> p = c.getProperties() == null ? new Hashtable<>() : c.getProperties();
-                p.put("netns", netvm.name);
+                p.put("netns", netvm.name());
                 c.update(p);
             }
             config.update(Cli.props("httpPort", port));

@@ -18,7 +18,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.netvm.kernel.testing.TestNetns;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Json;
+import org.netvm.testing.netns.Netns;
 
 /**
  * The kernel seam against the real kernel: every test gets its own namespace with the veth pair
@@ -30,13 +32,15 @@ class KernelNetnsTest {
     private static final InetAddress GATEWAY = IpPrefix.parseAddress("10.137.0.2");
     private static final MacAddress GUEST_MAC = MacAddress.parse("00:16:3e:5e:6c:00");
 
-    private TestNetns ns;
+    private Netns ns;
     private CloseableKernel kernel;
 
     @BeforeEach
     void setUp() throws KernelException {
-        ns = TestNetns.create();
-        kernel = Kernels.open(ns.name);
+        Netns.assumeUsable();
+        ns = Netns.create("kern");
+        ns.veth("vif3.0", "eth0");
+        kernel = Kernels.open(ns.name());
     }
 
     @AfterEach
@@ -61,7 +65,7 @@ class KernelNetnsTest {
     @Test
     void perDeviceReadsSeeOnlyThatDeviceAndEqualTheFilteredWholeReads() throws KernelException {
         bothUp();
-        ns.ipIn("link", "add", "vif4.0", "type", "veth", "peer", "name", "eth4");
+        ns.ip("link", "add", "vif4.0", "type", "veth", "peer", "name", "eth4");
         kernel.apply(new Batch().setLinkUp("vif4.0", true).setLinkUp("eth4", true));
         InetAddress other = IpPrefix.parseAddress("10.137.0.6");
         kernel.apply(new Batch()
@@ -96,17 +100,17 @@ class KernelNetnsTest {
         kernel.apply(new Batch().replaceRoute(route));
         kernel.apply(new Batch().replaceRoute(route)); // replace is idempotent
 
-        Map<String, Object> r = only(ns.json("route", "show", "10.137.0.5"));
+        Map<String, Object> r = only(ns.ipJson("route", "show", "10.137.0.5"));
         assertEquals("vif3.0", r.get("dev"));
         assertEquals(32749L, r.get("metric"));
         assertEquals("110", r.get("protocol"));
         assertEquals("link", r.get("scope"));
         assertEquals(List.of(route), kernel.routes(Route.PROTO_NETVM));
         // the process's own namespace is untouched
-        assertEquals("", TestNetns.ip("route", "show", "proto", "110").trim());
+        assertEquals("", Command.check("ip", "route", "show", "proto", "110").trim());
 
         kernel.apply(new Batch().deleteRoute(route));
-        assertEquals(List.of(), ns.json("route", "show", "10.137.0.5"));
+        assertEquals(List.of(), ns.ipJson("route", "show", "10.137.0.5"));
     }
 
     @Test
@@ -115,14 +119,14 @@ class KernelNetnsTest {
         Route route = Route.host(IpPrefix.parseAddress("fd09:24ef:4179::a89:5"), "vif3.0").withMetric(32749);
         kernel.apply(new Batch().replaceRoute(route));
 
-        Map<String, Object> r = only(ns.json("-6", "route", "show", "fd09:24ef:4179::a89:5"));
+        Map<String, Object> r = only(ns.ipJson("-6", "route", "show", "fd09:24ef:4179::a89:5"));
         assertEquals("vif3.0", r.get("dev"));
         assertEquals(32749L, r.get("metric"));
         assertEquals("110", r.get("protocol"));
         assertEquals(List.of(route), kernel.routes(Route.PROTO_NETVM));
 
         kernel.apply(new Batch().deleteRoute(route));
-        assertEquals(List.of(), ns.json("-6", "route", "show", "fd09:24ef:4179::a89:5"));
+        assertEquals(List.of(), ns.ipJson("-6", "route", "show", "fd09:24ef:4179::a89:5"));
     }
 
     @Test
@@ -135,14 +139,14 @@ class KernelNetnsTest {
                 .replaceRoute(Route.defaultVia(GATEWAY, "eth0").withOnlink(true));
         kernel.apply(guest);
 
-        Map<String, Object> def = only(ns.json("route", "show", "default"));
+        Map<String, Object> def = only(ns.ipJson("route", "show", "default"));
         assertEquals("10.137.0.2", def.get("gateway"));
         assertEquals("eth0", def.get("dev"));
         assertTrue(((List<?>) def.get("flags")).contains("onlink"), def::toString);
-        Map<String, Object> gw = only(ns.json("route", "show", "10.137.0.2"));
+        Map<String, Object> gw = only(ns.ipJson("route", "show", "10.137.0.2"));
         assertEquals("link", gw.get("scope"));
         assertEquals("eth0", gw.get("dev"));
-        Map<String, Object> eth0 = only(ns.json("link", "show", "eth0"));
+        Map<String, Object> eth0 = only(ns.ipJson("link", "show", "eth0"));
         assertEquals("1", eth0.get("group"));
         assertTrue(((List<?>) eth0.get("flags")).contains("UP"));
 
@@ -155,14 +159,14 @@ class KernelNetnsTest {
     void permanentNeighbour() throws KernelException {
         kernel.apply(new Batch().replaceNeighbour(Neighbour.permanent(GUEST, GUEST_MAC, "vif3.0")));
 
-        Map<String, Object> n = only(ns.json("neigh", "show", "dev", "vif3.0"));
+        Map<String, Object> n = only(ns.ipJson("neigh", "show", "dev", "vif3.0"));
         assertEquals("10.137.0.5", n.get("dst"));
         assertEquals("00:16:3e:5e:6c:00", n.get("lladdr"));
         assertEquals(List.of("PERMANENT"), n.get("state"));
         assertTrue(kernel.neighbours().contains(Neighbour.permanent(GUEST, GUEST_MAC, "vif3.0")));
 
         kernel.apply(new Batch().deleteNeighbour(GUEST, "vif3.0"));
-        assertEquals(List.of(), ns.json("neigh", "show", "dev", "vif3.0"));
+        assertEquals(List.of(), ns.ipJson("neigh", "show", "dev", "vif3.0"));
     }
 
     @Test
@@ -171,7 +175,7 @@ class KernelNetnsTest {
         Address v6 = Address.of("vif3.0", IpPrefix.parse("fd09:24ef:4179::a89:1/128"));
         kernel.apply(new Batch().replaceAddress(v4).replaceAddress(v6).replaceAddress(v4));
 
-        List<?> info = (List<?>) only(ns.json("addr", "show", "dev", "vif3.0", "scope", "global")).get("addr_info");
+        List<?> info = (List<?>) only(ns.ipJson("addr", "show", "dev", "vif3.0", "scope", "global")).get("addr_info");
         assertEquals(2, info.size(), info::toString);
         assertEquals("10.137.0.1", ((Map<?, ?>) info.get(0)).get("local"));
         assertEquals(32L, ((Map<?, ?>) info.get(0)).get("prefixlen"));
@@ -179,14 +183,14 @@ class KernelNetnsTest {
         assertTrue(kernel.addresses().containsAll(List.of(v4, v6)));
 
         kernel.apply(new Batch().deleteAddress(v4).deleteAddress(v6));
-        assertEquals(List.of(), only(ns.json("addr", "show", "dev", "vif3.0", "scope", "global")).get("addr_info"));
+        assertEquals(List.of(), only(ns.ipJson("addr", "show", "dev", "vif3.0", "scope", "global")).get("addr_info"));
         assertFalse(kernel.addresses().contains(v4));
     }
 
     @Test
     void linkGroupUpAndDown() throws KernelException {
         kernel.apply(new Batch().setLink("vif3.0", 2, true));
-        Map<String, Object> l = only(ns.json("link", "show", "vif3.0"));
+        Map<String, Object> l = only(ns.ipJson("link", "show", "vif3.0"));
         assertEquals("2", l.get("group"));
         assertTrue(((List<?>) l.get("flags")).contains("UP"));
         Link link = kernel.link("vif3.0").orElseThrow();
@@ -197,7 +201,7 @@ class KernelNetnsTest {
         assertEquals(l.get("address"), link.mac().text());
 
         kernel.apply(new Batch().setLinkUp("vif3.0", false));
-        assertFalse(((List<?>) only(ns.json("link", "show", "vif3.0")).get("flags")).contains("UP"));
+        assertFalse(((List<?>) only(ns.ipJson("link", "show", "vif3.0")).get("flags")).contains("UP"));
         assertEquals(2, kernel.link("vif3.0").orElseThrow().group());
 
         assertTrue(kernel.link("vif9.0").isEmpty());
@@ -213,9 +217,9 @@ class KernelNetnsTest {
                 .setSysctl(Sysctl.proxyNdp("vif3.0"), 1)
                 .setSysctl(Sysctl.ipv4Forward(), "1".equals(hostForward) ? 0 : 1));
 
-        assertEquals("1", ns.exec("sysctl", "-n", "net.ipv4.conf.vif3/0.proxy_arp").trim());
-        assertEquals("1", ns.exec("cat", "/proc/sys/net/ipv6/conf/vif3.0/proxy_ndp").trim());
-        assertNotEquals(hostForward, ns.exec("sysctl", "-n", "net.ipv4.ip_forward").trim());
+        assertEquals("1", ns.ok("sysctl", "-n", "net.ipv4.conf.vif3/0.proxy_arp").trim());
+        assertEquals("1", ns.ok("cat", "/proc/sys/net/ipv6/conf/vif3.0/proxy_ndp").trim());
+        assertNotEquals(hostForward, ns.ok("sysctl", "-n", "net.ipv4.ip_forward").trim());
         assertEquals(hostForward, Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).trim(),
                 "the process's own namespace must keep its ip_forward");
         assertEquals(1, kernel.sysctl(Sysctl.proxyArp("vif3.0")));
@@ -251,10 +255,10 @@ class KernelNetnsTest {
         assertEquals("ENOENT", e.failures().get(2).errnoName());
 
         // everything else was applied
-        assertEquals(32749L, only(ns.json("route", "show", "10.137.0.5")).get("metric"));
-        assertEquals(List.of("PERMANENT"), only(ns.json("neigh", "show", "dev", "vif3.0")).get("state"));
-        assertEquals("2", only(ns.json("link", "show", "vif3.0")).get("group"));
-        assertEquals(List.of(), ns.json("route", "show", "default"));
+        assertEquals(32749L, only(ns.ipJson("route", "show", "10.137.0.5")).get("metric"));
+        assertEquals(List.of("PERMANENT"), only(ns.ipJson("neigh", "show", "dev", "vif3.0")).get("state"));
+        assertEquals("2", only(ns.ipJson("link", "show", "vif3.0")).get("group"));
+        assertEquals(List.of(), ns.ipJson("route", "show", "default"));
     }
 
     @Test
@@ -274,22 +278,22 @@ class KernelNetnsTest {
         LinkedBlockingQueue<LinkEvent> events = new LinkedBlockingQueue<>();
         Subscription sub = kernel.subscribeLinks(events::add);
         try {
-            ns.ipIn("link", "add", "vif7.0", "type", "veth", "peer", "name", "vif7.0p");
+            ns.ip("link", "add", "vif7.0", "type", "veth", "peer", "name", "vif7.0p");
             LinkEvent added = await(events, LinkEvent.Kind.NEW, "vif7.0");
             assertTrue(added.link().index() > 0);
 
-            ns.ipIn("link", "set", "vif7.0", "up");
+            ns.ip("link", "set", "vif7.0", "up");
             LinkEvent up = await(events, LinkEvent.Kind.NEW, "vif7.0");
             assertTrue(up.link().up());
 
-            ns.ipIn("link", "del", "vif7.0");
+            ns.ip("link", "del", "vif7.0");
             LinkEvent deleted = await(events, LinkEvent.Kind.DELETED, "vif7.0");
             assertEquals(added.link().index(), deleted.link().index());
         } finally {
             sub.close();
         }
         events.clear();
-        ns.ipIn("link", "add", "vif8.0", "type", "veth", "peer", "name", "vif8.0p");
+        ns.ip("link", "add", "vif8.0", "type", "veth", "peer", "name", "vif8.0p");
         assertNull(events.poll(500, TimeUnit.MILLISECONDS), "no events after close");
     }
 
@@ -318,7 +322,7 @@ class KernelNetnsTest {
         long micros = (System.nanoTime() - t0) / 1000;
         System.out.printf("10000 routes in one batch: %.1f ms%n", micros / 1000.0);
 
-        String shown = ns.ipIn("-4", "route", "show", "proto", "110");
+        String shown = ns.ip("-4", "route", "show", "proto", "110");
         assertEquals(10_000, shown.lines().count());
         assertTrue(shown.contains("10.200.39.15 dev vif3.0 scope link metric 1003"), () -> shown.substring(0, 300));
         assertEquals(10_000, kernel.routes(Route.PROTO_NETVM).size());
@@ -328,8 +332,8 @@ class KernelNetnsTest {
     void readsTheProcesssOwnNamespaceWhenUnbound() throws KernelException {
         try (CloseableKernel own = Kernels.open("")) {
             assertEquals("", own.namespace());
-            List<String> expected = TestNetns.ip("-j", "link", "show").lines().findFirst()
-                    .map(org.netvm.kernel.testing.Json::array).orElseThrow()
+            List<String> expected = Command.check("ip", "-j", "link", "show").lines().findFirst()
+                    .map(Json::array).orElseThrow()
                     .stream().map(m -> (String) m.get("ifname")).sorted().toList();
             assertEquals(expected, own.links().stream().map(Link::name).sorted().toList());
             // the test namespace's links are not the process's own ones
@@ -342,7 +346,7 @@ class KernelNetnsTest {
         LinkedBlockingQueue<LinkEvent> events = new LinkedBlockingQueue<>();
         kernel.subscribeLinks(events::add);
         kernel.close();
-        ns.ipIn("link", "add", "vif8.0", "type", "veth", "peer", "name", "vif8.0p");
+        ns.ip("link", "add", "vif8.0", "type", "veth", "peer", "name", "vif8.0p");
         assertNull(events.poll(500, TimeUnit.MILLISECONDS), "no events after the kernel was closed");
     }
 

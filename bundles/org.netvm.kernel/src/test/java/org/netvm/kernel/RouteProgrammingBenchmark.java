@@ -8,7 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.netvm.kernel.testing.TestNetns;
+import org.netvm.testing.netns.Netns;
 
 /**
  * Programming N host routes inside a throwaway namespace: one netlink batch through {@link Kernel}
@@ -26,7 +26,7 @@ class RouteProgrammingBenchmark {
 
     @Test
     void benchmark() throws Exception {
-        TestNetns.assumeAvailable();
+        Netns.assumeUsable();
         main(new String[0]);
     }
 
@@ -58,22 +58,23 @@ class RouteProgrammingBenchmark {
         return "10.200." + (i >> 8) + "." + (i & 0xff);
     }
 
-    private static TestNetns namespaceWithUpLink() {
-        TestNetns ns = TestNetns.createUnchecked();
-        ns.ipIn("link", "set", "vif3.0", "up");
-        ns.ipIn("link", "set", "eth0", "up");
+    private static Netns namespaceWithUpLink() {
+        Netns ns = Netns.create("kernbench");
+        ns.veth("vif3.0", "eth0");
+        ns.ip("link", "set", "vif3.0", "up");
+        ns.ip("link", "set", "eth0", "up");
         return ns;
     }
 
-    private static void check(TestNetns ns, int n) {
-        long count = ns.ipIn("-4", "route", "show", "proto", "110").lines().count();
+    private static void check(Netns ns, int n) {
+        long count = ns.ip("-4", "route", "show", "proto", "110").lines().count();
         if (count != n) {
             throw new AssertionError("expected " + n + " routes, found " + count);
         }
     }
 
     static double netlink(int n) throws Exception {
-        try (TestNetns ns = namespaceWithUpLink(); CloseableKernel k = Kernels.open(ns.name)) {
+        try (Netns ns = namespaceWithUpLink(); CloseableKernel k = Kernels.open(ns.name())) {
             Batch b = new Batch();
             for (int i = 0; i < n; i++) {
                 b.replaceRoute(Route.host(IpPrefix.parseAddress(dst(i)), "vif3.0").withMetric(32749));
@@ -88,14 +89,14 @@ class RouteProgrammingBenchmark {
 
     static double ipBatch(int n) throws IOException {
         Path file = Files.createTempFile("netvm-routes", ".batch");
-        try (TestNetns ns = namespaceWithUpLink()) {
+        try (Netns ns = namespaceWithUpLink()) {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < n; i++) {
                 sb.append("route add ").append(dst(i)).append("/32 dev vif3.0 metric 32749 proto 110 scope link\n");
             }
             Files.writeString(file, sb);
             long t0 = System.nanoTime();
-            ns.ipIn("-batch", file.toString());
+            ns.ip("-batch", file.toString());
             double s = (System.nanoTime() - t0) / 1e9;
             check(ns, n);
             return s;
@@ -105,10 +106,10 @@ class RouteProgrammingBenchmark {
     }
 
     static double perProcess(int n) {
-        try (TestNetns ns = namespaceWithUpLink()) {
+        try (Netns ns = namespaceWithUpLink()) {
             long t0 = System.nanoTime();
             for (int i = 0; i < n; i++) {
-                ns.ipIn("route", "add", dst(i) + "/32", "dev", "vif3.0", "metric", "32749", "proto", "110", "scope", "link");
+                ns.ip("route", "add", dst(i) + "/32", "dev", "vif3.0", "metric", "32749", "proto", "110", "scope", "link");
             }
             double s = (System.nanoTime() - t0) / 1e9;
             check(ns, n);

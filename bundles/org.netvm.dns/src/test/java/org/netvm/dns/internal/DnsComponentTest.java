@@ -12,21 +12,22 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
 import org.netvm.dns.NameserverSource;
-import org.netvm.dns.internal.Fakes.FakeDataplane;
 import org.netvm.dns.internal.Fakes.FakeSource;
-import org.netvm.dns.internal.Fakes.FakeXenStore;
 import org.netvm.dns.internal.Fakes.ManualTasks;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.xenstore.FakeXenStore;
 import org.osgi.framework.Constants;
 
 class DnsComponentTest {
-    private final FakeDataplane dataplane = new FakeDataplane();
-    private final FakeXenStore xenstore = new FakeXenStore();
+    private final FakeDataplane dataplane = Fakes.dataplane();
+    private final FakeXenStore xenstore = Fakes.xenstore();
     private final ManualTasks tasks = new ManualTasks();
     private final List<String> logs = new ArrayList<>();
     private long nextId = 1;
 
     private DnsComponent start() {
-        DnsComponent c = new DnsComponent(dataplane, xenstore, Fakes.logger(logs), tasks, Fakes.config());
+        DnsComponent c = new DnsComponent(dataplane, xenstore, Fakes.logger(logs), tasks, Configs.of(DnsComponent.Config.class));
         tasks.runNow();
         return c;
     }
@@ -54,7 +55,7 @@ class DnsComponentTest {
     @Test
     void withoutAnySourceQueriesAreDropped() {
         start();
-        assertEquals(1, dataplane.puts.size());
+        assertEquals(1, dataplane.puts().size());
         assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
     }
 
@@ -64,7 +65,7 @@ class DnsComponentTest {
         FakeSource system = new FakeSource("192.168.0.1", "9.9.9.9");
         bind(c, system, NameserverSource.BUILTIN_RANKING);
         assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.2 -> 9.9.9.9"), mapping());
-        int puts = dataplane.puts.size();
+        int puts = dataplane.puts().size();
 
         system.set("192.168.0.1", "9.9.9.9"); // same list
         tasks.runNow();
@@ -74,11 +75,11 @@ class DnsComponentTest {
         tasks.runNow();
         xenstore.fire(VirtualDns.PRIMARY_KEY); // nor a xenstore event without a change
         tasks.runNow();
-        assertEquals(puts, dataplane.puts.size());
+        assertEquals(puts, dataplane.puts().size());
 
         system.set("192.168.0.1");
         tasks.runNow();
-        assertEquals(puts + 1, dataplane.puts.size());
+        assertEquals(puts + 1, dataplane.puts().size());
         assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.2 -> 192.168.0.1"), mapping());
 
         system.set();
@@ -91,12 +92,12 @@ class DnsComponentTest {
         DnsComponent c = start();
         FakeSource system = new FakeSource("192.168.0.1");
         bind(c, system, 0);
-        int puts = dataplane.puts.size();
+        int puts = dataplane.puts().size();
         for (int i = 1; i <= 50; i++) {
             system.set("10.0.0." + i);
         }
         tasks.runNow();
-        assertEquals(puts + 1, dataplane.puts.size());
+        assertEquals(puts + 1, dataplane.puts().size());
         assertEquals(List.of("10.139.1.1 -> 10.0.0.50", "10.139.1.2 -> 10.0.0.50"), mapping());
     }
 
@@ -104,13 +105,13 @@ class DnsComponentTest {
     void virtualDnsChangeInXenstoreGivesANewMapping() {
         DnsComponent c = start();
         bind(c, new FakeSource("192.168.0.1", "9.9.9.9"), 0);
-        xenstore.values.put("qubes-netvm-primary-dns", "10.139.2.1");
-        xenstore.values.put("qubes-netvm-secondary-dns", "10.139.2.2");
+        xenstore.put("qubes-netvm-primary-dns", "10.139.2.1");
+        xenstore.put("qubes-netvm-secondary-dns", "10.139.2.2");
         xenstore.fire("qubes-netvm-primary-dns");
         tasks.runNow();
         assertEquals(List.of("10.139.2.1 -> 192.168.0.1", "10.139.2.2 -> 9.9.9.9"), mapping());
 
-        xenstore.values.remove("qubes-netvm-secondary-dns"); // back to the default for DNS2
+        xenstore.remove("qubes-netvm-secondary-dns"); // back to the default for DNS2
         xenstore.fire("qubes-netvm-secondary-dns");
         tasks.runNow();
         assertEquals(List.of("10.139.2.1 -> 192.168.0.1", "10.139.1.2 -> 9.9.9.9"), mapping());
@@ -120,13 +121,13 @@ class DnsComponentTest {
     void aHostileVirtualDnsValueDropsQueriesUntilFixed() {
         DnsComponent c = start();
         bind(c, new FakeSource("192.168.0.1", "9.9.9.9"), 0);
-        xenstore.values.put("qubes-netvm-secondary-dns", "10.139.1.2 9.9.9.9");
+        xenstore.put("qubes-netvm-secondary-dns", "10.139.1.2 9.9.9.9");
         xenstore.fire("qubes-netvm-secondary-dns");
         tasks.runNow();
         assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
         assertTrue(logs.stream().anyMatch(l -> l.startsWith("ERROR")), logs.toString());
 
-        xenstore.values.put("qubes-netvm-secondary-dns", "10.139.1.3");
+        xenstore.put("qubes-netvm-secondary-dns", "10.139.1.3");
         xenstore.fire("qubes-netvm-secondary-dns");
         tasks.runNow();
         assertEquals(List.of("10.139.1.1 -> 192.168.0.1", "10.139.1.3 -> 9.9.9.9"), mapping());
@@ -136,13 +137,13 @@ class DnsComponentTest {
     void aXenstoreReadFailureKeepsTheLastValuesAndRetries() {
         DnsComponent c = start();
         bind(c, new FakeSource("192.168.0.1"), 0);
-        int puts = dataplane.puts.size();
-        xenstore.failReads = true;
+        int puts = dataplane.puts().size();
+        xenstore.failReads(true);
         xenstore.fire("qubes-netvm-primary-dns");
         tasks.runNow();
-        assertEquals(puts, dataplane.puts.size());
-        xenstore.failReads = false;
-        xenstore.values.put("qubes-netvm-primary-dns", "10.139.3.3");
+        assertEquals(puts, dataplane.puts().size());
+        xenstore.failReads(false);
+        xenstore.put("qubes-netvm-primary-dns", "10.139.3.3");
         tasks.runLater();
         assertEquals(List.of("10.139.3.3 -> 192.168.0.1", "10.139.1.2 -> 192.168.0.1"), mapping());
     }
@@ -204,6 +205,6 @@ class DnsComponentTest {
         bind(c, new FakeSource("192.168.0.1"), 0);
         c.deactivate();
         assertEquals(List.of("10.139.1.1 -> drop", "10.139.1.2 -> drop"), mapping());
-        assertTrue(xenstore.watches.isEmpty());
+        assertTrue(xenstore.watchedPaths().isEmpty());
     }
 }

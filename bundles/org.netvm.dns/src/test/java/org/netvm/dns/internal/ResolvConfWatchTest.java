@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Verdict;
 import org.netvm.dns.NameserverSource;
-import org.netvm.dns.internal.Fakes.FakeDataplane;
-import org.netvm.dns.internal.Fakes.FakeXenStore;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.dataplane.FakeDataplane;
 import org.netvm.util.ExecutorTasks;
 import org.osgi.framework.Constants;
 
@@ -47,10 +47,10 @@ class ResolvConfWatchTest {
 
     private void start(Path resolv, Path resolved) throws IOException {
         files = new FileNameservers(resolv, resolved, 1000, 2, Fakes.logger(logs));
-        FakeDataplane dataplane = new FakeDataplane();
-        dataplane.onPut = c -> puts.add(new Put(System.nanoTime(), c));
-        dns = new DnsComponent(dataplane, new FakeXenStore(), Fakes.logger(logs), new ExecutorTasks("test-dns"),
-                Fakes.config());
+        FakeDataplane dataplane = Fakes.dataplane();
+        dataplane.onPut(c -> puts.add(new Put(System.nanoTime(), c)));
+        dns = new DnsComponent(dataplane, Fakes.xenstore(), Fakes.logger(logs), new ExecutorTasks("test-dns"),
+                Configs.of(DnsComponent.Config.class));
         dns.addSource(files, java.util.Map.of(Constants.SERVICE_RANKING, NameserverSource.BUILTIN_RANKING,
                 Constants.SERVICE_ID, 1L));
     }

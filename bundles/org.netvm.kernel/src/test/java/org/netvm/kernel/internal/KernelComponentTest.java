@@ -3,28 +3,17 @@ package org.netvm.kernel.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.lang.annotation.Annotation;
-
 import org.junit.jupiter.api.Test;
 import org.netvm.kernel.Batch;
 import org.netvm.kernel.KernelException;
-import org.netvm.kernel.testing.TestNetns;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.netns.Netns;
 
 /** The DS component, built with {@code new}, bound to a test namespace by its configuration. */
 class KernelComponentTest {
 
     private static KernelComponent.Config config(String netns) {
-        return new KernelComponent.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return KernelComponent.Config.class;
-            }
-
-            @Override
-            public String netns() {
-                return netns;
-            }
-        };
+        return Configs.of(KernelComponent.Config.class, "netns", netns);
     }
 
     @Test
@@ -38,13 +27,15 @@ class KernelComponentTest {
 
     @Test
     void programsTheConfiguredNamespace() throws KernelException {
-        try (TestNetns ns = TestNetns.create()) {
-            KernelComponent c = new KernelComponent(config(ns.name));
+        Netns.assumeUsable();
+        try (Netns ns = Netns.create("kern")) {
+            ns.veth("vif3.0", "eth0");
+            KernelComponent c = new KernelComponent(config(ns.name()));
             try {
-                assertEquals(ns.name, c.namespace());
+                assertEquals(ns.name(), c.namespace());
                 c.apply(new Batch().setLink("vif3.0", 2, true));
                 assertEquals(2, c.link("vif3.0").orElseThrow().group());
-                assertEquals("2", ns.json("link", "show", "vif3.0").getFirst().get("group"));
+                assertEquals("2", ns.ipJson("link", "show", "vif3.0").getFirst().get("group"));
             } finally {
                 c.deactivate();
             }

@@ -6,18 +6,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
-import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
-import org.netvm.dataplane.Plan;
+import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
-import org.netvm.xenstore.Permission;
-import org.netvm.xenstore.Transaction;
-import org.netvm.xenstore.Watch;
-import org.netvm.xenstore.WatchListener;
 import org.netvm.xenstore.XenStore;
 
 /** Services with fields a test sets, and a healthy netvm to start from. */
@@ -28,105 +22,8 @@ final class Fakes {
     private Fakes() {
     }
 
-    static final class FakeXenStore implements XenStore {
-        boolean connected = true;
-        XenStore.Statistics statistics = new XenStore.Statistics(1234, 1);
-
-        @Override
-        public boolean isConnected() {
-            return connected;
-        }
-
-        @Override
-        public Optional<Statistics> statistics() {
-            return Optional.ofNullable(statistics);
-        }
-
-        @Override
-        public String read(String path) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void write(String path, String value) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void mkdir(String path) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void rm(String path) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<String> directory(String path) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<Permission> getPermissions(String path) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void setPermissions(String path, List<Permission> permissions) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Transaction transaction() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Watch watch(String path, WatchListener listener) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public String domainPath(int domid) {
-            return "/local/domain/" + domid;
-        }
-    }
-
     static final Map<String, Object> XS_PROPS = Map.of(XenStore.TRANSPORT, "unix", XenStore.ADDRESS,
             "/run/netvm/xenstored/socket");
-
-    static final class FakeDataplane implements Dataplane {
-        Status status = new Status("nftables", "nftables", null, List.of("iptables", "nftables"), true,
-                T0.minusSeconds(5), Duration.ofMillis(3), 12, 0, 1, null, 3, 0, 2);
-        List<BackendStatistics> stats = List.of(new BackendStatistics("nftables", 12, 0,
-                new Histogram(List.of(0.001, 0.01), List.of(2L, 11L), 12, 0.04)));
-
-        @Override
-        public CompletionStage<Void> put(Contribution contribution) {
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public CompletionStage<Void> remove(String owner) {
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public Plan plan() {
-            return Plan.EMPTY;
-        }
-
-        @Override
-        public Status status() {
-            return status;
-        }
-
-        @Override
-        public List<BackendStatistics> backendStatistics() {
-            return stats;
-        }
-    }
 
     static final class FakeVifRegistry implements VifRegistry {
         final List<VifState> vifs = new ArrayList<>();
@@ -166,6 +63,14 @@ final class Fakes {
         final FakeXenStore xs = new FakeXenStore();
         final FakeDataplane dataplane = new FakeDataplane();
         final FakeVifRegistry vifs = new FakeVifRegistry();
+
+        Rig() {
+            xs.statistics(new XenStore.Statistics(1234, 1));
+            dataplane.status(new Dataplane.Status("nftables", "nftables", null, List.of("iptables", "nftables"), true,
+                    T0.minusSeconds(5), Duration.ofMillis(3), 12, 0, 1, null, 3, 0, 2));
+            dataplane.backendStatistics(List.of(new Dataplane.BackendStatistics("nftables", 12, 0,
+                    new Dataplane.Histogram(List.of(0.001, 0.01), List.of(2L, 11L), 12, 0.04))));
+        }
 
         StatusReport report() {
             return StatusReport.collect(T0, xs, XS_PROPS, dataplane, vifs);

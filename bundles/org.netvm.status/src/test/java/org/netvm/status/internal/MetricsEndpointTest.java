@@ -54,7 +54,7 @@ class MetricsEndpointTest {
         assertEquals(200, ok.statusCode());
         assertEquals("in-sync\n", ok.body());
 
-        rig.xs.connected = false;
+        rig.xs.connected(false);
         rig.failVif4();
         HttpResponse<String> bad = request("GET", "/healthz");
         assertEquals(503, bad.statusCode());
@@ -62,7 +62,7 @@ class MetricsEndpointTest {
                 + " (reconnecting)); vifs-failed (1 vif(s) failed: vif4.0)\n", bad.body());
         assertTrue(request("GET", "/metrics").body().contains("\nnetvm_in_sync 0\n"));
 
-        rig.xs.connected = true;
+        rig.xs.connected(true);
         rig.vifs.vifs.remove(1);
         assertEquals(200, request("GET", "/healthz").statusCode(), "recovers without a restart");
     }

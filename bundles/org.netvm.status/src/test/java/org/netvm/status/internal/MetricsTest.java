@@ -71,9 +71,9 @@ class MetricsTest {
     void aDegradedNetvmSaysWhyAndHostileLabelValuesAreEscaped() {
         Fakes.Rig rig = new Fakes.Rig();
         rig.failVif4();
-        rig.xs.statistics = null;
-        rig.dataplane.stats = List.of(new Dataplane.BackendStatistics("we\"ird\\\nname", 1, 2,
-                new Dataplane.Histogram(List.of(), List.of(), 3, 1.5)));
+        rig.xs.statistics(null);
+        rig.dataplane.backendStatistics(List.of(new Dataplane.BackendStatistics("we\"ird\\\nname", 1, 2,
+                new Dataplane.Histogram(List.of(), List.of(), 3, 1.5))));
         String text = Metrics.render(rig.report());
         assertWellFormed(text);
         List<String> lines = List.of(text.split("\n"));

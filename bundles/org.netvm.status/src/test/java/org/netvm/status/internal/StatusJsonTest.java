@@ -28,8 +28,8 @@ class StatusJsonTest {
     @Test
     void degradedStatusMatchesGoldenFile() throws IOException {
         Fakes.Rig rig = new Fakes.Rig();
-        rig.xs.connected = false;
-        rig.xs.statistics = null;
+        rig.xs.connected(false);
+        rig.xs.statistics(null);
         rig.failVif4();
         assertGolden("status-degraded.json", StatusJson.render(rig.report(), true) + "\n");
     }

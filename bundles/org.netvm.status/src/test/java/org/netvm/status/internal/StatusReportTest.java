@@ -29,12 +29,12 @@ class StatusReportTest {
 
     @Test
     void eachProblemIsAReasonToBeDegraded() {
-        rig.xs.connected = false;
+        rig.xs.connected(false);
         rig.failVif4();
-        rig.dataplane.status = new Dataplane.Status("iptables", "nftables",
+        rig.dataplane.status(new Dataplane.Status("iptables", "nftables",
                 "requested but failed: switch from iptables to nftables failed: nft: not found; iptables stays in charge",
                 List.of("iptables", "nftables"), false, null, Duration.ZERO, 0, 2, 0,
-                "apply on iptables failed: iptables-restore: line 3 failed", 3, 0, 2);
+                "apply on iptables failed: iptables-restore: line 3 failed", 3, 0, 2));
         rig.vifs.counters = new VifRegistry.Counters(false, 1, 0, 0, null);
         StatusReport r = rig.report();
         assertFalse(r.inSync());
@@ -49,8 +49,8 @@ class StatusReportTest {
 
     @Test
     void noActiveBackendAndMissingServicesAreReasons() {
-        rig.dataplane.status = new Dataplane.Status(null, "nftables", "requested backend nftables is not registered",
-                List.of(), false, null, Duration.ZERO, 0, 0, 0, null, 0, 0, 0);
+        rig.dataplane.status(new Dataplane.Status(null, "nftables", "requested backend nftables is not registered",
+                List.of(), false, null, Duration.ZERO, 0, 0, 0, null, 0, 0, 0));
         assertEquals(List.of("no-active-backend", "requested-backend-failed"), codes(rig.report()));
         assertEquals("no packet filter backend is in charge (requested nftables; available: none)",
                 rig.report().reasons().get(0).message());

@@ -3,12 +3,14 @@ package org.netvm.backend.iptables.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Plan;
+import org.netvm.testing.netns.Netns;
 
 /**
  * Costs in a throwaway namespace, printed to stdout. Excluded by default; run with
@@ -17,6 +19,8 @@ import org.netvm.dataplane.Plan;
  */
 @Tag("benchmark")
 class BenchmarkTest {
+    private static final CommandRunner RUNNER = new ProcessCommandRunner(Duration.ofSeconds(60));
+
 
     @Test
     void applyAndSingleGuestChange() throws Exception {
@@ -24,8 +28,8 @@ class BenchmarkTest {
         System.out.println("N guests | full apply ms | 1-guest change ms (fast path) | 1-guest change ms (full path, "
                 + "fresh backend) | readBack ms | per-set chain rewrite ms (alternative) | Java render ms");
         for (int n : List.of(100, 1000, 10000)) {
-            try (Netns ns = Netns.create("bench")) {
-                IptablesBackend backend = new IptablesBackend(Netns.RUNNER, ns.name, "NETVM-", "nft");
+            try (Netns ns = Netns.create("ipt-bench")) {
+                IptablesBackend backend = new IptablesBackend(RUNNER, ns.name(), "NETVM-", "nft");
                 Plan plan = Plans.baseWithGuests(n);
                 long t0 = System.nanoTime();
                 backend.apply(plan);
@@ -40,7 +44,7 @@ class BenchmarkTest {
                     backend.apply(plus);
                     backend.apply(plan);
                 }) / 2;
-                IptablesBackend fresh = new IptablesBackend(Netns.RUNNER, ns.name, "NETVM-", "nft");
+                IptablesBackend fresh = new IptablesBackend(RUNNER, ns.name(), "NETVM-", "nft");
                 long t1 = System.nanoTime();
                 fresh.apply(plus);
                 long fullChange = System.nanoTime() - t1;
@@ -57,7 +61,7 @@ class BenchmarkTest {
                 }
                 String input = chain.append("COMMIT\n").toString();
                 long perSetChain = median(() -> {
-                    CommandRunner.Result r = Netns.RUNNER.run(List.of("ip", "netns", "exec", ns.name, "iptables-nft-restore", "--noflush"), input);
+                    CommandRunner.Result r = RUNNER.run(List.of("ip", "netns", "exec", ns.name(), "iptables-nft-restore", "--noflush"), input);
                     if (!r.ok()) {
                         throw new IllegalStateException(r.stderr());
                     }

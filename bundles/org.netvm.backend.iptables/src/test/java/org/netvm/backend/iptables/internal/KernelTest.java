@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,6 +24,7 @@ import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.Policy;
 import org.netvm.dataplane.Priority;
 import org.netvm.dataplane.Rule;
+import org.netvm.testing.netns.Netns;
 
 /**
  * The backend against the real kernel, in two throwaway namespaces: "router" (programmed, with
@@ -32,6 +34,8 @@ import org.netvm.dataplane.Rule;
  * was rejected. Skipped unless root with ip, iptables-nft, ipset and python3 available.
  */
 class KernelTest {
+    private static final CommandRunner RUNNER = new ProcessCommandRunner(Duration.ofSeconds(60));
+
     private static final String PROBE = """
             import errno, socket, sys
             s = socket.socket()
@@ -56,15 +60,15 @@ class KernelTest {
     void namespaces() throws IOException {
         assumeTrue(Netns.usable("iptables-nft-restore", "ip6tables-nft-restore", "ipset", "python3"),
                 "needs root, ip, iptables-nft, ipset and python3");
-        router = Netns.create("r");
-        peer = Netns.create("p");
-        router.must("ip", "link", "add", "vif3.0", "type", "veth", "peer", "name", "eth0", "netns", peer.name);
-        router.must("ip", "link", "set", "vif3.0", "group", "2", "up");
-        router.must("ip", "addr", "add", "10.137.0.1/24", "dev", "vif3.0");
-        peer.must("ip", "link", "set", "eth0", "up");
-        peer.must("ip", "addr", "add", "10.137.0.5/24", "dev", "eth0");
-        peer.must("ip", "addr", "add", "10.137.0.99/24", "dev", "eth0");
-        backend = new IptablesBackend(Netns.RUNNER, router.name, "NETVM-", "nft");
+        router = Netns.create("ipt-r");
+        peer = Netns.create("ipt-p");
+        router.ok("ip", "link", "add", "vif3.0", "type", "veth", "peer", "name", "eth0", "netns", peer.name());
+        router.ok("ip", "link", "set", "vif3.0", "group", "2", "up");
+        router.ok("ip", "addr", "add", "10.137.0.1/24", "dev", "vif3.0");
+        peer.ok("ip", "link", "set", "eth0", "up");
+        peer.ok("ip", "addr", "add", "10.137.0.5/24", "dev", "eth0");
+        peer.ok("ip", "addr", "add", "10.137.0.99/24", "dev", "eth0");
+        backend = new IptablesBackend(RUNNER, router.name(), "NETVM-", "nft");
     }
 
     @AfterEach
@@ -78,11 +82,11 @@ class KernelTest {
     }
 
     private String probe(String from) throws IOException {
-        return peer.must("python3", "-c", PROBE, from, "10.137.0.1").strip();
+        return peer.ok("python3", "-c", PROBE, from, "10.137.0.1").strip();
     }
 
     private String saveAll() throws IOException {
-        return router.must("iptables-save") + router.must("ip6tables-save");
+        return router.ok("iptables-save") + router.ok("ip6tables-save");
     }
 
     private static Plan input(Policy policy, Rule... rules) {
@@ -107,8 +111,8 @@ class KernelTest {
     /** Issue 10: the peer sees ICMP / ICMPv6 admin-prohibited (ping: "Packet filtered"). */
     @Test
     void rejectAnswersAdminProhibitedForIcmpTypesAndPortRanges() throws Exception {
-        router.must("ip", "addr", "add", "fd99::1/64", "dev", "vif3.0", "nodad");
-        peer.must("ip", "addr", "add", "fd99::5/64", "dev", "eth0", "nodad");
+        router.ok("ip", "addr", "add", "fd99::1/64", "dev", "vif3.0", "nodad");
+        peer.ok("ip", "addr", "add", "fd99::5/64", "dev", "eth0", "nodad");
         backend.apply(Plans.firewall());
         assertEquals(backend.expected(Plans.firewall()), backend.readBack());
         String ping = peer.exec("ping", "-c1", "-W2", "-I", "10.137.0.5", "10.137.0.1").stdout();
@@ -140,23 +144,23 @@ class KernelTest {
         assertEquals(expected, backend.readBack());
 
         FakeCounting counting = new FakeCounting();
-        IptablesBackend fresh = new IptablesBackend(counting, router.name, "NETVM-", "nft");
+        IptablesBackend fresh = new IptablesBackend(counting, router.name(), "NETVM-", "nft");
         fresh.apply(plan);
         assertEquals(0, counting.writes, "the kernel already holds the plan: no restore at all");
-        String save = router.must("iptables-save");
+        String save = router.ok("iptables-save");
         assertEquals(1, save.lines().filter(l -> l.equals("-A INPUT -m comment --comment netvm -j NETVM-input")).count(),
                 "the hook is never duplicated");
     }
 
     @Test
     void foreignRulesSurviveApplyAndSweep() throws Exception {
-        router.must("iptables", "-A", "INPUT", "-s", "192.0.2.1/32", "-j", "DROP");
-        router.must("iptables", "-N", "DOCKER-USER");
-        router.must("iptables", "-A", "DOCKER-USER", "-j", "RETURN");
-        router.must("iptables", "-A", "FORWARD", "-j", "DOCKER-USER");
-        router.must("ip6tables", "-A", "INPUT", "-s", "2001:db8::1/128", "-j", "DROP");
-        router.must("ipset", "create", "user-set", "hash:ip");
-        router.must("ipset", "add", "user-set", "192.0.2.7");
+        router.ok("iptables", "-A", "INPUT", "-s", "192.0.2.1/32", "-j", "DROP");
+        router.ok("iptables", "-N", "DOCKER-USER");
+        router.ok("iptables", "-A", "DOCKER-USER", "-j", "RETURN");
+        router.ok("iptables", "-A", "FORWARD", "-j", "DOCKER-USER");
+        router.ok("ip6tables", "-A", "INPUT", "-s", "2001:db8::1/128", "-j", "DROP");
+        router.ok("ipset", "create", "user-set", "hash:ip");
+        router.ok("ipset", "add", "user-set", "192.0.2.7");
         List<String> foreign = List.of("-A INPUT -s 192.0.2.1/32 -j DROP", ":DOCKER-USER - [0:0]",
                 "-A DOCKER-USER -j RETURN", "-A FORWARD -j DOCKER-USER", "-A INPUT -s 2001:db8::1/128 -j DROP");
 
@@ -172,7 +176,7 @@ class KernelTest {
         for (String line : foreign) {
             assertTrue(save.lines().anyMatch(line::equals), "after sweep: " + line);
         }
-        assertTrue(router.must("ipset", "save").contains("add user-set 192.0.2.7"));
+        assertTrue(router.ok("ipset", "save").contains("add user-set 192.0.2.7"));
     }
 
     @Test
@@ -184,7 +188,7 @@ class KernelTest {
         String save = saveAll();
         assertFalse(save.contains("NETVM"), save);
         assertFalse(save.contains("netvm"), save);
-        assertFalse(router.must("ipset", "list", "-n").contains("NETVM"));
+        assertFalse(router.ok("ipset", "list", "-n").contains("NETVM"));
         assertTrue(backend.readBack().isEmpty());
         backend.sweep(); // harmless when nothing is owned
         assertEquals("REACHED", probe("10.137.0.99"));
@@ -196,11 +200,11 @@ class KernelTest {
         Plan before = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
         backend.apply(before);
         OwnedState state = backend.readBack();
-        CommandRunner breaking = (argv, stdin) -> Netns.RUNNER.run(argv,
+        CommandRunner breaking = (argv, stdin) -> RUNNER.run(argv,
                 stdin.startsWith("*filter") && argv.contains("iptables-nft-restore")
                         ? stdin.replace("COMMIT\n", "-A NETVM-input -j DNAT --to-destination 1.2.3.4\nCOMMIT\n")
                         : stdin);
-        IptablesBackend broken = new IptablesBackend(breaking, router.name, "NETVM-", "nft");
+        IptablesBackend broken = new IptablesBackend(breaking, router.name(), "NETVM-", "nft");
         Plan after = Plan.merge(Plans.basePolicy(), Plans.guest(new Plans.Guest("vif3.0", "10.137.0.99")),
                 Plans.guest(new Plans.Guest("vif4.0", "10.137.0.6")), Plans.dns("9.9.9.9"),
                 Contribution.builder("extra").rule(Rule.in(ChainRef.of(Family.INET, "antispoof-hook"))
@@ -218,14 +222,14 @@ class KernelTest {
     void kernelRefusalLeavesPreviousState() throws Exception {
         Plan before = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
         backend.apply(before);
-        router.must("iptables", "-A", "OUTPUT", "-j", "NETVM-custom-input");
+        router.ok("iptables", "-A", "OUTPUT", "-j", "NETVM-custom-input");
         OwnedState state = backend.readBack();
         Plan after = Plan.merge(Contribution.builder("only-raw")
                 .chain(Chain.filter(Family.INET, "antispoof-hook", Hook.PREROUTING, Priority.RAW, Policy.ACCEPT))
                 .rule(Rule.in(ChainRef.of(Family.INET, "antispoof-hook")).saddr("198.51.100.0/24").drop()).build());
         assertThrows(BackendException.class, () -> backend.apply(after));
         assertEquals(List.of(), state.diff(backend.readBack()));
-        assertTrue(router.must("iptables-save").contains("-A OUTPUT -j NETVM-custom-input"));
+        assertTrue(router.ok("iptables-save").contains("-A OUTPUT -j NETVM-custom-input"));
     }
 
     @Test
@@ -233,11 +237,11 @@ class KernelTest {
         Plan plan = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
         backend.apply(plan);
         assertEquals(backend.expected(plan), backend.readBack());
-        router.must("iptables", "-D", "NETVM-input", "-i", "lo", "-j", "ACCEPT");
+        router.ok("iptables", "-D", "NETVM-input", "-i", "lo", "-j", "ACCEPT");
         List<String> diff = backend.expected(plan).diff(backend.readBack());
         assertEquals(List.of("- rule ip filter/NETVM-input: -i lo -j ACCEPT"), diff);
-        router.must("ipset", "del", "NETVM-allowed.i4", "10.137.0.5,vif3.0");
-        router.must("iptables", "-D", "INPUT", "-m", "comment", "--comment", "netvm", "-j", "NETVM-input");
+        router.ok("ipset", "del", "NETVM-allowed.i4", "10.137.0.5,vif3.0");
+        router.ok("iptables", "-D", "INPUT", "-m", "comment", "--comment", "netvm", "-j", "NETVM-input");
         OwnedState drifted = backend.readBack();
         assertNotEquals(backend.expected(plan), drifted);
         assertTrue(backend.expected(plan).diff(drifted).contains("- element ipset/NETVM-allowed.i4: 10.137.0.5,vif3.0"));
@@ -255,7 +259,7 @@ class KernelTest {
             if (argv.stream().anyMatch(a -> a.endsWith("restore"))) {
                 writes++;
             }
-            return Netns.RUNNER.run(argv, stdin);
+            return RUNNER.run(argv, stdin);
         }
     }
 }

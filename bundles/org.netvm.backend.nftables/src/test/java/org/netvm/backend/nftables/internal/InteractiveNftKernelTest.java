@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.Plan;
+import org.netvm.testing.netns.Netns;
 
 /**
  * The long-lived {@code nft -i} session against the real kernel, in a throwaway namespace: one line is
@@ -22,12 +23,12 @@ import org.netvm.dataplane.Plan;
  * small changes through it without starting a process. Skipped unless root with ip and nft.
  */
 class InteractiveNftKernelTest {
-    private static NetnsFixture ns;
+    private static Netns ns;
 
     @BeforeAll
     static void setUp() throws IOException {
-        assumeTrue(NetnsFixture.usable("nft"), "needs root, ip, nft");
-        ns = NetnsFixture.create("nfti");
+        assumeTrue(Netns.usable("nft"), "needs root, ip, nft");
+        ns = Netns.create("nfti");
     }
 
     @AfterAll

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.SetElement;
+import org.netvm.testing.netns.Netns;
 
 /**
  * Timings, run only with {@code -Dnetvm.bench=true} (as root), in a throwaway namespace:
@@ -30,8 +31,8 @@ class NftablesBenchmarkTest {
     @Test
     void measure() throws Exception {
         assumeTrue(Boolean.getBoolean("netvm.bench"), "benchmark: -Dnetvm.bench=true");
-        assumeTrue(NetnsFixture.usable("nft"), "needs root, ip, nft");
-        try (NetnsFixture ns = NetnsFixture.create("nftbench")) {
+        assumeTrue(Netns.usable("nft"), "needs root, ip, nft");
+        try (Netns ns = Netns.create("nftbench")) {
             NftablesBackend b = new NftablesBackend(new ProcessCommandRunner(Duration.ofMinutes(2)), "nft",
                     ns.name(), "netvm");
             for (int n : new int[] {100, 1000, 10000}) {

@@ -32,6 +32,7 @@ import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
+import org.netvm.testing.netns.Netns;
 
 /**
  * The backend against the real kernel, inside a throwaway namespace ("netvm") with a veth pair to a
@@ -40,14 +41,14 @@ import org.netvm.dataplane.SetType;
 class NftablesKernelTest {
     private static final ChainRef INPUT = ChainRef.of(Family.INET, "input");
     private static final SetRef BLOCKED = SetRef.of(Family.INET, "blocked");
-    private static NetnsFixture ns;
-    private static NetnsFixture peer;
+    private static Netns ns;
+    private static Netns peer;
     private static NftablesBackend backend;
 
     @BeforeAll
     static void setUp() throws IOException {
-        assumeTrue(NetnsFixture.usable("nft", "bash", "timeout"), "needs root, ip, nft, bash, timeout");
-        ns = NetnsFixture.create("nft");
+        assumeTrue(Netns.usable("nft", "bash", "timeout"), "needs root, ip, nft, bash, timeout");
+        ns = Netns.create("nft");
         peer = ns.peer("nftpeer");
         ns.veth("veth0", "10.99.0.1/24", peer, "veth1", "10.99.0.2/24");
         backend = new NftablesBackend(new ProcessCommandRunner(Duration.ofSeconds(30)), "nft", ns.name(), "netvm");

@@ -15,56 +15,23 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.netvm.dataplane.Chain;
 import org.netvm.dataplane.Contribution;
-import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.Hook;
 import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.Policy;
 import org.netvm.dataplane.Priority;
 import org.netvm.dataplane.Rule;
 import org.netvm.policy.BasePolicy;
+import org.netvm.testing.dataplane.FakeDataplane;
 import org.netvm.vif.VifHook;
 import org.netvm.vif.VifHook.Action;
 
-/** The extension with fakes: a recording dataplane and an in-memory event log. */
+/** The extension with fakes: a recording dataplane (the shared one) and an in-memory event log. */
 class AccountingTest {
-
-    static final class FakeDataplane implements Dataplane {
-        final List<Contribution> puts = new ArrayList<>();
-        final List<String> removed = new ArrayList<>();
-
-        @Override
-        public synchronized CompletionStage<Void> put(Contribution contribution) {
-            puts.add(contribution);
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public synchronized CompletionStage<Void> remove(String owner) {
-            removed.add(owner);
-            return CompletableFuture.completedFuture(null);
-        }
-
-        synchronized Contribution last() {
-            return puts.getLast();
-        }
-
-        @Override
-        public Plan plan() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Status status() {
-            throw new UnsupportedOperationException();
-        }
-    }
 
     static final class MemoryLog implements EventLog {
         final List<String> lines = new ArrayList<>();
@@ -108,7 +75,7 @@ class AccountingTest {
 
     @Test
     void startsWithAnEmptyCountingChainAndNoRules() {
-        assertEquals(1, dataplane.puts.size());
+        assertEquals(1, dataplane.puts().size());
         Contribution c = dataplane.last();
         assertEquals(Accounting.OWNER, c.owner());
         assertEquals(List.of(Chain.regular(BasePolicy.FAMILY, Accounting.CHAIN)), c.chains());
@@ -175,10 +142,10 @@ class AccountingTest {
     void deactivationWithdrawsTheRulesAndIgnoresLateEvents() throws Exception {
         accounting.vifChanged(event(Action.ONLINE, "vif3.0", 3, "10.137.0.5"));
         accounting.deactivate();
-        assertEquals(List.of(Accounting.OWNER), dataplane.removed);
-        int puts = dataplane.puts.size();
+        assertEquals(List.of(Accounting.OWNER), dataplane.removes());
+        int puts = dataplane.puts().size();
         accounting.vifChanged(event(Action.ONLINE, "vif4.0", 4, "10.137.0.6"));
-        assertEquals(puts, dataplane.puts.size());
+        assertEquals(puts, dataplane.puts().size());
     }
 
     @Test

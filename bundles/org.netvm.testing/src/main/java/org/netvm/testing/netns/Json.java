@@ -1,4 +1,4 @@
-package org.netvm.kernel.testing;
+package org.netvm.testing.netns;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
