@@ -38,7 +38,7 @@ case "$SWAPS" in ''|*[!0-9]*) echo "sandbox: --swaps needs a number" >&2; exit 2
 case "$BACKEND" in nftables|iptables) ;; *) echo "sandbox: --backend is nftables or iptables" >&2; exit 2 ;; esac
 
 NAME=sandbox.test
-NT_SUMMARY=sandbox
+NT_SUMMARY=${NT_SUMMARY:-sandbox} # tests/e2e/chain.test.sh: "e2e chain"
 NT_CHECK_MS=1
 NT_KEEP=$KEEP
 AGENT_COMMANDS="xs vif backend"
