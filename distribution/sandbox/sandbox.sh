@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --chain) CHAIN=1; shift ;;
     --backend) BACKEND=${2:?--backend needs a name}; shift 2 ;;
     --swaps) SWAPS=${2:?--swaps needs a number}; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "sandbox: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
