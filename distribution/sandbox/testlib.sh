@@ -19,6 +19,14 @@
 #                with the embedded xenstored (start_agent)
 #   guests       one ns each, eth0 <-> vifD.0 in the netvm ns; guest side set up with `ip` exactly as
 #                setup-ip does (setup_guest_side) or by a guest runtime (the sandbox)
+#   the chain    (start_proxy, on_proxy; `netvm sandbox --chain`, tests/e2e/chain.test.sh): a second
+#                netvm, the proxy (Qubes' sys-firewall), is guest P of the first one: ns <prefix>-px-<suffix>,
+#                eth0 <-> vifP.0 in the netvm ns, a runtime in the proxy role reaching the first netvm's
+#                embedded xenstored through the per-domain socket domain-P.sock (its home /local/domain/P,
+#                its eth0 and resolv.conf set by its guest component); its own guests' vifs are in its ns
+# Who writes: the toolstack's keys go through the first netvm's runtime (toolstack_xs, privileged);
+# every function that acts on "the netvm" (make_vif, write_vif_keys, vif_hotplug, vif_programmed,
+# add_guest, setup_guest_side, ...) acts on the proxy instead when called through on_proxy.
 # Names: <prefix>-up-<suffix>, <prefix>-nv-<suffix>, <prefix>-g<D>-<suffix>, <prefix>-bulk-<suffix>;
 # run directory /run/netvm-<prefix>-<suffix>. nt_cleanup (on exit, also on failure or interrupt)
 # ends the processes in NT_PIDS and AGENT_PID and removes every namespace ending in -<suffix>, the
@@ -41,7 +49,9 @@ GW=10.137.0.1
 DNS1=10.139.1.1
 DNS2=10.139.1.2
 NAME=${NAME:-e2e.test}
-XSB=/local/domain/0/backend/vif
+NV_HOME=/local/domain/0 # the netvm's home: its qubes-netvm-* keys, and backend/vif/D/N of its guests
+XSB=$NV_HOME/backend/vif
+TS_CTL= # the control socket of the runtime holding the xenstore (the toolstack's way in); empty: $CTL
 
 now_ns() { date +%s%N; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -156,6 +166,8 @@ nt_init() {
     XS=$RUN/xenstored/socket
     UP=$prefix-up-$SUF
     NV=$prefix-nv-$SUF
+    PX=$prefix-px-$SUF
+    PCTL=$RUN/proxy.sock
     BULK=$prefix-bulk-$SUF
     NT_GUEST_PREFIX=$prefix
     [ "$(id -u)" = 0 ] || nt_precondition "needs root (network namespaces); run it with sudo"
@@ -249,28 +261,46 @@ agent_ready() {
     done
 }
 
-# start_agent [STATE_DIR]: starts the netvm runtime in the netvm ns (log $RUN/netvm.log); waits
-# until agent_ready (AGENT_START_LIMIT seconds, 60); sets AGENT_PID and AGENT_START_MS
-start_agent() {
+# start_runtime NS ROLE XENSTORE LOG STATE_DIR: a netvm/proxy runtime in NS with control socket $CTL;
+# waits until agent_ready (AGENT_START_LIMIT seconds, 60); sets RUNTIME_PID and RUNTIME_START_MS
+start_runtime() {
     local t
     t=$(now_ns)
-    ip netns exec "$NV" env NETVM_STATE="${1:-$RUN/felix}" "$NETVM" run --role netvm --xenstore "${AGENT_XENSTORE:-embedded:$XS}" \
-        --control "$CTL" </dev/null >>"$RUN/netvm.log" 2>&1 &
-    AGENT_PID=$!
+    ip netns exec "$1" env NETVM_STATE="$5" "$NETVM" run --role "$2" --xenstore "$3" \
+        --control "$CTL" </dev/null >>"$4" 2>&1 &
+    RUNTIME_PID=$!
     local limit=$(( $(date +%s) + ${AGENT_START_LIMIT:-60} ))
     while [ "$(date +%s)" -lt $limit ]; do
         agent_ready && break
-        kill -0 $AGENT_PID 2>/dev/null || break
+        kill -0 $RUNTIME_PID 2>/dev/null || break
         sleep 0.05
     done
-    agent_ready || { echo "the netvm runtime did not start (no ${AGENT_COMMANDS:-xs vif backend} commands); its log:" >&2; tail -30 "$RUN/netvm.log" >&2; return 1; }
-    AGENT_START_MS=$(ms_since $t)
+    agent_ready || { echo "the $2 runtime did not start (no ${AGENT_COMMANDS:-xs vif backend} commands); its log:" >&2; tail -30 "$4" >&2; return 1; }
+    RUNTIME_START_MS=$(ms_since $t)
 }
+
+# start_agent [STATE_DIR]: starts the netvm runtime in the netvm ns (log $RUN/netvm.log); sets
+# AGENT_PID and AGENT_START_MS
+start_agent() {
+    start_runtime "$NV" netvm "${AGENT_XENSTORE:-embedded:$XS}" "$RUN/netvm.log" "${1:-$RUN/felix}"
+    local rc=$?
+    AGENT_PID=$RUNTIME_PID
+    AGENT_START_MS=$RUNTIME_START_MS
+    return $rc
+}
+
+# xenstore as the toolstack reaches it: through the runtime holding the store (privileged)
+toolstack_xs() { CTL=${TS_CTL:-$CTL} nvx xs "$@"; }
 
 # the netvm's own keys (what the toolstack writes)
 write_netvm_keys() {
-    nvx xs write /local/domain/0/qubes-netvm-network 1 /local/domain/0/qubes-netvm-gateway $GW \
-        /local/domain/0/qubes-netvm-primary-dns $DNS1 /local/domain/0/qubes-netvm-secondary-dns $DNS2 >/dev/null
+    toolstack_xs write $NV_HOME/qubes-netvm-network 1 $NV_HOME/qubes-netvm-gateway $GW \
+        $NV_HOME/qubes-netvm-primary-dns $DNS1 $NV_HOME/qubes-netvm-secondary-dns $DNS2 >/dev/null || return 1
+    [ "$NV_HOME" != /local/domain/0 ] || return 0
+    local k
+    for k in network gateway primary-dns secondary-dns; do
+        toolstack_xs chmod "$NV_HOME/qubes-netvm-$k" n0 "r${NV_HOME##*/}" >/dev/null || return 1
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -290,19 +320,24 @@ make_vif() {
     [ "${4:-up}" = down ] || ip -n "$2" link set "$3" up
 }
 
-# backend keys of vif D (written by the toolstack)
+# backend keys of vif D (written by the toolstack); in a backend domain other than 0 they belong to
+# it (it writes hotplug-status there) and guest D may read them, as Xen's toolstack sets them
 write_vif_keys() { # D [ip] [mac]
-    nvx xs write "$XSB/$1/0/ip" "${2:-$(guest_ip $1)}" "$XSB/$1/0/mac" "${3:-$(guest_mac $1)}" >/dev/null
+    toolstack_xs write "$XSB/$1/0/ip" "${2:-$(guest_ip $1)}" "$XSB/$1/0/mac" "${3:-$(guest_mac $1)}" >/dev/null || return 1
+    [ "$NV_HOME" != /local/domain/0 ] || return 0
+    local be=${NV_HOME##*/} k
+    for k in "$NV_HOME/backend" "$NV_HOME/backend/vif"; do toolstack_xs chmod "$k" "n$be" >/dev/null || return 1; done
+    for k in "$XSB/$1" "$XSB/$1/0" "$XSB/$1/0/ip" "$XSB/$1/0/mac"; do toolstack_xs chmod "$k" "n$be" "r$1" >/dev/null || return 1; done
 }
 
 # the keys in guest D's own directory (what its guest runtime reads), readable by domain D
 write_guest_keys() { # D
     local home=/local/domain/$1 k
-    nvx xs write "$home/qubes-ip" "$(guest_ip $1)" "$home/qubes-netmask" 255.255.255.255 "$home/qubes-gateway" $GW \
+    toolstack_xs write "$home/qubes-ip" "$(guest_ip $1)" "$home/qubes-netmask" 255.255.255.255 "$home/qubes-gateway" $GW \
         "$home/qubes-primary-dns" $DNS1 "$home/qubes-secondary-dns" $DNS2 "$home/device/vif/0/mac" "$(guest_mac $1)" >/dev/null || return 1
     for k in "" /qubes-ip /qubes-netmask /qubes-gateway /qubes-primary-dns /qubes-secondary-dns /device /device/vif \
              /device/vif/0 /device/vif/0/mac; do
-        nvx xs chmod "$home$k" n0 "r$1" >/dev/null || return 1
+        toolstack_xs chmod "$home$k" n0 "r$1" >/dev/null || return 1
     done
 }
 
@@ -364,3 +399,73 @@ dig_short() {
 
 # the netvm namespace's ruleset (nftables)
 nv_ruleset() { ip netns exec "$NV" nft list ruleset; }
+
+# ---------------------------------------------------------------------------------------------
+# guests with a guest runtime (the sandbox)
+
+# add_guest_runtime D: guest D as the sandbox runs it: its namespace, vifD.0 (down), the toolstack's
+# keys (the guest's own, the backend's), the domain introduced, the vif online through the hotplug
+# script (VIF_ONLINE_MS), then a guest runtime in the namespace reaching xenstore through
+# domain-D.sock (log $RUN/guestD.log), which brings eth0 up and writes resolv.conf (guest_configured)
+add_guest_runtime() {
+    local d=$1 ns t
+    ns=$(guest_ns $d)
+    ip netns add "$ns" || return 1
+    ip -n "$ns" link set lo up
+    mkdir -p "/etc/netns/$ns"; : > "/etc/netns/$ns/resolv.conf"
+    make_vif $d "$ns" eth0 down || return 1
+    write_guest_keys $d || return 1
+    write_vif_keys $d || return 1
+    toolstack_xs introduce "$d" >/dev/null || return 1
+    t=$(now_ns)
+    vif_online_hotplug $d >/dev/null || { echo "vif$d.0 online failed: $(nvx xs read $XSB/$d/0/hotplug-error 2>&1)"; return 1; }
+    VIF_ONLINE_MS=$(ms_since $t)
+    ip netns exec "$ns" env NETVM_STATE="$RUN/felix-g$d" "$NETVM" run --role guest \
+        --xenstore "unix:$RUN/xenstored/domains/domain-$d.sock" --control "$RUN/guest$d.sock" \
+        </dev/null >"$RUN/guest$d.log" 2>&1 &
+    NT_PIDS+=($!)
+}
+
+# guest_configured D: the guest runtime of D set its address and wrote resolv.conf
+guest_configured() {
+    ip -n "$(guest_ns $1)" -4 addr show dev eth0 | grep -q "$(guest_ip $1)/32" && grep -q nameserver "/etc/netns/$(guest_ns $1)/resolv.conf"
+}
+
+# ---------------------------------------------------------------------------------------------
+# the chain: upstream <- netvm <- proxy <- guests
+
+# on_proxy CMD...: runs CMD (a function of this library) with the proxy as the netvm it acts on: its
+# namespace, control socket, home (/local/domain/P) and gateway (its own address, as in Qubes); the
+# toolstack still writes through the first netvm's runtime
+on_proxy() {
+    TS_CTL=${TS_CTL:-$CTL} NV=$PX CTL=$PCTL NV_HOME=/local/domain/$PROXY XSB=/local/domain/$PROXY/backend/vif \
+        GW=$(guest_ip $PROXY) "$@"
+}
+
+# start_proxy P: the proxy as guest P of the first netvm: its namespace $PX, vifP.0, the toolstack's
+# keys (its guest keys, its own qubes-netvm-* keys), the domain introduced, the vif online through
+# the first netvm's hotplug script, then the runtime in the proxy role through domain-P.sock (log
+# $RUN/proxy.log, control $PCTL). Sets PROXY, PROXY_PID, PROXY_START_MS; returns once its guest
+# component configured its uplink (proxy_uplink_ready, 30 s at most).
+start_proxy() {
+    PROXY=$1
+    ip netns add "$PX" || return 1
+    ip -n "$PX" link set lo up
+    mkdir -p "/etc/netns/$PX"; : > "/etc/netns/$PX/resolv.conf"
+    make_vif $PROXY "$PX" eth0 down || return 1
+    write_guest_keys $PROXY || return 1
+    on_proxy write_netvm_keys || return 1
+    write_vif_keys $PROXY || return 1
+    toolstack_xs introduce "$PROXY" >/dev/null || return 1
+    vif_online_hotplug $PROXY >/dev/null || { echo "vif$PROXY.0 online failed: $(nvx xs read $XSB/$PROXY/0/hotplug-error 2>&1)"; return 1; }
+    CTL=$PCTL start_runtime "$PX" proxy "unix:$RUN/xenstored/domains/domain-$PROXY.sock" "$RUN/proxy.log" "$RUN/felix-proxy" || return 1
+    PROXY_PID=$RUNTIME_PID
+    NT_PIDS+=($RUNTIME_PID)
+    PROXY_START_MS=$RUNTIME_START_MS
+    wait_until 30 proxy_uplink_ready || { echo "the proxy's uplink is not configured 30 s after start: $(ip -n "$PX" -4 -o addr show dev eth0)"; return 1; }
+}
+
+# proxy_uplink_ready: the proxy's guest component set its address and wrote its resolv.conf
+proxy_uplink_ready() {
+    ip -n "$PX" -4 addr show dev eth0 | grep -q "inet $(guest_ip $PROXY)/32" && grep -q "^nameserver $DNS1" "/etc/netns/$PX/resolv.conf"
+}

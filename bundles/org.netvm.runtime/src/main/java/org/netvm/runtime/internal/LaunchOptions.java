@@ -15,7 +15,10 @@ import java.util.regex.Pattern;
  * {@code bin/netvm run}), checked strictly, and the Config Admin configurations they imply.
  *
  * <ul>
- * <li>{@code netvm.role}: {@code netvm} (default) or {@code guest}</li>
+ * <li>{@code netvm.role}: {@code netvm} (default), {@code guest}, or {@code proxy} (also written
+ * {@code netvm,guest} or {@code guest,netvm}): a VM that is both, a guest of its upstream netvm (its uplink
+ * configured from its own keys, as in the guest role) and the netvm of its own guests (Qubes'
+ * sys-firewall). The proxy runs the netvm role's runtime with the guest component switched on</li>
  * <li>{@code netvm.xenstore}: {@code auto} (default), {@code embedded[:SOCKET]}, {@code unix:SOCKET},
  * {@code xenbus}. {@code auto} uses {@code $XENSTORED_PATH} or {@code /var/run/xenstored/socket} when
  * that socket exists, else {@code /dev/xen/xenbus} when present, else the embedded daemon</li>
@@ -34,7 +37,8 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
     public static final String XENBUS_DEVICE = "/dev/xen/xenbus";
     public static final String DEFAULT_CONTROL = "/run/netvm/control.sock";
 
-    private static final Pattern ROLE = Pattern.compile("netvm|guest");
+    /** The roles, and the other spellings of {@code proxy}. */
+    private static final Pattern ROLE = Pattern.compile("netvm|guest|proxy|netvm,guest|guest,netvm");
     private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
     private static final Pattern DOMID = Pattern.compile("0|[1-9][0-9]{0,4}");
 
@@ -50,7 +54,10 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
             Predicate<Path> exists) {
         String role = or(property.apply("netvm.role"), "netvm");
         if (!ROLE.matcher(role).matches()) {
-            throw new IllegalArgumentException("netvm.role must be netvm or guest, not '" + role + "'");
+            throw new IllegalArgumentException("netvm.role must be netvm, guest or proxy (netvm,guest), not '" + role + "'");
+        }
+        if (role.contains(",")) {
+            role = "proxy";
         }
         String domidText = or(property.apply("netvm.domid"), "0");
         if (!DOMID.matcher(domidText).matches() || Integer.parseInt(domidText) > 32752) {
@@ -139,12 +146,17 @@ public record LaunchOptions(String role, String transport, String xenstorePath, 
                 out.put(pid, n);
             }
         }
-        if (role.equals("guest")) {
+        if (configuresGuest()) {
             Hashtable<String, Object> guest = new Hashtable<>();
             guest.put("domid", domid);
             out.put("org.netvm.guest", guest);
         }
         return out;
+    }
+
+    /** Whether this VM configures its own uplink from its xenstore keys: the guest and the proxy role. */
+    public boolean configuresGuest() {
+        return role.equals("guest") || role.equals("proxy");
     }
 
     /** Convenience for the real machine. */

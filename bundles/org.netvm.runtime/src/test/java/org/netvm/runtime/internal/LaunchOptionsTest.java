@@ -75,4 +75,20 @@ class LaunchOptionsTest {
                 () -> parse(Map.of("netvm.xenstore", "unix:/" + "a".repeat(120)), Map.of(), Set.of()));
         assertEquals(Path.of("/a/b"), Path.of(parse(Map.of("netvm.xenstore", "unix:/a/b"), Map.of(), Set.of()).xenstorePath()));
     }
+
+    @Test
+    void theProxyRoleIsANetvmThatAlsoConfiguresItsUplink() {
+        for (String spelling : new String[] {"proxy", "netvm,guest", "guest,netvm"}) {
+            LaunchOptions o = parse(Map.of("netvm.role", spelling, "netvm.xenstore", "unix:/run/d/domain-3.sock"), Map.of(),
+                    Set.of());
+            assertEquals("proxy", o.role());
+            assertTrue(o.configuresGuest());
+            assertEquals(0, o.configurations().get("org.netvm.guest").get("domid"));
+            assertEquals("/run/d/domain-3.sock", o.configurations().get("org.netvm.xenstore.client").get("path"));
+        }
+        assertFalse(parse(Map.of(), Map.of(), Set.of()).configurations().containsKey("org.netvm.guest"));
+        assertThrows(IllegalArgumentException.class,
+                () -> parse(Map.of("netvm.role", "netvm,guest,netvm"), Map.of(), Set.of()));
+        assertThrows(IllegalArgumentException.class, () -> parse(Map.of("netvm.role", "netvm, guest"), Map.of(), Set.of()));
+    }
 }
