@@ -7,7 +7,7 @@
 #   /usr/lib/netvm/config    -> /etc/netvm (what bin/netvm reads: config/<role>.json)
 #   /usr/sbin/netvm          -> /usr/lib/netvm/bin/netvm
 #   /etc/netvm/<role>.json      default configuration, installed only when absent (upgrades keep edits)
-#   /etc/systemd/system/        netvm-agent.service, netvm-guest.service (replaced on upgrade)
+#   /etc/systemd/system/        netvm-agent.service, netvm-guest.service, netvm-proxy.service (replaced on upgrade)
 #   /etc/xen/scripts/           the Xen hotplug script(s) (replaced on upgrade)
 #
 # --prefix DIR  install under DIR instead of / (tests, image builds); systemd is not touched then.
@@ -106,14 +106,14 @@ units=()
 if [ -z "$PREFIX" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     systemctl daemon-reload
     if [ "$RESTART" = 1 ]; then
-        for u in netvm-agent.service netvm-guest.service; do
+        for u in netvm-agent.service netvm-guest.service netvm-proxy.service; do
             if systemctl is-active --quiet "$u"; then
                 systemctl restart "$u"
                 echo "restarted $u"
             fi
         done
     else
-        for u in netvm-agent.service netvm-guest.service; do
+        for u in netvm-agent.service netvm-guest.service netvm-proxy.service; do
             systemctl is-active --quiet "$u" && units+=("$u")
         done
     fi
@@ -124,5 +124,5 @@ echo "netvm $(cat "$SRC/VERSION" 2>/dev/null || basename "$SRC") installed${PREF
 if [ ${#units[@]} -gt 0 ]; then
     echo "Running with the previous version: ${units[*]}; restart with: systemctl restart ${units[*]}"
 fi
-echo "Network VM:  systemctl enable --now netvm-agent      Guest VM:  systemctl enable --now netvm-guest"
+echo "Network VM:  systemctl enable --now netvm-agent    Firewall VM:  systemctl enable --now netvm-proxy    Guest VM:  systemctl enable --now netvm-guest"
 echo "Configuration: $ETCDIR/<role>.json (read at every start)."

@@ -49,9 +49,12 @@ public final class NetvmCli {
 
     /** What the launcher itself does, without an agent. */
     static final String LOCAL_USAGE = """
-            usage: netvm run [--role netvm|guest] [--xenstore auto|embedded[:PATH]|unix:PATH|xenbus]
+            usage: netvm run [--role netvm|guest|proxy] [--xenstore auto|embedded[:PATH]|unix:PATH|xenbus]
                              [--domid N] [--control PATH]      start the agent in the foreground (netvm run --help)
-                   netvm sandbox [--guests N] [--swaps N] [--keep]   a netvm, guests and an upstream in namespaces, checked
+                   netvm sandbox [--guests N] [--swaps N] [--chain] [--keep]
+                                                                a netvm, guests and an upstream in namespaces, checked
+                   netvm forwarding prestart [OPTIONS]          the agent unit's pre-start: IP forwarding off unless
+                                                                netvm's rules are in force
                    netvm --version                              the version of this netvm
                    netvm [--control PATH] COMMAND [ARGS...]     ask the running agent (commands below)
             exit status: 0 ok, 1 failed or degraded, 2 usage, 3 agent not reachable""";

@@ -23,6 +23,7 @@ import org.netvm.xenstore.XenStore;
 import org.netvm.xenstore.XenStoreException;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.log.Logger;
@@ -38,7 +39,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * rejected with a log line and changes nothing; a removed {@code qubes-ip} removes what netvm
  * configured. A periodic pass repairs drift.
  */
-@Component(immediate = true, configurationPid = GuestAddressing.PID)
+@Component(immediate = true, configurationPid = GuestAddressing.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = GuestAddressing.Config.class)
 public final class GuestAddressing {
 

@@ -4,10 +4,7 @@ import java.io.IOException;
 import java.util.Dictionary;
 import java.util.Map;
 
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
-import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
@@ -20,10 +17,8 @@ import org.osgi.service.log.LoggerFactory;
  * Applies {@link LaunchOptions} to Config Admin once at start. A bad option is logged as an error
  * and nothing is configured: the runtime then serves no xenstore and programs nothing (fail closed).
  *
- * <p>The netvm runtime also holds the guest bundle, for the proxy role. Its component takes an optional
- * configuration, so it would start in the netvm role too; instead the bundle sits at a start level above
- * the framework's beginning one ({@code launch/netvm.bndrun}) and only the proxy role raises the
- * framework to it, after the configurations are written.
+ * <p>The netvm runtime also holds the guest bundle, for the proxy role: its component requires the
+ * configuration that {@link LaunchOptions} gives only in the guest and proxy roles.
  */
 @Component(immediate = true)
 public final class RuntimeConfigurer {
@@ -49,25 +44,5 @@ public final class RuntimeConfigurer {
             }
             c.updateIfDifferent(props);
         }
-        if (options.role().equals("proxy")) {
-            startGuestBundle(context, log);
-        }
-    }
-
-    static final String GUEST_BUNDLE = "org.netvm.guest";
-
-    /** Raises the framework's start level to the guest bundle's, which starts it. */
-    private static void startGuestBundle(BundleContext context, Logger log) {
-        FrameworkStartLevel framework = context.getBundle(0).adapt(FrameworkStartLevel.class);
-        for (Bundle b : context.getBundles()) {
-            if (GUEST_BUNDLE.equals(b.getSymbolicName())) {
-                int level = b.adapt(BundleStartLevel.class).getStartLevel();
-                if (level > framework.getStartLevel()) {
-                    framework.setStartLevel(level);
-                }
-                return;
-            }
-        }
-        log.error("role proxy: this runtime has no {} bundle; the uplink is not configured", GUEST_BUNDLE);
     }
 }
