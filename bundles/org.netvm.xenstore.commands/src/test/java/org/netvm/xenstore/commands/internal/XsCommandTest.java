@@ -3,12 +3,10 @@ package org.netvm.xenstore.commands.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.netvm.testing.io.Captured;
 import org.netvm.testing.xenstore.FakeXenStore;
 
 /** {@code netvm xs}: argument parsing and usage errors (exit 2, nothing written), store errors (exit 1). */
@@ -16,22 +14,19 @@ class XsCommandTest {
 
     private final FakeXenStore store = new FakeXenStore();
     private final XsCommand xs = new XsCommand(store);
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private Captured last;
 
     private int run(String... args) {
-        out.reset();
-        err.reset();
-        return xs.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        last = Captured.run((out, err) -> xs.run(List.of(args), out, err));
+        return last.status();
     }
 
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return last.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return last.err();
     }
 
     @Test
