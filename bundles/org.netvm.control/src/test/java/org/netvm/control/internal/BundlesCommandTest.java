@@ -3,10 +3,7 @@ package org.netvm.control.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +13,7 @@ import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.netvm.testing.io.Captured;
 
 /** {@code netvm bundles}: the command's argument handling and output against a fake framework. */
 class BundlesCommandTest {
@@ -94,23 +92,16 @@ class BundlesCommandTest {
         }
     }
 
-    record Run(int status, String out, String err) {
-    }
-
     final FakeFramework fw = new FakeFramework();
     final BundlesCommand command = new BundlesCommand(fw);
 
-    Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = command.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    Captured run(String... args) {
+        return Captured.run((out, err) -> command.run(List.of(args), out, err));
     }
 
     @Test
     void listsBundlesById() {
-        Run r = run();
+        Captured r = run();
         assertEquals(0, r.status());
         assertEquals(List.of("  ID  STATE       BUNDLE", "   0  ACTIVE      org.apache.felix.framework 1.0.0",
                 "   1  ACTIVE      org.netvm.control 1.0.0"), r.out().lines().toList());
@@ -120,7 +111,7 @@ class BundlesCommandTest {
     @Test
     void installStartStopUninstall() throws IOException {
         Path jar = Files.writeString(dir.resolve("thing.jar"), "not really a jar: the fake does not care");
-        Run installed = run("install", jar.toString());
+        Captured installed = run("install", jar.toString());
         assertEquals(0, installed.status(), installed.err());
         assertEquals("2  INSTALLED   org.example.thing 1.0.0", installed.out().strip());
         assertEquals("2  ACTIVE      org.example.thing 1.0.0", run("start", "2").out().strip());
@@ -136,7 +127,7 @@ class BundlesCommandTest {
         assertEquals("2  ACTIVE      org.example.thing 1.0.0", run("install", "--start", jar.toString()).out().strip());
         fw.failStart = true;
         Path other = Files.writeString(dir.resolve("other.jar"), "x");
-        Run r = run("install", "--start", other.toString());
+        Captured r = run("install", "--start", other.toString());
         assertEquals(1, r.status());
         assertTrue(r.err().contains("installed as 3 but not started: Unable to resolve"), r.err());
     }
@@ -145,7 +136,7 @@ class BundlesCommandTest {
     void refusesRelativeOrMissingFilesAndBadIds() {
         assertEquals(2, run("install", "thing.jar").status());
         assertTrue(run("install", "thing.jar").err().contains("absolute path"));
-        Run missing = run("install", dir.resolve("nope.jar").toString());
+        Captured missing = run("install", dir.resolve("nope.jar").toString());
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("no such file"), missing.err());
         assertEquals(2, run("start", "2;reboot").status());
@@ -160,7 +151,7 @@ class BundlesCommandTest {
     void neverStopsOrRemovesTheFrameworkOrTheControlSocket() {
         for (String verb : List.of("stop", "uninstall")) {
             for (String id : List.of("0", "1")) {
-                Run r = run(verb, id);
+                Captured r = run(verb, id);
                 assertEquals(1, r.status());
                 assertTrue(r.err().contains("refusing"), r.err());
             }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.annotation.Annotation;
-import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.netvm.control.ControlCommand;
-import org.osgi.service.log.Logger;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.log.Loggers;
 
 /** The control socket while the agent starts: a request for a command that registers later waits for it. */
 class ControlServerTest {
@@ -26,26 +25,9 @@ class ControlServerTest {
     Path dir;
 
     private ControlServer server(int graceSeconds) throws Exception {
-        Logger log = (Logger) Proxy.newProxyInstance(Logger.class.getClassLoader(), new Class<?>[] {Logger.class},
-                (p, m, a) -> m.getReturnType() == boolean.class ? Boolean.FALSE : null);
-        Path socket = dir.resolve("control.sock");
-        ControlServer.Config config = new ControlServer.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return ControlServer.Config.class;
-            }
-
-            @Override
-            public String socketPath() {
-                return socket.toString();
-            }
-
-            @Override
-            public int startupGraceSeconds() {
-                return graceSeconds;
-            }
-        };
-        return new ControlServer(config, log);
+        ControlServer.Config config = Configs.of(ControlServer.Config.class,
+                "socketPath", dir.resolve("control.sock").toString(), "startupGraceSeconds", graceSeconds);
+        return new ControlServer(config, Loggers.quiet());
     }
 
     private static ControlCommand answering(int status) {

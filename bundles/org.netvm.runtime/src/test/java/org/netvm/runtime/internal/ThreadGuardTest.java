@@ -2,18 +2,18 @@ package org.netvm.runtime.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
+import org.netvm.testing.log.Loggers;
 import org.osgi.service.log.Logger;
 
 class ThreadGuardTest {
 
     private final List<String> ends = new CopyOnWriteArrayList<>();
-    private final Logger log = (Logger) Proxy.newProxyInstance(Logger.class.getClassLoader(),
-            new Class<?>[] {Logger.class}, (p, m, a) -> m.getReturnType() == boolean.class ? Boolean.FALSE : null);
+    private final List<String> logged = new CopyOnWriteArrayList<>();
+    private final Logger log = Loggers.recording(logged);
     private final ThreadGuard.Exit exit = new ThreadGuard.Exit() {
         @Override
         public void exit(int status) {
@@ -54,5 +54,6 @@ class ThreadGuardTest {
         die(Thread.ofVirtual().name("netvm-control-client"), new IllegalStateException("bad request"));
         die(Thread.ofPlatform().name("pool-1-thread-1"), new IllegalStateException("someone else's"));
         assertEquals(List.of(), ends);
+        assertEquals(2, logged.size(), logged.toString());
     }
 }

@@ -15,11 +15,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.netvm.testing.config.Configs;
 import org.netvm.xenstore.XenStore;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -35,11 +35,6 @@ class XenStoreClientComponentTest {
 
     private static <T> T proxy(Class<T> type, java.lang.reflect.InvocationHandler h) {
         return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] { type }, h));
-    }
-
-    private static XenStoreClientComponent.Config config(Map<String, Object> values) {
-        return proxy(XenStoreClientComponent.Config.class, (p, m, args) -> values.containsKey(m.getName())
-                ? values.get(m.getName()) : m.getDefaultValue());
     }
 
     @Test
@@ -61,7 +56,8 @@ class XenStoreClientComponentTest {
         });
         Path socket = dir.resolve("socket");
         XenStoreClientComponent component = new XenStoreClientComponent(context,
-                config(Map.of("path", socket.toString(), "reconnect_initial_ms", 5L, "reconnect_max_ms", 20L)));
+                Configs.of(XenStoreClientComponent.Config.class,
+                        "path", socket.toString(), "reconnect.initial.ms", 5L, "reconnect.max.ms", 20L));
         try {
             assertEquals(1, registered.size());
             Registered r = registered.get(0);

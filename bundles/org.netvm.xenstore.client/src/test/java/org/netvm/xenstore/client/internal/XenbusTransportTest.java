@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.netvm.testing.netns.Command;
 import org.netvm.xenstore.wire.Message;
 import org.netvm.xenstore.wire.MessageType;
 
@@ -44,12 +44,8 @@ class XenbusTransportTest {
     @Test
     void blockedReaderDoesNotBlockWritesAndCloseWakesIt() throws Exception {
         Path fifo = dir.resolve("xenbus");
-        try {
-            Process p = new ProcessBuilder(List.of("mkfifo", fifo.toString())).inheritIO().start();
-            Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo failed");
-        } catch (IOException e) {
-            Assumptions.abort("no mkfifo: " + e);
-        }
+        Command.Result mkfifo = Command.run("mkfifo", fifo.toString());
+        Assumptions.assumeTrue(mkfifo.ok(), "no mkfifo: " + mkfifo.stderr());
         Connection c = new XenbusTransport(fifo).connect();
         CompletableFuture<Message> first = supply(() -> {
             try {

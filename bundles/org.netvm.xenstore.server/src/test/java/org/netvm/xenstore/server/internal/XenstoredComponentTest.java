@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.annotation.Annotation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.netvm.testing.config.Configs;
 import org.netvm.xenstore.wire.MessageType;
 
 class XenstoredComponentTest {
@@ -19,82 +19,9 @@ class XenstoredComponentTest {
     Path tmp;
 
     XenstoredComponent.Config config(String socket, String domainDir, int maxWatches) {
-        return new XenstoredComponent.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return XenstoredComponent.Config.class;
-            }
-
-            @Override
-            public String socketPath() {
-                return socket;
-            }
-
-            @Override
-            public String domainSocketDir() {
-                return domainDir;
-            }
-
-            @Override
-            public String socketMode() {
-                return "0660";
-            }
-
-            @Override
-            public int quotaMaxEntries() {
-                return 1000;
-            }
-
-            @Override
-            public int quotaMaxEntrySize() {
-                return 2048;
-            }
-
-            @Override
-            public int quotaMaxWatches() {
-                return maxWatches;
-            }
-
-            @Override
-            public int quotaMaxTransactions() {
-                return 10;
-            }
-
-            @Override
-            public int quotaMaxPermsPerNode() {
-                return 5;
-            }
-
-            @Override
-            public int quotaMaxTransactionNodes() {
-                return 1024;
-            }
-
-            @Override
-            public int quotaMaxPathLength() {
-                return 2048;
-            }
-
-            @Override
-            public int quotaMaxConnections() {
-                return 3;
-            }
-
-            @Override
-            public int quotaMaxOutstanding() {
-                return 20;
-            }
-
-            @Override
-            public long quotaMemory() {
-                return 100_000;
-            }
-
-            @Override
-            public long quotaMemorySoft() {
-                return 50_000;
-            }
-        };
+        return Configs.of(XenstoredComponent.Config.class, "socketPath", socket, "domainSocketDir", domainDir,
+                "socketMode", "0660", "quotaMaxWatches", maxWatches, "quotaMaxConnections", 3,
+                "quotaMemory", 100_000L, "quotaMemorySoft", 50_000L);
     }
 
     @Test
