@@ -1,6 +1,5 @@
 package org.netvm.firewall.internal;
 
-import java.net.InetAddress;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,9 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.netvm.dataplane.ChainRef;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
@@ -45,18 +43,17 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * (re-)read at start, after a watch resync, and on the write of {@code qubes-firewall/<domid>} itself (the
  * toolstack's "done" signal; writes below it are ignored, so a half-written set is never applied). A set
  * that does not parse, or a {@code dsthost} that does not resolve, blocks that guest (its chain only
- * rejects) and is logged. Names resolve on their own virtual thread with a timeout, never on the
- * reconciler. After the guest's contribution is in the kernel: {@code qubes-firewall-handled/<domid>} + 1,
- * {@code qubes-firewall-dns/<domid>/NNNN}, and the guest's tracked flows its new chain refuses are cut.
- * Every {@value #PASS_MILLIS} ms a pass re-plans guests whose rules expire or whose DNS servers changed.
+ * rejects) and is logged. Names resolve off the reconciler ({@link HostResolution}). After the guest's
+ * contribution is in the kernel: the handled counter and resolved addresses ({@link FirewallStore}), and the
+ * guest's tracked flows its new chain refuses are cut. Every {@value #PASS_MILLIS} ms a pass re-plans guests
+ * whose rules expire or whose DNS servers changed.
  */
 @Component(service = {}, immediate = true, configurationPid = FirewallComponent.PID)
 @Designate(ocd = FirewallComponent.Config.class)
 public final class FirewallComponent {
     static final String PID = "org.netvm.firewall";
-    static final String RULES = "qubes-firewall";
-    static final String SERVICE = "qubes-service/qubes-firewall";
-    static final String VIFS = "backend/vif";
+    static final String RULES = FirewallStore.RULES;
+    static final String VIFS = FirewallStore.VIFS;
     static final long PASS_MILLIS = 5000;
 
     @ObjectClassDefinition(id = PID, name = "netvm per-guest firewall")
@@ -71,35 +68,20 @@ public final class FirewallComponent {
         String conntrackPath() default "";
     }
 
-    /** The seam for name resolution (blocking; called off the reconciler thread). */
-    interface Resolver {
-        List<IpAddress> resolve(String name) throws Exception;
-    }
-
-    /** What is known of one guest (reconciler thread only). */
-    private static final class Guest {
-        List<IpAddress> addresses = List.of();
-        GuestRules rules;
-        String problem = "no rule set";
-        Map<String, List<IpAddress>> resolved = Map.of();
-        boolean handledDue;
-        Contribution put;
-        List<IpAddress> dnsUsed = List.of();
-    }
-
     private final Dataplane dataplane;
     private final XenStore xs;
+    private final FirewallStore store;
     private final Logger log;
     private final Tasks tasks;
-    private final Resolver resolver;
+    private final HostResolution resolution;
     private final Conntrack conntrack;
     private final Clock clock;
     private final boolean configured;
-    private final long resolveTimeout;
     private final AtomicBoolean pending = new AtomicBoolean();
+    // below: reconciler thread only
     private final Set<Integer> rulesDirty = new HashSet<>();
     private final Set<Integer> vifsDirty = new HashSet<>();
-    private final Map<Integer, Guest> guests = new HashMap<>();
+    private final Map<Integer, GuestState> guests = new HashMap<>();
     private final List<Watch> watches = new ArrayList<>();
     private boolean rescan = true;
     private boolean enabled;
@@ -108,31 +90,23 @@ public final class FirewallComponent {
     @Activate
     public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs,
             @Reference(service = LoggerFactory.class) Logger log, Config config) {
-        this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"), FirewallComponent::lookup,
+        this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"), HostResolution::system,
                 new ConntrackTool(List.of(), config.conntrackPath(), 10_000), Clock.systemUTC(), config);
     }
 
-    FirewallComponent(Dataplane dataplane, XenStore xs, Logger log, Tasks tasks, Resolver resolver,
+    FirewallComponent(Dataplane dataplane, XenStore xs, Logger log, Tasks tasks, HostResolution.Resolver resolver,
             Conntrack conntrack, Clock clock, Config config) {
         this.dataplane = dataplane;
         this.xs = xs;
+        this.store = new FirewallStore(xs);
         this.log = log;
         this.tasks = tasks;
-        this.resolver = resolver;
+        this.resolution = new HostResolution(resolver, Math.max(100, config.resolveTimeoutMillis()));
         this.conntrack = conntrack;
         this.clock = clock;
         this.configured = config.enabled();
-        this.resolveTimeout = Math.max(100, config.resolveTimeoutMillis());
         tasks.execute(this::watch);
         tasks.schedule(this::pass, PASS_MILLIS);
-    }
-
-    private static List<IpAddress> lookup(String name) throws Exception {
-        List<IpAddress> out = new ArrayList<>();
-        for (InetAddress a : InetAddress.getAllByName(name)) {
-            out.add(IpAddress.of(a.getHostAddress().replaceAll("%.*$", "")));
-        }
-        return out;
     }
 
     @Deactivate
@@ -157,7 +131,7 @@ public final class FirewallComponent {
         try {
             watches.add(xs.watch(RULES, event(RULES)));
             watches.add(xs.watch(VIFS, event(VIFS)));
-            watches.add(xs.watch(SERVICE, new WatchListener() {
+            watches.add(xs.watch(FirewallStore.SERVICE, new WatchListener() {
                 @Override
                 public void changed(String path) {
                     request();
@@ -177,7 +151,7 @@ public final class FirewallComponent {
         return new WatchListener() {
             @Override
             public void changed(String path) {
-                tasks.execute(() -> record(root, path == null ? null : relative(path, root)));
+                tasks.execute(() -> record(root, path == null ? null : FirewallStore.relative(path, root)));
                 request();
             }
 
@@ -189,25 +163,16 @@ public final class FirewallComponent {
         };
     }
 
-    /** The components of {@code path} below {@code root} (relative or absolute), or an empty array. */
-    static String[] relative(String path, String root) {
-        int i = path.indexOf(root + "/");
-        if (i < 0 || i > 0 && path.charAt(i - 1) != '/') {
-            return new String[0];
-        }
-        return path.substring(i + root.length() + 1).split("/");
-    }
-
     /** Marks the guest an event under {@code root} is about; a rule set only on its "done" signal. */
     private void record(String root, String[] parts) {
         if (parts == null) {
             rescan = true;
             return;
         }
-        if (parts.length == 0 || !parts[0].matches("0|[1-9][0-9]{0,4}")) {
+        Integer domid = parts.length == 0 ? null : FirewallStore.domid(parts[0]);
+        if (domid == null) {
             return;
         }
-        int domid = Integer.parseInt(parts[0]);
         if (!root.equals(RULES)) {
             vifsDirty.add(domid);
         } else if (parts.length == 1) {
@@ -228,13 +193,13 @@ public final class FirewallComponent {
         }
         if (enabled) {
             List<IpAddress> dns = dnsServers();
-            for (Map.Entry<Integer, Guest> e : guests.entrySet()) {
-                Guest g = e.getValue();
+            for (Map.Entry<Integer, GuestState> e : guests.entrySet()) {
+                GuestState g = e.getValue();
                 if (g.resolved == null || g.put == null) {
                     continue;
                 }
                 if (!dns.equals(g.dnsUsed) && g.rules != null && !g.rules.hostnames().isEmpty()) {
-                    resolve(e.getKey(), g.rules);
+                    resolve(e.getKey(), g);
                 } else if (!plan(e.getKey(), g, dns).equals(g.put)) {
                     vifsDirty.add(e.getKey());
                 }
@@ -250,33 +215,25 @@ public final class FirewallComponent {
             return;
         }
         try {
-            boolean want = configured || "1".equals(xs.readIfExists(SERVICE).orElse(""));
+            boolean want = configured || store.serviceOn();
             if (want != enabled) {
                 enabled = want;
                 log.info("per-guest firewall {}", want ? "enabled" : "disabled");
                 rescan = true;
             }
             if (!enabled) {
-                for (Integer domid : guests.keySet()) {
-                    dataplane.remove(FirewallPlanner.owner(domid));
-                }
-                guests.clear();
-                dataplane.remove("firewall");
+                disable();
                 return;
             }
             if (rescan) {
                 rescan = false;
                 dataplane.put(FirewallPlanner.closed());
-                for (String d : list(RULES)) {
-                    record(RULES, new String[] {d});
-                }
-                for (String d : list(VIFS)) {
-                    record(VIFS, new String[] {d});
-                }
-                guests.keySet().forEach(vifsDirty::add);
+                rulesDirty.addAll(store.domains(RULES));
+                vifsDirty.addAll(store.domains(VIFS));
+                vifsDirty.addAll(guests.keySet());
             }
             for (Integer domid : new TreeSet<>(rulesDirty)) {
-                readRules(domid, guests.computeIfAbsent(domid, k -> new Guest()));
+                readRules(domid, guests.computeIfAbsent(domid, k -> new GuestState()));
             }
             rulesDirty.clear();
             for (Integer domid : new TreeSet<>(vifsDirty)) {
@@ -290,89 +247,58 @@ public final class FirewallComponent {
         }
     }
 
-    private List<String> list(String path) throws XenStoreException {
-        try {
-            return xs.directory(path);
-        } catch (XenStoreException e) {
-            if (e.error() == org.netvm.xenstore.XenStoreError.ENOENT) {
-                return List.of();
-            }
-            throw e;
+    /** Withdraws every contribution: traffic is as without the firewall. */
+    private void disable() {
+        for (Integer domid : guests.keySet()) {
+            dataplane.remove(FirewallPlanner.owner(domid));
         }
+        guests.clear();
+        dataplane.remove("firewall");
     }
 
-    private void readRules(int domid, Guest g) throws XenStoreException {
-        String base = RULES + "/" + domid;
-        Map<String, String> entries = new HashMap<>();
-        List<String> names = list(base);
-        g.handledDue = xs.readIfExists(base).isPresent();
-        try {
-            if (names.size() > RuleParser.MAX_RULES + 1) {
-                throw new RuleError("too many rules: " + (names.size() - 1) + " > " + RuleParser.MAX_RULES);
-            }
-            for (String n : names) {
-                entries.put(n, xs.readIfExists(base + "/" + n).orElse(""));
-            }
-            g.rules = entries.isEmpty() ? null : RuleParser.parse(entries);
-            g.problem = entries.isEmpty() ? "no rule set" : null;
-        } catch (RuleError e) {
-            g.rules = null;
-            g.problem = e.getMessage();
-            log.error("firewall of domain {}: {}; blocking its traffic", domid, e.getMessage());
+    private void readRules(int domid, GuestState g) throws XenStoreException {
+        FirewallStore.RuleSet set = store.readRules(domid);
+        g.handledDue = set.signalled();
+        g.rules = set.rules();
+        g.problem = set.problem();
+        if (set.problem() != null && !FirewallStore.RuleSet.NONE.equals(set.problem())) {
+            log.error("firewall of domain {}: {}; blocking its traffic", domid, set.problem());
         }
         vifsDirty.add(domid);
         if (g.rules != null && !g.rules.hostnames().isEmpty()) {
-            resolve(domid, g.rules);
+            resolve(domid, g);
         }
     }
 
     /** Resolves the names off this thread; the guest stays as it was (or blocked) until they are back. */
-    private void resolve(int domid, GuestRules rules) {
-        Guest g = guests.get(domid);
+    private void resolve(int domid, GuestState g) {
+        GuestRules rules = g.rules;
         g.resolved = null;
-        CompletableFuture.supplyAsync(() -> {
-            Map<String, List<IpAddress>> out = new HashMap<>();
-            for (String name : rules.hostnames()) {
-                try {
-                    out.put(name, resolver.resolve(name));
-                } catch (Exception e) {
-                    throw new IllegalStateException("dsthost " + RuleParser.quote(name) + " does not resolve: " + e);
-                }
+        resolution.start(rules, (map, problem) -> tasks.execute(() -> {
+            GuestState now = guests.get(domid);
+            if (now == null || now.rules != rules) {
+                return; // superseded
             }
-            return out;
-        }, r -> Thread.ofVirtual().name("netvm-firewall-resolve").start(r))
-                .orTimeout(resolveTimeout, TimeUnit.MILLISECONDS)
-                .whenComplete((map, error) -> tasks.execute(() -> {
-                    Guest now = guests.get(domid);
-                    if (now == null || now.rules != rules) {
-                        return; // superseded
-                    }
-                    if (error != null) {
-                        now.rules = null;
-                        now.problem = error instanceof java.util.concurrent.TimeoutException
-                                ? "dsthost resolution timed out" : String.valueOf(error.getMessage());
-                        log.error("firewall of domain {}: {}; blocking its traffic", domid, now.problem);
-                        now.resolved = Map.of();
-                    } else {
-                        now.resolved = map;
-                    }
-                    vifsDirty.add(domid);
-                    request();
-                }));
+            if (problem != null) {
+                now.rules = null;
+                now.problem = problem;
+                log.error("firewall of domain {}: {}; blocking its traffic", domid, problem);
+                now.resolved = Map.of();
+            } else {
+                now.resolved = map;
+            }
+            vifsDirty.add(domid);
+            request();
+        }));
     }
 
     private void apply(int domid) throws XenStoreException {
-        Guest g = guests.get(domid);
-        if (g == null) {
-            g = new Guest();
-            guests.put(domid, g);
-        }
+        GuestState g = guests.computeIfAbsent(domid, k -> new GuestState());
         if (g.resolved == null) {
             return; // names still resolving
         }
-        g.addresses = addresses(domid);
-        if (g.addresses.isEmpty() && g.rules == null && g.problem != null && g.problem.equals("no rule set")
-                && !g.handledDue) {
+        g.addresses = store.addresses(domid);
+        if (g.idle()) {
             if (g.put != null) {
                 dataplane.remove(FirewallPlanner.owner(domid));
             }
@@ -389,39 +315,22 @@ public final class FirewallComponent {
         if (!changed && !handled) {
             return;
         }
-        Guest guest = g;
         dataplane.put(c).whenComplete((ok, error) -> tasks.execute(() -> {
             if (error != null) {
                 log.error("firewall of domain {} not applied yet (the dataplane retries): {}", domid, error.toString());
             }
             if (handled) {
-                writeHandled(domid, guest);
+                writeHandled(domid, g);
             }
             if (changed) {
-                cutFlows(c, guest.addresses, domid);
+                cutFlows(c, g.addresses, domid);
             }
         }));
     }
 
-    private Contribution plan(int domid, Guest g, List<IpAddress> dns) {
+    private Contribution plan(int domid, GuestState g, List<IpAddress> dns) {
         return FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.addresses, g.rules, dns,
                 g.resolved == null ? Map.of() : g.resolved, clock.millis() / 1000));
-    }
-
-    private List<IpAddress> addresses(int domid) throws XenStoreException {
-        List<IpAddress> out = new ArrayList<>();
-        for (String dev : list(VIFS + "/" + domid)) {
-            for (String a : xs.readIfExists(VIFS + "/" + domid + "/" + dev + "/ip").orElse("").trim().split("\\s+")) {
-                try {
-                    if (!a.isEmpty() && a.length() <= 45) {
-                        out.add(IpAddress.of(a));
-                    }
-                } catch (IllegalArgumentException e) {
-                    // the vif bundle refuses such a vif; nothing to match here
-                }
-            }
-        }
-        return out;
     }
 
     /** The DNS servers as the forward hook sees them: the targets of the plan's DNAT rules to port 53. */
@@ -437,32 +346,16 @@ public final class FirewallComponent {
         return List.copyOf(out);
     }
 
-    private void writeHandled(int domid, Guest g) {
+    private void writeHandled(int domid, GuestState g) {
         try {
-            String key = "qubes-firewall-handled/" + domid;
-            String old = xs.readIfExists(key).orElse("0");
-            long n = old.matches("[0-9]{1,18}") ? Long.parseLong(old) : 0;
-            if (xs.readIfExists("qubes-firewall-dns/" + domid).isPresent()) {
-                xs.rm("qubes-firewall-dns/" + domid);
-            }
-            if (g.rules != null) {
-                int i = 0;
-                for (FirewallRule r : g.rules.rules()) {
-                    if (r.dsthost() != null) {
-                        xs.write(String.format("qubes-firewall-dns/%d/%04d", domid, i), String.join(" ",
-                                g.resolved.getOrDefault(r.dsthost(), List.of()).stream().map(IpAddress::text).toList()));
-                    }
-                    i++;
-                }
-            }
-            xs.write(key, Long.toString(n + 1));
+            store.writeHandled(domid, g.rules, g.resolved == null ? Map.of() : g.resolved);
         } catch (XenStoreException | RuntimeException e) {
             log.warn("cannot write the handled counter of domain {}: {}", domid, e.toString());
         }
     }
 
     private void cutFlows(Contribution c, List<IpAddress> sources, int domid) {
-        var chain = org.netvm.dataplane.ChainRef.of(org.netvm.policy.BasePolicy.FAMILY, FirewallPlanner.chain(domid));
+        ChainRef chain = ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid));
         Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> {
             for (IpAddress s : sources) {
                 for (Flow f : conntrack.flowsFrom(s)) {

@@ -1,0 +1,29 @@
+package org.netvm.firewall.internal;
+
+import java.util.List;
+import java.util.Map;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IpAddress;
+
+/** What the firewall knows of one guest (its reconciler thread only). */
+final class GuestState {
+    /** The addresses of its vifs. */
+    List<IpAddress> addresses = List.of();
+    /** Its rules, or null while it is blocked. */
+    GuestRules rules;
+    /** Why it is blocked ({@code rules} null), else null. */
+    String problem = FirewallStore.RuleSet.NONE;
+    /** Its {@code dsthost} names → addresses; null while they resolve. */
+    Map<String, List<IpAddress>> resolved = Map.of();
+    /** The toolstack signalled a set and waits for the handled counter. */
+    boolean handledDue;
+    /** The contribution last put, or null. */
+    Contribution put;
+    /** The DNS servers the last put was planned with. */
+    List<IpAddress> dnsUsed = List.of();
+
+    /** Nothing to enforce or answer for: no vif address, no rule set, no pending signal. */
+    boolean idle() {
+        return addresses.isEmpty() && rules == null && FirewallStore.RuleSet.NONE.equals(problem) && !handledDue;
+    }
+}
