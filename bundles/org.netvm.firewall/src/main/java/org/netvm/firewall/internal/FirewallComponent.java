@@ -17,6 +17,7 @@ import org.netvm.dataplane.Match;
 import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.util.Tasks;
 import org.netvm.xenstore.Watch;
@@ -48,9 +49,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * guest's tracked flows its new chain refuses are cut. Every {@value #PASS_MILLIS} ms a pass re-plans guests
  * whose rules expire or whose DNS servers changed.
  */
-@Component(service = {}, immediate = true, configurationPid = FirewallComponent.PID)
+@Component(service = FirewallStatus.class, immediate = true, configurationPid = FirewallComponent.PID)
 @Designate(ocd = FirewallComponent.Config.class)
-public final class FirewallComponent {
+public final class FirewallComponent implements FirewallStatus {
     static final String PID = "org.netvm.firewall";
     static final String RULES = FirewallStore.RULES;
     static final String VIFS = FirewallStore.VIFS;
@@ -78,6 +79,7 @@ public final class FirewallComponent {
     private final Clock clock;
     private final boolean configured;
     private final AtomicBoolean pending = new AtomicBoolean();
+    private volatile Snapshot snapshot = Snapshot.DISABLED;
     // below: reconciler thread only
     private final Set<Integer> rulesDirty = new HashSet<>();
     private final Set<Integer> vifsDirty = new HashSet<>();
@@ -107,6 +109,23 @@ public final class FirewallComponent {
         this.configured = config.enabled();
         tasks.execute(this::watch);
         tasks.schedule(this::pass, PASS_MILLIS);
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** Publishes what {@link #snapshot()} returns (reconciler thread). */
+    private void publish() {
+        List<Blocked> blocked = new ArrayList<>();
+        for (Integer domid : new TreeSet<>(guests.keySet())) {
+            GuestState g = guests.get(domid);
+            if (g.rules == null && g.problem != null) {
+                blocked.add(new Blocked(domid, g.problem));
+            }
+        }
+        snapshot = enabled ? new Snapshot(true, guests.size(), blocked) : Snapshot.DISABLED;
     }
 
     @Deactivate
@@ -223,6 +242,7 @@ public final class FirewallComponent {
             }
             if (!enabled) {
                 disable();
+                publish();
                 return;
             }
             if (rescan) {
@@ -245,6 +265,7 @@ public final class FirewallComponent {
             rescan = true;
             tasks.schedule(this::request, 2000);
         }
+        publish();
     }
 
     /** Withdraws every contribution: traffic is as without the firewall. */

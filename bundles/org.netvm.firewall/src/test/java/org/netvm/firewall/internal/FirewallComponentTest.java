@@ -17,6 +17,7 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.firewall.internal.Fakes.FakeDataplane;
 import org.netvm.firewall.internal.Fakes.FakeXenStore;
 import org.netvm.firewall.internal.Fakes.ManualTasks;
@@ -113,8 +114,9 @@ class FirewallComponentTest {
     @Test
     void failsClosedForAGuestWithoutACompleteSet() {
         guest(3, "10.137.0.5");
-        start(true);
+        FirewallComponent c = start(true);
         assertTrue(blocked(3));
+        assertEquals(List.of(new FirewallStatus.Blocked(3, "no rule set")), c.snapshot().blocked());
         Contribution closed = dataplane.current.get("firewall");
         assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
                 closed.rules().stream().map(Rule::verdict).toList());
@@ -126,10 +128,11 @@ class FirewallComponentTest {
         xs.write("qubes-service/qubes-firewall", "1");
         guest(3, "10.137.0.5");
         rules(3, "accept");
-        start(false);
+        FirewallComponent c = start(false);
         assertEquals(List.of("firewall", "firewall/3"), List.copyOf(dataplane.current.keySet()));
         xs.put("qubes-service/qubes-firewall", "0");
         tasks.runNow();
+        assertEquals(FirewallStatus.Snapshot.DISABLED, c.snapshot());
         assertTrue(dataplane.current.isEmpty(), dataplane.current.keySet().toString());
         assertTrue(dataplane.calls.containsAll(List.of("remove firewall/3", "remove firewall")));
     }
@@ -140,9 +143,15 @@ class FirewallComponentTest {
         rules(3, "accept", "action=accept dst4=1.2.3.4;$(reboot) proto=tcp");
         guest(4, "10.137.0.6");
         rules(4, "drop", ALLOW_443);
-        start(true);
+        FirewallComponent c = start(true);
         assertTrue(blocked(3));
         assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(4));
+        FirewallStatus.Snapshot s = c.snapshot();
+        assertTrue(s.enabled());
+        assertEquals(2, s.guests());
+        assertEquals(1, s.blocked().size(), s.toString());
+        assertEquals(3, s.blocked().getFirst().domid());
+        assertTrue(s.blocked().getFirst().reason().contains("dst4"), s.toString());
         assertTrue(log.stream().anyMatch(l -> l.startsWith("ERROR firewall of domain")), log.toString());
         assertEquals(Optional.of("1"), handled(3), "the toolstack still hears back");
         assertFalse(blocked(4));

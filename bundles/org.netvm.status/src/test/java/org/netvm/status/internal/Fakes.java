@@ -166,9 +166,10 @@ final class Fakes {
         final FakeXenStore xs = new FakeXenStore();
         final FakeDataplane dataplane = new FakeDataplane();
         final FakeVifRegistry vifs = new FakeVifRegistry();
+        org.netvm.firewall.FirewallStatus firewall = () -> new org.netvm.firewall.FirewallStatus.Snapshot(true, 1, List.of());
 
         StatusReport report() {
-            return StatusReport.collect(T0, xs, XS_PROPS, dataplane, vifs);
+            return StatusReport.collect(T0, xs, XS_PROPS, dataplane, vifs, firewall);
         }
 
         void failVif4() {
