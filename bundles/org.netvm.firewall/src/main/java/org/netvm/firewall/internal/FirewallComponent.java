@@ -1,5 +1,6 @@
 package org.netvm.firewall.internal;
 
+import java.net.InetAddress;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,10 +14,7 @@ import org.netvm.dataplane.ChainRef;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
-import org.netvm.dataplane.Match;
-import org.netvm.dataplane.Plan;
-import org.netvm.dataplane.Rule;
-import org.netvm.dataplane.Verdict;
+import org.netvm.dns.UpstreamListener;
 import org.netvm.firewall.FirewallStatus;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.util.Tasks;
@@ -47,15 +45,16 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * rejects) and is logged. Names resolve off the reconciler ({@link HostResolution}). After the guest's
  * contribution is in the kernel: the handled counter and resolved addresses ({@link FirewallStore}), and the
  * guest's tracked flows its new chain refuses are cut. Every {@value #PASS_MILLIS} ms a pass re-plans guests
- * whose rules expire or whose DNS servers changed.
+ * with a rule that expired since. The DNS servers ({@code specialtarget=dns}) come from the DNS bundle
+ * ({@link UpstreamListener}); a change re-plans every guest at once and re-resolves its {@code dsthost} names.
  */
-@Component(service = FirewallStatus.class, immediate = true, configurationPid = FirewallComponent.PID)
+@Component(service = {FirewallStatus.class, UpstreamListener.class}, immediate = true, configurationPid = FirewallComponent.PID)
 @Designate(ocd = FirewallComponent.Config.class)
-public final class FirewallComponent implements FirewallStatus {
+public final class FirewallComponent implements FirewallStatus, UpstreamListener {
     static final String PID = "org.netvm.firewall";
     static final String RULES = FirewallStore.RULES;
     static final String VIFS = FirewallStore.VIFS;
-    static final long PASS_MILLIS = 5000;
+    static final long PASS_MILLIS = 1000;
 
     @ObjectClassDefinition(id = PID, name = "netvm per-guest firewall")
     public @interface Config {
@@ -88,6 +87,7 @@ public final class FirewallComponent implements FirewallStatus {
     private boolean rescan = true;
     private boolean enabled;
     private boolean closed;
+    private List<IpAddress> dns = List.of();
 
     @Activate
     public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs,
@@ -109,6 +109,32 @@ public final class FirewallComponent implements FirewallStatus {
         this.configured = config.enabled();
         tasks.execute(this::watch);
         tasks.schedule(this::pass, PASS_MILLIS);
+    }
+
+    /** From the DNS bundle's thread: hand over, re-plan on this component's thread. */
+    @Override
+    public void upstreams(List<InetAddress> servers) {
+        List<IpAddress> now = servers.stream().map(a -> IpAddress.of(a.getHostAddress().replaceAll("%.*$", "")))
+                .toList();
+        tasks.execute(() -> dnsChanged(now));
+        request();
+    }
+
+    /** New DNS servers: every guest is re-planned; guests with names re-resolve them first. */
+    private void dnsChanged(List<IpAddress> servers) {
+        if (servers.equals(dns)) {
+            return;
+        }
+        log.info("firewall: DNS servers now {}", servers);
+        dns = servers;
+        for (Map.Entry<Integer, GuestState> e : guests.entrySet()) {
+            GuestState g = e.getValue();
+            if (g.rules != null && !g.rules.hostnames().isEmpty()) {
+                resolve(e.getKey(), g);
+            } else {
+                vifsDirty.add(e.getKey());
+            }
+        }
     }
 
     @Override
@@ -205,24 +231,19 @@ public final class FirewallComponent implements FirewallStatus {
         }
     }
 
-    /** Re-plans guests whose plan changed by time (expiry) or DNS servers; re-resolves names then. */
+    /** Re-plans guests with a rule that expired since they were planned. */
     private void pass() {
         if (closed) {
             return;
         }
-        if (enabled) {
-            List<IpAddress> dns = dnsServers();
-            for (Map.Entry<Integer, GuestState> e : guests.entrySet()) {
-                GuestState g = e.getValue();
-                if (g.resolved == null || g.put == null) {
-                    continue;
-                }
-                if (!dns.equals(g.dnsUsed) && g.rules != null && !g.rules.hostnames().isEmpty()) {
-                    resolve(e.getKey(), g);
-                } else if (!plan(e.getKey(), g, dns).equals(g.put)) {
-                    vifsDirty.add(e.getKey());
-                }
+        long now = clock.millis() / 1000;
+        for (Map.Entry<Integer, GuestState> e : guests.entrySet()) {
+            long at = e.getValue().expiresAt;
+            if (at != 0 && now >= at) {
+                vifsDirty.add(e.getKey());
             }
+        }
+        if (!vifsDirty.isEmpty()) {
             request();
         }
         tasks.schedule(this::pass, PASS_MILLIS);
@@ -326,9 +347,10 @@ public final class FirewallComponent implements FirewallStatus {
             guests.remove(domid);
             return;
         }
-        List<IpAddress> dns = dnsServers();
-        Contribution c = plan(domid, g, dns);
-        g.dnsUsed = dns;
+        long now = clock.millis() / 1000;
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.addresses, g.rules, dns,
+                g.resolved, now));
+        g.expiresAt = FirewallPlanner.nextExpiry(g.rules, now);
         boolean changed = !c.equals(g.put);
         boolean handled = g.handledDue;
         g.handledDue = false;
@@ -347,24 +369,6 @@ public final class FirewallComponent implements FirewallStatus {
                 cutFlows(c, g.addresses, domid);
             }
         }));
-    }
-
-    private Contribution plan(int domid, GuestState g, List<IpAddress> dns) {
-        return FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.addresses, g.rules, dns,
-                g.resolved == null ? Map.of() : g.resolved, clock.millis() / 1000));
-    }
-
-    /** The DNS servers as the forward hook sees them: the targets of the plan's DNAT rules to port 53. */
-    private List<IpAddress> dnsServers() {
-        Plan plan = dataplane.plan();
-        TreeSet<IpAddress> out = new TreeSet<>();
-        for (Rule r : plan.rules().values().stream().flatMap(List::stream).toList()) {
-            if (r.verdict() instanceof Verdict.Dnat d && r.matches().stream()
-                    .anyMatch(m -> m instanceof Match.Port p && p.first() == 53)) {
-                out.add(d.address());
-            }
-        }
-        return List.copyOf(out);
     }
 
     private void writeHandled(int domid, GuestState g) {

@@ -19,8 +19,8 @@ final class GuestState {
     boolean handledDue;
     /** The contribution last put, or null. */
     Contribution put;
-    /** The DNS servers the last put was planned with. */
-    List<IpAddress> dnsUsed = List.of();
+    /** When its next rule expires (unix seconds), or 0. */
+    long expiresAt;
 
     /** Nothing to enforce or answer for: no vif address, no rule set, no pending signal. */
     boolean idle() {

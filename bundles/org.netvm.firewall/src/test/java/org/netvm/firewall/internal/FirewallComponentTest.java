@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IpAddress;
@@ -24,6 +27,7 @@ import org.netvm.firewall.internal.Fakes.ManualTasks;
 
 /** The component with fake xenstore, dataplane, tasks and conntrack: what it puts, when, and what it writes. */
 class FirewallComponentTest {
+    private static final long NOW = 1_800_000_000L;
     private static final String ALLOW_443 = "action=accept proto=tcp dstports=443 dst4=192.168.1.0/24";
 
     private final FakeXenStore xs = new FakeXenStore();
@@ -31,11 +35,35 @@ class FirewallComponentTest {
     private final ManualTasks tasks = new ManualTasks();
     private final List<String> log = new ArrayList<>();
 
+    private final AtomicLong millis = new AtomicLong(NOW * 1000);
+    private final List<String> lookups = new CopyOnWriteArrayList<>();
+
     private FirewallComponent start(boolean enabledByConfig) {
-        FirewallComponent c = new FirewallComponent(dataplane, xs, Fakes.logger(log), tasks,
-                name -> List.of(IpAddress.of("192.0.2.7")), new NoConntrack(),
-                Clock.fixed(Instant.ofEpochSecond(1_800_000_000L), ZoneOffset.UTC),
-                Fakes.config(Map.of("enabled", enabledByConfig)));
+        Clock clock = new Clock() {
+            @Override
+            public long millis() {
+                return millis.get();
+            }
+
+            @Override
+            public Instant instant() {
+                return Instant.ofEpochMilli(millis.get());
+            }
+
+            @Override
+            public ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(ZoneId zone) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        FirewallComponent c = new FirewallComponent(dataplane, xs, Fakes.logger(log), tasks, name -> {
+            lookups.add(name);
+            return List.of(IpAddress.of("192.0.2." + lookups.size()));
+        }, new NoConntrack(), clock, Fakes.config(Map.of("enabled", enabledByConfig)));
         tasks.runNow();
         return c;
     }
@@ -155,6 +183,48 @@ class FirewallComponentTest {
         assertTrue(log.stream().anyMatch(l -> l.startsWith("ERROR firewall of domain")), log.toString());
         assertEquals(Optional.of("1"), handled(3), "the toolstack still hears back");
         assertFalse(blocked(4));
+    }
+
+    /** Runs tasks until {@code done} holds (names resolve on threads of their own). */
+    private void runUntil(java.util.function.BooleanSupplier done) throws InterruptedException {
+        for (int i = 0; i < 200 && !done.getAsBoolean(); i++) {
+            tasks.runNow();
+            Thread.sleep(10);
+        }
+        tasks.runNow();
+        assertTrue(done.getAsBoolean());
+    }
+
+    @Test
+    void newDnsServersReplanAtOnceAndReresolveNames() throws Exception {
+        guest(3, "10.137.0.5");
+        rules(3, "drop", "action=accept specialtarget=dns");
+        guest(4, "10.137.0.6");
+        rules(4, "drop", "action=accept proto=tcp dsthost=updates.example");
+        FirewallComponent c = start(true);
+        runUntil(() -> dataplane.current.containsKey("firewall/4"));
+        assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3), "no DNS server yet");
+        assertEquals(List.of("updates.example"), lookups);
+        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1")));
+        tasks.runNow();
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
+                chain(3), "udp and tcp 53 to the new server, without waiting for a pass");
+        runUntil(() -> lookups.size() == 2);
+        runUntil(() -> dataplane.current.get("firewall/4").toString().contains("192.0.2.2"));
+    }
+
+    @Test
+    void anExpiredRuleDisappearsWithinAPass() throws Exception {
+        guest(3, "10.137.0.5");
+        rules(3, "drop", "action=accept proto=tcp dstports=22 expire=" + (NOW + 5), ALLOW_443);
+        start(true);
+        assertEquals(3, chain(3).size());
+        millis.addAndGet(4000);
+        tasks.runLater();
+        assertEquals(3, chain(3).size(), "not yet");
+        millis.addAndGet(1000);
+        tasks.runLater();
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3));
     }
 
     /** No tracked flows. */
