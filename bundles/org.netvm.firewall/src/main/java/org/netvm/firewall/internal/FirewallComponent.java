@@ -88,6 +88,8 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     private boolean enabled;
     private boolean closed;
     private List<IpAddress> dns = List.of();
+    private Contribution dispatch;
+    private final List<Integer> withdrawn = new ArrayList<>();
 
     @Activate
     public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs,
@@ -269,6 +271,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             if (rescan) {
                 rescan = false;
                 dataplane.put(FirewallPlanner.closed());
+                dispatch = null;
                 rulesDirty.addAll(store.domains(RULES));
                 vifsDirty.addAll(store.domains(VIFS));
                 vifsDirty.addAll(guests.keySet());
@@ -281,6 +284,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 apply(domid);
             }
             vifsDirty.clear();
+            dispatch();
         } catch (XenStoreException | RuntimeException e) {
             log.warn("firewall reconcile failed, retrying: {}", e.toString());
             rescan = true;
@@ -289,8 +293,30 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         publish();
     }
 
+    /**
+     * Puts the dispatch to the guests' chains if it changed, then withdraws chains of guests that went:
+     * the dispatch never jumps to a chain the dataplane does not have (new chains were put before).
+     */
+    private void dispatch() {
+        Map<Integer, List<IpAddress>> addresses = new HashMap<>();
+        guests.forEach((domid, g) -> {
+            if (g.put != null) {
+                addresses.put(domid, g.addresses);
+            }
+        });
+        Contribution c = FirewallDispatch.plan(addresses);
+        if (!c.equals(dispatch)) {
+            dispatch = c;
+            dataplane.put(c);
+        }
+        withdrawn.forEach(domid -> dataplane.remove(FirewallPlanner.owner(domid)));
+        withdrawn.clear();
+    }
+
     /** Withdraws every contribution: traffic is as without the firewall. */
     private void disable() {
+        dataplane.remove(FirewallDispatch.OWNER);
+        dispatch = null;
         for (Integer domid : guests.keySet()) {
             dataplane.remove(FirewallPlanner.owner(domid));
         }
@@ -342,13 +368,13 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         g.addresses = store.addresses(domid);
         if (g.idle()) {
             if (g.put != null) {
-                dataplane.remove(FirewallPlanner.owner(domid));
+                withdrawn.add(domid); // after the dispatch no longer jumps to its chain
             }
             guests.remove(domid);
             return;
         }
         long now = clock.millis() / 1000;
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.addresses, g.rules, dns,
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.rules, dns,
                 g.resolved, now));
         g.expiresAt = FirewallPlanner.nextExpiry(g.rules, now);
         boolean changed = !c.equals(g.put);

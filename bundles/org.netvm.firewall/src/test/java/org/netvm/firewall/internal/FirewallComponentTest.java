@@ -157,12 +157,12 @@ class FirewallComponentTest {
         guest(3, "10.137.0.5");
         rules(3, "accept");
         FirewallComponent c = start(false);
-        assertEquals(List.of("firewall", "firewall/3"), List.copyOf(dataplane.current.keySet()));
+        assertEquals(List.of("firewall", "firewall/3", "firewall/dispatch"), List.copyOf(dataplane.current.keySet()));
         xs.put("qubes-service/qubes-firewall", "0");
         tasks.runNow();
         assertEquals(FirewallStatus.Snapshot.DISABLED, c.snapshot());
         assertTrue(dataplane.current.isEmpty(), dataplane.current.keySet().toString());
-        assertTrue(dataplane.calls.containsAll(List.of("remove firewall/3", "remove firewall")));
+        assertTrue(dataplane.calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/3", "remove firewall")));
     }
 
     @Test
