@@ -146,14 +146,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
 
     /** Publishes what {@link #snapshot()} returns (reconciler thread). */
     private void publish() {
-        List<Blocked> blocked = new ArrayList<>();
-        for (Integer domid : new TreeSet<>(guests.keySet())) {
-            GuestState g = guests.get(domid);
-            if (g.rules == null && g.problem != null) {
-                blocked.add(new Blocked(domid, g.problem));
-            }
-        }
-        snapshot = enabled ? new Snapshot(true, guests.size(), blocked) : Snapshot.DISABLED;
+        snapshot = enabled ? GuestState.snapshot(guests) : Snapshot.DISABLED;
     }
 
     @Deactivate
@@ -392,7 +385,8 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 writeHandled(domid, g);
             }
             if (changed) {
-                cutFlows(c, g.addresses, domid);
+                conntrack.cutIfRefused(ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid)),
+                        c.rules(), g.addresses);
             }
         }));
     }
@@ -403,18 +397,5 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         } catch (XenStoreException | RuntimeException e) {
             log.warn("cannot write the handled counter of domain {}: {}", domid, e.toString());
         }
-    }
-
-    private void cutFlows(Contribution c, List<IpAddress> sources, int domid) {
-        ChainRef chain = ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid));
-        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> {
-            for (IpAddress s : sources) {
-                for (Flow f : conntrack.flowsFrom(s)) {
-                    if (!f.allowedBy(chain, c.rules())) {
-                        conntrack.delete(f);
-                    }
-                }
-            }
-        });
     }
 }

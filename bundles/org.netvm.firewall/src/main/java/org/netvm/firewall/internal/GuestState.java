@@ -1,9 +1,12 @@
 package org.netvm.firewall.internal;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IpAddress;
+import org.netvm.firewall.FirewallStatus;
 
 /** What the firewall knows of one guest (its reconciler thread only). */
 final class GuestState {
@@ -25,5 +28,16 @@ final class GuestState {
     /** Nothing to enforce or answer for: no vif address, no rule set, no pending signal. */
     boolean idle() {
         return addresses.isEmpty() && rules == null && FirewallStore.RuleSet.NONE.equals(problem) && !handledDue;
+    }
+
+    /** What {@link FirewallStatus#snapshot()} shows of an enabled firewall with these guests. */
+    static FirewallStatus.Snapshot snapshot(Map<Integer, GuestState> guests) {
+        List<FirewallStatus.Blocked> blocked = new ArrayList<>();
+        new TreeMap<>(guests).forEach((domid, g) -> {
+            if (g.rules == null && g.problem != null) {
+                blocked.add(new FirewallStatus.Blocked(domid, g.problem));
+            }
+        });
+        return new FirewallStatus.Snapshot(true, guests.size(), blocked);
     }
 }
