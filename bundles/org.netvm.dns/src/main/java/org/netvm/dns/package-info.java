@@ -9,7 +9,10 @@
  * upstream list while it runs) is registered with ranking {@value org.netvm.dns.NameserverSource#BUILTIN_RANKING},
  * so a VPN or DNS-over-HTTPS bundle takes over simply by registering a source with any higher ranking,
  * and hands back by unregistering it.
+ *
+ * <p>{@link org.netvm.dns.UpstreamListener} (since 1.1): a whiteboard of listeners told which upstreams
+ * DNS1/DNS2 are mapped onto whenever that changes.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.netvm.dns;

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,6 +16,7 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dns.NameserverSource;
+import org.netvm.dns.UpstreamListener;
 import org.netvm.util.Tasks;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.xenstore.Watch;
@@ -78,6 +80,7 @@ public final class DnsComponent {
     private final Tasks tasks;
     private final Map<NameserverSource, Bound> sources = new ConcurrentHashMap<>();
     private final AtomicBoolean pending = new AtomicBoolean();
+    private final Set<UpstreamListener> listeners = ConcurrentHashMap.newKeySet();
 
     // below: reconciler thread only
     private IpAddress defaultPrimary;
@@ -139,6 +142,21 @@ public final class DnsComponent {
             }
         }
         requestReconcile();
+    }
+
+    /** A listener is told the current upstreams at once (if known), then every change. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addListener(UpstreamListener listener) {
+        listeners.add(listener);
+        tasks.execute(() -> {
+            if (lastPut != null && listeners.contains(listener)) {
+                tell(listener, upstreamsOf(lastPut));
+            }
+        });
+    }
+
+    void removeListener(UpstreamListener listener) {
+        listeners.remove(listener);
     }
 
     @Modified
@@ -234,7 +252,12 @@ public final class DnsComponent {
     }
 
     private void put(DnsMapping mapping) {
+        List<InetAddress> before = lastPut == null ? null : upstreamsOf(lastPut);
         lastPut = mapping;
+        List<InetAddress> now = upstreamsOf(mapping);
+        if (!now.equals(before)) {
+            listeners.forEach(l -> tell(l, now));
+        }
         Contribution c = DnsRules.contribution(mapping);
         if (mapping.dropsAll()) {
             log.warn("DNS: no usable upstream nameserver (or bad virtual DNS); dropping {}", mapping);
@@ -252,6 +275,28 @@ public final class DnsComponent {
                 log.error("DNS mapping {} not applied yet (the dataplane retries it): {}", mapping, error.toString());
             }
         });
+    }
+
+    /** Where DNS1/DNS2 go, in order, without repeats and drops. */
+    private static List<InetAddress> upstreamsOf(DnsMapping mapping) {
+        return mapping.entries().stream().map(DnsMapping.Entry::upstream).filter(u -> u != null).distinct()
+                .map(DnsComponent::inet).toList();
+    }
+
+    private static InetAddress inet(IpAddress a) {
+        try {
+            return InetAddress.getByAddress(a.bytes());
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e); // 4 or 16 bytes: cannot happen
+        }
+    }
+
+    private void tell(UpstreamListener listener, List<InetAddress> upstreams) {
+        try {
+            listener.upstreams(upstreams);
+        } catch (RuntimeException e) {
+            log.error("upstream listener {} failed: {}", listener, e.toString());
+        }
     }
 
     private void retryLater() {

@@ -88,6 +88,26 @@ class DnsComponentTest {
     }
 
     @Test
+    void listenersHearTheUpstreamsAtOnceThenEveryChange() {
+        DnsComponent c = start();
+        List<List<java.net.InetAddress>> heard = new ArrayList<>();
+        c.addListener(heard::add);
+        tasks.runNow();
+        assertEquals(List.of(List.of()), heard, "no source yet: queries dropped, no upstream");
+        FakeSource system = new FakeSource("192.168.0.1", "9.9.9.9", "8.8.8.8");
+        bind(c, system, 0);
+        assertEquals(Fakes.ips("192.168.0.1", "9.9.9.9"), heard.getLast(), "the two DNS1/DNS2 go to");
+        int calls = heard.size();
+        system.set("192.168.0.1", "9.9.9.9");
+        tasks.runNow();
+        assertEquals(calls, heard.size(), "same upstreams: not told again");
+        system.set("1.1.1.1");
+        tasks.runNow();
+        assertEquals(Fakes.ips("1.1.1.1"), heard.getLast());
+        c.removeListener(heard::add);
+    }
+
+    @Test
     void manyChangesBeforeTheReconcilerRunsGiveOnePut() {
         DnsComponent c = start();
         FakeSource system = new FakeSource("192.168.0.1");

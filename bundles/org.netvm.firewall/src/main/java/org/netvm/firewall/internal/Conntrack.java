@@ -1,7 +1,9 @@
 package org.netvm.firewall.internal;
 
 import java.util.List;
+import org.netvm.dataplane.ChainRef;
 import org.netvm.dataplane.IpAddress;
+import org.netvm.dataplane.Rule;
 
 /** The seam to the connection tracking table. */
 interface Conntrack {
@@ -10,4 +12,20 @@ interface Conntrack {
 
     /** Deletes the entries of {@code flow} (original source, original destination, protocol, port). */
     void delete(Flow flow);
+
+    /**
+     * On a thread of its own: deletes the tracked flows from {@code sources} that the guest's new chain
+     * {@code chain} (its {@code rules}) would refuse; allowed flows continue.
+     */
+    default void cutIfRefused(ChainRef chain, List<Rule> rules, List<IpAddress> sources) {
+        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> {
+            for (IpAddress s : sources) {
+                for (Flow f : flowsFrom(s)) {
+                    if (!f.allowedBy(chain, rules)) {
+                        delete(f);
+                    }
+                }
+            }
+        });
+    }
 }

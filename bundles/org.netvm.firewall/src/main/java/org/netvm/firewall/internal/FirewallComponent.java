@@ -9,16 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.netvm.dataplane.ChainRef;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
-import org.netvm.dataplane.Match;
-import org.netvm.dataplane.Plan;
-import org.netvm.dataplane.Rule;
-import org.netvm.dataplane.Verdict;
+import org.netvm.dns.UpstreamListener;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.util.Tasks;
 import org.netvm.xenstore.Watch;
@@ -45,19 +42,19 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * (re-)read at start, after a watch resync, and on the write of {@code qubes-firewall/<domid>} itself (the
  * toolstack's "done" signal; writes below it are ignored, so a half-written set is never applied). A set
  * that does not parse, or a {@code dsthost} that does not resolve, blocks that guest (its chain only
- * rejects) and is logged. Names resolve on their own virtual thread with a timeout, never on the
- * reconciler. After the guest's contribution is in the kernel: {@code qubes-firewall-handled/<domid>} + 1,
- * {@code qubes-firewall-dns/<domid>/NNNN}, and the guest's tracked flows its new chain refuses are cut.
- * Every {@value #PASS_MILLIS} ms a pass re-plans guests whose rules expire or whose DNS servers changed.
+ * rejects) and is logged. Names resolve off the reconciler ({@link HostResolution}). After the guest's
+ * contribution is in the kernel: the handled counter and resolved addresses ({@link FirewallStore}), and the
+ * guest's tracked flows its new chain refuses are cut. Every {@value #PASS_MILLIS} ms a pass re-plans guests
+ * with a rule that expired since. The DNS servers ({@code specialtarget=dns}) come from the DNS bundle
+ * ({@link UpstreamListener}); a change re-plans every guest at once and re-resolves its {@code dsthost} names.
  */
-@Component(service = {}, immediate = true, configurationPid = FirewallComponent.PID)
+@Component(service = {FirewallStatus.class, UpstreamListener.class}, immediate = true, configurationPid = FirewallComponent.PID)
 @Designate(ocd = FirewallComponent.Config.class)
-public final class FirewallComponent {
+public final class FirewallComponent implements FirewallStatus, UpstreamListener {
     static final String PID = "org.netvm.firewall";
-    static final String RULES = "qubes-firewall";
-    static final String SERVICE = "qubes-service/qubes-firewall";
-    static final String VIFS = "backend/vif";
-    static final long PASS_MILLIS = 5000;
+    static final String RULES = FirewallStore.RULES;
+    static final String VIFS = FirewallStore.VIFS;
+    static final long PASS_MILLIS = 1000;
 
     @ObjectClassDefinition(id = PID, name = "netvm per-guest firewall")
     public @interface Config {
@@ -71,68 +68,85 @@ public final class FirewallComponent {
         String conntrackPath() default "";
     }
 
-    /** The seam for name resolution (blocking; called off the reconciler thread). */
-    interface Resolver {
-        List<IpAddress> resolve(String name) throws Exception;
-    }
-
-    /** What is known of one guest (reconciler thread only). */
-    private static final class Guest {
-        List<IpAddress> addresses = List.of();
-        GuestRules rules;
-        String problem = "no rule set";
-        Map<String, List<IpAddress>> resolved = Map.of();
-        boolean handledDue;
-        Contribution put;
-        List<IpAddress> dnsUsed = List.of();
-    }
-
     private final Dataplane dataplane;
     private final XenStore xs;
+    private final FirewallStore store;
     private final Logger log;
     private final Tasks tasks;
-    private final Resolver resolver;
+    private final HostResolution resolution;
     private final Conntrack conntrack;
     private final Clock clock;
     private final boolean configured;
-    private final long resolveTimeout;
     private final AtomicBoolean pending = new AtomicBoolean();
+    private volatile Snapshot snapshot = Snapshot.DISABLED;
+    // below: reconciler thread only
     private final Set<Integer> rulesDirty = new HashSet<>();
     private final Set<Integer> vifsDirty = new HashSet<>();
-    private final Map<Integer, Guest> guests = new HashMap<>();
+    private final Map<Integer, GuestState> guests = new HashMap<>();
     private final List<Watch> watches = new ArrayList<>();
     private boolean rescan = true;
     private boolean enabled;
     private boolean closed;
+    private List<IpAddress> dns = List.of();
+    private Contribution dispatch;
+    private final List<Integer> withdrawn = new ArrayList<>();
 
     @Activate
     public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs,
             @Reference(service = LoggerFactory.class) Logger log, Config config) {
-        this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"), FirewallComponent::lookup,
+        this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"), HostResolution::system,
                 new ConntrackTool(List.of(), config.conntrackPath(), 10_000), Clock.systemUTC(), config);
     }
 
-    FirewallComponent(Dataplane dataplane, XenStore xs, Logger log, Tasks tasks, Resolver resolver,
+    FirewallComponent(Dataplane dataplane, XenStore xs, Logger log, Tasks tasks, HostResolution.Resolver resolver,
             Conntrack conntrack, Clock clock, Config config) {
         this.dataplane = dataplane;
         this.xs = xs;
+        this.store = new FirewallStore(xs);
         this.log = log;
         this.tasks = tasks;
-        this.resolver = resolver;
+        this.resolution = new HostResolution(resolver, Math.max(100, config.resolveTimeoutMillis()));
         this.conntrack = conntrack;
         this.clock = clock;
         this.configured = config.enabled();
-        this.resolveTimeout = Math.max(100, config.resolveTimeoutMillis());
         tasks.execute(this::watch);
         tasks.schedule(this::pass, PASS_MILLIS);
     }
 
-    private static List<IpAddress> lookup(String name) throws Exception {
-        List<IpAddress> out = new ArrayList<>();
-        for (InetAddress a : InetAddress.getAllByName(name)) {
-            out.add(IpAddress.of(a.getHostAddress().replaceAll("%.*$", "")));
+    /** From the DNS bundle's thread: hand over, re-plan on this component's thread. */
+    @Override
+    public void upstreams(List<InetAddress> servers) {
+        List<IpAddress> now = servers.stream().map(a -> IpAddress.of(a.getHostAddress().replaceAll("%.*$", "")))
+                .toList();
+        tasks.execute(() -> dnsChanged(now));
+        request();
+    }
+
+    /** New DNS servers: every guest is re-planned; guests with names re-resolve them first. */
+    private void dnsChanged(List<IpAddress> servers) {
+        if (servers.equals(dns)) {
+            return;
         }
-        return out;
+        log.info("firewall: DNS servers now {}", servers);
+        dns = servers;
+        for (Map.Entry<Integer, GuestState> e : guests.entrySet()) {
+            GuestState g = e.getValue();
+            if (g.rules != null && !g.rules.hostnames().isEmpty()) {
+                resolve(e.getKey(), g);
+            } else {
+                vifsDirty.add(e.getKey());
+            }
+        }
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** Publishes what {@link #snapshot()} returns (reconciler thread). */
+    private void publish() {
+        snapshot = enabled ? GuestState.snapshot(guests) : Snapshot.DISABLED;
     }
 
     @Deactivate
@@ -157,7 +171,7 @@ public final class FirewallComponent {
         try {
             watches.add(xs.watch(RULES, event(RULES)));
             watches.add(xs.watch(VIFS, event(VIFS)));
-            watches.add(xs.watch(SERVICE, new WatchListener() {
+            watches.add(xs.watch(FirewallStore.SERVICE, new WatchListener() {
                 @Override
                 public void changed(String path) {
                     request();
@@ -177,7 +191,7 @@ public final class FirewallComponent {
         return new WatchListener() {
             @Override
             public void changed(String path) {
-                tasks.execute(() -> record(root, path == null ? null : relative(path, root)));
+                tasks.execute(() -> record(root, path == null ? null : FirewallStore.relative(path, root)));
                 request();
             }
 
@@ -189,25 +203,16 @@ public final class FirewallComponent {
         };
     }
 
-    /** The components of {@code path} below {@code root} (relative or absolute), or an empty array. */
-    static String[] relative(String path, String root) {
-        int i = path.indexOf(root + "/");
-        if (i < 0 || i > 0 && path.charAt(i - 1) != '/') {
-            return new String[0];
-        }
-        return path.substring(i + root.length() + 1).split("/");
-    }
-
     /** Marks the guest an event under {@code root} is about; a rule set only on its "done" signal. */
     private void record(String root, String[] parts) {
         if (parts == null) {
             rescan = true;
             return;
         }
-        if (parts.length == 0 || !parts[0].matches("0|[1-9][0-9]{0,4}")) {
+        Integer domid = parts.length == 0 ? null : FirewallStore.domid(parts[0]);
+        if (domid == null) {
             return;
         }
-        int domid = Integer.parseInt(parts[0]);
         if (!root.equals(RULES)) {
             vifsDirty.add(domid);
         } else if (parts.length == 1) {
@@ -221,24 +226,19 @@ public final class FirewallComponent {
         }
     }
 
-    /** Re-plans guests whose plan changed by time (expiry) or DNS servers; re-resolves names then. */
+    /** Re-plans guests with a rule that expired since they were planned. */
     private void pass() {
         if (closed) {
             return;
         }
-        if (enabled) {
-            List<IpAddress> dns = dnsServers();
-            for (Map.Entry<Integer, Guest> e : guests.entrySet()) {
-                Guest g = e.getValue();
-                if (g.resolved == null || g.put == null) {
-                    continue;
-                }
-                if (!dns.equals(g.dnsUsed) && g.rules != null && !g.rules.hostnames().isEmpty()) {
-                    resolve(e.getKey(), g.rules);
-                } else if (!plan(e.getKey(), g, dns).equals(g.put)) {
-                    vifsDirty.add(e.getKey());
-                }
+        long now = clock.millis() / 1000;
+        for (Map.Entry<Integer, GuestState> e : guests.entrySet()) {
+            long at = e.getValue().expiresAt;
+            if (at != 0 && now >= at) {
+                vifsDirty.add(e.getKey());
             }
+        }
+        if (!vifsDirty.isEmpty()) {
             request();
         }
         tasks.schedule(this::pass, PASS_MILLIS);
@@ -250,138 +250,126 @@ public final class FirewallComponent {
             return;
         }
         try {
-            boolean want = configured || "1".equals(xs.readIfExists(SERVICE).orElse(""));
+            boolean want = configured || store.serviceOn();
             if (want != enabled) {
                 enabled = want;
                 log.info("per-guest firewall {}", want ? "enabled" : "disabled");
                 rescan = true;
             }
             if (!enabled) {
-                for (Integer domid : guests.keySet()) {
-                    dataplane.remove(FirewallPlanner.owner(domid));
-                }
-                guests.clear();
-                dataplane.remove("firewall");
+                disable();
+                publish();
                 return;
             }
             if (rescan) {
                 rescan = false;
                 dataplane.put(FirewallPlanner.closed());
-                for (String d : list(RULES)) {
-                    record(RULES, new String[] {d});
-                }
-                for (String d : list(VIFS)) {
-                    record(VIFS, new String[] {d});
-                }
-                guests.keySet().forEach(vifsDirty::add);
+                dispatch = null;
+                rulesDirty.addAll(store.domains(RULES));
+                vifsDirty.addAll(store.domains(VIFS));
+                vifsDirty.addAll(guests.keySet());
             }
             for (Integer domid : new TreeSet<>(rulesDirty)) {
-                readRules(domid, guests.computeIfAbsent(domid, k -> new Guest()));
+                readRules(domid, guests.computeIfAbsent(domid, k -> new GuestState()));
             }
             rulesDirty.clear();
             for (Integer domid : new TreeSet<>(vifsDirty)) {
                 apply(domid);
             }
             vifsDirty.clear();
+            dispatch();
         } catch (XenStoreException | RuntimeException e) {
             log.warn("firewall reconcile failed, retrying: {}", e.toString());
             rescan = true;
             tasks.schedule(this::request, 2000);
         }
+        publish();
     }
 
-    private List<String> list(String path) throws XenStoreException {
-        try {
-            return xs.directory(path);
-        } catch (XenStoreException e) {
-            if (e.error() == org.netvm.xenstore.XenStoreError.ENOENT) {
-                return List.of();
+    /**
+     * Puts the dispatch to the guests' chains if it changed, then withdraws chains of guests that went:
+     * the dispatch never jumps to a chain the dataplane does not have (new chains were put before).
+     */
+    private void dispatch() {
+        Map<Integer, List<IpAddress>> addresses = new HashMap<>();
+        guests.forEach((domid, g) -> {
+            if (g.put != null) {
+                addresses.put(domid, g.addresses);
             }
-            throw e;
+        });
+        Contribution c = FirewallDispatch.plan(addresses);
+        if (!c.equals(dispatch)) {
+            dispatch = c;
+            dataplane.put(c);
         }
+        withdrawn.forEach(domid -> dataplane.remove(FirewallPlanner.owner(domid)));
+        withdrawn.clear();
     }
 
-    private void readRules(int domid, Guest g) throws XenStoreException {
-        String base = RULES + "/" + domid;
-        Map<String, String> entries = new HashMap<>();
-        List<String> names = list(base);
-        g.handledDue = xs.readIfExists(base).isPresent();
-        try {
-            if (names.size() > RuleParser.MAX_RULES + 1) {
-                throw new RuleError("too many rules: " + (names.size() - 1) + " > " + RuleParser.MAX_RULES);
-            }
-            for (String n : names) {
-                entries.put(n, xs.readIfExists(base + "/" + n).orElse(""));
-            }
-            g.rules = entries.isEmpty() ? null : RuleParser.parse(entries);
-            g.problem = entries.isEmpty() ? "no rule set" : null;
-        } catch (RuleError e) {
-            g.rules = null;
-            g.problem = e.getMessage();
-            log.error("firewall of domain {}: {}; blocking its traffic", domid, e.getMessage());
+    /** Withdraws every contribution: traffic is as without the firewall. */
+    private void disable() {
+        dataplane.remove(FirewallDispatch.OWNER);
+        dispatch = null;
+        for (Integer domid : guests.keySet()) {
+            dataplane.remove(FirewallPlanner.owner(domid));
+        }
+        guests.clear();
+        dataplane.remove("firewall");
+    }
+
+    private void readRules(int domid, GuestState g) throws XenStoreException {
+        FirewallStore.RuleSet set = store.readRules(domid);
+        g.handledDue = set.signalled();
+        g.rules = set.rules();
+        g.problem = set.problem();
+        if (set.problem() != null && !FirewallStore.RuleSet.NONE.equals(set.problem())) {
+            log.error("firewall of domain {}: {}; blocking its traffic", domid, set.problem());
         }
         vifsDirty.add(domid);
         if (g.rules != null && !g.rules.hostnames().isEmpty()) {
-            resolve(domid, g.rules);
+            resolve(domid, g);
         }
     }
 
     /** Resolves the names off this thread; the guest stays as it was (or blocked) until they are back. */
-    private void resolve(int domid, GuestRules rules) {
-        Guest g = guests.get(domid);
+    private void resolve(int domid, GuestState g) {
+        GuestRules rules = g.rules;
         g.resolved = null;
-        CompletableFuture.supplyAsync(() -> {
-            Map<String, List<IpAddress>> out = new HashMap<>();
-            for (String name : rules.hostnames()) {
-                try {
-                    out.put(name, resolver.resolve(name));
-                } catch (Exception e) {
-                    throw new IllegalStateException("dsthost " + RuleParser.quote(name) + " does not resolve: " + e);
-                }
+        resolution.start(rules, (map, problem) -> tasks.execute(() -> {
+            GuestState now = guests.get(domid);
+            if (now == null || now.rules != rules) {
+                return; // superseded
             }
-            return out;
-        }, r -> Thread.ofVirtual().name("netvm-firewall-resolve").start(r))
-                .orTimeout(resolveTimeout, TimeUnit.MILLISECONDS)
-                .whenComplete((map, error) -> tasks.execute(() -> {
-                    Guest now = guests.get(domid);
-                    if (now == null || now.rules != rules) {
-                        return; // superseded
-                    }
-                    if (error != null) {
-                        now.rules = null;
-                        now.problem = error instanceof java.util.concurrent.TimeoutException
-                                ? "dsthost resolution timed out" : String.valueOf(error.getMessage());
-                        log.error("firewall of domain {}: {}; blocking its traffic", domid, now.problem);
-                        now.resolved = Map.of();
-                    } else {
-                        now.resolved = map;
-                    }
-                    vifsDirty.add(domid);
-                    request();
-                }));
+            if (problem != null) {
+                now.rules = null;
+                now.problem = problem;
+                log.error("firewall of domain {}: {}; blocking its traffic", domid, problem);
+                now.resolved = Map.of();
+            } else {
+                now.resolved = map;
+            }
+            vifsDirty.add(domid);
+            request();
+        }));
     }
 
     private void apply(int domid) throws XenStoreException {
-        Guest g = guests.get(domid);
-        if (g == null) {
-            g = new Guest();
-            guests.put(domid, g);
-        }
+        GuestState g = guests.computeIfAbsent(domid, k -> new GuestState());
         if (g.resolved == null) {
             return; // names still resolving
         }
-        g.addresses = addresses(domid);
-        if (g.addresses.isEmpty() && g.rules == null && g.problem != null && g.problem.equals("no rule set")
-                && !g.handledDue) {
+        g.addresses = store.addresses(domid);
+        if (g.idle()) {
             if (g.put != null) {
-                dataplane.remove(FirewallPlanner.owner(domid));
+                withdrawn.add(domid); // after the dispatch no longer jumps to its chain
             }
             guests.remove(domid);
             return;
         }
-        List<IpAddress> dns = dnsServers();
-        Contribution c = plan(domid, g, dns);
-        g.dnsUsed = dns;
+        long now = clock.millis() / 1000;
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.rules, dns,
+                g.resolved, now));
+        g.expiresAt = FirewallPlanner.nextExpiry(g.rules, now);
         boolean changed = !c.equals(g.put);
         boolean handled = g.handledDue;
         g.handledDue = false;
@@ -389,88 +377,25 @@ public final class FirewallComponent {
         if (!changed && !handled) {
             return;
         }
-        Guest guest = g;
         dataplane.put(c).whenComplete((ok, error) -> tasks.execute(() -> {
             if (error != null) {
                 log.error("firewall of domain {} not applied yet (the dataplane retries): {}", domid, error.toString());
             }
             if (handled) {
-                writeHandled(domid, guest);
+                writeHandled(domid, g);
             }
             if (changed) {
-                cutFlows(c, guest.addresses, domid);
+                conntrack.cutIfRefused(ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid)),
+                        c.rules(), g.addresses);
             }
         }));
     }
 
-    private Contribution plan(int domid, Guest g, List<IpAddress> dns) {
-        return FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.addresses, g.rules, dns,
-                g.resolved == null ? Map.of() : g.resolved, clock.millis() / 1000));
-    }
-
-    private List<IpAddress> addresses(int domid) throws XenStoreException {
-        List<IpAddress> out = new ArrayList<>();
-        for (String dev : list(VIFS + "/" + domid)) {
-            for (String a : xs.readIfExists(VIFS + "/" + domid + "/" + dev + "/ip").orElse("").trim().split("\\s+")) {
-                try {
-                    if (!a.isEmpty() && a.length() <= 45) {
-                        out.add(IpAddress.of(a));
-                    }
-                } catch (IllegalArgumentException e) {
-                    // the vif bundle refuses such a vif; nothing to match here
-                }
-            }
-        }
-        return out;
-    }
-
-    /** The DNS servers as the forward hook sees them: the targets of the plan's DNAT rules to port 53. */
-    private List<IpAddress> dnsServers() {
-        Plan plan = dataplane.plan();
-        TreeSet<IpAddress> out = new TreeSet<>();
-        for (Rule r : plan.rules().values().stream().flatMap(List::stream).toList()) {
-            if (r.verdict() instanceof Verdict.Dnat d && r.matches().stream()
-                    .anyMatch(m -> m instanceof Match.Port p && p.first() == 53)) {
-                out.add(d.address());
-            }
-        }
-        return List.copyOf(out);
-    }
-
-    private void writeHandled(int domid, Guest g) {
+    private void writeHandled(int domid, GuestState g) {
         try {
-            String key = "qubes-firewall-handled/" + domid;
-            String old = xs.readIfExists(key).orElse("0");
-            long n = old.matches("[0-9]{1,18}") ? Long.parseLong(old) : 0;
-            if (xs.readIfExists("qubes-firewall-dns/" + domid).isPresent()) {
-                xs.rm("qubes-firewall-dns/" + domid);
-            }
-            if (g.rules != null) {
-                int i = 0;
-                for (FirewallRule r : g.rules.rules()) {
-                    if (r.dsthost() != null) {
-                        xs.write(String.format("qubes-firewall-dns/%d/%04d", domid, i), String.join(" ",
-                                g.resolved.getOrDefault(r.dsthost(), List.of()).stream().map(IpAddress::text).toList()));
-                    }
-                    i++;
-                }
-            }
-            xs.write(key, Long.toString(n + 1));
+            store.writeHandled(domid, g.rules, g.resolved == null ? Map.of() : g.resolved);
         } catch (XenStoreException | RuntimeException e) {
             log.warn("cannot write the handled counter of domain {}: {}", domid, e.toString());
         }
-    }
-
-    private void cutFlows(Contribution c, List<IpAddress> sources, int domid) {
-        var chain = org.netvm.dataplane.ChainRef.of(org.netvm.policy.BasePolicy.FAMILY, FirewallPlanner.chain(domid));
-        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> {
-            for (IpAddress s : sources) {
-                for (Flow f : conntrack.flowsFrom(s)) {
-                    if (!f.allowedBy(chain, c.rules())) {
-                        conntrack.delete(f);
-                    }
-                }
-            }
-        });
     }
 }

@@ -19,8 +19,8 @@ import org.netvm.policy.BasePolicy;
  *
  * <pre>
  * chain forward { ...
- *     iifgroup 2 oifgroup != 2 ip saddr 10.137.0.5 jump fw-3      (one per guest address)
- *     ...
+ *     iifgroup 2 oifgroup != 2 jump fw-dispatch                    (the guests' addresses → fw-&lt;domid&gt;,
+ *                                                                   {@link FirewallDispatch})
  *     iifgroup 2 oifgroup != 2 reject with icmpx admin-prohibited  (order LAST-1: fail closed, {@link #closed})
  *     oifgroup 2 drop; iifgroup 2 oifgroup != 2 accept }           (the base policy's, order LAST)
  * chain fw-3 {
@@ -33,7 +33,7 @@ import org.netvm.policy.BasePolicy;
  * {@code proto=icmp} is ICMPv6 for IPv6 destinations (both when the rule has none); {@code specialtarget=dns}
  * is tcp and udp port 53 to the current DNS servers (as the forward hook sees them, after DNAT), left out
  * when it names another port or there is no DNS server; {@code dsthost} is every address it resolved to;
- * an expired rule is left out. The jump only covers traffic leaving through a non-vif interface, so the
+ * an expired rule is left out. The dispatch only covers traffic leaving through a non-vif interface, so the
  * base policy's "no guest-to-guest" stays in force whatever the guest's rules accept.
  */
 final class FirewallPlanner {
@@ -55,13 +55,12 @@ final class FirewallPlanner {
      * What the firewall needs to know to plan one guest.
      *
      * @param domid     the guest's domain id
-     * @param addresses its addresses (every vif)
      * @param rules     its rules, or null if it is blocked
      * @param dns       the DNS servers guests reach through DNS1/DNS2 (after DNAT)
      * @param resolved  every {@code dsthost} name of the rules → its addresses
      * @param now       unix seconds, for {@code expire}
      */
-    record Input(int domid, List<IpAddress> addresses, GuestRules rules, List<IpAddress> dns,
+    record Input(int domid, GuestRules rules, List<IpAddress> dns,
             Map<String, List<IpAddress>> resolved, long now) {
     }
 
@@ -72,15 +71,14 @@ final class FirewallPlanner {
                 .reject(Verdict.RejectType.ADMIN_PROHIBITED)).build();
     }
 
-    /** The guest's contribution: its chain, and the jumps to it for each of its addresses. */
+    /**
+     * The guest's contribution: its chain (the jumps to it are {@link FirewallDispatch}'s). A rule change
+     * touches this chain only.
+     */
     static Contribution plan(Input in) {
         ChainRef chain = ChainRef.of(BasePolicy.FAMILY, chain(in.domid()));
         Contribution.Builder b = Contribution.builder(owner(in.domid())).chain(Chain.regular(chain.family(),
                 chain.name()));
-        for (IpAddress a : in.addresses()) {
-            b.rule(Rule.in(FORWARD).iifgroup(BasePolicy.VIF_GROUP).not(Match.oifgroup(BasePolicy.VIF_GROUP))
-                    .match(new Match.Address(Match.Side.SOURCE, IpPrefix.host(a), false)).jump(chain.name()));
-        }
         boolean policyAccept = false;
         if (in.rules() != null) {
             for (FirewallRule r : in.rules().rules()) {

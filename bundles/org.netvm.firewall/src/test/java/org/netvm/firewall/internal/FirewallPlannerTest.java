@@ -55,7 +55,7 @@ class FirewallPlannerTest {
                 "action=accept specialtarget=dns dstports=80",
                 "action=accept proto=tcp dstports=22 expire=100",
                 "action=accept proto=tcp dstports=23 expire=300");
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, GUEST, g, DNS,
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, g, DNS,
                 Map.of("example.com", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2606:2800:220:1::1"))), 200));
         assertGolden("every-rule-kind.txt", dump(c));
         assertEquals(300, FirewallPlanner.nextExpiry(g, 200));
@@ -64,14 +64,13 @@ class FirewallPlannerTest {
 
     @Test
     void blockedGuestRejectsEverything() throws IOException {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, GUEST, null, DNS, Map.of(), 0));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, DNS, Map.of(), 0));
         assertGolden("blocked.txt", dump(c));
     }
 
     @Test
     void policyAcceptAndNoDnsServer() throws Exception {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, List.of(IpAddress.of("10.137.0.6")),
-                rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"), List.of(),
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"), List.of(),
                 Map.of(), 0));
         assertGolden("policy-accept.txt", dump(c));
     }

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.util.Map;
 
 import org.netvm.dataplane.Dataplane;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.vif.VifRegistry;
 import org.netvm.xenstore.XenStore;
 import org.osgi.service.component.annotations.Component;
@@ -13,8 +14,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * Takes {@link StatusReport} snapshots from whichever of the xenstore connection, the dataplane and
- * the vif registry are registered: each is optional and dynamic, so status keeps answering (and says
+ * Takes {@link StatusReport} snapshots from whichever of the xenstore connection, the dataplane, the
+ * vif registry and the firewall are registered: each is optional and dynamic, so status keeps answering (and says
  * what is missing) while a source is down or restarting.
  */
 @Component(service = StatusCollector.class)
@@ -32,11 +33,15 @@ public final class StatusCollector {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile VifRegistry vifs;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile FirewallStatus firewall;
+
     private final Clock clock = Clock.systemUTC();
 
     StatusReport report() {
         Map.Entry<Map<String, Object>, XenStore> xs = xenstore;
         return StatusReport.collect(clock.instant(), xs == null ? null : xs.getValue(), xs == null ? null : xs.getKey(),
-                dataplane, vifs);
+                dataplane, vifs, firewall);
     }
 }

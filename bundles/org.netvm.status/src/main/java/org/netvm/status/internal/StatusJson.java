@@ -15,6 +15,7 @@ import jakarta.json.JsonWriterFactory;
 import jakarta.json.stream.JsonGenerator;
 
 import org.netvm.dataplane.Dataplane;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
 
@@ -46,6 +47,7 @@ final class StatusJson {
         o.add("xenstore", xenstore(r.xenstore()));
         put(o, "dataplane", r.dataplane() == null ? null : dataplane(r.dataplane()));
         put(o, "vifReconciler", r.vifCounters() == null ? null : vifReconciler(r, r.vifCounters()));
+        put(o, "firewall", r.firewall() == null ? null : firewall(r.firewall()));
         JsonArrayBuilder guests = Json.createArrayBuilder();
         r.vifs().forEach(v -> guests.add(guest(v)));
         o.add("guests", guests);
@@ -98,6 +100,14 @@ final class StatusJson {
                 .add("lastResync", orNull(instant(c.lastResync())))
                 .add("attached", r.count(VifState.Actual.PROGRAMMED))
                 .add("failed", r.count(VifState.Actual.FAILED));
+    }
+
+    private static JsonObjectBuilder firewall(FirewallStatus.Snapshot f) {
+        JsonArrayBuilder blocked = Json.createArrayBuilder();
+        for (FirewallStatus.Blocked g : f.blocked()) {
+            blocked.add(Json.createObjectBuilder().add("domid", g.domid()).add("reason", g.reason()));
+        }
+        return Json.createObjectBuilder().add("enabled", f.enabled()).add("guests", f.guests()).add("blocked", blocked);
     }
 
     private static JsonObjectBuilder guest(VifState v) {

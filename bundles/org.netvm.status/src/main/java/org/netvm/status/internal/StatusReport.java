@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import org.netvm.dataplane.Dataplane;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
 import org.netvm.xenstore.XenStore;
@@ -23,11 +24,12 @@ import org.netvm.xenstore.XenStore;
  * @param vifCounters the vif reconciler's counters, or null without a vif registry
  * @param vifs        the vifs (empty without a vif registry)
  * @param programming seconds from a vif's first event to programmed, or null without a vif registry
+ * @param firewall    the per-guest firewall's state, or null without the firewall
  * @param reasons     why the netvm is degraded; empty when in sync
  */
 record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status dataplane,
         List<Dataplane.BackendStatistics> backends, VifRegistry.Counters vifCounters, List<VifState> vifs,
-        VifRegistry.Histogram programming, List<Reason> reasons) {
+        VifRegistry.Histogram programming, FirewallStatus.Snapshot firewall, List<Reason> reasons) {
 
     static final String IN_SYNC = "in-sync";
     static final String DEGRADED = "degraded";
@@ -70,14 +72,26 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
 
     /** Takes a snapshot from the services there are (any may be null). */
     static StatusReport collect(Instant now, XenStore xs, Map<String, ?> xsProps, Dataplane dataplane,
-            VifRegistry registry) {
+            VifRegistry registry, FirewallStatus firewall) {
         XenStoreView x = XenStoreView.of(xs, xsProps);
         Dataplane.Status d = dataplane == null ? null : dataplane.status();
         List<Dataplane.BackendStatistics> b = dataplane == null ? List.of() : dataplane.backendStatistics();
         VifRegistry.Counters c = registry == null ? null : registry.counters();
         List<VifState> v = registry == null ? List.of() : registry.vifs();
         VifRegistry.Histogram p = registry == null ? null : registry.programmingSeconds();
-        return new StatusReport(now, x, d, b, c, v, p, reasons(x, d, c, v));
+        FirewallStatus.Snapshot f = firewall == null ? null : firewall.snapshot();
+        List<Reason> reasons = reasons(x, d, c, v);
+        if (f != null && !f.blocked().isEmpty()) {
+            reasons.add(blocked(f.blocked()));
+        }
+        return new StatusReport(now, x, d, b, c, v, p, f, reasons);
+    }
+
+    /** The firewall's blocked guests as one reason: the first few with their reasons. */
+    static Reason blocked(List<FirewallStatus.Blocked> blocked) {
+        List<String> shown = blocked.stream().limit(5).map(g -> "domain " + g.domid() + ": " + g.reason()).toList();
+        return new Reason("firewall-blocked", blocked.size() + " guest(s) blocked by the firewall: "
+                + String.join("; ", shown) + (blocked.size() > shown.size() ? "; ..." : ""));
     }
 
     /** The verdict's reasons, in a fixed order. */

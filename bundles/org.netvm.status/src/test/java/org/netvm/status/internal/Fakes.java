@@ -63,6 +63,7 @@ final class Fakes {
         final FakeXenStore xs = new FakeXenStore();
         final FakeDataplane dataplane = new FakeDataplane();
         final FakeVifRegistry vifs = new FakeVifRegistry();
+        org.netvm.firewall.FirewallStatus firewall = () -> new org.netvm.firewall.FirewallStatus.Snapshot(true, 1, List.of());
 
         Rig() {
             xs.statistics(new XenStore.Statistics(1234, 1));
@@ -73,7 +74,7 @@ final class Fakes {
         }
 
         StatusReport report() {
-            return StatusReport.collect(T0, xs, XS_PROPS, dataplane, vifs);
+            return StatusReport.collect(T0, xs, XS_PROPS, dataplane, vifs, firewall);
         }
 
         void failVif4() {

@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Dataplane;
+import org.netvm.firewall.FirewallStatus;
 import org.netvm.vif.VifRegistry;
 
 class StatusReportTest {
@@ -48,6 +49,22 @@ class StatusReportTest {
     }
 
     @Test
+    void guestsTheFirewallBlocksAreAReason() {
+        rig.firewall = () -> new FirewallStatus.Snapshot(true, 3, List.of(new FirewallStatus.Blocked(2,
+                "0000: unknown key 'x'"), new FirewallStatus.Blocked(5, "no rule set")));
+        StatusReport r = rig.report();
+        assertEquals(List.of("firewall-blocked"), codes(r));
+        assertEquals("2 guest(s) blocked by the firewall: domain 2: 0000: unknown key 'x'; domain 5: no rule set",
+                r.reasons().get(0).message());
+        assertTrue(StatusJson.render(r, false).contains(
+                "\"firewall\":{\"enabled\":true,\"guests\":3,\"blocked\":[{\"domid\":2,\"reason\":"),
+                StatusJson.render(r, false));
+
+        rig.firewall = () -> new FirewallStatus.Snapshot(true, 3, List.of());
+        assertTrue(rig.report().inSync());
+    }
+
+    @Test
     void noActiveBackendAndMissingServicesAreReasons() {
         rig.dataplane.status(new Dataplane.Status(null, "nftables", "requested backend nftables is not registered",
                 List.of(), false, null, Duration.ZERO, 0, 0, 0, null, 0, 0, 0));
@@ -55,7 +72,7 @@ class StatusReportTest {
         assertEquals("no packet filter backend is in charge (requested nftables; available: none)",
                 rig.report().reasons().get(0).message());
 
-        StatusReport none = StatusReport.collect(Fakes.T0, null, null, null, null);
+        StatusReport none = StatusReport.collect(Fakes.T0, null, null, null, null, null);
         assertEquals(List.of("xenstore-disconnected", "no-dataplane"), codes(none));
         assertEquals(null, none.vifCounters());
         assertEquals(List.of(), none.vifs());

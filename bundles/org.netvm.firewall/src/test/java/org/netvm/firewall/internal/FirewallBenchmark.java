@@ -1,0 +1,210 @@
+package org.netvm.firewall.internal;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.netvm.backend.nftables.internal.NftablesBackend;
+import org.netvm.backend.nftables.internal.ProcessCommandRunner;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IpAddress;
+import org.netvm.dataplane.PacketFilterBackend;
+import org.netvm.dataplane.Plan;
+import org.netvm.policy.internal.PolicyRules;
+
+/**
+ * 1 000 guests x 20 rules through the real nftables backend (as configured in the runtime: changes of one
+ * chain through a long-lived {@code nft -i}), run by tests/bench/firewall.sh inside a network namespace it
+ * creates and deletes ({@code -Dnetvm.bench.netns} names it; the JVM runs in it): the full apply, and one
+ * guest's rule change until the backend returns (the kernel has it), against Qubes' way: one {@code nft}
+ * process per guest reload (its chain flushed and refilled). Prints figures; asserts nothing.
+ */
+@Tag("benchmark")
+class FirewallBenchmark {
+    private static final List<IpAddress> DNS = List.of(IpAddress.of("192.168.0.1"), IpAddress.of("9.9.9.9"));
+
+    private final String ns = System.getProperty("netvm.bench.netns", "");
+    private final int guests = Integer.getInteger("netvm.bench.guests", 1000);
+    private final int reps = Integer.getInteger("netvm.bench.reps", 21);
+
+    /** Guest d's 20 rules, the kinds Qubes users write (ports, ranges, networks, icmp, dns, a host). */
+    static GuestRules rules(int d, int variant) throws RuleError {
+        Map<String, String> m = new HashMap<>(Map.of("policy", "drop"));
+        String[] r = {
+            "action=accept proto=tcp dst4=192.168." + d % 250 + ".0/24 dstports=443",
+            "action=accept proto=tcp dstports=" + (8000 + variant) + "-8080",
+            "action=accept specialtarget=dns",
+            "action=accept proto=icmp icmptype=8",
+            "action=drop dst6=2001:db8::/32",
+            "action=accept proto=udp dst4=10.20." + d % 250 + ".1 dstports=123",
+        };
+        for (int i = 0; i < 20; i++) {
+            m.put(String.format("%04d", i), i < r.length ? r[i]
+                    : "action=accept proto=tcp dst4=172.16." + i + "." + d % 250 + " dstports=" + (1000 + i));
+        }
+        return RuleParser.parse(m);
+    }
+
+    static List<IpAddress> address(int d) {
+        return List.of(IpAddress.of("10.137." + d / 200 + "." + (10 + d % 200)));
+    }
+
+    static Contribution guest(int d, int variant) throws RuleError {
+        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0));
+    }
+
+    @Test
+    void benchmark() throws Exception {
+        assumeTrue(!ns.isEmpty(), "needs -Dnetvm.bench.netns (tests/bench/firewall.sh)");
+        PacketFilterBackend nft = new NftablesBackend(new ProcessCommandRunner(Duration.ofSeconds(120)), "nft", "",
+                "netvm", Duration.ofSeconds(30));
+        Map<Integer, List<IpAddress>> addresses = new HashMap<>();
+        List<Contribution> base = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
+                FirewallPlanner.closed()));
+        Map<Integer, Contribution> chains = new HashMap<>();
+        for (int d = 1; d <= guests; d++) {
+            addresses.put(d, address(d));
+            chains.put(d, guest(d, 0));
+        }
+        base.add(FirewallDispatch.plan(addresses));
+        Plan full = plan(base, chains);
+        int rules = full.rules().values().stream().mapToInt(List::size).sum();
+        System.out.println();
+        System.out.printf(Locale.ROOT, "netvm firewall benchmark -- %d guests x 20 Qubes rules (%d kernel rules in"
+                + " all), namespace %s, %d cpus, load %s%n", guests, rules, ns, Runtime.getRuntime().availableProcessors(),
+                loadAverage());
+
+        double[] fullMs = new double[5];
+        nft.apply(full); // warm-up
+        for (int i = 0; i < fullMs.length; i++) {
+            nft.sweep();
+            long t0 = System.nanoTime();
+            nft.apply(full);
+            fullMs[i] = ms(t0);
+        }
+        double[] oneMs = new double[reps];
+        double[] mergeMs = new double[reps];
+        int target = guests / 2;
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            chains.put(target, guest(target, 1 + i % 2));
+            Plan changed = plan(base, chains);
+            mergeMs[i] = ms(t0);
+            nft.apply(changed);
+            oneMs[i] = ms(t0);
+        }
+        nft.sweep();
+
+        double[] qubesFull = new double[1];
+        double[] qubesOne = new double[reps];
+        run(List.of("nft", "-f", "-"), "add table inet qubes-bench\nadd chain inet qubes-bench forward "
+                + "{ type filter hook forward priority 0; policy accept; }\n");
+        long t0 = System.nanoTime();
+        for (int d = 1; d <= guests; d++) {
+            run(List.of("nft", "-f", "-"), qubesReload(d, 0, true));
+        }
+        qubesFull[0] = ms(t0);
+        for (int i = 0; i < reps; i++) {
+            long t1 = System.nanoTime();
+            run(List.of("nft", "-f", "-"), qubesReload(target, 1 + i % 2, false));
+            qubesOne[i] = ms(t1);
+        }
+        run(List.of("nft", "delete", "table", "inet", "qubes-bench"), "");
+
+        System.out.printf(Locale.ROOT, "%-58s %12s %12s %s%n", "", "netvm", "qubes-like", "goal");
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms %9.1f ms %s%n",
+                "full apply, " + guests + " guests (median of 5; qubes-like: 1 run)", median(fullMs), qubesFull[0],
+                "<= 300 ms");
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms %9.1f ms %s%n",
+                "one guest's rule change: plan, merge, apply (median of " + reps + ")", median(oneMs), median(qubesOne),
+                "<= 20 ms");
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms %9.1f ms%n", "one guest's rule change, worst of " + reps,
+                Arrays.stream(oneMs).max().orElse(0), Arrays.stream(qubesOne).max().orElse(0));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which planning + Plan.merge of all (Java, median)",
+                median(mergeMs));
+        System.out.println("  measured full: " + list(fullMs) + "; one change: " + list(oneMs));
+    }
+
+    private static Plan plan(List<Contribution> base, Map<Integer, Contribution> chains) {
+        List<Contribution> all = new ArrayList<>(base);
+        all.addAll(chains.values());
+        return Plan.merge(all);
+    }
+
+    /** What Qubes' agent sends for one guest: its chain flushed and refilled, one nft process. */
+    private String qubesReload(int d, int variant, boolean create) throws RuleError {
+        String chain = "qbs-" + d;
+        StringBuilder b = new StringBuilder();
+        b.append("add chain inet qubes-bench ").append(chain).append('\n');
+        b.append("flush chain inet qubes-bench ").append(chain).append('\n');
+        for (var r : guest(d, variant).rules()) {
+            b.append("add rule inet qubes-bench ").append(chain).append(' ').append(nftText(r)).append('\n');
+        }
+        if (create) {
+            b.append("add rule inet qubes-bench forward ip saddr ").append(address(d).getFirst().text())
+                    .append(" jump ").append(chain).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** The nft text of one guest-chain rule (the kinds {@link #rules} produces). */
+    private static String nftText(org.netvm.dataplane.Rule r) {
+        StringBuilder b = new StringBuilder();
+        for (var m : r.matches()) {
+            switch (m) {
+                case org.netvm.dataplane.Match.Address a -> b.append(a.prefix().version() == 4 ? "ip" : "ip6")
+                        .append(" daddr ").append(a.prefix()).append(' ');
+                case org.netvm.dataplane.Match.Port p -> b.append(p.protocol().keyword()).append(" dport ")
+                        .append(p.first()).append(p.first() == p.last() ? "" : "-" + p.last()).append(' ');
+                case org.netvm.dataplane.Match.L4 l -> b.append("meta l4proto ").append(l.protocol().keyword())
+                        .append(' ');
+                case org.netvm.dataplane.Match.IcmpType t -> b.append(t.protocol().keyword()).append(" type ")
+                        .append(t.type()).append(' ');
+                default -> throw new IllegalArgumentException("not in the benchmark: " + m);
+            }
+        }
+        return b.append(r.verdict() instanceof org.netvm.dataplane.Verdict.Accept ? "accept"
+                : "reject with icmpx admin-prohibited").toString();
+    }
+
+    private void run(List<String> argv, String stdin) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(argv + " failed: " + out);
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    private static double ms(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static String list(double[] v) {
+        return String.join(" ", Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.1f", x)).toList());
+    }
+}

@@ -1,0 +1,242 @@
+package org.netvm.firewall.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IpAddress;
+import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.Verdict;
+import org.netvm.firewall.FirewallStatus;
+import org.netvm.firewall.internal.Fakes.FakeDataplane;
+import org.netvm.firewall.internal.Fakes.FakeXenStore;
+import org.netvm.firewall.internal.Fakes.ManualTasks;
+
+/** The component with fake xenstore, dataplane, tasks and conntrack: what it puts, when, and what it writes. */
+class FirewallComponentTest {
+    private static final long NOW = 1_800_000_000L;
+    private static final String ALLOW_443 = "action=accept proto=tcp dstports=443 dst4=192.168.1.0/24";
+
+    private final FakeXenStore xs = new FakeXenStore();
+    private final FakeDataplane dataplane = new FakeDataplane();
+    private final ManualTasks tasks = new ManualTasks();
+    private final List<String> log = new ArrayList<>();
+
+    private final AtomicLong millis = new AtomicLong(NOW * 1000);
+    private final List<String> lookups = new CopyOnWriteArrayList<>();
+
+    private FirewallComponent start(boolean enabledByConfig) {
+        Clock clock = new Clock() {
+            @Override
+            public long millis() {
+                return millis.get();
+            }
+
+            @Override
+            public Instant instant() {
+                return Instant.ofEpochMilli(millis.get());
+            }
+
+            @Override
+            public ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(ZoneId zone) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        FirewallComponent c = new FirewallComponent(dataplane, xs, Fakes.logger(log), tasks, name -> {
+            lookups.add(name);
+            return List.of(IpAddress.of("192.0.2." + lookups.size()));
+        }, new NoConntrack(), clock, Fakes.config(Map.of("enabled", enabledByConfig)));
+        tasks.runNow();
+        return c;
+    }
+
+    private void guest(int domid, String ip) {
+        xs.write("backend/vif/" + domid + "/0/ip", ip);
+    }
+
+    private void rules(int domid, String policy, String... rules) {
+        xs.write("qubes-firewall/" + domid + "/policy", policy);
+        for (int i = 0; i < rules.length; i++) {
+            xs.write(String.format("qubes-firewall/%d/%04d", domid, i), rules[i]);
+        }
+    }
+
+    /** The verdicts of the guest's own chain, in order. */
+    private List<Verdict> chain(int domid) {
+        Contribution c = dataplane.current.get("firewall/" + domid);
+        assertNotNull(c, "no contribution for domain " + domid);
+        return c.rules().stream().filter(r -> r.chain().name().equals("fw-" + domid)).map(Rule::verdict).toList();
+    }
+
+    private boolean blocked(int domid) {
+        return chain(domid).equals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)));
+    }
+
+    private Optional<String> handled(int domid) throws Exception {
+        return xs.readIfExists("qubes-firewall-handled/" + domid);
+    }
+
+    @Test
+    void appliesEverySetPresentAtStart() throws Exception {
+        xs.write("qubes-service/qubes-firewall", "1");
+        guest(3, "10.137.0.5");
+        rules(3, "drop", ALLOW_443);
+        guest(4, "10.137.0.6");
+        rules(4, "accept");
+        start(false);
+        assertTrue(dataplane.current.containsKey("firewall"), "the fail-closed catch-all");
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3));
+        assertEquals(List.of(Verdict.ACCEPT), chain(4));
+        assertEquals(Optional.of("1"), handled(3));
+        assertEquals(Optional.of("1"), handled(4));
+    }
+
+    @Test
+    void actsOnTheDoneSignalOnly() throws Exception {
+        guest(3, "10.137.0.5");
+        start(true);
+        assertTrue(blocked(3), "no rule set yet: blocked");
+        xs.put("qubes-firewall/3/policy", "accept");
+        xs.put("qubes-firewall/3/0000", ALLOW_443);
+        tasks.runNow();
+        assertTrue(blocked(3), "a half-written set is not applied");
+        assertEquals(Optional.empty(), handled(3));
+        xs.put("qubes-firewall/3", "");
+        tasks.runNow();
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.ACCEPT), chain(3));
+        assertEquals(Optional.of("1"), handled(3));
+    }
+
+    @Test
+    void everySignalCountsOneMoreEvenWithoutChange() throws Exception {
+        guest(3, "10.137.0.5");
+        rules(3, "drop", ALLOW_443);
+        xs.write("qubes-firewall-handled/3", "41");
+        start(true);
+        assertEquals(Optional.of("42"), handled(3));
+        Contribution before = dataplane.current.get("firewall/3");
+        xs.put("qubes-firewall/3", "");
+        tasks.runNow();
+        assertEquals(Optional.of("43"), handled(3));
+        assertEquals(before, dataplane.current.get("firewall/3"));
+    }
+
+    @Test
+    void failsClosedForAGuestWithoutACompleteSet() {
+        guest(3, "10.137.0.5");
+        FirewallComponent c = start(true);
+        assertTrue(blocked(3));
+        assertEquals(List.of(new FirewallStatus.Blocked(3, "no rule set")), c.snapshot().blocked());
+        Contribution closed = dataplane.current.get("firewall");
+        assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
+                closed.rules().stream().map(Rule::verdict).toList());
+        assertEquals(Rule.LAST - 1, closed.rules().getFirst().order());
+    }
+
+    @Test
+    void disablingRemovesEveryContribution() {
+        xs.write("qubes-service/qubes-firewall", "1");
+        guest(3, "10.137.0.5");
+        rules(3, "accept");
+        FirewallComponent c = start(false);
+        assertEquals(List.of("firewall", "firewall/3", "firewall/dispatch"), List.copyOf(dataplane.current.keySet()));
+        xs.put("qubes-service/qubes-firewall", "0");
+        tasks.runNow();
+        assertEquals(FirewallStatus.Snapshot.DISABLED, c.snapshot());
+        assertTrue(dataplane.current.isEmpty(), dataplane.current.keySet().toString());
+        assertTrue(dataplane.calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/3", "remove firewall")));
+    }
+
+    @Test
+    void hostileTextBlocksOnlyThatGuest() throws Exception {
+        guest(3, "10.137.0.5");
+        rules(3, "accept", "action=accept dst4=1.2.3.4;$(reboot) proto=tcp");
+        guest(4, "10.137.0.6");
+        rules(4, "drop", ALLOW_443);
+        FirewallComponent c = start(true);
+        assertTrue(blocked(3));
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(4));
+        FirewallStatus.Snapshot s = c.snapshot();
+        assertTrue(s.enabled());
+        assertEquals(2, s.guests());
+        assertEquals(1, s.blocked().size(), s.toString());
+        assertEquals(3, s.blocked().getFirst().domid());
+        assertTrue(s.blocked().getFirst().reason().contains("dst4"), s.toString());
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("ERROR firewall of domain")), log.toString());
+        assertEquals(Optional.of("1"), handled(3), "the toolstack still hears back");
+        assertFalse(blocked(4));
+    }
+
+    /** Runs tasks until {@code done} holds (names resolve on threads of their own). */
+    private void runUntil(java.util.function.BooleanSupplier done) throws InterruptedException {
+        for (int i = 0; i < 200 && !done.getAsBoolean(); i++) {
+            tasks.runNow();
+            Thread.sleep(10);
+        }
+        tasks.runNow();
+        assertTrue(done.getAsBoolean());
+    }
+
+    @Test
+    void newDnsServersReplanAtOnceAndReresolveNames() throws Exception {
+        guest(3, "10.137.0.5");
+        rules(3, "drop", "action=accept specialtarget=dns");
+        guest(4, "10.137.0.6");
+        rules(4, "drop", "action=accept proto=tcp dsthost=updates.example");
+        FirewallComponent c = start(true);
+        runUntil(() -> dataplane.current.containsKey("firewall/4"));
+        assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3), "no DNS server yet");
+        assertEquals(List.of("updates.example"), lookups);
+        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1")));
+        tasks.runNow();
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
+                chain(3), "udp and tcp 53 to the new server, without waiting for a pass");
+        runUntil(() -> lookups.size() == 2);
+        runUntil(() -> dataplane.current.get("firewall/4").toString().contains("192.0.2.2"));
+    }
+
+    @Test
+    void anExpiredRuleDisappearsWithinAPass() throws Exception {
+        guest(3, "10.137.0.5");
+        rules(3, "drop", "action=accept proto=tcp dstports=22 expire=" + (NOW + 5), ALLOW_443);
+        start(true);
+        assertEquals(3, chain(3).size());
+        millis.addAndGet(4000);
+        tasks.runLater();
+        assertEquals(3, chain(3).size(), "not yet");
+        millis.addAndGet(1000);
+        tasks.runLater();
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3));
+    }
+
+    /** No tracked flows. */
+    private static final class NoConntrack implements Conntrack {
+        @Override
+        public List<Flow> flowsFrom(IpAddress source) {
+            return List.of();
+        }
+
+        @Override
+        public void delete(Flow flow) {
+            throw new AssertionError("nothing to delete");
+        }
+    }
+}
