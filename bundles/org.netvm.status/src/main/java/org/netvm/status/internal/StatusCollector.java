@@ -37,11 +37,15 @@ public final class StatusCollector {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile FirewallStatus firewall;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile DnsUpstreams dns;
+
     private final Clock clock = Clock.systemUTC();
 
     StatusReport report() {
         Map.Entry<Map<String, Object>, XenStore> xs = xenstore;
         return StatusReport.collect(clock.instant(), xs == null ? null : xs.getValue(), xs == null ? null : xs.getKey(),
-                dataplane, vifs, firewall);
+                dataplane, vifs, firewall, dns == null ? null : dns.last());
     }
 }

@@ -73,6 +73,15 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
     /** Takes a snapshot from the services there are (any may be null). */
     static StatusReport collect(Instant now, XenStore xs, Map<String, ?> xsProps, Dataplane dataplane,
             VifRegistry registry, FirewallStatus firewall) {
+        return collect(now, xs, xsProps, dataplane, registry, firewall, null);
+    }
+
+    /**
+     * @param dnsUpstreams where DNS1/DNS2 go as the DNS bundle last said (empty: every query dropped), or
+     *                     null when it has not said (no DNS bundle)
+     */
+    static StatusReport collect(Instant now, XenStore xs, Map<String, ?> xsProps, Dataplane dataplane,
+            VifRegistry registry, FirewallStatus firewall, List<java.net.InetAddress> dnsUpstreams) {
         XenStoreView x = XenStoreView.of(xs, xsProps);
         Dataplane.Status d = dataplane == null ? null : dataplane.status();
         List<Dataplane.BackendStatistics> b = dataplane == null ? List.of() : dataplane.backendStatistics();
@@ -83,6 +92,10 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
         List<Reason> reasons = reasons(x, d, c, v);
         if (f != null && !f.blocked().isEmpty()) {
             reasons.add(blocked(f.blocked()));
+        }
+        if (dnsUpstreams != null && dnsUpstreams.isEmpty()) {
+            reasons.add(new Reason("dns-no-upstream", "no usable upstream nameserver: guests' DNS queries to "
+                    + "DNS1/DNS2 are dropped (check the netvm's resolv.conf)"));
         }
         return new StatusReport(now, x, d, b, c, v, p, f, reasons);
     }

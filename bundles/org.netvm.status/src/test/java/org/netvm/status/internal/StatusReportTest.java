@@ -77,4 +77,20 @@ class StatusReportTest {
         assertEquals(null, none.vifCounters());
         assertEquals(List.of(), none.vifs());
     }
+
+    @Test
+    void droppedDnsIsAReasonToBeDegradedAndUnknownDnsIsNot() throws Exception {
+        DnsUpstreams dns = new DnsUpstreams();
+        StatusReport unknown = StatusReport.collect(rig.report().time(), rig.xs, null, rig.dataplane, rig.vifs, null,
+                dns.last());
+        assertTrue(unknown.inSync(), unknown.reasons().toString());
+        dns.upstreams(List.of());
+        StatusReport dropped = StatusReport.collect(rig.report().time(), rig.xs, null, rig.dataplane, rig.vifs, null,
+                dns.last());
+        assertEquals(List.of("dns-no-upstream"), codes(dropped));
+        dns.upstreams(List.of(java.net.InetAddress.getByName("192.0.2.53")));
+        StatusReport answered = StatusReport.collect(rig.report().time(), rig.xs, null, rig.dataplane, rig.vifs, null,
+                dns.last());
+        assertTrue(answered.inSync(), answered.reasons().toString());
+    }
 }
