@@ -183,6 +183,7 @@ final class VifPlanner {
                 p.purge.add(p.before.spec().ipv6());
             }
         }
+        p.purge.removeAll(p.keepConntrack);
     }
 
     private static List<InetAddress> guestAddresses(VifSpec s) {

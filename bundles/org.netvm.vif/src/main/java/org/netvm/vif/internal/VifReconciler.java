@@ -242,6 +242,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                         xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
                         executor.applied().get(vif.name())))
                 .toList();
+        AddressGuard.refuse(plans, executor.applied());
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
         executor.execute(plans, full);
