@@ -10,9 +10,15 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Refuses guest addresses a vif may not have (pure, part of the planner): an address another online
- * guest holds (issue 15 #3). The first holder keeps working; the newcomer fails, and its error names
- * the holder.
+ * Refuses guest addresses a vif may not have (pure, part of the planner):
+ * <ul>
+ * <li>one of the netvm's own (issue 15 #4): its uplink addresses and routers, the gateway, gateway6,
+ * DNS1/DNS2 ({@code reserved}). This is checked for online guests too, on every pass: a guest whose
+ * address collides after an uplink change is cut off (torn down, failed with the reason);</li>
+ * <li>an address another online guest holds (issue 15 #3). The first holder keeps working; the
+ * newcomer fails, and its error names the holder.</li>
+ * </ul>
+ * A refused vif's conntrack entries for the colliding address are not purged (they are not its own).
  *
  * <p>vif-route-qubes accepts a duplicate: it adds a second host route with metric {@code 32752 - domid},
  * so the newer domain silently takes the older one's traffic, and both are in the anti-spoof rules.
@@ -29,7 +35,7 @@ final class AddressGuard {
      * outside it ({@code applied}); a refused plan is failed and torn down, without purging the
      * conntrack entries of the address it collided on (they belong to the holder).
      */
-    static void refuse(List<VifPlan> plans, Map<String, Applied> applied) {
+    static void refuse(List<VifPlan> plans, Map<String, Applied> applied, Map<InetAddress, String> reserved) {
         Set<String> planned = new HashSet<>();
         plans.forEach(p -> planned.add(p.name()));
         Map<InetAddress, String> held = new HashMap<>();
@@ -45,13 +51,40 @@ final class AddressGuard {
             if (p.spec == null || p.failed) {
                 continue;
             }
-            String why = duplicate(p, held);
+            String why = reserved(p, reserved);
+            if (why == null) {
+                why = duplicate(p, held);
+            }
             if (why != null) {
                 p.refuse(why);
             } else if (p.program) {
                 addresses(p.spec).forEach(x -> held.put(x, p.name()));
             }
         }
+    }
+
+    private static String reserved(VifPlan p, Map<InetAddress, String> reserved) {
+        for (InetAddress a : addresses(p.spec)) {
+            String what = reserved.get(a);
+            if (what != null) {
+                p.keepConntrack.add(a);
+                return p.name() + ": ip " + VifSpec.text(a) + " is " + what;
+            }
+        }
+        return null;
+    }
+
+    /** The netvm's own addresses: {@code raw} (text from xenstore) parsed where valid, plus the uplink's. */
+    static Map<InetAddress, String> reserved(Map<String, String> raw, Map<InetAddress, String> uplink) {
+        Map<InetAddress, String> out = new HashMap<>(uplink);
+        raw.forEach((text, what) -> {
+            try {
+                out.put(org.netvm.kernel.IpPrefix.parseAddress(text), what);
+            } catch (IllegalArgumentException e) {
+                // not an address: VifSpec reports an invalid gateway; DNS keys only reserve what they name
+            }
+        });
+        return out;
     }
 
     private static String duplicate(VifPlan p, Map<InetAddress, String> held) {

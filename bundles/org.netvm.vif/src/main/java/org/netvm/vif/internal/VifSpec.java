@@ -88,6 +88,9 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
         if ((m.bytes()[0] & 1) != 0) {
             throw new InvalidVifException(vif + ": mac is a multicast address: " + macText);
         }
+        if (macText.equals("00:00:00:00:00:00")) {
+            throw new InvalidVifException(vif + ": mac is all zeros");
+        }
         InetAddress gw = gateway == null || gateway.isEmpty() ? null : unicast(vif, "qubes-netvm-gateway", gateway, 4);
         InetAddress gw6 = v6 == null || gateway6 == null || gateway6.isEmpty() ? null
                 : unicast(vif, "qubes-netvm-gateway6", gateway6, 6);
@@ -120,6 +123,12 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
                         && (b[3] & 0xff) == 255))
                 || (a instanceof Inet4Address && (b[0] & 0xff) == 0)) {
             throw new InvalidVifException(vif + ": " + key + ": not a unicast address: " + quote(text));
+        }
+        if (a instanceof Inet4Address && (b[0] & 0xf0) == 0xf0) {
+            throw new InvalidVifException(vif + ": " + key + ": class E (240.0.0.0/4) is not a usable address: " + quote(text));
+        }
+        if (a.isLinkLocalAddress() && a instanceof Inet6Address && !key.equals("qubes-netvm-gateway6")) {
+            throw new InvalidVifException(vif + ": " + key + ": link-local (fe80::/10) is not a guest address: " + quote(text));
         }
         return a;
     }

@@ -31,7 +31,7 @@ class VifPlannerTest {
 
     private final VifPlanner planner = new VifPlanner("backend/vif");
     private final KernelObjects kernel = new KernelObjects(new HashMap<>(), new HashMap<>(), new HashMap<>(),
-            new HashMap<>());
+            new HashMap<>(), null);
 
     private static VifName vif(String name) {
         return VifName.parse(name).orElseThrow();

@@ -26,7 +26,7 @@ class VifSpecTest {
     @ValueSource(strings = {"", " 10.137.0.5", "10.137.0.5 ", "10.137.0.5  fd00::1", "10.137.0", "10.137.0.5.6",
             "010.137.0.5", "10.137.0.5/32", "1e1.0.0.1", "0x0a.0.0.1", "fd00::1", "10.137.0.5 fd00::1 fd00::2",
             "10.137.0.5 fd00::1%eth0", "10.137.0.5 ::ffff:10.0.0.1", "10.137.0.5 ::ffff:a00:1", "0.0.0.0",
-            "255.255.255.255", "224.0.0.1", "10.137.0.5 ff02::1", "10.137.0.5 ::1", "localhost", "10.137.0.5\u0000"})
+            "255.255.255.255", "240.0.0.1", "250.1.2.3", "10.137.0.5 fe80::1", "10.137.0.5 febf::1", "224.0.0.1", "10.137.0.5 ff02::1", "10.137.0.5 ::1", "localhost", "10.137.0.5\u0000"})
     void invalidIps(String ip) {
         var e = assertThrows(VifSpec.InvalidVifException.class, () -> VifSpec.validate(VIF, ip, null, null, null));
         assertTrue(e.getMessage().startsWith("vif3.0: "), e.getMessage());
@@ -34,9 +34,19 @@ class VifSpecTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"00:16:3e:5e:6c:00;reboot", "00:16:3E:5E:6C:00", "00:16:3e:5e:6c", "00-16-3e-5e-6c-00",
-            "01:16:3e:5e:6c:00", "", "$(reboot)"})
+            "01:16:3e:5e:6c:00", "", "$(reboot)", "00:00:00:00:00:00"})
     void invalidMacs(String mac) {
         assertThrows(VifSpec.InvalidVifException.class, () -> VifSpec.validate(VIF, "10.137.0.5", mac, null, null));
+    }
+
+    @Test
+    void issue15DangerousValuesSayWhy() {
+        assertTrue(assertThrows(VifSpec.InvalidVifException.class, () -> VifSpec.validate(VIF, "240.0.0.1", null, null,
+                null)).getMessage().contains("class E"));
+        assertTrue(assertThrows(VifSpec.InvalidVifException.class, () -> VifSpec.validate(VIF, "10.137.0.5 fe80::5",
+                null, null, null)).getMessage().contains("link-local"));
+        assertEquals("vif3.0: mac is all zeros", assertThrows(VifSpec.InvalidVifException.class,
+                () -> VifSpec.validate(VIF, "10.137.0.5", "00:00:00:00:00:00", null, null)).getMessage());
     }
 
     @Test
