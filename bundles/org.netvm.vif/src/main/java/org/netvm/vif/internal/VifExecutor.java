@@ -96,13 +96,30 @@ final class VifExecutor {
         applyBatch(plans, p -> p.upOps, false);
     }
 
+    /**
+     * Withdraws contributions and waits for those the dataplane had confirmed. A withdrawal of one
+     * never confirmed (a vif the first pass finds without a valid entry, in case an earlier instance
+     * left one) is not waited for: after a start the dataplane applies nothing before this pass's
+     * {@link #READY_OWNER}, so waiting would stall the start by the dataplane timeout per such vif
+     * (issue 15 #6).
+     */
     private void withdraw(List<VifPlan> plans) {
         List<CompletableFuture<Void>> removals = new ArrayList<>();
         List<VifPlan> removing = new ArrayList<>();
         for (VifPlan p : plans) {
-            if (p.removeContribution) {
-                removals.add(antiSpoof.remove(AntiSpoof.owner(p.name())).toCompletableFuture());
+            if (!p.removeContribution) {
+                continue;
+            }
+            CompletableFuture<Void> f = antiSpoof.remove(AntiSpoof.owner(p.name())).toCompletableFuture();
+            if (contributed.containsKey(p.name())) {
+                removals.add(f);
                 removing.add(p);
+            } else {
+                f.whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.log(Level.WARNING, "withdrawing stale anti-spoof elements of " + p.name() + " failed: " + e);
+                    }
+                });
             }
         }
         for (int i = 0; i < removals.size(); i++) {

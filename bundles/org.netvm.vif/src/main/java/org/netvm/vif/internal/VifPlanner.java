@@ -55,6 +55,9 @@ final class VifPlanner {
             if (p.spec != null && link == null) {
                 p.pending = "waiting for device " + vif.name();
             }
+        } else if (entry == null && intent == null && link != null) {
+            // an orphan device: not programmed, reported, and it delays nothing else
+            p.pending = "device without a xenstore entry " + vif.xenbusPath(base) + ", not programmed";
         }
         p.program = p.spec != null && link != null;
         p.teardown = !p.program;
