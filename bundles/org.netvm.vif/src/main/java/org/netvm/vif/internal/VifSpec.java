@@ -18,7 +18,8 @@ import org.netvm.kernel.MacAddress;
  * @param ipv6     the guest's IPv6 address, {@code null} without one
  * @param mac      the guest's MAC
  * @param gateway  the netvm's IPv4 address put on the vif as /32, {@code null} without one
- * @param gateway6 the netvm's IPv6 address put on the vif as /128 (only with a guest IPv6), or {@code null}
+ * @param gateway6 the netvm's IPv6 address put on the vif as /128, or {@code null}: only with a guest IPv6 (the vif
+ *                 of an IPv4-only guest has IPv6 disabled, as vif-route-qubes checks before it adds gateway6)
  */
 record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, InetAddress gateway,
         InetAddress gateway6) {
@@ -94,6 +95,9 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
         InetAddress gw = gateway == null || gateway.isEmpty() ? null : unicast(vif, "qubes-netvm-gateway", gateway, 4);
         InetAddress gw6 = v6 == null || gateway6 == null || gateway6.isEmpty() ? null
                 : unicast(vif, "qubes-netvm-gateway6", gateway6, 6);
+        if (gw6 != null && gw6.isLinkLocalAddress()) {
+            gw6 = null; // as vif-route-qubes: a link-local gateway6 is on every link already, not put on the vif
+        }
         return new VifSpec(vif, v4, v6, m, gw, gw6);
     }
 
