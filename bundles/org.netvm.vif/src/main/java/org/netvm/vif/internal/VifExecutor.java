@@ -87,13 +87,30 @@ final class VifExecutor {
         applyBatch(plans, p -> p.neighbours, false);
         // 4. anti-spoof elements, confirmed before any link comes up
         put(plans, full);
+        purged(plans, purged);
+        // 5. link up, routes, addresses
+        applyBatch(plans, p -> p.upOps, false);
+    }
+
+    /**
+     * Waits for the conntrack purge; a vif being programmed whose addresses were not purged fails
+     * before its link comes up (a new domain reusing an address must not inherit state, issue 11 #5).
+     * A failure while tearing down is logged only.
+     */
+    private void purged(List<VifPlan> plans, CompletableFuture<Void> purged) {
         try {
             purged.join();
         } catch (CompletionException e) {
-            LOG.log(Level.WARNING, "conntrack purge failed: " + e.getCause());
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            Set<InetAddress> failed = cause instanceof Conntrack.PurgeException pe ? pe.failed() : null;
+            String why = cause instanceof Conntrack.PurgeException ? cause.getMessage() : String.valueOf(cause);
+            LOG.log(Level.WARNING, "conntrack purge failed: " + why);
+            for (VifPlan p : plans) {
+                if (p.program && !p.failed && p.purge.stream().anyMatch(a -> failed == null || failed.contains(a))) {
+                    p.fail(p.name() + ": " + why + " (link left down)");
+                }
+            }
         }
-        // 5. link up, routes, addresses
-        applyBatch(plans, p -> p.upOps, false);
     }
 
     /**

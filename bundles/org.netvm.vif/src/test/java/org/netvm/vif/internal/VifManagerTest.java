@@ -62,7 +62,7 @@ class VifManagerTest {
 
             @Override
             public String conntrackPath() {
-                return "/nonexistent/conntrack";
+                return "/bin/true"; // a conntrack that succeeds and lists nothing (a missing one fails every vif)
             }
         };
     }
