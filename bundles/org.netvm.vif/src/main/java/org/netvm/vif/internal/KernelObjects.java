@@ -37,12 +37,10 @@ record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour
         boolean perDevice = !full && names.size() <= LinkInput.PER_DEVICE_LIMIT;
         KernelObjects o = new KernelObjects(new HashMap<>(), new HashMap<>(), new HashMap<>(), new HashMap<>(),
                 perDevice ? null : new LinkedHashMap<>());
-        for (Route r : perDevice ? perDevice(names, d -> kernel.routes(Route.PROTO_NETVM, d)) : kernel.routes()) {
-            boolean vif = r.device() != null && VifName.parse(r.device()).isPresent();
-            if (vif && r.protocol() == Route.PROTO_NETVM && r.table() == Route.TABLE_MAIN) {
+        for (Route r : perDevice ? perDevice(names, d -> kernel.routes(Route.PROTO_NETVM, d))
+                : kernel.routes(Route.PROTO_NETVM)) {
+            if (r.device() != null && r.table() == Route.TABLE_MAIN && VifName.parse(r.device()).isPresent()) {
                 o.routes.computeIfAbsent(r.device(), k -> new ArrayList<>()).add(r);
-            } else if (!vif && r.gateway() != null && o.netvm != null) {
-                o.netvm.putIfAbsent(r.gateway(), "the netvm's router (via on " + r.device() + ")");
             }
         }
         for (Neighbour n : perDevice ? perDevice(names, kernel::neighbours) : kernel.neighbours()) {
@@ -50,12 +48,23 @@ record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour
                 o.neighbours.computeIfAbsent(n.device(), k -> new ArrayList<>()).add(n);
             }
         }
+        Set<String> uplinks = new java.util.TreeSet<>();
         for (Address a : perDevice ? perDevice(names, kernel::addresses) : kernel.addresses()) {
             boolean vif = VifName.parse(a.device()).isPresent();
             if (vif && a.scope() == Scope.UNIVERSE && a.prefix().isHost()) {
                 o.addresses.computeIfAbsent(a.device(), k -> new ArrayList<>()).add(a);
             } else if (!vif && o.netvm != null) {
                 o.netvm.putIfAbsent(a.prefix().address(), "the netvm's address on " + a.device());
+                uplinks.add(a.device());
+            }
+        }
+        // the routers of the netvm's own devices (those with an address), read per device: a few
+        // devices, while a whole route dump holds a local route per vif
+        for (String dev : uplinks) {
+            for (Route r : kernel.routes(-1, dev)) {
+                if (r.gateway() != null) {
+                    o.netvm.putIfAbsent(r.gateway(), "the netvm's router (via on " + dev + ")");
+                }
             }
         }
         return o;

@@ -81,13 +81,21 @@ class ScriptHooksTest {
             assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());
             rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.OFFLINE);
             assertTrue(rig.reconciler.pass(false));
-            Rig.awaitTrue("4 runs", () -> Files.exists(out) && lines(out) == 4);
+            Rig.awaitTrue("4 runs", () -> Files.exists(out) && lines(out) == 4 && read(out).endsWith("\n"));
             assertEquals("""
                     online vif3.0 vif 10.137.0.5
                     online vif3.0 vif fd09:24ef:4179::a89:5
                     offline vif3.0 vif 10.137.0.5
                     offline vif3.0 vif fd09:24ef:4179::a89:5
                     """, Files.readString(out));
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (java.io.IOException e) {
+            return "";
         }
     }
 

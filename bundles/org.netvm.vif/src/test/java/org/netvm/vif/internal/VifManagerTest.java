@@ -150,7 +150,14 @@ class VifManagerTest {
             int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
                     new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()));
             assertEquals(0, rc);
-            Rig.awaitTrue("the hook script ran", () -> java.nio.file.Files.exists(out));
+            // the file exists once the shell opened it: wait for the whole line
+            Rig.awaitTrue("the hook script ran", () -> {
+                try {
+                    return java.nio.file.Files.readString(out).endsWith("\n");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
             assertEquals("online vif3.0 vif 10.137.0.5\n", java.nio.file.Files.readString(out));
         } finally {
             m.deactivate();
