@@ -35,7 +35,8 @@ final class AddressGuard {
      * outside it ({@code applied}); a refused plan is failed and torn down, without purging the
      * conntrack entries of the address it collided on (they belong to the holder).
      */
-    static void refuse(List<VifPlan> plans, Map<String, Applied> applied, Map<InetAddress, String> reserved) {
+    static void refuse(List<VifPlan> plans, Map<String, Applied> applied, Map<InetAddress, String> reserved,
+            KernelObjects kernel) {
         Set<String> planned = new HashSet<>();
         plans.forEach(p -> planned.add(p.name()));
         Map<InetAddress, String> held = new HashMap<>();
@@ -44,9 +45,10 @@ final class AddressGuard {
                 addresses(a.spec()).forEach(x -> held.putIfAbsent(x, name));
             }
         });
-        // vifs that keep the addresses they were programmed with go first (they are online), then the rest
-        List<VifPlan> order = new ArrayList<>(plans.stream().filter(AddressGuard::keeps).toList());
-        plans.stream().filter(p -> !keeps(p)).forEach(order::add);
+        // vifs that keep the addresses they were programmed with go first (they are online; after a
+        // restart: their routes are in the kernel), then the rest
+        List<VifPlan> order = new ArrayList<>(plans.stream().filter(p -> keeps(p, kernel)).toList());
+        plans.stream().filter(p -> !keeps(p, kernel)).forEach(order::add);
         for (VifPlan p : order) {
             if (p.spec == null || p.failed) {
                 continue;
@@ -98,10 +100,15 @@ final class AddressGuard {
         return null;
     }
 
-    /** Programmed before with the same addresses. */
-    private static boolean keeps(VifPlan p) {
-        return p.spec != null && p.before != null && p.before.spec().ipv4().equals(p.spec.ipv4())
-                && Objects.equals(p.before.spec().ipv6(), p.spec.ipv6());
+    /** Programmed before with the same addresses, or (after a restart) its host route is in the kernel. */
+    private static boolean keeps(VifPlan p, KernelObjects kernel) {
+        if (p.spec == null) {
+            return false;
+        }
+        if (p.before != null) {
+            return p.before.spec().ipv4().equals(p.spec.ipv4()) && Objects.equals(p.before.spec().ipv6(), p.spec.ipv6());
+        }
+        return kernel.routes(p.name()).stream().anyMatch(r -> r.destination().address().equals(p.spec.ipv4()));
     }
 
     static List<InetAddress> addresses(VifSpec s) {

@@ -247,7 +247,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         if (observed.netvm() != null) {
             uplink = observed.netvm();
         }
-        AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink));
+        AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
         executor.execute(plans, full);

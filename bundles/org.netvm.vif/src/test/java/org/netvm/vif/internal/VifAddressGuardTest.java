@@ -89,6 +89,33 @@ class VifAddressGuardTest {
     }
 
     @Test
+    void issue15AfterARestartTheHolderStaysTheOneWhoseRoutesAreInTheKernel() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(7, 0, "10.137.0.5", null);
+            rig.kernel.addLink("vif7.0");
+            assertTrue(rig.reconciler.pass(true));
+            rig.xs.putVif(5, 0, "10.137.0.5", null);
+            rig.kernel.addLink("vif5.0");
+            assertTrue(rig.reconciler.pass(false));
+            assertEquals(Actual.FAILED, rig.state("vif5.0").actual());
+            rig.reconciler.stop();
+
+            // a new agent instance on the same kernel and store: it knows nothing it applied
+            VifReconciler again = new VifReconciler(rig.kernel, rig.xs, rig.antiSpoof, rig.conntrack, rig.hooks,
+                    new VifReconciler.Settings("backend/vif", 60_000, 20, 2_000), java.time.Clock.systemUTC());
+            try {
+                again.subscribe();
+                assertTrue(again.pass(true));
+                assertEquals(Actual.PROGRAMMED, again.vif("vif7.0").orElseThrow().actual());
+                assertEquals(Actual.FAILED, again.vif("vif5.0").orElseThrow().actual());
+                assertTrue(rig.kernel.routes.stream().noneMatch(r -> "vif5.0".equals(r.device())));
+            } finally {
+                again.stop();
+            }
+        }
+    }
+
+    @Test
     void issue15AnAddressChangedOntoAnotherGuestsIsRefusedWithoutPurgingTheHoldersConntrack() {
         try (Rig rig = new Rig()) {
             rig.xs.putVif(3, 0, "10.137.0.5", null);
