@@ -11,6 +11,8 @@
 #     each case).
 # Then a good vif goes offline through the hotplug script: every route, neighbour, address and set
 # element it had is gone (also when the device disappeared before the offline call).
+# Addresses a guest may not have (issue 15 #3/#4: the uplink router, DNS1, another guest's, class E,
+# an all-zero MAC) are hostile cases too.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init hostile
@@ -134,6 +136,13 @@ check "domid 32753 (above 32752) is refused" hostile domid 32753 vif32753.0 3275
 check "vif name not matching its xenbus path is refused" hostile mismatch 11 vif11.0 12 10.137.0.51 00:16:3e:5e:6c:0b 10.137.0.51
 check "IPv4-mapped/hex-ish address 0x0a890033 is refused" hostile hexip 13 vif13.0 13 0x0a890033 00:16:3e:5e:6c:0d
 check "multicast MAC 01:00:5e:00:00:01 is refused" hostile mcast 14 vif14.0 14 10.137.0.54 01:00:5e:00:00:01 10.137.0.54
+# issue 15 #3/#4: addresses a guest may not have (the netvm's own, another online guest's)
+check "issue 15 #4: a guest IP equal to the uplink router 198.51.100.1 is refused" \
+    hostile router 15 vif15.0 15 198.51.100.1 00:16:3e:5e:6c:0f
+check "issue 15 #4: class E 240.0.0.16 is refused" hostile classe 16 vif16.0 16 240.0.0.16 00:16:3e:5e:6c:10 240.0.0.16
+check "issue 15 #4: an all-zero MAC is refused" hostile zeromac 17 vif17.0 17 10.137.0.57 00:00:00:00:00:00 10.137.0.57
+check "issue 15 #3: guest 1's address on a second vif is refused" hostile dup 18 vif18.0 18 "$(guest_ip 1)" 00:16:3e:5e:6c:12
+check "issue 15 #4: DNS1 as a guest address is refused" hostile dns1 19 vif19.0 19 $DNS1 00:16:3e:5e:6c:13
 
 listed() {
     local l

@@ -23,6 +23,11 @@ public final class Sysctl {
         return new Sysctl("net", "ipv6", "conf", Checks.device(device), "proxy_ndp");
     }
 
+    /** {@code net.ipv6.conf.<dev>.disable_ipv6}. */
+    public static Sysctl disableIpv6(String device) {
+        return new Sysctl("net", "ipv6", "conf", Checks.device(device), "disable_ipv6");
+    }
+
     /** {@code net.ipv4.ip_forward}. */
     public static Sysctl ipv4Forward() {
         return new Sysctl("net", "ipv4", "ip_forward");

@@ -6,8 +6,10 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * Called after a vif came online (everything programmed) or went offline (everything removed): the
- * equivalent of Qubes' {@code /etc/qubes/network-hooks.d}. Register as a service (whiteboard); every
- * registered hook is called for every vif of this netvm.
+ * equivalent of Qubes' network hooks. Register as a service (whiteboard); every registered hook is
+ * called for every vif of this netvm. Executables in the directory {@code networkHooksDirectory}
+ * (configuration PID {@code org.netvm.vif}, default {@code /etc/netvm/network-hooks.d}) are run by a
+ * built-in hook with Qubes' arguments {@code online|offline VIF TYPE ADDRESS}, once per address.
  *
  * <p>Guarantees, so that a hook can never hurt a guest:
  * <ul>

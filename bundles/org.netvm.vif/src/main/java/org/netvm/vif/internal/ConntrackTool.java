@@ -12,7 +12,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.netvm.kernel.IpPrefix;
 
@@ -21,8 +20,10 @@ import org.netvm.kernel.IpPrefix;
  * parsed {@link InetAddress}es, printed canonically). A purge first lists the table once per family
  * ({@code conntrack -L}) and then deletes ({@code -D -s} / {@code -D -d}) only for the addresses that
  * have entries, a few in parallel: 1 000 new guests cost one or two processes, not 2 000. If the
- * listing fails, every address is purged as before. When the tool is missing the purge is skipped
- * and that is logged once.
+ * listing fails, every address is purged as before. A delete fails when the tool cannot be started,
+ * times out, or ends other than with success or "0 flow entries have been deleted" (the check
+ * vif-route-qubes makes): the purge then throws, naming the addresses. A missing tool is an error at
+ * start (logged) and fails every purge: a new domain reusing an address must not inherit state.
  */
 final class ConntrackTool implements Conntrack {
     private static final System.Logger LOG = System.getLogger(ConntrackTool.class.getName());
@@ -31,7 +32,8 @@ final class ConntrackTool implements Conntrack {
     private final List<String> prefix;
     private final String tool;
     private final long timeoutMillis;
-    private final AtomicBoolean missingLogged = new AtomicBoolean();
+    private static final java.util.regex.Pattern DELETED = java.util.regex.Pattern.compile(
+            "(?m)^conntrack v[0-9.]+ \\(conntrack-tools\\): [0-9]+ flow entries have been deleted\\.$");
 
     /**
      * @param prefix  argv words before the tool (e.g. {@code ip netns exec NS} in tests), usually empty
@@ -41,6 +43,17 @@ final class ConntrackTool implements Conntrack {
         this.prefix = List.copyOf(prefix);
         this.tool = tool == null || tool.isEmpty() ? find() : tool;
         this.timeoutMillis = timeoutMillis;
+        missing().ifPresent(m -> LOG.log(Level.ERROR, m));
+    }
+
+    /** Why the tool cannot be used, empty when it can. */
+    java.util.Optional<String> missing() {
+        if (tool != null && Files.isExecutable(Path.of(tool))) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("conntrack tool not found (" + (tool == null ? "looked for " + CANDIDATES : tool)
+                + "): new vifs fail, stale connection state of a reused address cannot be purged;"
+                + " install conntrack (conntrack-tools) or set conntrackPath");
     }
 
     private static String find() {
@@ -62,20 +75,57 @@ final class ConntrackTool implements Conntrack {
     @Override
     public java.util.concurrent.CompletableFuture<Void> start(Collection<InetAddress> addresses) {
         List<InetAddress> copy = List.copyOf(addresses);
-        return java.util.concurrent.CompletableFuture.runAsync(() -> purge(copy), Thread::startVirtualThread);
+        java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+        Thread.startVirtualThread(() -> {
+            try {
+                purge(copy);
+                f.complete(null);
+            } catch (PurgeException | RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
     }
 
     @Override
-    public void purge(Collection<InetAddress> addresses) {
+    public void purge(Collection<InetAddress> addresses) throws PurgeException {
         if (addresses.isEmpty()) {
             return;
         }
-        if (tool == null || !Files.isExecutable(Path.of(tool))) {
-            if (missingLogged.compareAndSet(false, true)) {
-                LOG.log(Level.INFO, "conntrack tool not found: stale connection tracking entries of guests are not purged");
-            }
+        java.util.Optional<String> missing = missing();
+        if (missing.isPresent()) {
+            throw new PurgeException(addresses, missing.get());
+        }
+        List<InetAddress> todo = withEntries(addresses);
+        if (todo.isEmpty()) {
             return;
         }
+        java.util.Map<InetAddress, String> failed = new java.util.concurrent.ConcurrentHashMap<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(Math.min(4, todo.size() * 2),
+                Thread.ofVirtual().name("netvm-vif-conntrack").factory())) {
+            List<Future<?>> jobs = new ArrayList<>();
+            for (InetAddress a : todo) {
+                for (List<String> cmd : commands(a)) {
+                    jobs.add(pool.submit(() -> run(cmd).ifPresent(err -> failed.putIfAbsent(a, err))));
+                }
+            }
+            for (Future<?> f : jobs) {
+                try {
+                    f.get();
+                } catch (Exception e) {
+                    throw new PurgeException(todo, "conntrack purge failed: " + e);
+                }
+            }
+        }
+        if (!failed.isEmpty()) {
+            var first = failed.entrySet().iterator().next();
+            throw new PurgeException(failed.keySet(), "conntrack purge of " + IpPrefix.text(first.getKey()) + " failed: "
+                    + first.getValue());
+        }
+    }
+
+    /** The addresses the table lists (all of them if it cannot be listed). */
+    private List<InetAddress> withEntries(Collection<InetAddress> addresses) {
         java.util.Set<InetAddress> present = new java.util.HashSet<>();
         boolean listed = true;
         for (boolean v6 : new boolean[] {false, true}) {
@@ -94,25 +144,7 @@ final class ConntrackTool implements Conntrack {
                 todo.add(a);
             }
         }
-        if (todo.isEmpty()) {
-            return;
-        }
-        try (ExecutorService pool = Executors.newFixedThreadPool(Math.min(4, todo.size() * 2),
-                Thread.ofVirtual().name("netvm-vif-conntrack").factory())) {
-            List<Future<?>> jobs = new ArrayList<>();
-            for (InetAddress a : todo) {
-                for (List<String> cmd : commands(a)) {
-                    jobs.add(pool.submit(() -> run(cmd)));
-                }
-            }
-            for (Future<?> f : jobs) {
-                try {
-                    f.get();
-                } catch (Exception e) {
-                    LOG.log(Level.WARNING, "conntrack purge failed: " + e);
-                }
-            }
-        }
+        return todo;
     }
 
     /** {@code conntrack -L -f ipv4|ipv6}'s output, empty if it could not be listed. */
@@ -151,22 +183,28 @@ final class ConntrackTool implements Conntrack {
         return out;
     }
 
-    private void run(List<String> cmd) {
+    /** Runs one delete; empty on success (also "0 flow entries have been deleted"), else why it failed. */
+    private java.util.Optional<String> run(List<String> cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
+            // stdout lists the deleted flows (discarded); the summary line is on stderr, a line or two
+            Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             p.getOutputStream().close();
             if (!p.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                LOG.log(Level.WARNING, "conntrack timed out: " + cmd);
-                return;
+                return java.util.Optional.of("timed out after " + timeoutMillis + " ms");
             }
-            // exit status 1 just means "0 flow entries deleted" for -D; nothing to report
-            LOG.log(Level.DEBUG, () -> cmd + " exited " + p.exitValue());
+            byte[] out = p.getErrorStream().readNBytes(4096);
+            String text = new String(out, java.nio.charset.StandardCharsets.US_ASCII).strip();
+            if (p.exitValue() == 0 || DELETED.matcher(text).find()) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of("exit status " + p.exitValue() + (text.isEmpty() ? ""
+                    : ": " + VifStatus.logText(text.lines().findFirst().orElse(""))));
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "conntrack could not be started: " + e.getMessage());
+            return java.util.Optional.of("could not be started: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return java.util.Optional.of("interrupted");
         }
     }
 }

@@ -1,8 +1,10 @@
 package org.netvm.vif.internal;
 
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,10 +20,12 @@ import org.netvm.kernel.Sysctl;
 /**
  * What the kernel has on vif devices, by device: routes of protocol netvm in the main table,
  * permanent neighbours, global host addresses, and the sysctls the planner compares (by path; -1
- * when unreadable). The planner's observed state.
+ * when unreadable). The planner's observed state. When the whole namespace was dumped, also the
+ * netvm's own world: the addresses and the routers of its non-vif devices ({@code netvm}, each with
+ * what it is; {@code null} after a per-device read).
  */
 record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour>> neighbours,
-        Map<String, List<Address>> addresses, Map<String, Integer> sysctls) {
+        Map<String, List<Address>> addresses, Map<String, Integer> sysctls, Map<InetAddress, String> netvm) {
 
     private interface DeviceRead<T> {
         List<T> read(String device) throws KernelException;
@@ -29,9 +33,10 @@ record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour
 
     /** Reads the objects of {@code names}: per device for a few vifs, else whole dumps ({@code full}: every vif). */
     static KernelObjects read(Kernel kernel, Set<String> names, boolean full) throws KernelException {
-        KernelObjects o = new KernelObjects(new HashMap<>(), new HashMap<>(), new HashMap<>(), new HashMap<>());
         // a few vifs: their own objects only (the namespace may hold thousands of others)
         boolean perDevice = !full && names.size() <= LinkInput.PER_DEVICE_LIMIT;
+        KernelObjects o = new KernelObjects(new HashMap<>(), new HashMap<>(), new HashMap<>(), new HashMap<>(),
+                perDevice ? null : new LinkedHashMap<>());
         for (Route r : perDevice ? perDevice(names, d -> kernel.routes(Route.PROTO_NETVM, d))
                 : kernel.routes(Route.PROTO_NETVM)) {
             if (r.device() != null && r.table() == Route.TABLE_MAIN && VifName.parse(r.device()).isPresent()) {
@@ -43,9 +48,23 @@ record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour
                 o.neighbours.computeIfAbsent(n.device(), k -> new ArrayList<>()).add(n);
             }
         }
+        Set<String> uplinks = new java.util.TreeSet<>();
         for (Address a : perDevice ? perDevice(names, kernel::addresses) : kernel.addresses()) {
-            if (a.scope() == Scope.UNIVERSE && a.prefix().isHost() && VifName.parse(a.device()).isPresent()) {
+            boolean vif = VifName.parse(a.device()).isPresent();
+            if (vif && a.scope() == Scope.UNIVERSE && a.prefix().isHost()) {
                 o.addresses.computeIfAbsent(a.device(), k -> new ArrayList<>()).add(a);
+            } else if (!vif && o.netvm != null) {
+                o.netvm.putIfAbsent(a.prefix().address(), "the netvm's address on " + a.device());
+                uplinks.add(a.device());
+            }
+        }
+        // the routers of the netvm's own devices (those with an address), read per device: a few
+        // devices, while a whole route dump holds a local route per vif
+        for (String dev : uplinks) {
+            for (Route r : kernel.routes(-1, dev)) {
+                if (r.gateway() != null) {
+                    o.netvm.putIfAbsent(r.gateway(), "the netvm's router (via on " + dev + ")");
+                }
             }
         }
         return o;

@@ -87,22 +87,56 @@ final class VifExecutor {
         applyBatch(plans, p -> p.neighbours, false);
         // 4. anti-spoof elements, confirmed before any link comes up
         put(plans, full);
-        try {
-            purged.join();
-        } catch (CompletionException e) {
-            LOG.log(Level.WARNING, "conntrack purge failed: " + e.getCause());
-        }
+        purged(plans, purged);
         // 5. link up, routes, addresses
         applyBatch(plans, p -> p.upOps, false);
     }
 
+    /**
+     * Waits for the conntrack purge; a vif being programmed whose addresses were not purged fails
+     * before its link comes up (a new domain reusing an address must not inherit state, issue 11 #5).
+     * A failure while tearing down is logged only.
+     */
+    private void purged(List<VifPlan> plans, CompletableFuture<Void> purged) {
+        try {
+            purged.join();
+        } catch (CompletionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            Set<InetAddress> failed = cause instanceof Conntrack.PurgeException pe ? pe.failed() : null;
+            String why = cause instanceof Conntrack.PurgeException ? cause.getMessage() : String.valueOf(cause);
+            LOG.log(Level.WARNING, "conntrack purge failed: " + why);
+            for (VifPlan p : plans) {
+                if (p.program && !p.failed && p.purge.stream().anyMatch(a -> failed == null || failed.contains(a))) {
+                    p.fail(p.name() + ": " + why + " (link left down)");
+                }
+            }
+        }
+    }
+
+    /**
+     * Withdraws contributions and waits for those the dataplane had confirmed. A withdrawal of one
+     * never confirmed (a vif the first pass finds without a valid entry, in case an earlier instance
+     * left one) is not waited for: after a start the dataplane applies nothing before this pass's
+     * {@link #READY_OWNER}, so waiting would stall the start by the dataplane timeout per such vif
+     * (issue 15 #6).
+     */
     private void withdraw(List<VifPlan> plans) {
         List<CompletableFuture<Void>> removals = new ArrayList<>();
         List<VifPlan> removing = new ArrayList<>();
         for (VifPlan p : plans) {
-            if (p.removeContribution) {
-                removals.add(antiSpoof.remove(AntiSpoof.owner(p.name())).toCompletableFuture());
+            if (!p.removeContribution) {
+                continue;
+            }
+            CompletableFuture<Void> f = antiSpoof.remove(AntiSpoof.owner(p.name())).toCompletableFuture();
+            if (contributed.containsKey(p.name())) {
+                removals.add(f);
                 removing.add(p);
+            } else {
+                f.whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.log(Level.WARNING, "withdrawing stale anti-spoof elements of " + p.name() + " failed: " + e);
+                    }
+                });
             }
         }
         for (int i = 0; i < removals.size(); i++) {

@@ -61,6 +61,10 @@ public final class VifManager implements VifRegistry, ControlCommand {
 
         @AttributeDefinition(description = "Path of the conntrack tool; empty to look in /usr/sbin, /sbin, /usr/bin")
         String conntrackPath() default "";
+
+        @AttributeDefinition(description = "Directory of network hooks: its executables are run on vif online/offline"
+                + " with Qubes' arguments (online|offline VIF TYPE ADDRESS); empty for none")
+        String networkHooksDirectory() default "/etc/netvm/network-hooks.d";
     }
 
     private final HookRunner hooks;
@@ -75,6 +79,14 @@ public final class VifManager implements VifRegistry, ControlCommand {
         }
         long hookTimeout = clamp(config.hookTimeoutSeconds(), 1, 600) * 1000L;
         this.hooks = new HookRunner(() -> hookTimeout);
+        String scripts = config.networkHooksDirectory();
+        if (scripts != null && !scripts.isEmpty()) {
+            if (!scripts.startsWith("/")) {
+                throw new IllegalArgumentException("networkHooksDirectory must be an absolute path: " + scripts);
+            }
+            // the scripts of one event share the hook time limit; each run is limited to it too
+            hooks.add(new ScriptHooks(java.nio.file.Path.of(scripts), hookTimeout));
+        }
         AntiSpoof antiSpoof = new AntiSpoof() {
             @Override
             public CompletionStage<Void> put(Contribution contribution) {

@@ -2,9 +2,11 @@ package org.netvm.vif.internal;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.kernel.Link;
@@ -39,6 +41,8 @@ final class VifPlan {
     final List<Op> upOps = new ArrayList<>();
     /** Phase 2: addresses whose conntrack entries are purged. */
     final List<InetAddress> purge = new ArrayList<>();
+    /** Addresses never purged for this vif: a refused vif's collision belongs to someone else. */
+    final Set<InetAddress> keepConntrack = new HashSet<>();
 
     // ---- outcome (planner for invalid input, executor for failed steps)
     String error;
@@ -55,6 +59,13 @@ final class VifPlan {
 
     int opCount() {
         return deletes.size() + sysctls.size() + neighbours.size() + upOps.size();
+    }
+
+    /** The vif's addresses are refused ({@link AddressGuard}): failed, and torn down instead of programmed. */
+    void refuse(String why) {
+        fail(why);
+        program = false;
+        teardown = true;
     }
 
     void fail(String why) {

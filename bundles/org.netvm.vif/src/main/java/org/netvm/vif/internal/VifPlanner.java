@@ -55,6 +55,9 @@ final class VifPlanner {
             if (p.spec != null && link == null) {
                 p.pending = "waiting for device " + vif.name();
             }
+        } else if (entry == null && intent == null && link != null) {
+            // an orphan device: not programmed, reported, and it delays nothing else
+            p.pending = "device without a xenstore entry " + vif.xenbusPath(base) + ", not programmed";
         }
         p.program = p.spec != null && link != null;
         p.teardown = !p.program;
@@ -67,7 +70,8 @@ final class VifPlanner {
             return List.of();
         }
         String dev = p.spec.name();
-        return p.spec.ipv6() == null ? List.of(Sysctl.proxyArp(dev)) : List.of(Sysctl.proxyArp(dev), Sysctl.proxyNdp(dev));
+        return p.spec.ipv6() == null ? List.of(Sysctl.disableIpv6(dev), Sysctl.proxyArp(dev))
+                : List.of(Sysctl.disableIpv6(dev), Sysctl.proxyArp(dev), Sysctl.proxyNdp(dev));
     }
 
     /**
@@ -98,7 +102,12 @@ final class VifPlanner {
             wantAddresses.add(Address.of(dev, IpPrefix.host(s.gateway6())));
         }
         staleDeletes(p, guest, wantRoutes, wantAddresses, routes, neighbours, addresses);
-        // 1. proxy_arp (and proxy_ndp with IPv6)
+        // 1. IPv6 off on the vif of an IPv4-only guest, before the link comes up (on for an IPv6 guest);
+        //    proxy_arp (and proxy_ndp with IPv6)
+        int ipv6Off = s.ipv6() == null ? 1 : 0;
+        if (kernel.sysctl(Sysctl.disableIpv6(dev)) != ipv6Off) {
+            p.sysctls.add(new Op.SysctlSet(Sysctl.disableIpv6(dev), ipv6Off));
+        }
         if (kernel.sysctl(Sysctl.proxyArp(dev)) != 1) {
             p.sysctls.add(new Op.SysctlSet(Sysctl.proxyArp(dev), 1));
         }
@@ -183,6 +192,7 @@ final class VifPlanner {
                 p.purge.add(p.before.spec().ipv6());
             }
         }
+        p.purge.removeAll(p.keepConntrack);
     }
 
     private static List<InetAddress> guestAddresses(VifSpec s) {

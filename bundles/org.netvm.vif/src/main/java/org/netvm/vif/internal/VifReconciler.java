@@ -88,6 +88,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private long periodicPasses;
     private boolean synced;
     private boolean swept;
+    /** The netvm's own uplink addresses and routers, from the last whole dump (every full pass). */
+    private Map<java.net.InetAddress, String> uplink = Map.of();
 
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
@@ -242,6 +244,10 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                         xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
                         executor.applied().get(vif.name())))
                 .toList();
+        if (observed.netvm() != null) {
+            uplink = observed.netvm();
+        }
+        AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
         executor.execute(plans, full);

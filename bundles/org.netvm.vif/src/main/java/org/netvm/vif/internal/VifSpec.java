@@ -17,14 +17,13 @@ import org.netvm.kernel.MacAddress;
  * @param ipv4     the guest's IPv4 address
  * @param ipv6     the guest's IPv6 address, {@code null} without one
  * @param mac      the guest's MAC
- * @param gateway  the netvm's IPv4 address put on the vif as /32, {@code null} without one
- * @param gateway6 the netvm's IPv6 address put on the vif as /128 (only with a guest IPv6), or {@code null}
+ * @param gateway  the netvm's IPv4 address put on the vif as /32
+ * @param gateway6 the netvm's IPv6 address put on the vif as /128, or {@code null}: only with a guest IPv6 (the vif
+ *                 of an IPv4-only guest has IPv6 disabled, as vif-route-qubes checks before it adds gateway6)
  */
 record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, InetAddress gateway,
         InetAddress gateway6) {
 
-    /** Qubes' default guest MAC when {@code mac} is absent. */
-    static final String DEFAULT_MAC = "00:16:3e:5e:6c:00";
     /** Longest {@code ip} value accepted (an IPv4 plus a full IPv6 literal fit easily). */
     static final int MAX_IP_VALUE = 64;
 
@@ -32,6 +31,7 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
         Objects.requireNonNull(vif, "vif");
         Objects.requireNonNull(ipv4, "ipv4");
         Objects.requireNonNull(mac, "mac");
+        Objects.requireNonNull(gateway, "gateway");
     }
 
     String name() {
@@ -58,8 +58,9 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
      *
      * @param vif       the vif; its domid must be at most 32752
      * @param ip        {@code backend/vif/D/N/ip}: "IPv4" or "IPv4 IPv6"; {@code null} if absent
-     * @param mac       {@code backend/vif/D/N/mac}, {@code null} if absent (default MAC)
-     * @param gateway   {@code qubes-netvm-gateway}, {@code null} or empty if absent
+     * @param mac       {@code backend/vif/D/N/mac}, {@code null} if absent (a failure, as in vif-route-qubes)
+     * @param gateway   {@code qubes-netvm-gateway}, {@code null} or empty if absent (a failure: a netvm
+     *                  without a gateway cannot serve guests)
      * @param gateway6  {@code qubes-netvm-gateway6}, {@code null} or empty if absent
      */
     static VifSpec validate(VifName vif, String ip, String mac, String gateway, String gateway6)
@@ -79,8 +80,11 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
         }
         InetAddress v4 = unicast(vif, "ip", words[0], 4);
         InetAddress v6 = words.length == 2 ? unicast(vif, "ip", words[1], 6) : null;
+        if (mac == null) {
+            throw new InvalidVifException(vif + ": no mac in xenstore");
+        }
         MacAddress m;
-        String macText = mac == null ? DEFAULT_MAC : mac;
+        String macText = mac;
         if (macText.length() != 17 || !macText.matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
             throw new InvalidVifException(vif + ": mac must match ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$: " + quote(macText));
         }
@@ -88,9 +92,19 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
         if ((m.bytes()[0] & 1) != 0) {
             throw new InvalidVifException(vif + ": mac is a multicast address: " + macText);
         }
-        InetAddress gw = gateway == null || gateway.isEmpty() ? null : unicast(vif, "qubes-netvm-gateway", gateway, 4);
+        if (macText.equals("00:00:00:00:00:00")) {
+            throw new InvalidVifException(vif + ": mac is all zeros");
+        }
+        if (gateway == null || gateway.isEmpty()) {
+            throw new InvalidVifException(vif + ": the netvm has no qubes-netvm-gateway: no guest is programmed"
+                    + " without one");
+        }
+        InetAddress gw = unicast(vif, "qubes-netvm-gateway", gateway, 4);
         InetAddress gw6 = v6 == null || gateway6 == null || gateway6.isEmpty() ? null
                 : unicast(vif, "qubes-netvm-gateway6", gateway6, 6);
+        if (gw6 != null && gw6.isLinkLocalAddress()) {
+            gw6 = null; // as vif-route-qubes: a link-local gateway6 is on every link already, not put on the vif
+        }
         return new VifSpec(vif, v4, v6, m, gw, gw6);
     }
 
@@ -120,6 +134,12 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
                         && (b[3] & 0xff) == 255))
                 || (a instanceof Inet4Address && (b[0] & 0xff) == 0)) {
             throw new InvalidVifException(vif + ": " + key + ": not a unicast address: " + quote(text));
+        }
+        if (a instanceof Inet4Address && (b[0] & 0xf0) == 0xf0) {
+            throw new InvalidVifException(vif + ": " + key + ": class E (240.0.0.0/4) is not a usable address: " + quote(text));
+        }
+        if (a.isLinkLocalAddress() && a instanceof Inet6Address && !key.equals("qubes-netvm-gateway6")) {
+            throw new InvalidVifException(vif + ": " + key + ": link-local (fe80::/10) is not a guest address: " + quote(text));
         }
         return a;
     }

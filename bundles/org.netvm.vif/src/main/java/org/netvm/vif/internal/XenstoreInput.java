@@ -27,6 +27,11 @@ final class XenstoreInput {
 
     static final String GATEWAY_KEY = "qubes-netvm-gateway";
     static final String GATEWAY6_KEY = "qubes-netvm-gateway6";
+    static final String DNS1_KEY = "qubes-netvm-primary-dns";
+    static final String DNS2_KEY = "qubes-netvm-secondary-dns";
+    /** Qubes' virtual DNS addresses when the keys are absent. */
+    static final String DNS1_DEFAULT = "10.139.1.1";
+    static final String DNS2_DEFAULT = "10.139.1.2";
 
     private final XenStore xs;
     private final String base;
@@ -37,6 +42,8 @@ final class XenstoreInput {
     private final Map<String, XsEntry> entries = new HashMap<>();
     private String gatewayRaw;
     private String gateway6Raw;
+    private String dns1Raw;
+    private String dns2Raw;
 
     XenstoreInput(XenStore xs, String base, VifEvents events) {
         this.xs = xs;
@@ -53,7 +60,7 @@ final class XenstoreInput {
         }
         try {
             watches.add(xs.watch(base, listener(this::changed)));
-            for (String key : List.of(GATEWAY_KEY, GATEWAY6_KEY)) {
+            for (String key : List.of(GATEWAY_KEY, GATEWAY6_KEY, DNS1_KEY, DNS2_KEY)) {
                 watches.add(xs.watch(key, listener(path -> events.gatewayChanged())));
             }
         } catch (XenStoreException e) {
@@ -119,6 +126,23 @@ final class XenstoreInput {
 
     String gateway6() {
         return gateway6Raw;
+    }
+
+    /**
+     * The netvm's own addresses named in xenstore, raw (gateway, gateway6, DNS1, DNS2 with Qubes'
+     * defaults), each with what it is: no guest may have one of them.
+     */
+    Map<String, String> reservedRaw() {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        out.put(dns1Raw == null ? DNS1_DEFAULT : dns1Raw, "DNS1 (" + DNS1_KEY + ")");
+        out.put(dns2Raw == null ? DNS2_DEFAULT : dns2Raw, "DNS2 (" + DNS2_KEY + ")");
+        if (gateway6Raw != null) {
+            out.put(gateway6Raw, "the netvm's gateway6 (" + GATEWAY6_KEY + ")");
+        }
+        if (gatewayRaw != null) {
+            out.put(gatewayRaw, "the netvm's gateway (" + GATEWAY_KEY + ")");
+        }
+        return out;
     }
 
     /**
@@ -235,13 +259,18 @@ final class XenstoreInput {
         }
     }
 
-    /** Reads the gateway keys; true if they changed. */
+    /** Reads the gateway and DNS keys; true if they changed. */
     private boolean readGateway() throws XenStoreException {
         String gw = xs.readIfExists(GATEWAY_KEY).orElse(null);
         String gw6 = xs.readIfExists(GATEWAY6_KEY).orElse(null);
-        boolean changed = !Objects.equals(gw, gatewayRaw) || !Objects.equals(gw6, gateway6Raw);
+        String dns1 = xs.readIfExists(DNS1_KEY).orElse(null);
+        String dns2 = xs.readIfExists(DNS2_KEY).orElse(null);
+        boolean changed = !Objects.equals(gw, gatewayRaw) || !Objects.equals(gw6, gateway6Raw)
+                || !Objects.equals(dns1, dns1Raw) || !Objects.equals(dns2, dns2Raw);
         gatewayRaw = gw;
         gateway6Raw = gw6;
+        dns1Raw = dns1;
+        dns2Raw = dns2;
         return changed;
     }
 }

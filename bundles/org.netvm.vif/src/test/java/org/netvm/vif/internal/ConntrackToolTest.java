@@ -2,12 +2,14 @@ package org.netvm.vif.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
@@ -27,11 +29,12 @@ class ConntrackToolTest {
 
     /**
      * The prefix makes every process the tool would start append a line to a marker file (the
-     * prefix runs before the tool's path is used): with a missing tool nothing may run, and "not
-     * found" is logged once, not per purge. The control with an existing tool shows the marker works.
+     * prefix runs before the tool's path is used): with a missing tool nothing may run, every purge
+     * fails naming its addresses, and the tool's absence is an ERROR at start (issue 11 #5). The
+     * control with an existing tool shows the marker works.
      */
     @Test
-    void aMissingToolIsSkipped(@TempDir Path dir) throws Exception {
+    void issue11AMissingToolIsAStartErrorAndFailsEveryPurge(@TempDir Path dir) throws Exception {
         Path marker = dir.resolve("started");
         List<String> prefix = List.of("/bin/sh", "-c", "echo started >> \"$0\"", marker.toString());
         List<String> lines = new CopyOnWriteArrayList<>();
@@ -53,17 +56,46 @@ class ConntrackToolTest {
         jul.addHandler(handler);
         try {
             ConntrackTool missing = new ConntrackTool(prefix, "/nonexistent/conntrack", 1000);
-            missing.purge(List.of(FakeKernel.addr("10.137.0.5")));
-            missing.start(List.of(FakeKernel.addr("fd09::5"))).get(5, TimeUnit.SECONDS);
+            assertEquals(1, lines.size(), lines.toString());
+            assertTrue(lines.get(0).startsWith("SEVERE conntrack tool not found (/nonexistent/conntrack)"), lines.get(0));
+            var e = assertThrows(Conntrack.PurgeException.class, () -> missing.purge(List.of(FakeKernel.addr("10.137.0.5"))));
+            assertEquals(java.util.Set.of(FakeKernel.addr("10.137.0.5")), e.failed());
+            var f = missing.start(List.of(FakeKernel.addr("fd09::5")));
+            var ee = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+            assertTrue(ee.getCause() instanceof Conntrack.PurgeException, String.valueOf(ee.getCause()));
             assertFalse(Files.exists(marker), "no process was started for a missing tool");
-            assertEquals(List.of("INFO conntrack tool not found: stale connection tracking entries of guests are not purged"),
-                    lines, "logged once");
 
             new ConntrackTool(prefix, "/bin/true", 1000).purge(List.of(FakeKernel.addr("10.137.0.5")));
             assertTrue(Files.exists(marker), "control: an existing tool is run through the prefix");
         } finally {
             jul.removeHandler(handler);
         }
+    }
+
+    /** A delete that fails (not "0 flow entries have been deleted") fails the purge (issue 11 #5). */
+    @Test
+    void issue11AFailingDeleteFailsThePurge(@TempDir Path dir) throws Exception {
+        Path failing = dir.resolve("conntrack");
+        Files.writeString(failing, """
+                #!/bin/sh
+                [ "$1" = -L ] && exit 1
+                echo "conntrack v1.4.8 (conntrack-tools): Operation failed: invalid parameters" >&2
+                exit 1
+                """);
+        failing.toFile().setExecutable(true);
+        var e = assertThrows(Conntrack.PurgeException.class,
+                () -> new ConntrackTool(List.of(), failing.toString(), 5000).purge(List.of(FakeKernel.addr("10.137.0.5"))));
+        assertTrue(e.getMessage().contains("Operation failed"), e.getMessage());
+
+        Path none = dir.resolve("conntrack0");
+        Files.writeString(none, """
+                #!/bin/sh
+                [ "$1" = -L ] && exit 1
+                echo "conntrack v1.4.8 (conntrack-tools): 0 flow entries have been deleted." >&2
+                exit 1
+                """);
+        none.toFile().setExecutable(true);
+        new ConntrackTool(List.of(), none.toString(), 5000).purge(List.of(FakeKernel.addr("10.137.0.5")));
     }
 
     @Test

@@ -15,6 +15,8 @@ final class FakeAntiSpoof implements AntiSpoof {
     final Map<String, Contribution> contributions = new ConcurrentHashMap<>();
     final List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
     volatile boolean hold;
+    /** Like a dataplane after a start: nothing completes before the owner {@code vif} (ready) is put. */
+    volatile boolean holdUntilReady;
     volatile RuntimeException failWith;
 
     FakeAntiSpoof(List<String> trace) {
@@ -26,7 +28,12 @@ final class FakeAntiSpoof implements AntiSpoof {
         StringBuilder b = new StringBuilder("dataplane put " + c.owner());
         c.elements().forEach((set, els) -> b.append("\n  ").append(set).append(": ").append(els));
         trace.add(b.toString());
-        return answer(() -> contributions.put(c.owner(), c));
+        CompletionStage<Void> f = answer(() -> contributions.put(c.owner(), c));
+        if (holdUntilReady && c.owner().equals(VifExecutor.READY_OWNER)) {
+            holdUntilReady = false;
+            held.forEach(h -> h.complete(null));
+        }
+        return f;
     }
 
     @Override
@@ -41,7 +48,7 @@ final class FakeAntiSpoof implements AntiSpoof {
             f.completeExceptionally(failWith);
             return f;
         }
-        if (hold) {
+        if (hold || holdUntilReady) {
             held.add(f);
             f.thenRun(effect);
             return f;

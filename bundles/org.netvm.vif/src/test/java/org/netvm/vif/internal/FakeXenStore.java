@@ -35,7 +35,16 @@ final class FakeXenStore implements XenStore {
         fire(path);
     }
 
+    /** A vif's backend keys; {@code mac} null means the usual one (a toolstack always writes it), see {@link #putVifNoMac}. */
     void putVif(int domid, int devid, String ip, String mac) {
+        vif(domid, devid, ip, mac == null ? "00:16:3e:5e:6c:00" : mac);
+    }
+
+    void putVifNoMac(int domid, int devid, String ip) {
+        vif(domid, devid, ip, null);
+    }
+
+    private void vif(int domid, int devid, String ip, String mac) {
         String d = "backend/vif/" + domid + "/" + devid;
         synchronized (this) {
             nodes.put(d, "");

@@ -62,10 +62,17 @@ class VifManagerTest {
 
             @Override
             public String conntrackPath() {
-                return "/nonexistent/conntrack";
+                return "/bin/true"; // a conntrack that succeeds and lists nothing (a missing one fails every vif)
+            }
+
+            @Override
+            public String networkHooksDirectory() {
+                return hooksDirectory;
             }
         };
     }
+
+    private static String hooksDirectory = "";
 
     /** A dataplane that applies everything at once. */
     private static final class ImmediateDataplane implements Dataplane {
@@ -121,6 +128,40 @@ class VifManagerTest {
             Rig.awaitTrue("online hook", () -> events.size() == 1);
         } finally {
             m.deactivate();
+        }
+    }
+
+    @Test
+    void issue11NetworkHookScriptsRunOnOnlineWithQubesArguments(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path out = dir.resolve("out");
+        java.nio.file.Path hooks = java.nio.file.Files.createDirectory(dir.resolve("network-hooks.d"));
+        java.nio.file.Path script = hooks.resolve("10-log");
+        java.nio.file.Files.writeString(script, "#!/bin/sh\necho \"$*\" >> " + out + "\n");
+        script.toFile().setExecutable(true);
+        hooksDirectory = hooks.toString();
+        FakeKernel kernel = new FakeKernel(new CopyOnWriteArrayList<>());
+        FakeXenStore xs = new FakeXenStore();
+        xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
+        xs.putVif(3, 0, "10.137.0.5", null);
+        kernel.addLink("vif3.0");
+        VifManager m = new VifManager(kernel, xs, new ImmediateDataplane(), config("backend/vif"));
+        try {
+            int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
+                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()));
+            assertEquals(0, rc);
+            // the file exists once the shell opened it: wait for the whole line
+            Rig.awaitTrue("the hook script ran", () -> {
+                try {
+                    return java.nio.file.Files.readString(out).endsWith("\n");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            assertEquals("online vif3.0 vif 10.137.0.5\n", java.nio.file.Files.readString(out));
+        } finally {
+            m.deactivate();
+            hooksDirectory = "";
         }
     }
 

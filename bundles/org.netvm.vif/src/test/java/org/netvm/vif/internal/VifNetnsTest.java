@@ -98,6 +98,8 @@ class VifNetnsTest {
         assertEquals("10.137.0.5 lladdr 00:16:3e:5e:6c:00 PERMANENT",
                 ip("-n", netvm, "neigh", "show", "dev", "vif3.0").trim());
         assertEquals("1", ip("netns", "exec", netvm, "cat", "/proc/sys/net/ipv4/conf/vif3.0/proxy_arp").trim());
+        assertEquals("1", ip("netns", "exec", netvm, "cat", "/proc/sys/net/ipv6/conf/vif3.0/disable_ipv6").trim(),
+                "issue 11: IPv6 off on the vif of an IPv4-only guest");
         String link = ip("-n", netvm, "link", "show", "vif3.0");
         assertTrue(link.contains(",UP") && link.contains(" group 2 "), link);
         String addr = ip("-n", netvm, "-4", "addr", "show", "dev", "vif3.0");
@@ -133,6 +135,9 @@ class VifNetnsTest {
         assertTrue(ip("-n", netvm, "-6", "route", "show", "fd09:24ef:4179::a89:5").contains("dev vif3.0"));
         assertTrue(ip("-n", netvm, "-6", "neigh", "show", "dev", "vif3.0").contains("PERMANENT"));
         assertEquals("1", ip("netns", "exec", netvm, "cat", "/proc/sys/net/ipv6/conf/vif3.0/proxy_ndp").trim());
+        assertEquals("0", ip("netns", "exec", netvm, "cat", "/proc/sys/net/ipv6/conf/vif3.0/disable_ipv6").trim());
+        String addr6 = ip("-n", netvm, "-6", "addr", "show", "dev", "vif3.0");
+        assertTrue(addr6.contains("inet6 fd09:24ef:4179::a89:1/128"), addr6);
 
         ip("-n", netvm, "link", "del", "vif3.0");
         xs.rm("backend/vif/3");

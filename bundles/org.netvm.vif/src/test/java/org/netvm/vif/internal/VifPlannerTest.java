@@ -31,7 +31,7 @@ class VifPlannerTest {
 
     private final VifPlanner planner = new VifPlanner("backend/vif");
     private final KernelObjects kernel = new KernelObjects(new HashMap<>(), new HashMap<>(), new HashMap<>(),
-            new HashMap<>());
+            new HashMap<>(), null);
 
     private static VifName vif(String name) {
         return VifName.parse(name).orElseThrow();
@@ -42,13 +42,14 @@ class VifPlannerTest {
                 up ? AntiSpoof.VIF_GROUP : 0, 1500);
     }
 
+    /** A toolstack always writes a mac; {@code null} here means the usual one. */
     private static XsEntry entry(String name, String ip, String mac) {
-        return new XsEntry(vif(name), ip, mac);
+        return new XsEntry(vif(name), ip, mac == null ? MAC.text() : mac);
     }
 
     private static VifSpec spec(String name, String ip, String gw6) {
         try {
-            return VifSpec.validate(vif(name), ip, null, GW, gw6);
+            return VifSpec.validate(vif(name), ip, MAC.text(), GW, gw6);
         } catch (VifSpec.InvalidVifException e) {
             throw new AssertionError(e);
         }
@@ -74,6 +75,7 @@ class VifPlannerTest {
         }
         kernel.addresses().put(dev, addresses);
         kernel.sysctls().put(Sysctl.proxyArp(dev).path(), 1);
+        kernel.sysctls().put(Sysctl.disableIpv6(dev).path(), s.ipv6() == null ? 1 : 0);
     }
 
     private String plan(VifName vif, Intent intent, XsEntry entry, String gw6, Link link, Applied before,
@@ -159,5 +161,32 @@ class VifPlannerTest {
                 "vif9.0")));
         Rig.assertGolden("golden/planner-sweep.txt", plan(vif("vif9.0"), null, null, null, link("vif9.0", 9, true),
                 null, null, false));
+    }
+
+    @Test
+    void issue11AnIpv4OnlyVifHasIpv6DisabledBeforeItsLinkComesUp() {
+        String text = plan(vif("vif3.0"), null, entry("vif3.0", "10.137.0.5", null), GW6, link("vif3.0", 7, false),
+                null, null, true);
+        int off = text.indexOf("1 batch: sysctl net.ipv6.conf.vif3/0.disable_ipv6=1");
+        assertTrue(off > 0 && off < text.indexOf("link set dev vif3.0 group 2 up"), text);
+        assertTrue(!text.contains("fd09"), "no gateway6 on a vif with IPv6 off: " + text);
+    }
+
+    @Test
+    void issue11AGuestGainingIpv6GetsIpv6BackOnItsVif() {
+        VifSpec s = spec("vif3.0", "10.137.0.5", null);
+        programmed(s);
+        String text = plan(vif("vif3.0"), null, entry("vif3.0", "10.137.0.5 fd09:24ef:4179::a89:5", null), GW6,
+                link("vif3.0", 7, true), new Applied(s, 7), AntiSpoof.contribution(s), true);
+        assertTrue(text.contains("1 batch: sysctl net.ipv6.conf.vif3/0.disable_ipv6=0"), text);
+        assertTrue(text.contains("address replace fd09:24ef:4179::a89:1/128 dev vif3.0"), text);
+    }
+
+    @Test
+    void issue11ALinkLocalGateway6IsNotPutOnTheVif() {
+        VifPlan p = planner.desire(vif("vif3.0"), null, entry("vif3.0", "10.137.0.5 fd09:24ef:4179::a89:5", null), GW,
+                "fe80::1", link("vif3.0", 7, false), null);
+        planner.ops(p, kernel, null, true);
+        assertTrue(!p.render().contains("fe80"), p.render());
     }
 }

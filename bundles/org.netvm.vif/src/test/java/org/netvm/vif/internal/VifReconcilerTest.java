@@ -455,7 +455,7 @@ class VifReconcilerTest {
             assertTrue(rig.reconciler.pass(true));
             List<String> events = lines.stream().filter(l -> l.contains("vif event")).toList();
             assertEquals(List.of("INFO vif event vif=vif3.0 domid=3 desired=online actual=programmed ipv4=10.137.0.5"
-                    + " metric=32749 ops=5"), events, "one line for the attach, none for a quiet resync");
+                    + " metric=32749 ops=6"), events, "one line for the attach, none for a quiet resync");
 
             for (int i = 0; i < 20; i++) {
                 rig.kernel.removeLink("vif3.0");
