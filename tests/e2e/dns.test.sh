@@ -86,9 +86,17 @@ set_upstreams
 check "0 upstreams (empty resolv.conf): queries dropped, none leaves the uplink" expect_dropped
 printf 'nameserver 127.0.0.53\nnameserver ::1\nnameserver 2001:db8::53\noptions edns0\n' > "/etc/netns/$NV/resolv.conf"
 check "0 usable upstreams (resolved stub, IPv6 only): queries dropped, none leaves" expect_dropped
+# status_reason CODE: `netvm status --json` lists the reason CODE (status tells the truth about dropped DNS)
+status_reason() {
+    local json; json=$(nvx status --json 2>/dev/null)
+    python3 -c 'import json,sys; r=[x["code"] for x in json.load(sys.stdin)["reasons"]]; print("reasons:", r); sys.exit(0 if sys.argv[1] in r else 1)' "$1" <<<"$json"
+}
+no_status_reason() { ! status_reason "$1"; }
+check_within 10 "while every query is dropped, netvm status is degraded with dns-no-upstream" status_reason dns-no-upstream
 
 set_upstreams 198.51.100.3 198.51.100.1 198.51.100.5
 check "3 upstreams after none: DNS1 -> first, DNS2 -> second, third ignored" expect_map 203.0.113.3 203.0.113.1
+check_within 10 "with upstreams again, dns-no-upstream is gone from netvm status" no_status_reason dns-no-upstream
 
 # ---------------------------------------------------------------------------------------------
 # redirect latency
