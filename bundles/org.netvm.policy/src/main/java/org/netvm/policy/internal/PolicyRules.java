@@ -106,8 +106,8 @@ public final class PolicyRules {
                 .chain(Chain.regular(FAMILY, ANTISPOOF.name()))
                 .chain(Chain.filter(FAMILY, INPUT.name(), Hook.INPUT, Priority.FILTER, Policy.DROP))
                 .chain(Chain.filter(FAMILY, FORWARD.name(), Hook.FORWARD, Priority.FILTER, Policy.DROP))
-                .chain(Chain.regular(FAMILY, CUSTOM_INPUT.name()))
-                .chain(Chain.regular(FAMILY, CUSTOM_FORWARD.name()))
+                .chain(Chain.userOwned(FAMILY, CUSTOM_INPUT.name()))
+                .chain(Chain.userOwned(FAMILY, CUSTOM_FORWARD.name()))
                 .chain(Chain.nat(Family.IP, POSTROUTING.name(), Hook.POSTROUTING, Priority.SRCNAT));
         if (options.masquerade6()) {
             b.chain(Chain.nat(Family.IP6, POSTROUTING6.name(), Hook.POSTROUTING, Priority.SRCNAT));
