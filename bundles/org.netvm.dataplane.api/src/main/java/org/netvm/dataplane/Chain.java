@@ -9,8 +9,9 @@ import java.util.Objects;
  * @param family the family (which table)
  * @param name   {@code ^[A-Za-z][A-Za-z0-9_-]{0,30}$}
  * @param base   hook attachment, or null for a regular chain
+ * @param userOwned whether the chain's contents belong to the user (see {@link #userOwned(Family, String)})
  */
-public record Chain(Family family, String name, Base base) {
+public record Chain(Family family, String name, Base base, boolean userOwned) {
 
     /**
      * Hook attachment of a base chain.
@@ -38,9 +39,17 @@ public record Chain(Family family, String name, Base base) {
     public Chain {
         Objects.requireNonNull(family, "family");
         Names.object("chain", name);
+        if (userOwned && base != null) {
+            throw new IllegalArgumentException("a user-owned chain must be a regular chain: " + name);
+        }
         if (base != null && base.type() == ChainType.ROUTE && family == Family.INET) {
             throw new IllegalArgumentException("a route chain needs family ip or ip6: " + name);
         }
+    }
+
+    /** A chain netvm owns whole ({@code userOwned} false). */
+    public Chain(Family family, String name, Base base) {
+        this(family, name, base, false);
     }
 
     /** A base chain. */
@@ -62,6 +71,18 @@ public record Chain(Family family, String name, Base base) {
     /** A regular (non-base) chain. */
     public static Chain regular(Family family, String name) {
         return new Chain(family, name, null);
+    }
+
+    /**
+     * A regular chain netvm creates (and jumps to, by the rules that name it) but whose contents belong to
+     * the user, like Qubes' {@code custom-input}/{@code custom-forward} ("Qubes OS itself will never modify
+     * them"): a backend never flushes or deletes it while a plan declares it, keeps the rules it did not
+     * write itself (an admin's {@code nft add rule ...}) through every apply, and leaves them out of
+     * {@link PacketFilterBackend#readBack()}, so they are never drift. Rules the plan puts into it (from
+     * contributions) are marked as netvm's by the backend and managed as usual.
+     */
+    public static Chain userOwned(Family family, String name) {
+        return new Chain(family, name, null, true);
     }
 
     public boolean isBase() {

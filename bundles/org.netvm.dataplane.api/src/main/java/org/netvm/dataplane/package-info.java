@@ -12,7 +12,9 @@
  * <li>{@link org.netvm.dataplane.Rule}: placed into a chain by reference, with
  * {@link org.netvm.dataplane.Match matches} (interface name or {@code vif*} prefix, interface group,
  * address/prefix, protocol, port or port range, ICMP/ICMPv6 type, conntrack state, set membership; negatable), an optional counter and a
- * {@link org.netvm.dataplane.Verdict verdict} (accept, drop, reject, jump, goto, return, dnat, masquerade).</li>
+ * {@link org.netvm.dataplane.Verdict verdict} (accept, drop, reject, jump, goto, return, dnat, masquerade).
+ * A {@link org.netvm.dataplane.Chain#userOwned user-owned} chain (1.3) is created by netvm but its
+ * contents belong to the user: the rules an admin adds to it survive every apply and are not drift.</li>
  * <li>{@link org.netvm.dataplane.NamedSet}: a typed set ({@code ipv4_addr}, {@code ipv6_addr},
  * {@code ifname . ipv4_addr}, {@code ifname . ipv6_addr}); its {@link org.netvm.dataplane.SetElement
  * elements} are given apart from rules, so a guest coming or going changes elements only.</li>

@@ -36,6 +36,7 @@ import org.netvm.policy.BasePolicy;
  *
  * <pre>
  * chain prerouting  { type filter hook prerouting priority raw; policy accept;
+ *     [iifname != "lo" ip6 saddr ::/0 counter drop]                 (only without IPv6: ipv6=false)
  *     iifgroup 2 goto antispoof
  *     ip saddr @downstream counter drop
  *     ip6 saddr @downstream6 counter drop }
@@ -87,9 +88,17 @@ public final class PolicyRules {
      *
      * @param uplinkIcmp  accept new ICMPv4 (e.g. ping) from non-vif interfaces
      * @param masquerade6 masquerade IPv6 leaving through a non-vif interface as well
+     * @param ipv6        the netvm routes IPv6 (Qubes: it has {@code qubes-netvm-gateway6}); false: every IPv6
+     *                    packet not from {@code lo} is dropped first thing in prerouting (Qubes' IPv6-disabled
+     *                    ruleset), so IPv6 is neither forwarded nor accepted
      */
-    public record Options(boolean uplinkIcmp, boolean masquerade6) {
+    public record Options(boolean uplinkIcmp, boolean masquerade6, boolean ipv6) {
         public static final Options DEFAULT = new Options(false, true);
+
+        /** With IPv6 (the netvm has {@code qubes-netvm-gateway6}). */
+        public Options(boolean uplinkIcmp, boolean masquerade6) {
+            this(uplinkIcmp, masquerade6, true);
+        }
     }
 
     private PolicyRules() {
@@ -106,13 +115,16 @@ public final class PolicyRules {
                 .chain(Chain.regular(FAMILY, ANTISPOOF.name()))
                 .chain(Chain.filter(FAMILY, INPUT.name(), Hook.INPUT, Priority.FILTER, Policy.DROP))
                 .chain(Chain.filter(FAMILY, FORWARD.name(), Hook.FORWARD, Priority.FILTER, Policy.DROP))
-                .chain(Chain.regular(FAMILY, CUSTOM_INPUT.name()))
-                .chain(Chain.regular(FAMILY, CUSTOM_FORWARD.name()))
+                .chain(Chain.userOwned(FAMILY, CUSTOM_INPUT.name()))
+                .chain(Chain.userOwned(FAMILY, CUSTOM_FORWARD.name()))
                 .chain(Chain.nat(Family.IP, POSTROUTING.name(), Hook.POSTROUTING, Priority.SRCNAT));
         if (options.masquerade6()) {
             b.chain(Chain.nat(Family.IP6, POSTROUTING6.name(), Hook.POSTROUTING, Priority.SRCNAT));
         }
 
+        if (!options.ipv6()) { // Qubes without gateway6: no IPv6 but loopback (ip6 saddr ::/0 = any IPv6)
+            b.rule(first(PREROUTING).not(Match.iifname("lo")).saddr("::/0").counter().drop());
+        }
         // anti-spoofing, before conntrack (raw priority)
         b.rule(first(PREROUTING).iifgroup(VIF_GROUP).goTo(ANTISPOOF.name()))
                 .rule(first(PREROUTING).inSet(SetKey.SOURCE_ADDRESS, DOWNSTREAM.name()).counter().drop())

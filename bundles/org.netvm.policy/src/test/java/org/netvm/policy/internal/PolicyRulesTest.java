@@ -175,4 +175,17 @@ class PolicyRulesTest {
         Plan no6 = Plan.merge(PolicyRules.contribution(new PolicyRules.Options(false, false)));
         assertFalse(no6.chain(PolicyRules.POSTROUTING6).isPresent());
     }
+
+    /** Issue 11 part 3: without qubes-netvm-gateway6 every IPv6 packet but loopback's is dropped. */
+    @Test
+    void withoutIpv6AllIpv6ButLoopbackIsDroppedFirst() {
+        PacketWalk no6 = new PacketWalk(Plan.merge(PolicyRules.contribution(new PolicyRules.Options(false, true, false)),
+                guest("vif3.0", GUEST)));
+        assertEquals(Verdict.DROP, no6.verdict(PolicyRules.PREROUTING, fromVif3(GUEST6, "2001:db8::1", TCP, 443, NEW)));
+        assertEquals(Verdict.DROP, no6.verdict(PolicyRules.PREROUTING, fromUplink("fe80::1", "fe80::2", ICMPV6, 0, NEW)));
+        assertEquals(Verdict.ACCEPT, no6.verdict(PolicyRules.PREROUTING, Packet.of("lo", 0, "::1", "::1", TCP, 22, NEW)));
+        assertEquals(Verdict.ACCEPT, no6.verdict(PolicyRules.PREROUTING, fromUplink(OUT, GUEST, TCP, 50000, ESTABLISHED)));
+        PacketWalk with6 = new PacketWalk(Plan.merge(PolicyRules.contribution(PolicyRules.Options.DEFAULT)));
+        assertEquals(Verdict.ACCEPT, with6.verdict(PolicyRules.PREROUTING, fromUplink("fe80::1", "fe80::2", ICMPV6, 0, NEW)));
+    }
 }

@@ -191,6 +191,13 @@ final class IptRenderer {
         return new Attachment(t, h);
     }
 
+    /** The iptables names of the plan's {@link Chain#userOwned user-owned} chains. */
+    Set<String> userChains(Plan plan) {
+        Set<String> out = new java.util.TreeSet<>();
+        plan.chains().stream().filter(Chain::userOwned).forEach(c -> out.add(chainName(c.family(), c.name())));
+        return out;
+    }
+
     /** Renders {@code plan}; throws if some part of it cannot be expressed with iptables and ipset. */
     Snapshot render(Plan plan) throws BackendException {
         // 1. place chains: base chains by attachment, regular chains wherever they are reachable from
@@ -380,6 +387,9 @@ final class IptRenderer {
                 yield "-j MASQUERADE";
             }
         };
+        if (chain.userOwned()) {
+            target = Snapshot.USER_CHAIN_MARK + target; // iptables-save prints the comment match last
+        }
         String spec = matches.isEmpty() ? target : matches + " " + target;
         if (v instanceof Verdict.Goto && dropPolicy) {
             // a goto from a base chain ends in the base chain's policy once the target falls off its end

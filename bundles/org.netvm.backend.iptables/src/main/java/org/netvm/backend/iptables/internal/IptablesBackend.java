@@ -42,6 +42,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * holds what it held before and {@link BackendException} is thrown. When only set elements changed
  * since the last successful apply, just one {@code ipset restore} with the additions, then the
  * removals, is run.
+ *
+ * <p>User-owned chains ({@link org.netvm.dataplane.Chain#userOwned}, e.g. {@code NETVM-custom-forward}):
+ * netvm's rules there carry {@code -m comment --comment netvm}; every other rule is the user's. They are
+ * left out of {@link #readBack} (never drift), and a full apply appends them, as read just before, to
+ * the chain it rewrites, so they survive (a table whose netvm part is unchanged is not rewritten at all;
+ * when it is, the user's counters restart at zero). {@link #sweep} removes them with the chains.
  */
 @Component(name = IptablesBackend.PID, configurationPid = IptablesBackend.PID,
         property = PacketFilterBackend.BACKEND + "=" + IptablesBackend.NAME)
@@ -74,6 +80,8 @@ public final class IptablesBackend implements PacketFilterBackend {
     private final String variant;
     /** What the last successful apply rendered; null after a failure or sweep. */
     private Snapshot lastApplied;
+    /** The iptables names of the user-owned chains of the last plan applied (their unmarked rules are the user's). */
+    private java.util.Set<String> userChains = java.util.Set.of();
 
     @Activate
     public IptablesBackend(Config config) {
@@ -125,7 +133,9 @@ public final class IptablesBackend implements PacketFilterBackend {
             }
         }
         lastApplied = null;
-        applyFull(read(), desired);
+        userChains = renderer.userChains(plan);
+        Snapshot current = read();
+        applyFull(current, desired.keepingUserRules(current, userChains));
         lastApplied = desired;
     }
 
@@ -264,7 +274,7 @@ public final class IptablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized OwnedState readBack() throws BackendException {
-        return read().toOwnedState();
+        return read().withoutUserRules(userChains).toOwnedState();
     }
 
     /**

@@ -37,6 +37,45 @@ record Snapshot(SortedMap<TableKey, TableState> tables, SortedMap<String, SetSta
         sets = Collections.unmodifiableSortedMap(new TreeMap<>(sets));
     }
 
+    /**
+     * Put in front of the target of every rule netvm writes into a user-owned chain; rules there without
+     * it are the user's.
+     */
+    static final String USER_CHAIN_MARK = "-m comment --comment netvm ";
+
+    /** This snapshot without the user's rules (unmarked) in the chains named in {@code userChains}. */
+    Snapshot withoutUserRules(java.util.Set<String> userChains) {
+        return mapUserChains(userChains, (key, chain, specs) -> specs.stream()
+                .filter(x -> x.contains(USER_CHAIN_MARK)).toList());
+    }
+
+    /**
+     * This (rendered) snapshot with the user's rules found in {@code current} appended to each chain named
+     * in {@code userChains}, so that rewriting the chain puts them back (their counters restart at zero).
+     */
+    Snapshot keepingUserRules(Snapshot current, java.util.Set<String> userChains) {
+        return mapUserChains(userChains, (key, chain, specs) -> {
+            List<String> out = new ArrayList<>(specs);
+            current.table(key).chains().getOrDefault(chain, List.of()).stream()
+                    .filter(x -> !x.contains(USER_CHAIN_MARK)).forEach(out::add);
+            return out;
+        });
+    }
+
+    private interface ChainMapper {
+        List<String> map(TableKey key, String chain, List<String> specs);
+    }
+
+    private Snapshot mapUserChains(java.util.Set<String> userChains, ChainMapper mapper) {
+        TreeMap<TableKey, TableState> t = new TreeMap<>();
+        tables.forEach((key, state) -> {
+            TreeMap<String, List<String>> chains = new TreeMap<>(state.chains());
+            chains.replaceAll((chain, specs) -> userChains.contains(chain) ? mapper.map(key, chain, specs) : specs);
+            t.put(key, new TableState(chains, state.hooks()));
+        });
+        return new Snapshot(t, sets);
+    }
+
     TableState table(TableKey key) {
         return tables.getOrDefault(key, TableState.EMPTY);
     }

@@ -262,4 +262,28 @@ class KernelTest {
             return RUNNER.run(argv, stdin);
         }
     }
+
+    /** Issue 11 part 4: an admin's rule in custom-input survives drift repair, full re-applies and a restart. */
+    @Test
+    void theUsersRulesInAUserOwnedChainSurviveRepairsAndRestarts() throws Exception {
+        Plan plan = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
+        backend.apply(plan);
+        assertEquals("REJECTED", probe("10.137.0.5"), "input rejects what comes from a vif");
+        router.ok("iptables", "-A", "NETVM-custom-input", "-s", "10.137.0.5/32", "-p", "tcp", "-j", "ACCEPT");
+        assertEquals("REACHED", probe("10.137.0.5"), "the user's accept lets it in");
+        assertEquals(backend.expected(plan), backend.readBack(), "the user's rule is not drift");
+
+        router.ok("iptables", "-D", "NETVM-input", "-i", "lo", "-j", "ACCEPT");
+        assertNotEquals(backend.expected(plan), backend.readBack(), "netvm's own rule deleted: drift");
+        backend.apply(plan); // drift repair rewrites the table
+        assertEquals(backend.expected(plan), backend.readBack());
+        assertEquals("REACHED", probe("10.137.0.5"), "kept through the repair");
+
+        IptablesBackend restarted = new IptablesBackend(RUNNER, router.name(), "NETVM-", "nft");
+        restarted.apply(Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"), new Plans.Guest("vif4.0", "10.137.0.6")));
+        assertEquals("REACHED", probe("10.137.0.5"), "kept by a new agent's apply");
+        String counted = router.ok("iptables", "-L", "NETVM-custom-input", "-v", "-x", "-n");
+        assertTrue(counted.lines().anyMatch(l -> l.strip().matches("[1-9][0-9]* +[0-9]+ +ACCEPT .*10\\.137\\.0\\.5.*")),
+                "still counting: " + counted);
+    }
 }

@@ -85,6 +85,14 @@ final class NftRenderer {
      * before any rule so jumps may point at chains defined later.
      */
     String full(Plan plan) {
+        return full(plan, java.util.Map.of());
+    }
+
+    /**
+     * {@link #full(Plan)}, with the user's rules of each {@link Chain#userOwned user-owned} chain
+     * ({@code userRules}, as {@code nft list} printed them) after the plan's rules of that chain.
+     */
+    String full(Plan plan, java.util.Map<ChainRef, List<String>> userRules) {
         StringBuilder b = new StringBuilder(sweep());
         for (Family f : Family.values()) {
             if (!plan.families().contains(f)) {
@@ -119,10 +127,14 @@ final class NftRenderer {
             }
             for (Chain c : plan.chains()) {
                 List<Rule> rules = plan.rules(c.ref());
-                if (c.family() == f && !rules.isEmpty()) {
+                List<String> user = c.userOwned() ? userRules.getOrDefault(c.ref(), List.of()) : List.of();
+                if (c.family() == f && (!rules.isEmpty() || !user.isEmpty())) {
                     b.append("\tchain ").append(c.name()).append(" {\n");
                     for (Rule r : rules) {
                         b.append("\t\t").append(rule(plan, r, false)).append('\n');
+                    }
+                    for (String u : user) {
+                        b.append("\t\t").append(u).append('\n');
                     }
                     b.append("\t}\n");
                 }
@@ -134,7 +146,9 @@ final class NftRenderer {
 
     /**
      * The changes from {@code before} to {@code after}, which declare the same chains and sets: each
-     * chain whose rules differ is flushed and refilled, then the element changes; one transaction.
+     * chain whose rules differ is flushed and refilled, then the element changes; one transaction. Null
+     * if the rules of a {@link Chain#userOwned user-owned} chain differ (never flushed: only a full
+     * transaction, which keeps the user's rules, changes netvm's rules there).
      */
     String delta(Plan before, Plan after) {
         StringBuilder b = new StringBuilder();
@@ -142,6 +156,9 @@ final class NftRenderer {
             List<Rule> rules = after.rules(c.ref());
             if (rules.equals(before.rules(c.ref()))) {
                 continue;
+            }
+            if (c.userOwned()) {
+                return null;
             }
             b.append("flush chain ").append(tableSpec(c.family())).append(' ').append(c.name()).append('\n');
             for (Rule r : rules) {
@@ -181,7 +198,10 @@ final class NftRenderer {
         }
     }
 
-    /** What {@code nft -n list table} shows right after applying {@code plan}. */
+    /**
+     * What {@code nft -n list table} shows right after applying {@code plan}, the user's rules in
+     * user-owned chains left out (as {@link #withoutUserRules} leaves them out of a listing).
+     */
     OwnedState expected(Plan plan) {
         TreeMap<String, String> chains = new TreeMap<>();
         TreeMap<String, List<String>> rules = new TreeMap<>();
@@ -203,6 +223,18 @@ final class NftRenderer {
                     .collect(Collectors.toCollection(TreeSet::new)));
         }
         return new OwnedState(chains, rules, sets, elements);
+    }
+
+    /** {@code state} without the rules netvm did not write in the chains user-owned in {@code plan}. */
+    OwnedState withoutUserRules(OwnedState state, Plan plan) {
+        TreeMap<String, List<String>> rules = new TreeMap<>(state.rules());
+        for (Chain c : plan.chains()) {
+            String k = key(c.family(), c.name());
+            if (c.userOwned() && rules.containsKey(k)) {
+                rules.put(k, rules.get(k).stream().filter(UserRules::isNetvms).toList());
+            }
+        }
+        return new OwnedState(state.chains(), rules, state.sets(), state.elements());
     }
 
     static String header(Chain c, boolean numeric) {
@@ -231,6 +263,9 @@ final class NftRenderer {
             parts.add("counter");
         }
         parts.add(verdict(family, rule.verdict(), numeric));
+        if (plan.chain(rule.chain()).map(Chain::userOwned).orElse(false)) {
+            parts.add(UserRules.MARK);
+        }
         return String.join(" ", parts);
     }
 

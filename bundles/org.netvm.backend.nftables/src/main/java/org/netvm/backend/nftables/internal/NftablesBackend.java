@@ -32,6 +32,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * ({@link InteractiveNft}, one line = one transaction: 2–4 ms with 100–1 000 guests) rather than a new
  * {@code nft -f} process (25–45 ms here: process start plus loading the ruleset into nft's cache). Full
  * transactions, read-back and sweeps use {@code nft -f}/{@code nft list}.
+ *
+ * <p>User-owned chains ({@link org.netvm.dataplane.Chain#userOwned}, e.g. {@code custom-forward}): netvm's
+ * rules there carry {@code comment "netvm"}; every other rule is the user's. A full transaction reads them
+ * (one {@code nft list table}) and puts them back, with their counters, after netvm's rules; a delta never
+ * flushes such a chain; {@link #readBack} leaves them out. {@link #sweep} removes them with the tables.
  */
 @Component(name = NftablesBackend.PID, configurationPid = NftablesBackend.PID,
         property = PacketFilterBackend.BACKEND + "=" + NftablesBackend.NAME)
@@ -125,15 +130,18 @@ public final class NftablesBackend implements PacketFilterBackend {
             // same tables, chains and sets: only the chains whose rules changed are replaced (flush +
             // rules) and only the changed elements sent, still in one transaction (a DNS change is a
             // few lines, not the whole ruleset)
+            String delta = renderer.delta(lastApplied, plan);
             try {
-                small(renderer.delta(lastApplied, plan));
-                lastApplied = plan;
-                return;
+                if (delta != null) {
+                    small(delta);
+                    lastApplied = plan;
+                    return;
+                }
             } catch (BackendException e) {
                 // the kernel is not what we last applied (drift); the full transaction repairs it
             }
         }
-        transaction(renderer.full(plan));
+        fullKeepingUserRules(plan);
         lastApplied = plan;
         if (shell != null) {
             try {
@@ -141,6 +149,42 @@ public final class NftablesBackend implements PacketFilterBackend {
             } catch (IOException e) {
                 // the next change starts it again, or falls back to nft -f
             }
+        }
+    }
+
+    /**
+     * The full transaction, with the user's rules of the plan's user-owned chains read from the kernel
+     * just before and put back in the same transaction. If nft refuses them (e.g. a user rule jumps to a
+     * chain the user added to netvm's table, which the transaction re-creates without it), the plan is
+     * applied without them: netvm's rules must not depend on the user's.
+     */
+    private void fullKeepingUserRules(Plan plan) throws BackendException {
+        java.util.Map<org.netvm.dataplane.ChainRef, List<String>> user = new java.util.HashMap<>();
+        java.util.Map<Family, java.util.Map<String, List<String>>> listed = new java.util.EnumMap<>(Family.class);
+        for (org.netvm.dataplane.Chain c : plan.chains()) {
+            if (c.userOwned()) {
+                var inTable = listed.computeIfAbsent(c.family(), f -> {
+                    try { // one listing per table; none there (first start): no user rules
+                        CommandRunner.Result r = nft(List.of("list", "table", f.keyword(), renderer.table(f)), "");
+                        return r.ok() ? UserRules.parse(r.stdout()) : java.util.Map.of();
+                    } catch (BackendException e) {
+                        return java.util.Map.of();
+                    }
+                });
+                List<String> rules = inTable.getOrDefault(c.name(), List.of());
+                if (!rules.isEmpty()) {
+                    user.put(c.ref(), rules);
+                }
+            }
+        }
+        if (user.isEmpty()) {
+            transaction(renderer.full(plan));
+            return;
+        }
+        try {
+            transaction(renderer.full(plan, user));
+        } catch (BackendException e) {
+            transaction(renderer.full(plan));
         }
     }
 
@@ -167,8 +211,11 @@ public final class NftablesBackend implements PacketFilterBackend {
                 throw new BackendException("nft list table " + renderer.tableSpec(f) + " failed", r.stderr());
             }
         }
-        return new OwnedState(new java.util.TreeMap<>(listing.chains), new java.util.TreeMap<>(listing.rules),
-                new java.util.TreeMap<>(listing.sets), new java.util.TreeMap<>(listing.elements));
+        OwnedState found = new OwnedState(new java.util.TreeMap<>(listing.chains),
+                new java.util.TreeMap<>(listing.rules), new java.util.TreeMap<>(listing.sets),
+                new java.util.TreeMap<>(listing.elements));
+        // the user's rules in user-owned chains are not netvm's state, so never drift
+        return lastApplied == null ? found : renderer.withoutUserRules(found, lastApplied);
     }
 
     @Override

@@ -45,6 +45,19 @@ class NftRendererGoldenTest {
     }
 
     @Test
+    void userOwnedChainKeepsTheUsersRulesAfterNetvmsMarkedOnes() throws IOException {
+        var customForward = org.netvm.dataplane.ChainRef.of(org.netvm.dataplane.Family.INET, "custom-forward");
+        assertGolden("user-rules.nft", renderer.full(QubesPlans.withExtensionInCustomForward(), java.util.Map.of(
+                customForward, List.of("tcp dport 22 counter packets 3 bytes 180 accept"))));
+    }
+
+    @Test
+    void aChangeOfNetvmsRulesInAUserOwnedChainIsNoDelta() {
+        org.junit.jupiter.api.Assertions.assertNull(
+                renderer.delta(QubesPlans.twoGuests(), QubesPlans.withExtensionInCustomForward()));
+    }
+
+    @Test
     void setElementOnlyChange() throws IOException {
         assertGolden("guest-change-elements.nft",
                 renderer.elementDelta(QubesPlans.twoGuests(), QubesPlans.guestChanged()));

@@ -231,4 +231,43 @@ class NftablesKernelTest {
         backend.apply(QubesPlans.guestChanged());
         assertNoDrift(QubesPlans.guestChanged());
     }
+
+    /** Issue 11 part 4: an admin's rule in custom-input survives drift repair, full re-applies and a restart. */
+    @Test
+    void theUsersRulesInAUserOwnedChainSurviveRepairsAndRestarts() throws Exception {
+        Plan plan = QubesPlans.twoGuests();
+        backend.apply(plan);
+        assertFalse(peer.tcpAnswered("10.99.0.1", 9, 2), "input has policy drop");
+        ns.ok("nft", "add", "rule", "inet", "netvm", "custom-input", "tcp", "dport", "9", "counter", "accept");
+        assertTrue(peer.tcpAnswered("10.99.0.1", 9, 2), "the user's accept lets it in");
+        assertNoDrift(plan); // the user's rule is not drift
+
+        ns.ok("nft", "delete", "rule", "inet", "netvm", "input", "handle", handle("input", "iifname \"lo\" accept"));
+        assertFalse(backend.expected(plan).equals(backend.readBack()), "netvm's own rule deleted: drift");
+        backend.apply(plan); // drift repair: a full transaction
+        assertNoDrift(plan);
+        long before = packets(ns.ok("nft", "list", "chain", "inet", "netvm", "custom-input"), "tcp dport 9");
+        assertTrue(before >= 1, "counter kept through the full transaction: " + before);
+        assertTrue(peer.tcpAnswered("10.99.0.1", 9, 2));
+
+        backend.apply(QubesPlans.withExtensionInCustomForward()); // netvm's rules in a user-owned chain change
+        assertNoDrift(QubesPlans.withExtensionInCustomForward());
+        NftablesBackend restarted = new NftablesBackend(new ProcessCommandRunner(Duration.ofSeconds(30)), "nft",
+                ns.name(), "netvm");
+        restarted.apply(plan); // a new agent: no memory of the last plan
+        assertEquals(List.of(), restarted.expected(plan).diff(restarted.readBack()));
+        long after = packets(ns.ok("nft", "list", "chain", "inet", "netvm", "custom-input"), "tcp dport 9");
+        assertTrue(peer.tcpAnswered("10.99.0.1", 9, 2), "still accepted after the restart's apply");
+        assertTrue(packets(ns.ok("nft", "list", "chain", "inet", "netvm", "custom-input"), "tcp dport 9") > after,
+                "and still counting");
+        assertFalse(ns.ok("nft", "list", "chain", "inet", "netvm", "custom-forward").contains("vif3.0"),
+                "netvm's own (marked) rule went with the plan that had it");
+    }
+
+    private static String handle(String chain, String rule) {
+        String listing = ns.ok("nft", "-a", "list", "chain", "inet", "netvm", chain);
+        Matcher m = Pattern.compile(Pattern.quote(rule) + " # handle (\\d+)").matcher(listing);
+        assertTrue(m.find(), listing);
+        return m.group(1);
+    }
 }

@@ -50,8 +50,8 @@ final class QubesPlans {
                 .chain(Chain.regular(Family.INET, "antispoof"))
                 .chain(Chain.filter(Family.INET, "input", Hook.INPUT, Priority.FILTER, Policy.DROP))
                 .chain(Chain.filter(Family.INET, "forward", Hook.FORWARD, Priority.FILTER, Policy.ACCEPT))
-                .chain(Chain.regular(Family.INET, "custom-input"))
-                .chain(Chain.regular(Family.INET, "custom-forward"))
+                .chain(Chain.userOwned(Family.INET, "custom-input"))
+                .chain(Chain.userOwned(Family.INET, "custom-forward"))
                 .chain(Chain.nat(Family.IP, "postrouting", Hook.POSTROUTING, Priority.SRCNAT))
                 .rule(Rule.in(PREROUTING).iifgroup(VIF_GROUP).goTo("antispoof"))
                 .rule(Rule.in(PREROUTING).inSet(Match.SetKey.SOURCE_ADDRESS, "downstream").counter().drop())
@@ -117,5 +117,15 @@ final class QubesPlans {
     static Plan withDns(List<String> upstreams) {
         List<Contribution> all = new ArrayList<>(List.of(basePolicy(), dns(upstreams)));
         return Plan.merge(all);
+    }
+
+    /** Section 5 plus an extension counting vif3.0's forwarded packets in the user-owned custom-forward. */
+    static Plan withExtensionInCustomForward() {
+        ChainRef customForward = ChainRef.of(Family.INET, "custom-forward");
+        Contribution ext = Contribution.builder("com.example/acct")
+                .chain(Chain.regular(Family.INET, "acct"))
+                .rule(Rule.in(customForward).iifname("vif3.0").counter().jump("acct"))
+                .build();
+        return Plan.merge(basePolicy(), guest("vif3.0", "10.137.0.5", null), ext);
     }
 }
