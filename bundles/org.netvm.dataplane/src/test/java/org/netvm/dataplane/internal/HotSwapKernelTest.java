@@ -144,8 +144,8 @@ class HotSwapKernelTest {
                 logLines.add("ERROR " + m);
             }
         };
-        var r = new DataplaneReconciler(new Settings("nftables", 5, 2), new ExecutorScheduler(),
-                Runnable::run, log);
+        var r = new DataplaneReconciler(new Settings("nftables", 5, 2), Clock.SYSTEM,
+                Runnable::run, log).start();
         try {
             r.bindBackend(nft, Map.of("service.id", 1L, "netvm.backend", "nftables"));
             r.bindBackend(ipt, Map.of("service.id", 2L, "netvm.backend", "iptables"));
