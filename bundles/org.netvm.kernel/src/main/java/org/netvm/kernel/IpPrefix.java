@@ -1,17 +1,14 @@
 package org.netvm.kernel;
 
-import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Objects;
-import java.util.regex.Pattern;
+
+import org.netvm.util.IpText;
 
 /** An IPv4 or IPv6 address with a prefix length, e.g. {@code 10.137.0.5/32}. Host bits are kept as given. */
 public record IpPrefix(InetAddress address, int length) {
-    private static final Pattern IPV4 =
-            Pattern.compile("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
-    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
-
     public IpPrefix {
         Objects.requireNonNull(address, "address");
         if (length < 0 || length > bits(address)) {
@@ -44,22 +41,17 @@ public record IpPrefix(InetAddress address, int length) {
     }
 
     /**
-     * Parses a numeric IPv4 (dotted quad, nothing shorter) or IPv6 literal (no zone). Never
-     * resolves names.
+     * Parses a numeric IPv4 (dotted quad, nothing shorter) or IPv6 literal (no zone; an IPv4-mapped
+     * address is refused). Never resolves names.
      */
     public static InetAddress parseAddress(String literal) {
-        if (literal != null && IPV4.matcher(literal).matches()) {
-            return Inet4Address.ofLiteral(literal);
-        }
-        if (literal != null && literal.indexOf(':') >= 0 && IPV6.matcher(literal).matches()) {
-            try {
-                InetAddress a = Inet6Address.ofLiteral(literal);
-                if (a instanceof Inet6Address) { // Java turns ::ffff:a.b.c.d into an IPv4 address
-                    return a;
-                }
-            } catch (IllegalArgumentException e) {
-                // fall through to the uniform message
+        try {
+            InetAddress a = InetAddress.getByAddress(IpText.parse(literal, true)); // numeric: no lookup
+            if (literal.indexOf(':') < 0 || a instanceof Inet6Address) { // Java turns ::ffff:a.b.c.d into IPv4
+                return a;
             }
+        } catch (IllegalArgumentException | UnknownHostException e) {
+            // the uniform message below
         }
         throw new IllegalArgumentException("not an IP address literal: " + Checks.quote(literal));
     }
@@ -85,45 +77,6 @@ public record IpPrefix(InetAddress address, int length) {
 
     /** An address as {@code ip} prints it (RFC 5952 for IPv6). */
     public static String text(InetAddress a) {
-        if (a instanceof Inet6Address) {
-            return compress(a.getAddress());
-        }
-        return a.getHostAddress();
-    }
-
-    private static String compress(byte[] b) {
-        int[] w = new int[8];
-        for (int i = 0; i < 8; i++) {
-            w[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
-        }
-        int bestStart = -1, bestLen = 0;
-        for (int i = 0; i < 8; ) {
-            if (w[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && w[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen && j - i > 1) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        StringBuilder s = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                s.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (s.length() > 0 && s.charAt(s.length() - 1) != ':') {
-                s.append(':');
-            }
-            s.append(Integer.toHexString(w[i]));
-        }
-        return s.toString();
+        return IpText.format(a.getAddress());
     }
 }

@@ -8,25 +8,31 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
  * The one reconciler thread of a component (the shape of Calico Felix's managers): event sources
  * only {@link #record} what changed, under this object's lock, and wake the thread; the thread runs
  * one {@link Pass} that takes everything recorded so far and applies it. A burst of records while
- * a pass runs costs one more pass, not one per record.
+ * a pass runs costs one more pass, not one per record. Used by every bundle that reconciles (vif,
+ * dataplane, policy, guest).
  *
  * <ul>
- * <li>The first pass runs at {@link #start} and is periodic; then a periodic pass runs every
- * {@code periodMillis} (none if 0). A pass that returns false (or throws) is followed by a periodic
- * pass after {@code retryMillis}.</li>
- * <li>{@code coalesceMillis} (may be 0): after a wake-up, the thread waits this long for more
- * records before the pass.</li>
+ * <li>The first pass runs at {@link #start} and is periodic (unless {@link Timing#passAtStart} is
+ * false: then the first periodic pass runs one period after the start); then a periodic pass runs
+ * every {@code periodMillis} after the previous one ended (none if 0). A pass that returns false
+ * (or throws) is followed by a periodic pass {@code retryMillis} after it ended.</li>
+ * <li>{@code coalesceMillis} (may be 0): a pass for records runs this long after the first record
+ * since the last pass took its records (or after that pass, if it was under way), so a burst of records
+ * becomes one pass. A periodic pass is not delayed; it takes what was recorded too.</li>
  * <li>{@link #request} returns a future completed after the pass that covered the request (one that
  * started after it), with that pass's result.</li>
+ * <li>The timing is read again at every decision, so a component may change it with its configuration.</li>
  * </ul>
- * The pass may also be run by hand (tests); {@link #record}, {@link #locked} and {@link #underLock} work
- * without a thread.
+ * Tests drive it without a thread and with a fake clock: {@link #startManual}, then {@link #nextDue}
+ * and {@link #runDue} whenever their clock moves. {@link #record}, {@link #locked} and
+ * {@link #underLock} work without a thread.
  */
 public final class Reconciler {
     private static final System.Logger LOG = System.getLogger(Reconciler.class.getName());
@@ -41,23 +47,35 @@ public final class Reconciler {
     /**
      * @param periodMillis   between periodic passes; 0 for none (only the first pass and retries)
      * @param retryMillis    until the pass after a failed one
-     * @param coalesceMillis to let a burst of records accumulate after a wake-up; 0 for none
+     * @param coalesceMillis to let a burst of records accumulate before their pass; 0 for none
+     * @param passAtStart    whether the first periodic pass runs at the start (else one period later)
      */
-    public record Timing(long periodMillis, long retryMillis, long coalesceMillis) {
+    public record Timing(long periodMillis, long retryMillis, long coalesceMillis, boolean passAtStart) {
         public Timing {
             if (periodMillis < 0 || retryMillis <= 0 || coalesceMillis < 0) {
                 throw new IllegalArgumentException("period >= 0, retry > 0, coalesce >= 0");
             }
         }
+
+        /** A first (periodic) pass at the start. */
+        public Timing(long periodMillis, long retryMillis, long coalesceMillis) {
+            this(periodMillis, retryMillis, coalesceMillis, true);
+        }
     }
+
+    private static final long NEVER = Long.MAX_VALUE;
 
     private final String threadName;
     private final String what;
-    private final Timing timing;
+    private final Supplier<Timing> timing;
+    private final LongSupplier clock;
     private final Pass pass;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wakeUp = lock.newCondition();
+    // guarded by lock
     private boolean signalled;
+    private long wokenAt;
+    private long nextPeriodic = NEVER;
     private final List<CompletableFuture<Boolean>> requested = new ArrayList<>();
     private volatile boolean running;
     private Thread thread;
@@ -67,16 +85,32 @@ public final class Reconciler {
      * @param what       names the work in the log ({@code "<what> pass failed"})
      */
     public Reconciler(String threadName, String what, Timing timing, Pass pass) {
+        this(threadName, what, () -> timing, System::nanoTime, pass);
+    }
+
+    /**
+     * @param timing read at every decision (a configuration change applies from the next one)
+     * @param clock  nanoseconds; {@link System#nanoTime} unless driven by hand ({@link #startManual})
+     */
+    public Reconciler(String threadName, String what, Supplier<Timing> timing, LongSupplier clock, Pass pass) {
         this.threadName = threadName;
         this.what = what;
         this.timing = timing;
+        this.clock = clock;
         this.pass = pass;
     }
 
-    /** Starts the thread; its first pass runs at once. */
+    /** Starts the thread; its first pass runs at once (see {@link Timing#passAtStart}). */
     public void start() {
-        running = true;
+        startManual();
         thread = Thread.ofPlatform().name(threadName).daemon().start(this::loop);
+    }
+
+    /** Starts without a thread: the caller runs the passes that are due with {@link #runDue}. */
+    public void startManual() {
+        Timing t = timing.get();
+        underLock(() -> nextPeriodic = t.passAtStart() ? clock.getAsLong() : after(t.periodMillis()));
+        running = true;
     }
 
     /** Stops the thread (waits up to 10 s for a pass); requests not covered yet are cancelled. */
@@ -103,7 +137,10 @@ public final class Reconciler {
         lock.lock();
         try {
             change.run();
-            signalled = true;
+            if (!signalled) {
+                signalled = true;
+                wokenAt = clock.getAsLong();
+            }
             wakeUp.signalAll();
         } finally {
             lock.unlock();
@@ -138,34 +175,52 @@ public final class Reconciler {
         });
     }
 
+    /** When the next pass is due (clock nanoseconds), {@link Long#MAX_VALUE} if none is (or stopped). */
+    public long nextDue() {
+        return locked(() -> running ? due(timing.get().coalesceMillis()) : NEVER);
+    }
+
+    /** Runs one pass on the calling thread if one is due by the clock; returns whether it ran. */
+    public boolean runDue() {
+        Taken taken = takeIfDue();
+        if (taken == null) {
+            return false;
+        }
+        runPass(taken);
+        return true;
+    }
+
     private void loop() {
-        long nextPeriodic = System.nanoTime();
         while (running) {
-            Boolean periodic = awaitWork(nextPeriodic);
-            if (periodic == null || !sleep(timing.coalesceMillis())) {
+            Taken taken = awaitDue();
+            if (taken == null) {
                 return;
             }
-            boolean ok = runPass(periodic);
-            if (periodic || !ok) {
-                long delay = !ok ? timing.retryMillis() : timing.periodMillis();
-                nextPeriodic = delay > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay) : Long.MAX_VALUE;
-            }
+            runPass(taken);
         }
     }
 
-    /** Waits for a record or the periodic deadline; true if periodic, null when stopping. */
-    private Boolean awaitWork(long nextPeriodic) {
+    /** What a pass takes when it starts: whether it is periodic, and the requests it covers. */
+    private record Taken(boolean periodic, List<CompletableFuture<Boolean>> covered) {
+    }
+
+    /** Waits until a pass is due and takes it; null when stopping. */
+    private Taken awaitDue() {
         lock.lock();
         try {
-            long wait;
-            while (running && !signalled && (wait = deadline(nextPeriodic)) > 0) {
-                wakeUp.awaitNanos(wait);
+            while (running) {
+                long due = due(timing.get().coalesceMillis());
+                long wait = due == NEVER ? NEVER : due - clock.getAsLong();
+                if (wait <= 0) {
+                    return take();
+                }
+                if (wait == NEVER) {
+                    wakeUp.await();
+                } else {
+                    wakeUp.awaitNanos(wait);
+                }
             }
-            if (!running) {
-                return null;
-            }
-            signalled = false;
-            return nextPeriodic != Long.MAX_VALUE && System.nanoTime() - nextPeriodic >= 0;
+            return null;
         } catch (InterruptedException e) {
             return null;
         } finally {
@@ -173,36 +228,51 @@ public final class Reconciler {
         }
     }
 
-    private static long deadline(long nextPeriodic) {
-        return nextPeriodic == Long.MAX_VALUE ? Long.MAX_VALUE : nextPeriodic - System.nanoTime();
-    }
-
-    private static boolean sleep(long millis) {
-        if (millis > 0) {
-            try {
-                Thread.sleep(millis);
-            } catch (InterruptedException e) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private boolean runPass(boolean periodic) {
-        List<CompletableFuture<Boolean>> covered = locked(() -> {
-            List<CompletableFuture<Boolean>> c = new ArrayList<>(requested);
-            requested.clear();
-            return c;
+    private Taken takeIfDue() {
+        return locked(() -> {
+            long due = due(timing.get().coalesceMillis());
+            return running && due != NEVER && due - clock.getAsLong() <= 0 ? take() : null;
         });
+    }
+
+    /** Called with the lock held. */
+    private long due(long coalesceMillis) {
+        long coalesce = TimeUnit.MILLISECONDS.toNanos(coalesceMillis);
+        long event = signalled ? wokenAt + coalesce : NEVER;
+        return Math.min(event, nextPeriodic);
+    }
+
+    /** Called with the lock held. */
+    private Taken take() {
+        signalled = false;
+        boolean periodic = nextPeriodic != NEVER && clock.getAsLong() - nextPeriodic >= 0;
+        List<CompletableFuture<Boolean>> covered = new ArrayList<>(requested);
+        requested.clear();
+        return new Taken(periodic, covered);
+    }
+
+    private long after(long millis) {
+        return millis > 0 ? clock.getAsLong() + TimeUnit.MILLISECONDS.toNanos(millis) : NEVER;
+    }
+
+    private void runPass(Taken taken) {
         boolean ok;
         try {
-            ok = pass.run(periodic);
+            ok = pass.run(taken.periodic());
         } catch (RuntimeException | Error e) {
             LOG.log(Level.ERROR, what + " pass failed", e);
             ok = false;
         }
         boolean result = ok;
-        covered.forEach(f -> f.complete(result));
-        return ok;
+        Timing t = timing.get();
+        underLock(() -> {
+            if (taken.periodic() || !result) {
+                nextPeriodic = after(!result ? t.retryMillis() : t.periodMillis());
+            }
+            if (signalled) { // recorded during the pass: the wake-up is now
+                wokenAt = Math.max(wokenAt, clock.getAsLong());
+            }
+        });
+        taken.covered().forEach(f -> f.complete(result));
     }
 }

@@ -31,7 +31,7 @@ final class BackendSwap {
 
     private final Log log;
     private final StatusBoard board;
-    private final Scheduler clock;
+    private final Clock clock;
 
     private BackendEntry active;
     private Plan applied;            // what active holds, as far as we know; null: unknown
@@ -42,7 +42,7 @@ final class BackendSwap {
     private boolean inForce;         // active has applied a plan since it took charge
     private final Set<Long> idleSwept = new HashSet<>();
 
-    BackendSwap(Log log, StatusBoard board, Scheduler clock) {
+    BackendSwap(Log log, StatusBoard board, Clock clock) {
         this.log = log;
         this.board = board;
         this.clock = clock;

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
@@ -20,6 +21,7 @@ import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.internal.Waiters.SwapWaiter;
 import org.netvm.dataplane.internal.Waiters.Waiter;
 import org.netvm.kernel.Kernel;
+import org.netvm.util.Reconciler;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -39,11 +41,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Keeps the active {@link PacketFilterBackend} equal to the merge of all contributions.
  *
  * <p>Threading: every callback ({@link #put}, {@link #remove}, whiteboard and backend bind/unbind,
- * {@link #modified}, the operator requests) only records desired state under {@code lock} and asks for
- * a pass. All backend calls happen in passes on one reconciler thread ({@link Scheduler}); a pass
- * starts {@code debounceMillis} after the first request, so a burst of changes becomes one merge and
- * one apply. Every {@code resyncSeconds} a pass also reads the kernel back and re-applies on drift.
- * The lock is never held during a backend call.
+ * {@link #modified}, the operator requests) only records desired state under the reconciler's lock and asks for
+ * a pass. All backend calls happen in passes on one reconciler thread ({@link Reconciler}, the one every
+ * netvm reconciler uses); a pass starts {@code debounceMillis} after the first request, so a burst of
+ * changes becomes one merge and one apply. Every {@code resyncSeconds} a pass also reads the kernel back
+ * and re-applies on drift. The reconciler's lock is never held during a backend call.
  *
  * <p>Start-up: nothing is written until at least one contribution exists, every required owner
  * ({@code requiredOwners}, by default the base policy) contributes and the configured backend is
@@ -84,7 +86,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         String markerDir() default "/run/netvm";
     }
 
-    private final Scheduler scheduler;
+    private final Reconciler loop;
     private final Executor notifier;
     private final Runnable closeNotifier;
     private final Log log;
@@ -92,8 +94,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     final IpForwarding forwarding;
     private final Reconciliation reconciliation;
 
-    // ---- desired state and requests: written by callbacks, guarded by lock
-    private final Object lock = new Object();
+    // ---- desired state and requests: written by callbacks, guarded by the reconciler's lock (loop)
     private final Map<String, Contribution> puts = new HashMap<>();
     private final Map<Long, Contribution> services = new TreeMap<>();
     private final Map<Long, BackendEntry> backends = new HashMap<>();
@@ -101,35 +102,55 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private final List<SwapWaiter> swapWaiters = new ArrayList<>();
     private final List<CompletableFuture<List<String>>> cleanups = new ArrayList<>();
     private final List<IpForwarding.Request> forwardingRequests = new ArrayList<>();
-    private Settings settings;
+    private final List<CompletableFuture<DryRun>> dryRuns = new ArrayList<>();
+    private volatile Settings settings; // also read by the reconciler's timing
     private long generation;
     private boolean everDesired;
     private long configEpoch;
     private long retrySeq;
-    private boolean scheduled;
+    private boolean passRequested;
     private boolean stopped;
 
     @Activate
     public DataplaneReconciler(Config config, @Reference(service = LoggerFactory.class) Logger logger) {
-        this(Settings.of(config), new ExecutorScheduler(), Executors.newVirtualThreadPerTaskExecutor(),
+        this(Settings.of(config), Clock.SYSTEM, Executors.newVirtualThreadPerTaskExecutor(),
                 Log.of(logger), new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())));
+        start();
     }
 
-    /** For tests: {@code notifier} completes the callers' stages (a direct executor keeps tests simple). */
-    DataplaneReconciler(Settings settings, Scheduler scheduler, Executor notifier, Log log) {
-        this(settings, scheduler, notifier, log, ForwardingMarker.NONE);
+    /**
+     * For tests: not started ({@link #start}, or drive {@link #loop()} by hand); {@code notifier} completes
+     * the callers' stages (a direct executor keeps tests simple).
+     */
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log) {
+        this(settings, clock, notifier, log, ForwardingMarker.NONE);
     }
 
-    DataplaneReconciler(Settings settings, Scheduler scheduler, Executor notifier, Log log, ForwardingMarker marker) {
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log, ForwardingMarker marker) {
         this.settings = Objects.requireNonNull(settings, "settings");
-        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        Supplier<Reconciler.Timing> timing = () -> {
+            Settings t = this.settings;
+            long resync = t.resyncSeconds() * 1000L; // a failed pass is retried by the next resync
+            return new Reconciler.Timing(resync, resync, t.debounceMillis(), false);
+        };
+        this.loop = new Reconciler("netvm-dataplane", "dataplane", timing, clock::nanoTime, this::pass);
         this.notifier = Objects.requireNonNull(notifier, "notifier");
         this.closeNotifier = notifier instanceof ExecutorService es ? es::shutdown : () -> {
         };
         this.log = Objects.requireNonNull(log, "log");
         this.forwarding = new IpForwarding(log, board, marker);
-        this.reconciliation = new Reconciliation(log, scheduler, board, forwarding);
-        scheduler.schedule(this::resyncTick, settings.resyncSeconds() * 1000L);
+        this.reconciliation = new Reconciliation(log, clock, board, forwarding);
+    }
+
+    /** Starts the reconciler thread. */
+    DataplaneReconciler start() {
+        loop.start();
+        return this;
+    }
+
+    /** The reconciler, for tests that drive it with a fake clock. */
+    Reconciler loop() {
+        return loop;
     }
 
     @Modified
@@ -145,28 +166,29 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     }
 
     void modified(Settings s) {
-        synchronized (lock) {
+        recordPass(() -> {
             settings = s;
             configEpoch++;
-            requestPass();
-        }
+        });
     }
 
     @Deactivate
     void deactivate() {
         List<CompletableFuture<?>> pending = new ArrayList<>();
-        synchronized (lock) {
+        loop.underLock(() -> {
             stopped = true;
             waiters.forEach(w -> pending.add(w.future()));
             swapWaiters.forEach(w -> pending.add(w.future()));
             pending.addAll(cleanups);
             forwardingRequests.forEach(r -> pending.add(r.future()));
+            pending.addAll(dryRuns);
             waiters.clear();
             swapWaiters.clear();
             cleanups.clear();
             forwardingRequests.clear();
-        }
-        scheduler.shutdown(); // no sweep: the kernel keeps enforcing the last applied state
+            dryRuns.clear();
+        });
+        loop.stop(); // a pass under way finishes; no sweep: the kernel keeps enforcing the last applied state
         IllegalStateException stoppedError = new IllegalStateException("the dataplane stopped");
         pending.forEach(f -> f.completeExceptionally(stoppedError));
         closeNotifier.run();
@@ -187,10 +209,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     private CompletionStage<Void> change(String owner, Contribution c) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        synchronized (lock) {
-            if (stopped) {
-                return CompletableFuture.failedFuture(new IllegalStateException("the dataplane stopped"));
-            }
+        return record(f, () -> {
             if (c == null) {
                 puts.remove(owner);
             } else {
@@ -199,9 +218,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             }
             generation++;
             waiters.add(new Waiter(generation, owner, f));
-            requestPass();
-        }
-        return f.copy();
+        }).copy();
     }
 
     @Override
@@ -214,21 +231,20 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Reference(service = Contribution.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC)
     void bindContribution(Contribution c, Map<String, Object> props) {
-        synchronized (lock) {
+        recordPass(() -> {
             services.put(serviceId(props), c);
             everDesired = true;
             generation++;
-            requestPass();
-        }
+        });
     }
 
     void unbindContribution(Contribution c, Map<String, Object> props) {
-        synchronized (lock) {
-            if (services.remove(serviceId(props)) != null) {
+        loop.record(() -> {
+            if (services.remove(serviceId(props)) != null && !stopped) {
                 generation++;
-                requestPass();
+                passRequested = true;
             }
-        }
+        });
     }
 
     /** The kernel, for IP forwarding (optional: tools and tests run without). */
@@ -236,9 +252,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             policyOption = ReferencePolicyOption.GREEDY)
     void bindKernel(Kernel kernel) {
         forwarding.sysctls(new KernelForwarding(kernel));
-        synchronized (lock) {
-            requestPass(); // the start-up check of forwarding
-        }
+        recordPass(() -> { }); // the start-up check of forwarding
     }
 
     void unbindKernel(Kernel kernel) {
@@ -252,17 +266,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         Object ranking = props.get(Constants.SERVICE_RANKING);
         BackendEntry e = new BackendEntry(serviceId(props), ranking instanceof Integer r ? r : 0,
                 name instanceof String n && !n.isBlank() ? n : backend.name(), backend);
-        synchronized (lock) {
-            backends.put(e.serviceId(), e);
-            requestPass();
-        }
+        recordPass(() -> backends.put(e.serviceId(), e));
     }
 
     void unbindBackend(PacketFilterBackend backend, Map<String, Object> props) {
-        synchronized (lock) {
-            backends.remove(serviceId(props));
-            requestPass();
-        }
+        recordPass(() -> backends.remove(serviceId(props)));
     }
 
     private static long serviceId(Map<String, Object> props) {
@@ -277,22 +285,25 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     /** Records a request under the lock and asks for a pass; fails {@code f} if the dataplane stopped. */
     private <T> CompletableFuture<T> record(CompletableFuture<T> f, Runnable request) {
-        synchronized (lock) {
-            if (stopped) {
-                return CompletableFuture.failedFuture(new IllegalStateException("the dataplane stopped"));
+        return recordPass(request) ? f : CompletableFuture.failedFuture(new IllegalStateException("the dataplane stopped"));
+    }
+
+    /** Runs {@code change} under the reconciler's lock and asks for a pass, unless stopped; whether it ran. */
+    private boolean recordPass(Runnable change) {
+        boolean[] accepted = new boolean[1];
+        loop.record(() -> {
+            if (!stopped) {
+                change.run();
+                passRequested = true;
+                accepted[0] = true;
             }
-            request.run();
-            requestPass();
-        }
-        return f;
+        });
+        return accepted[0];
     }
 
     @Override
     public void retry() {
-        synchronized (lock) {
-            retrySeq++;
-            requestPass();
-        }
+        recordPass(() -> retrySeq++);
     }
 
     @Override
@@ -304,13 +315,13 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Override
     public CompletableFuture<DryRun> dryRun() {
         CompletableFuture<DryRun> f = new CompletableFuture<>();
-        scheduler.schedule(() -> {
-            try {
-                f.complete(dryRun(reconciliation));
-            } catch (RuntimeException e) {
-                f.completeExceptionally(e);
+        loop.record(() -> {
+            if (stopped) {
+                f.completeExceptionally(new IllegalStateException("the dataplane stopped"));
+            } else {
+                dryRuns.add(f); // answered by the next pass, which reconciles only if asked to
             }
-        }, 0);
+        });
         return f;
     }
 
@@ -321,10 +332,10 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     @Override
     public Status status() {
-        synchronized (lock) {
+        return loop.locked(() -> {
             List<String> names = backends.values().stream().map(BackendEntry::name).distinct().sorted().toList();
             return board.status(settings.backend(), names);
-        }
+        });
     }
 
     @Override
@@ -332,35 +343,29 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         return board.backendStatistics();
     }
 
-    /** Called with lock held. */
-    private void requestPass() {
-        if (!scheduled && !stopped) {
-            scheduled = true;
-            scheduler.schedule(() -> pass(false), settings.debounceMillis());
-        }
-    }
-
     // ------------------------------------------------------------------ the reconciler thread
 
-    private void resyncTick() {
-        pass(true);
-        synchronized (lock) {
-            if (!stopped) {
-                scheduler.schedule(this::resyncTick, settings.resyncSeconds() * 1000L);
+    /** One pass: the dry runs asked for, then (if something was recorded, or {@code resync}) one reconciliation. */
+    private boolean pass(boolean resync) {
+        List<CompletableFuture<DryRun>> asked = loop.locked(() -> {
+            List<CompletableFuture<DryRun>> l = List.copyOf(dryRuns);
+            dryRuns.clear();
+            return l;
+        });
+        for (CompletableFuture<DryRun> f : asked) {
+            try {
+                f.complete(dryRun(reconciliation));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
             }
         }
-    }
-
-    private void pass(boolean resync) {
-        Reconciliation.Snapshot s;
-        synchronized (lock) {
-            if (!resync) {
-                scheduled = false;
-            }
-            if (stopped) {
-                return;
-            }
-            s = snapshot();
+        Reconciliation.Snapshot s = loop.locked(() -> {
+            boolean wanted = passRequested || resync;
+            passRequested = false;
+            return wanted && !stopped ? snapshot() : null;
+        });
+        if (s == null) {
+            return true;
         }
         Reconciliation.Outcome o;
         try {
@@ -368,27 +373,23 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         } catch (RuntimeException e) {
             log.error("dataplane pass failed: " + e);
             board.recordFailure("internal error: " + e);
-            return;
+            return true; // retried by the next resync
         }
-        synchronized (lock) {
+        loop.underLock(() -> {
             waiters.removeAll(o.doneWaiters());
             swapWaiters.removeAll(o.doneSwaps());
-        }
+        });
         o.notifications().forEach(notifier::execute);
+        return true;
     }
 
     private DryRun dryRun(Reconciliation r) {
-        List<BackendEntry> bs;
-        String requested;
-        synchronized (lock) {
-            bs = new ArrayList<>(backends.values());
-            requested = settings.backend();
-        }
+        List<BackendEntry> bs = loop.locked(() -> new ArrayList<>(backends.values()));
         bs.sort(BackendEntry.ORDER);
-        return r.dryRun(bs, requested);
+        return r.dryRun(bs, settings.backend());
     }
 
-    /** Called with lock held. */
+    /** Called with the reconciler's lock held. */
     private Reconciliation.Snapshot snapshot() {
         List<Contribution> all = null;
         if (!reconciliation.merged(generation)) {

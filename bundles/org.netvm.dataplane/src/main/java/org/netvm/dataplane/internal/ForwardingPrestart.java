@@ -3,13 +3,14 @@ package org.netvm.dataplane.internal;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import org.netvm.kernel.CloseableKernel;
 import org.netvm.kernel.Kernels;
+import org.netvm.util.SystemProcessRunner;
 
 /**
  * {@code netvm forwarding prestart}: the agent unit's {@code ExecStartPre}, run before the agent and
@@ -134,13 +135,7 @@ public final class ForwardingPrestart {
         };
     }
 
-    private static boolean exec(List<String> argv) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        if (!p.waitFor(10, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(argv.getFirst() + " did not answer within 10 s");
-        }
-        return p.exitValue() == 0;
+    private static boolean exec(List<String> argv) throws IOException {
+        return new SystemProcessRunner(Duration.ofSeconds(10), 64 << 20, 1 << 20).run(argv, "").ok();
     }
 }

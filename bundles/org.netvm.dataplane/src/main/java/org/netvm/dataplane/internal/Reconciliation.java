@@ -40,7 +40,7 @@ final class Reconciliation {
     }
 
     private final Log log;
-    private final Scheduler scheduler;
+    private final Clock clock;
     private final StatusBoard board;
     private final BackendSwap swap;
     private final ApplyLog applyLog;
@@ -55,13 +55,13 @@ final class Reconciliation {
     private boolean ready;           // something desired and every required owner in the plan
     private Set<String> loggedMissing = Set.of();
 
-    Reconciliation(Log log, Scheduler scheduler, StatusBoard board, IpForwarding forwarding) {
+    Reconciliation(Log log, Clock clock, StatusBoard board, IpForwarding forwarding) {
         this.log = log;
-        this.scheduler = scheduler;
+        this.clock = clock;
         this.board = board;
         this.forwarding = forwarding;
-        this.swap = new BackendSwap(log, board, scheduler);
-        this.applyLog = new ApplyLog(log, scheduler::nanoTime);
+        this.swap = new BackendSwap(log, board, clock);
+        this.applyLog = new ApplyLog(log, clock::nanoTime);
     }
 
     /** The merged plan (any thread). */
@@ -204,7 +204,7 @@ final class Reconciliation {
     /** The active backend applies {@code plan}; null on success, else the error (kernel unchanged). */
     private BackendException apply(Plan plan, String reason) {
         BackendEntry active = swap.active();
-        long t0 = scheduler.nanoTime();
+        long t0 = clock.nanoTime();
         String owners = applyLog.changedOwners();
         try {
             active.backend().apply(plan);
@@ -222,8 +222,8 @@ final class Reconciliation {
     }
 
     private Duration recordApply(String backend, long t0, String error) {
-        Duration took = Duration.ofNanos(scheduler.nanoTime() - t0);
-        board.recordApply(backend, took, scheduler.now(), error);
+        Duration took = Duration.ofNanos(clock.nanoTime() - t0);
+        board.recordApply(backend, took, clock.now(), error);
         return took;
     }
 

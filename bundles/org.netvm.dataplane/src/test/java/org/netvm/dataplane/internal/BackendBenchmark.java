@@ -273,8 +273,8 @@ class BackendBenchmark {
         // one guest more through the reconciler: put until applied (merge of N+3 contributions + apply)
         b.sweep();
         double[] viaReconciler = new double[reps];
-        var r = new DataplaneReconciler(new Settings(b.name(), 5, 0), new ExecutorScheduler(),
-                Runnable::run, log);
+        var r = new DataplaneReconciler(new Settings(b.name(), 5, 0), Clock.SYSTEM,
+                Runnable::run, log).start();
         try {
             r.bindBackend(b, Map.of("service.id", 1L, "netvm.backend", b.name()));
             List<CompletableFuture<Void>> puts = new ArrayList<>();
@@ -323,8 +323,8 @@ class BackendBenchmark {
     private void hotSwap(PacketFilterBackend nft, PacketFilterBackend ipt, int guests, int reps) throws Exception {
         nft.sweep();
         ipt.sweep();
-        var r = new DataplaneReconciler(new Settings("nftables", 5, 0), new ExecutorScheduler(),
-                Runnable::run, log);
+        var r = new DataplaneReconciler(new Settings("nftables", 5, 0), Clock.SYSTEM,
+                Runnable::run, log).start();
         List<Double> toIpt = new ArrayList<>();
         List<Double> toNft = new ArrayList<>();
         try {

@@ -57,8 +57,8 @@ class CommandsTest {
             public void error(String m) {
             }
         };
-        r = new DataplaneReconciler(new Settings("a", 5, 0), new ExecutorScheduler(),
-                Runnable::run, quiet);
+        r = new DataplaneReconciler(new Settings("a", 5, 0), Clock.SYSTEM,
+                Runnable::run, quiet).start();
         r.bindBackend(a, Map.of("service.id", 1L, "netvm.backend", "a"));
         r.bindBackend(b, Map.of("service.id", 2L, "netvm.backend", "b"));
         r.put(DataplaneReconcilerTest.policy()).toCompletableFuture().get(5, TimeUnit.SECONDS);

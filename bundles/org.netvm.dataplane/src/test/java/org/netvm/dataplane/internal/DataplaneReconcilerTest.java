@@ -57,7 +57,7 @@ class DataplaneReconcilerTest {
 
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
-    final ManualScheduler clock = new ManualScheduler();
+    final ManualClock clock = new ManualClock();
     final Log log = new Log() {
         @Override
         public void info(String m) {
@@ -77,7 +77,7 @@ class DataplaneReconcilerTest {
     long nextServiceId = 100;
 
     DataplaneReconciler reconciler(String backend) {
-        return new DataplaneReconciler(new Settings(backend, 5, 2), clock, Runnable::run, log);
+        return clock.drive(new DataplaneReconciler(new Settings(backend, 5, 2), clock, Runnable::run, log));
     }
 
     Map<String, Object> bind(DataplaneReconciler r, FakeBackend b) {
@@ -598,8 +598,8 @@ class DataplaneReconcilerTest {
     void nothingIsWrittenWhileARequiredOwnerIsMissingAtStartOrLater() {
         // a restart: DNS contributes before the base policy; applying that plan alone would replace the
         // previous run's filtering with none (no anti-spoofing, no forward filter)
-        var r = new DataplaneReconciler(new Settings("a", 5, 2, java.util.Set.of("policy")),
-                clock, Runnable::run, log);
+        var r = clock.drive(new DataplaneReconciler(new Settings("a", 5, 2, java.util.Set.of("policy")),
+                clock, Runnable::run, log));
         var a = new FakeBackend("a", calls);
         bind(r, a);
         Contribution dns = Contribution.builder("dns")

@@ -93,14 +93,12 @@ class HotSwapKernelTest {
         }
     }
 
-    /** {@code new <pkg>.<type>(new <pkg>.ProcessCommandRunner(30 s), args...)} */
+    /** {@code new <pkg>.<type>(new SystemProcessRunner(30 s), args...)} */
     static PacketFilterBackend backend(String pkg, String type, String... args) throws ReflectiveOperationException {
         ClassLoader cl = HotSwapKernelTest.class.getClassLoader();
-        Class<?> runnerType = Class.forName(pkg + ".CommandRunner", true, cl);
-        Object runner = Class.forName(pkg + ".ProcessCommandRunner", true, cl).getConstructor(Duration.class)
-                .newInstance(Duration.ofSeconds(30));
+        Object runner = new org.netvm.util.SystemProcessRunner(Duration.ofSeconds(30));
         Class<?>[] params = new Class<?>[args.length + 1];
-        params[0] = runnerType;
+        params[0] = org.netvm.util.ProcessRunner.class;
         java.util.Arrays.fill(params, 1, params.length, String.class);
         Object[] values = new Object[args.length + 1];
         values[0] = runner;
@@ -144,8 +142,8 @@ class HotSwapKernelTest {
                 logLines.add("ERROR " + m);
             }
         };
-        var r = new DataplaneReconciler(new Settings("nftables", 5, 2), new ExecutorScheduler(),
-                Runnable::run, log);
+        var r = new DataplaneReconciler(new Settings("nftables", 5, 2), Clock.SYSTEM,
+                Runnable::run, log).start();
         try {
             r.bindBackend(nft, Map.of("service.id", 1L, "netvm.backend", "nftables"));
             r.bindBackend(ipt, Map.of("service.id", 2L, "netvm.backend", "iptables"));

@@ -97,8 +97,8 @@ class IpForwardingNetnsTest {
             public void error(String m) {
             }
         };
-        var r = new DataplaneReconciler(new Settings("a", 5, 0, java.util.Set.of("policy")), new ExecutorScheduler(),
-                Runnable::run, quiet, ForwardingMarker.NONE);
+        var r = new DataplaneReconciler(new Settings("a", 5, 0, java.util.Set.of("policy")), Clock.SYSTEM,
+                Runnable::run, quiet, ForwardingMarker.NONE).start();
         try {
             r.bindBackend(new FakeBackend("a", calls), Map.of("service.id", 1L, "netvm.backend", "a"));
             r.bindKernel(kernel);

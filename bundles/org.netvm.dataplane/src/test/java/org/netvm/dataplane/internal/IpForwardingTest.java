@@ -20,7 +20,7 @@ import org.netvm.dataplane.Dataplane.Forwarding;
 class IpForwardingTest {
     final List<String> journal = Collections.synchronizedList(new ArrayList<>());
     final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
-    final ManualScheduler clock = new ManualScheduler();
+    final ManualClock clock = new ManualClock();
     final FakeSysctls sysctls = new FakeSysctls();
     final FakeMarker marker = new FakeMarker();
     final Log log = new Log() {
@@ -90,8 +90,8 @@ class IpForwardingTest {
     }
 
     DataplaneReconciler reconciler(FakeBackend... backends) {
-        var r = new DataplaneReconciler(new Settings("a", 5, 2, java.util.Set.of("policy")), clock, Runnable::run, log,
-                marker);
+        var r = clock.drive(new DataplaneReconciler(new Settings("a", 5, 2, java.util.Set.of("policy")), clock,
+                Runnable::run, log, marker));
         long id = 1;
         for (FakeBackend b : backends) {
             r.bindBackend(b, Map.of("service.id", id++, "netvm.backend", b.name()));

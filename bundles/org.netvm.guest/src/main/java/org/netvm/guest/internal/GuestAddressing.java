@@ -7,9 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
@@ -18,6 +15,7 @@ import org.netvm.kernel.Kernel;
 import org.netvm.kernel.KernelException;
 import org.netvm.kernel.Link;
 import org.netvm.kernel.MacAddress;
+import org.netvm.util.Reconciler;
 import org.netvm.xenstore.Watch;
 import org.netvm.xenstore.XenStore;
 import org.netvm.xenstore.XenStoreException;
@@ -68,7 +66,7 @@ public final class GuestAddressing {
     private final Logger log;
     private final Config config;
     private final String home;
-    private final ScheduledExecutorService reconciler;
+    private final Reconciler reconciler;
     private final AtomicBoolean dirty = new AtomicBoolean();
     private final List<Watch> watches = new ArrayList<>();
 
@@ -79,12 +77,10 @@ public final class GuestAddressing {
     @Activate
     public GuestAddressing(Config config, @Reference XenStore xs, @Reference Kernel kernel,
             @Reference(service = LoggerFactory.class) Logger log) {
-        this(config, xs, kernel, new FileResolvConf(), log,
-                Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("netvm-guest").daemon().unstarted(r)));
+        this(config, xs, kernel, new FileResolvConf(), log);
     }
 
-    GuestAddressing(Config config, XenStore xs, Kernel kernel, ResolvConf resolv, Logger log,
-            ScheduledExecutorService reconciler) {
+    GuestAddressing(Config config, XenStore xs, Kernel kernel, ResolvConf resolv, Logger log) {
         if (!config.interfaceName().isEmpty() && !DEVICE.matcher(config.interfaceName()).matches()) {
             throw new IllegalArgumentException("interfaceName is not a device name: " + config.interfaceName());
         }
@@ -93,7 +89,15 @@ public final class GuestAddressing {
         this.kernel = kernel;
         this.resolv = resolv;
         this.log = log;
-        this.reconciler = reconciler;
+        long every = Math.max(1, config.resyncSeconds()) * 1000L; // a failed pass is retried by the periodic one
+        this.reconciler = new Reconciler("netvm-guest", "guest addressing", new Reconciler.Timing(every, every, 0),
+                periodic -> {
+                    if (periodic) {
+                        dirty.set(true);
+                    }
+                    reconcile();
+                    return true;
+                });
         this.home = config.domid() > 0 ? "/local/domain/" + config.domid() + "/" : "";
         List<String> keys = new ArrayList<>(GuestNetwork.KEYS);
         keys.add("device/vif/0/mac");
@@ -104,27 +108,19 @@ public final class GuestAddressing {
                 log.error("cannot watch {}: {}; relying on the periodic pass", home + key, e.getMessage());
             }
         }
-        int every = Math.max(1, config.resyncSeconds());
-        reconciler.scheduleWithFixedDelay(this::resync, every, every, TimeUnit.SECONDS);
         requestReconcile();
+        reconciler.start(); // the first pass runs at once
     }
 
     @Deactivate
     void deactivate() {
         watches.forEach(Watch::close);
-        reconciler.shutdownNow();
+        reconciler.stop();
     }
 
     /** Called from watch callbacks: only records that something changed. */
     void requestReconcile() {
-        if (dirty.compareAndSet(false, true)) {
-            reconciler.execute(this::reconcile);
-        }
-    }
-
-    private void resync() {
-        dirty.set(true);
-        reconcile();
+        reconciler.record(() -> dirty.set(true));
     }
 
     /** One pass; runs on the reconciler thread. */

@@ -1,13 +1,15 @@
 package org.netvm.policy.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.LongSupplier;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.policy.BasePolicy;
-import org.netvm.util.ExecutorTasks;
-import org.netvm.util.Tasks;
+import org.netvm.util.Reconciler;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -28,8 +30,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * dataplane owns forwarding ({@link Dataplane#forwarding}): it writes the sysctls, decides at start
  * whether forwarding found on stays on, and keeps the marker for restarts.
  *
- * <p>All work runs on one thread: activation and configuration changes record the desired policy and
- * put it; the put's completion asks for forwarding (every time, so a forwarding switched off behind
+ * <p>All work runs on one reconciler thread ({@link Reconciler}): activation, configuration changes and
+ * the dataplane's answers are recorded, and the next pass handles them in order; it puts the desired policy; the put's completion asks for forwarding (every time, so a forwarding switched off behind
  * netvm's back is repaired by the next put). A failed put (or forwarding request) is retried after
  * {@code retryMillis}. When the policy bundle is stopped, forwarding is switched off first, then the
  * policy withdrawn; when the whole framework stops (a restart), nothing is asked, so forwarding and the
@@ -59,33 +61,44 @@ public final class PolicyComponent {
 
     private final Dataplane dataplane;
     private final Logger log;
-    private final Tasks tasks;
+    private final Reconciler loop;
+    private final List<Runnable> recorded = new ArrayList<>(); // guarded by the loop's lock
+    private volatile long retryMillis = 5000; // also read by the loop's timing
 
-    // state below is touched on the tasks thread only
+    // state below is touched by passes only (and by stop once the thread has ended)
     private Contribution desired;
     private boolean ipv6Forwarding;
-    private long retryMillis;
     private long generation;
     private boolean forwarding;
     private boolean retryPending;
+    private boolean retryAsked;
     private boolean closed;
 
     @Activate
     public PolicyComponent(@Reference Dataplane dataplane, @Reference(service = LoggerFactory.class) Logger log,
             Config config) {
-        this(dataplane, log, new ExecutorTasks("netvm-policy"), config);
+        this(dataplane, log, System::nanoTime, config);
+        loop.start();
     }
 
-    PolicyComponent(Dataplane dataplane, Logger log, Tasks tasks, Config config) {
+    /** For tests: not started; drive {@link #loop()} with the fake {@code clock}. */
+    PolicyComponent(Dataplane dataplane, Logger log, LongSupplier clock, Config config) {
         this.dataplane = dataplane;
         this.log = log;
-        this.tasks = tasks;
-        tasks.execute(() -> configure(config));
+        // no periodic pass: a pass that asked for a retry is followed by one after retryMillis
+        this.loop = new Reconciler("netvm-policy", "policy", () -> new Reconciler.Timing(0, retryMillis, 0, false),
+                clock, this::pass);
+        execute(() -> configure(config));
+    }
+
+    /** The reconciler, for tests that drive it by hand. */
+    Reconciler loop() {
+        return loop;
     }
 
     @Modified
     void modified(Config config) {
-        tasks.execute(() -> configure(config));
+        execute(() -> configure(config));
     }
 
     @Deactivate
@@ -95,8 +108,36 @@ public final class PolicyComponent {
 
     /** {@code frameworkStopping}: the whole runtime stops (a restart follows), not just this bundle. */
     void stop(boolean frameworkStopping) {
-        tasks.execute(() -> shutdown(frameworkStopping));
-        tasks.close();
+        execute(() -> shutdown(frameworkStopping));
+        loop.stop(); // a pass under way finishes; what is still recorded (the shutdown last) runs here
+        runRecorded();
+    }
+
+    /** Records {@code task} for the next pass. */
+    private void execute(Runnable task) {
+        loop.record(() -> recorded.add(task));
+    }
+
+    /** One pass: a retry that fell due, then what was recorded, in order; false if it asked for a retry. */
+    private boolean pass(boolean periodic) {
+        retryAsked = false;
+        if (periodic && retryPending) {
+            retryPending = false;
+            if (!closed) {
+                put();
+            }
+        }
+        runRecorded();
+        return !retryAsked;
+    }
+
+    private void runRecorded() {
+        List<Runnable> tasks = loop.locked(() -> {
+            List<Runnable> l = List.copyOf(recorded);
+            recorded.clear();
+            return l;
+        });
+        tasks.forEach(Runnable::run);
     }
 
     /** Whether the dataplane switched forwarding on for us (read by tests after running the tasks). */
@@ -123,7 +164,7 @@ public final class PolicyComponent {
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
-        stage.whenComplete((ok, error) -> tasks.execute(() -> putDone(gen, error)));
+        stage.whenComplete((ok, error) -> execute(() -> putDone(gen, error)));
     }
 
     private void putDone(long gen, Throwable error) {
@@ -142,7 +183,7 @@ public final class PolicyComponent {
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
-        stage.whenComplete((ok, e) -> tasks.execute(() -> forwardingDone(gen, e)));
+        stage.whenComplete((ok, e) -> execute(() -> forwardingDone(gen, e)));
     }
 
     private void forwardingDone(long gen, Throwable error) {
@@ -166,12 +207,7 @@ public final class PolicyComponent {
             return;
         }
         retryPending = true;
-        tasks.schedule(() -> {
-            retryPending = false;
-            if (!closed) {
-                put();
-            }
-        }, retryMillis);
+        retryAsked = true; // the pass returns false: the loop runs a pass after retryMillis
     }
 
     private void shutdown(boolean frameworkStopping) {

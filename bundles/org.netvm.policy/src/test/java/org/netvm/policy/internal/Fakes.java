@@ -1,17 +1,16 @@
 package org.netvm.policy.internal;
 
 import java.lang.reflect.Proxy;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.LongSupplier;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.Plan;
-import org.netvm.util.Tasks;
+import org.netvm.util.Reconciler;
 import org.osgi.service.log.Logger;
 
 /** Fakes of the policy component's seams. */
@@ -69,45 +68,44 @@ final class Fakes {
         }
     }
 
-    /** Tasks run only when the test says so. */
-    static final class ManualTasks implements Tasks {
-        final Queue<Runnable> now = new ArrayDeque<>();
-        final List<Long> delays = new ArrayList<>();
-        final Queue<Runnable> later = new ArrayDeque<>();
-        boolean closed;
+    /** Drives policy components' reconcilers by hand, with a fake clock: passes run only when the test says so. */
+    static final class ManualTasks {
+        private final List<Reconciler> driven = new ArrayList<>();
+        private long nowNanos;
 
-        @Override
-        public void execute(Runnable task) {
-            if (!closed) {
-                now.add(task);
-            }
+        LongSupplier clock() {
+            return () -> nowNanos;
         }
 
-        @Override
-        public void schedule(Runnable task, long delayMillis) {
-            if (!closed) {
-                delays.add(delayMillis);
-                later.add(task);
-            }
+        PolicyComponent drive(PolicyComponent c) {
+            c.loop().startManual();
+            driven.add(c.loop());
+            return c;
         }
 
+        /** Runs every pass that is due now. */
         void runNow() {
-            for (Runnable r; (r = now.poll()) != null;) {
-                r.run();
+            for (boolean ran = true; ran;) {
+                ran = false;
+                for (Reconciler r : driven) {
+                    ran |= r.runDue();
+                }
             }
         }
 
-        void runLater() {
-            List<Runnable> due = new ArrayList<>(later);
-            later.clear();
-            due.forEach(Runnable::run);
-            runNow();
+        /** Milliseconds until the next pass (a retry), -1 if none is planned. */
+        long nextInMillis() {
+            long due = driven.stream().mapToLong(Reconciler::nextDue).min().orElse(Long.MAX_VALUE);
+            return due == Long.MAX_VALUE ? -1 : (due - nowNanos) / 1_000_000L;
         }
 
-        @Override
-        public void close() {
+        /** Moves the clock to the next pass (a retry) and runs what is due. */
+        void runLater() {
+            long due = driven.stream().mapToLong(Reconciler::nextDue).min().orElse(Long.MAX_VALUE);
+            if (due != Long.MAX_VALUE) {
+                nowNanos = Math.max(nowNanos, due);
+            }
             runNow();
-            closed = true;
         }
     }
 

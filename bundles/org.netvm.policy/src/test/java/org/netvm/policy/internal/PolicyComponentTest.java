@@ -54,7 +54,7 @@ class PolicyComponentTest {
     }
 
     private PolicyComponent start(PolicyComponent.Config config) {
-        PolicyComponent c = new PolicyComponent(dataplane, Fakes.logger(logs), tasks, config);
+        PolicyComponent c = tasks.drive(new PolicyComponent(dataplane, Fakes.logger(logs), tasks.clock(), config));
         tasks.runNow();
         return c;
     }
@@ -79,7 +79,7 @@ class PolicyComponentTest {
         tasks.runNow();
         assertEquals(List.of("put policy"), journal.events);
         assertFalse(c.forwarding());
-        assertEquals(List.of(5000L), tasks.delays);
+        assertEquals(5000L, tasks.nextInMillis(), "the retry is due in retryMillis");
         assertTrue(logs.getFirst().startsWith("ERROR base policy not applied"), logs.toString());
 
         tasks.runLater();
@@ -126,7 +126,8 @@ class PolicyComponentTest {
         tasks.runNow();
         assertEquals("forwarding IPV4", journal.events.getLast());
 
-        PolicyComponent c = new PolicyComponent(dataplane, Fakes.logger(logs), tasks, config(false, true));
+        PolicyComponent c = tasks.drive(
+                new PolicyComponent(dataplane, Fakes.logger(logs), tasks.clock(), config(false, true)));
         tasks.runNow();
         dataplane.stages.getLast().complete(null);
         tasks.runNow();

@@ -9,10 +9,13 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.dataplane.Plan;
+import org.netvm.util.ProcessRunner;
+import org.netvm.util.SystemProcessRunner;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
@@ -74,7 +77,7 @@ public final class IptablesBackend implements PacketFilterBackend {
         long timeoutMillis() default 30000;
     }
 
-    private final CommandRunner runner;
+    private final ProcessRunner runner;
     private final List<String> netnsPrefix;
     private final IptRenderer renderer;
     private final String variant;
@@ -85,12 +88,12 @@ public final class IptablesBackend implements PacketFilterBackend {
 
     @Activate
     public IptablesBackend(Config config) {
-        this(new ProcessCommandRunner(Duration.ofMillis(config.timeoutMillis())), config.netns(),
+        this(new SystemProcessRunner(Duration.ofMillis(config.timeoutMillis())), config.netns(),
                 config.chainPrefix(), config.variant());
     }
 
     /** For tests and tools; {@code netns} empty for the own namespace. */
-    public IptablesBackend(CommandRunner runner, String netns, String chainPrefix, String variant) {
+    public IptablesBackend(ProcessRunner runner, String netns, String chainPrefix, String variant) {
         this.runner = runner;
         this.renderer = new IptRenderer(chainPrefix);
         if (netns == null || netns.isEmpty()) {
@@ -210,13 +213,13 @@ public final class IptablesBackend implements PacketFilterBackend {
             if (input.isEmpty()) {
                 continue;
             }
-            CommandRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
+            ProcessRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
             if (!r.ok()) {
                 List<String> rollbackFailures = new ArrayList<>();
                 for (TableKey done : committed.reversed()) {
                     String back = TableState.restoreInput(done.table(), desired.table(done), current.table(done));
                     try {
-                        CommandRunner.Result b = run(List.of(program(done.version(), "restore"), "--noflush"), back);
+                        ProcessRunner.Result b = run(List.of(program(done.version(), "restore"), "--noflush"), back);
                         if (!b.ok()) {
                             rollbackFailures.add(done + ": " + b.stderr().strip());
                         }
@@ -249,7 +252,7 @@ public final class IptablesBackend implements PacketFilterBackend {
         if (script.isEmpty()) {
             return;
         }
-        CommandRunner.Result r = run(List.of("ipset", "-exist", "restore"), script);
+        ProcessRunner.Result r = run(List.of("ipset", "-exist", "restore"), script);
         if (!r.ok()) {
             throw new BackendException(what + " (ipset restore exit " + r.exitCode() + ")", r.stderr());
         }
@@ -259,13 +262,13 @@ public final class IptablesBackend implements PacketFilterBackend {
     Snapshot read() throws BackendException {
         TreeMap<TableKey, TableState> tables = new TreeMap<>();
         for (int v : List.of(4, 6)) {
-            CommandRunner.Result r = run(List.of(program(v, "save")), "");
+            ProcessRunner.Result r = run(List.of(program(v, "save")), "");
             if (!r.ok()) {
                 throw new BackendException(program(v, "save") + " failed (exit " + r.exitCode() + ")", r.stderr());
             }
             tables.putAll(Snapshot.parseSave(v, r.stdout(), renderer.prefix()));
         }
-        CommandRunner.Result sets = run(List.of("ipset", "save"), "");
+        ProcessRunner.Result sets = run(List.of("ipset", "save"), "");
         if (!sets.ok()) {
             throw new BackendException("ipset save failed (exit " + sets.exitCode() + ")", sets.stderr());
         }
@@ -299,7 +302,7 @@ public final class IptablesBackend implements PacketFilterBackend {
         for (Map.Entry<TableKey, TableState> e : current.tables().entrySet()) {
             TableKey key = e.getKey();
             String input = TableState.restoreInput(key.table(), e.getValue(), TableState.EMPTY);
-            CommandRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
+            ProcessRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
             if (!r.ok()) {
                 throw new BackendException(program(key.version(), "restore") + " refused to remove netvm's chains from "
                         + key.table().keyword() + " (exit " + r.exitCode() + ")", r.stderr());
@@ -329,7 +332,7 @@ public final class IptablesBackend implements PacketFilterBackend {
         return b.toString();
     }
 
-    private CommandRunner.Result run(List<String> args, String stdin) throws BackendException {
+    private ProcessRunner.Result run(List<String> args, String stdin) throws BackendException {
         List<String> argv = new ArrayList<>(netnsPrefix);
         argv.addAll(args);
         try {

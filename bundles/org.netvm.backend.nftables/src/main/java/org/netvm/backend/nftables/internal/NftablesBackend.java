@@ -5,11 +5,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
+
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.Family;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.dataplane.Plan;
+import org.netvm.util.ProcessRunner;
+import org.netvm.util.SystemProcessRunner;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -68,7 +71,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         boolean interactive() default true;
     }
 
-    private final CommandRunner runner;
+    private final ProcessRunner runner;
     private final List<String> nftPrefix;
     private final NftRenderer renderer;
     private final NftShell shell;
@@ -76,23 +79,23 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Activate
     public NftablesBackend(Config config) {
-        this(new ProcessCommandRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
+        this(new SystemProcessRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
                 config.tablePrefix(), config.interactive() ? Duration.ofMillis(config.timeoutMillis()) : null);
     }
 
     /** For tests and tools: {@code netns} empty for the own namespace; every change through {@code nft -f}. */
-    public NftablesBackend(CommandRunner runner, String nft, String netns, String tablePrefix) {
+    public NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix) {
         this(runner, nft, netns, tablePrefix, (Duration) null);
     }
 
     /** {@code interactiveTimeout}: non-null to send changes through a long-lived {@code nft -i}. */
-    public NftablesBackend(CommandRunner runner, String nft, String netns, String tablePrefix,
+    public NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             Duration interactiveTimeout) {
         this(runner, nft, netns, tablePrefix, (java.util.function.Function<List<String>, NftShell>) argv ->
                 interactiveTimeout == null ? null : new InteractiveNft(argv, interactiveTimeout, "netvm-probe"));
     }
 
-    NftablesBackend(CommandRunner runner, String nft, String netns, String tablePrefix,
+    NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells) {
         this.runner = runner;
         this.renderer = new NftRenderer(tablePrefix);
@@ -191,7 +194,7 @@ public final class NftablesBackend implements PacketFilterBackend {
     @Override
     public synchronized OwnedState readBack() throws BackendException {
         NftListing listing = new NftListing();
-        CommandRunner.Result tables = nft(List.of("-n", "list", "tables"), "");
+        ProcessRunner.Result tables = nft(List.of("-n", "list", "tables"), "");
         if (!tables.ok()) {
             throw new BackendException("nft list tables failed", tables.stderr());
         }
@@ -204,7 +207,7 @@ public final class NftablesBackend implements PacketFilterBackend {
             if (f == null) {
                 continue;
             }
-            CommandRunner.Result r = nft(List.of("-n", "list", "table", f.keyword(), renderer.table(f)), "");
+            ProcessRunner.Result r = nft(List.of("-n", "list", "table", f.keyword(), renderer.table(f)), "");
             if (r.ok()) {
                 listing.parse(r.stdout());
             } else if (!r.stderr().contains("No such file or directory")) {
@@ -256,14 +259,14 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (script.isEmpty()) {
             return;
         }
-        CommandRunner.Result r = nft(List.of("-f", "-"), script);
+        ProcessRunner.Result r = nft(List.of("-f", "-"), script);
         if (!r.ok()) {
             throw new BackendException("nft rejected the transaction (exit " + r.exitCode() + "), nothing changed",
                     r.stderr());
         }
     }
 
-    private CommandRunner.Result nft(List<String> args, String stdin) throws BackendException {
+    private ProcessRunner.Result nft(List<String> args, String stdin) throws BackendException {
         List<String> argv = new ArrayList<>(nftPrefix);
         argv.addAll(args);
         try {
