@@ -87,6 +87,8 @@ quiet() { local r0=$(repairs); sleep 6; [ "$(repairs)" = "$r0" ] && in_sync && e
 check "the admin's rules are not seen as drift (no repair over a resync period)" quiet
 
 # --- kill -9 and start again
+F_KILL=$(count custom-forward admin-forward)
+LOG_MARK=$(wc -l < "$RUN/netvm.log")
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 AGENT_PID=
@@ -98,7 +100,11 @@ write_netvm_keys && write_vif_keys 1 && vif_online_hotplug 1 >/dev/null
 restarted() {
     wait_until 10 vif_is_programmed 1 || { echo "vif1.0: $(vif_programmed 1)"; return 1; }
     wait_until "$WAIT" in_sync || { echo "not in sync: $(nvx backend | head -1)"; return 1; }
-    echo "ready in $AGENT_START_MS ms, guest 1 online again, nftables in sync"
+    local f applies
+    f=$(count custom-forward admin-forward)
+    [ -n "$f" ] && [ "$f" -ge "$F_KILL" ] || { echo "custom-forward rule counts '${f:-gone}' (before the kill: $F_KILL)"; return 1; }
+    applies=$(tail -n +$((LOG_MARK + 1)) "$RUN/netvm.log" | grep -c 'apply backend=')
+    echo "ready in $AGENT_START_MS ms, guest 1 online again, nftables in sync; $applies backend apply line(s) logged since; counter kept ($F_KILL -> $f)"
 }
 check "the agent starts again after kill -9 and is in sync" restarted
 check "after kill -9 and restart, both rules are still there and count" counting "after restart"
