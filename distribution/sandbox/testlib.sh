@@ -397,6 +397,52 @@ dig_short() {
     gexec $1 dig +short +time=1 +tries=1 $opt @"$2" $NAME 2>/dev/null | grep -E '^[0-9]+(\.[0-9]+){3}$' | head -1
 }
 
+# ---------------------------------------------------------------------------------------------
+# IPv6 (tests/e2e/ipv6.test.sh): the upstream 2001:db8:100::1/64, the netvm's uplink ::2, the netvm's
+# gateway6 $GW6 (qubes-netvm-gateway6) and guest D's IPv6 guest_ip6 D, written after its IPv4 in
+# backend/vif/D/0/ip ("IPv4 IPv6", as Qubes)
+
+GW6=fd09:24ef:4179::a89:1
+UP6=2001:db8:100::1
+guest_ip6() { printf 'fd09:24ef:4179::a89:%x' $(( 10 + $1 % 200 )); }
+
+# setup_upstream6: after setup_upstream; IPv6 on the uplink (no DAD) and a counter of ICMPv6 echo
+# requests arriving at the upstream (pings6)
+setup_upstream6() {
+    ip -n "$UP" addr add $UP6/64 dev eth0 nodad || return 1
+    ip -n "$NV" addr add 2001:db8:100::2/64 dev up0 nodad || return 1
+    ip -n "$NV" -6 route add default via $UP6 dev up0 || return 1
+    ip netns exec "$UP" nft -f - <<'NFT'
+table inet e2e6 {
+  counter pings6 { }
+  chain pre {
+    type filter hook prerouting priority -300; policy accept;
+    iifname "eth0" icmpv6 type echo-request counter name "pings6"
+  }
+}
+NFT
+}
+upcount6() { ip netns exec "$UP" nft list counter inet e2e6 "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+
+# add_guest6 D: add_guest with an IPv6 address too, and the guest's IPv6 side as Qubes' setup-ip
+# sets it (address /128, the gateway6 as permanent neighbour, route to it, default route via it)
+add_guest6() {
+    local d=$1 ns ip6
+    ns=$(guest_ns $d)
+    ip6=$(guest_ip6 $d)
+    ip netns add "$ns" || return 1
+    ip -n "$ns" link set lo up
+    make_vif $d "$ns" eth0 || return 1
+    write_vif_keys $d "$(guest_ip $d) $ip6"
+    vif_online_hotplug $d >/dev/null || { echo "vif$d.0 online failed: $(nvx xs read $XSB/$d/0/hotplug-error 2>&1)"; return 1; }
+    setup_guest_side $d "$ns"
+    ip -n "$ns" -6 addr replace "$ip6/128" dev eth0 nodad
+    ip -n "$ns" -6 neigh replace $GW6 dev eth0 lladdr fe:ff:ff:ff:ff:ff nud permanent
+    ip -n "$ns" -6 route replace $GW6 dev eth0
+    ip -n "$ns" -6 route replace default via $GW6 dev eth0
+    wait_until 10 vif_is_programmed $d || { echo "vif$d.0 not programmed 10 s after online: $(vif_programmed $d)"; return 1; }
+}
+
 # the netvm namespace's ruleset (nftables)
 nv_ruleset() { ip netns exec "$NV" nft list ruleset; }
 
