@@ -137,15 +137,20 @@ class ResolvConfWatchTest {
         Files.writeString(resolv, "nameserver 192.168.0.1\n");
         start(resolv, null);
         awaitPut(System.nanoTime(), "192.168.0.1");
-        Files.delete(resolv);
-        Process mkfifo = new ProcessBuilder("mkfifo", resolv.toString()).inheritIO().start();
+        Path fifo = dir.resolve("resolv.conf.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
         assertEquals(0, mkfifo.waitFor());
+        Files.move(fifo, resolv, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         awaitPut(System.nanoTime(), "drop");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (logs.stream().noneMatch(l -> l.contains("not a regular file")) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(logs.stream().anyMatch(l -> l.contains("not a regular file")), String.valueOf(logs));
         Path next = dir.resolve("resolv.conf.new");
         Files.writeString(next, "nameserver 10.9.8.7\n");
         Files.move(next, resolv, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         awaitPut(System.nanoTime(), "10.9.8.7");
-        assertTrue(logs.stream().anyMatch(l -> l.contains("not a regular file")), String.valueOf(logs));
     }
 
     @Test
