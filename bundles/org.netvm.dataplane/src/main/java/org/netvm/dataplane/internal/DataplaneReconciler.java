@@ -84,6 +84,22 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         @AttributeDefinition(description = "Directory (emptied at boot) for the marker that tells a restarted "
                 + "agent it switched IP forwarding on itself, in this boot and network namespace")
         String markerDir() default "/run/netvm";
+
+        @AttributeDefinition(description = "Directory of the user's firewall scripts, run (executables, by name) "
+                + "after each full apply of the ruleset; a missing directory means none")
+        String scriptDir() default "/etc/netvm/firewall.d";
+
+        @AttributeDefinition(description = "Seconds a firewall script may run before it is killed (1..600)",
+                min = "1", max = "600")
+        int scriptTimeoutSeconds() default 30;
+
+        @AttributeDefinition(description = "NETVM_TABLE given to the scripts under the nftables backend "
+                + "(its tablePrefix, family inet)")
+        String scriptNftablesTable() default "inet netvm";
+
+        @AttributeDefinition(description = "Prefix of the chain names given to the scripts under the iptables "
+                + "backend (its chainPrefix)")
+        String scriptIptablesChainPrefix() default "NETVM-";
     }
 
     private final Reconciler loop;
@@ -93,6 +109,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private final StatusBoard board = new StatusBoard();
     final IpForwarding forwarding;
     private final Reconciliation reconciliation;
+    private final FirewallScripts scripts; // null in tests built without them
+    private final Runnable closeScripts;
 
     // ---- desired state and requests: written by callbacks, guarded by the reconciler's lock (loop)
     private final Map<String, Contribution> puts = new HashMap<>();
@@ -114,7 +132,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Activate
     public DataplaneReconciler(Config config, @Reference(service = LoggerFactory.class) Logger logger) {
         this(Settings.of(config), Clock.SYSTEM, Executors.newVirtualThreadPerTaskExecutor(),
-                Log.of(logger), new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())));
+                Log.of(logger), new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())),
+                scripts(config, Log.of(logger)));
         start();
     }
 
@@ -127,6 +146,12 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     }
 
     DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log, ForwardingMarker marker) {
+        this(settings, clock, notifier, log, marker, null);
+    }
+
+    /** With the user's firewall scripts run after each full apply ({@code scripts} may be null: none). */
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log, ForwardingMarker marker,
+            FirewallScripts scripts) {
         this.settings = Objects.requireNonNull(settings, "settings");
         Supplier<Reconciler.Timing> timing = () -> {
             Settings t = this.settings;
@@ -139,7 +164,16 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         };
         this.log = Objects.requireNonNull(log, "log");
         this.forwarding = new IpForwarding(log, board, marker);
-        this.reconciliation = new Reconciliation(log, clock, board, forwarding);
+        this.scripts = scripts;
+        this.closeScripts = scripts == null ? () -> {
+        } : scripts::close;
+        this.reconciliation = new Reconciliation(log, clock, board, forwarding,
+                scripts == null ? FullApplyListener.NONE : scripts);
+    }
+
+    private static FirewallScripts scripts(Config config, Log log) {
+        return new FirewallScripts(FirewallScripts.Setup.of(config), org.netvm.util.SystemProcessRunner::new,
+                Executors.newSingleThreadExecutor(Thread.ofVirtual().name("netvm-firewall-scripts").factory()), log);
     }
 
     /** Starts the reconciler thread. */
@@ -161,6 +195,13 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         } catch (IllegalArgumentException e) {
             log.error("configuration " + PID + " refused, the previous one stays: " + e.getMessage());
             return;
+        }
+        if (scripts != null) {
+            try {
+                scripts.configure(FirewallScripts.Setup.of(config));
+            } catch (IllegalArgumentException e) {
+                log.error("firewall script settings refused, the previous ones stay: " + e.getMessage());
+            }
         }
         modified(s);
     }
@@ -192,6 +233,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         IllegalStateException stoppedError = new IllegalStateException("the dataplane stopped");
         pending.forEach(f -> f.completeExceptionally(stoppedError));
         closeNotifier.run();
+        closeScripts.run();
     }
 
     // ------------------------------------------------------------------ callbacks: record, request a pass

@@ -45,6 +45,7 @@ final class Reconciliation {
     private final BackendSwap swap;
     private final ApplyLog applyLog;
     private final IpForwarding forwarding;
+    private final FullApplyListener fullApplies;
 
     private volatile Plan merged = Plan.EMPTY;
     private long mergedGeneration = -1;
@@ -55,8 +56,9 @@ final class Reconciliation {
     private boolean ready;           // something desired and every required owner in the plan
     private Set<String> loggedMissing = Set.of();
 
-    Reconciliation(Log log, Clock clock, StatusBoard board, IpForwarding forwarding) {
+    Reconciliation(Log log, Clock clock, StatusBoard board, IpForwarding forwarding, FullApplyListener fullApplies) {
         this.log = log;
+        this.fullApplies = fullApplies;
         this.clock = clock;
         this.board = board;
         this.forwarding = forwarding;
@@ -150,6 +152,7 @@ final class Reconciliation {
             } else if (swap.swap(candidate, plan)) {
                 applyLog.appliedMerged();
                 forwarding.afterApply(candidate.name());
+                fullApplies.fullApplyDone(candidate.name());
             }
         }
         if (swap.active() == null) {
@@ -206,10 +209,14 @@ final class Reconciliation {
         BackendEntry active = swap.active();
         long t0 = clock.nanoTime();
         String owners = applyLog.changedOwners();
+        boolean full = swap.applied() == null; // what the backend held was unknown: the whole plan went in
         try {
             active.backend().apply(plan);
             swap.applied(plan);
             forwarding.afterApply(active.name());
+            if (full) {
+                fullApplies.fullApplyDone(active.name());
+            }
             applyLog.appliedMerged();
             applyLog.apply(active.name(), reason, owners, recordApply(active.name(), t0, null), null);
             return null;
