@@ -160,6 +160,10 @@ final class IptRules {
         List<Match.Port> ports = new ArrayList<>();
         for (Match m : rule.matches()) {
             switch (m) {
+                // any address of one IP version (/0): the rule already goes to that version's tables only, and
+                // iptables-save prints no -s/-d for it, so neither does the rendering (read-back compares equal)
+                case Match.Address a when a.prefix().length() == 0 && !a.negated() -> {
+                }
                 case Match.Address a -> {
                     String text = (a.negated() ? "! " : "") + a.prefix().address().text() + "/" + a.prefix().length();
                     if (a.side() == Match.Side.SOURCE) {

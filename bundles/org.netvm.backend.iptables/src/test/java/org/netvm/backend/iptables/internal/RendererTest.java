@@ -53,6 +53,14 @@ class RendererTest {
         assertEquals(List.of(), rules(p, 6, IptTable.FILTER, "NETVM-in"), "an IPv4 rule is not in ip6tables");
     }
 
+    /** Qubes' IPv6-disabled rule (all IPv6 but loopback dropped): ::/0 goes to ip6tables as iptables-save prints it. */
+    @Test
+    void anyAddressOfOneVersionLimitsTheRuleToItAndPrintsNoAddress() throws Exception {
+        Plan p = plan(input(Policy.ACCEPT), Rule.in(IN).not(Match.iifname("lo")).saddr("::/0").drop());
+        assertEquals(List.of("! -i lo -j DROP"), rules(p, 6, IptTable.FILTER, "NETVM-in"));
+        assertEquals(List.of(), rules(p, 4, IptTable.FILTER, "NETVM-in"), "IPv6 only");
+    }
+
     @Test
     void familyNeutralRulesGoToBothVersionsAndSetsPickTheirs() throws Exception {
         Plan p = plan(input(Policy.ACCEPT), Rule.in(IN).iifname("eth0").accept(),
