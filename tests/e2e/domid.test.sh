@@ -28,8 +28,8 @@ XSPID=$(XS_STATE_DIR=$CXS "$STARTXS" "$CXS/socket" 2>"$CXS/start.err") ||
 NT_PIDS+=($XSPID)
 DOM0_BEFORE=$(xenstore-ls -f /local/domain/0 2>/dev/null | sort)
 
-# the toolstack's keys of the netvm (domain 5), before it starts
-xsw $NV_HOME/qubes-netvm-network 1 $NV_HOME/qubes-netvm-gateway $GW \
+# the toolstack's keys of the netvm (domain 5), before it starts; libxl writes every domain's domid key
+xsw $NV_HOME/domid 5 $NV_HOME/qubes-netvm-network 1 $NV_HOME/qubes-netvm-gateway $GW \
     $NV_HOME/qubes-netvm-primary-dns $DNS1 $NV_HOME/qubes-netvm-secondary-dns $DNS2 ||
     { fail "setup: netvm keys under $NV_HOME" "xenstore-write failed"; e2e_finish; }
 

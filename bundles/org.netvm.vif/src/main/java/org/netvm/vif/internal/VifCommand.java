@@ -54,7 +54,9 @@ final class VifCommand {
         this.xs = xs;
         this.base = base;
         this.timeoutMillis = timeoutMillis;
-        this.xenbusPath = Pattern.compile(Pattern.quote(base) + "/(0|[1-9][0-9]{0,4})/(0|[1-9][0-9]{0,4})");
+        // relative to the VM's home, or absolute under /local/domain/H/ as libxl passes XENBUS_PATH
+        this.xenbusPath = Pattern.compile("(?:/local/domain/(0|[1-9][0-9]{0,4})/)?" + Pattern.quote(base)
+                + "/(0|[1-9][0-9]{0,4})/(0|[1-9][0-9]{0,4})");
     }
 
     int run(List<String> args, PrintStream out, PrintStream err) {
@@ -82,8 +84,14 @@ final class VifCommand {
         String name = opts.get("--vif");
         Matcher m = path == null || path.length() > 64 ? null : xenbusPath.matcher(path);
         if (m == null || !m.matches()) {
-            err.println("netvm vif " + args.get(0) + ": --xenbus-path must be " + base + "/DOMID/DEVID, not "
-                    + VifSpec.quote(path) + " (hotplug-status not written)");
+            err.println("netvm vif " + args.get(0) + ": --xenbus-path must be " + base + "/DOMID/DEVID (or "
+                    + "/local/domain/SELF/" + base + "/DOMID/DEVID), not " + VifSpec.quote(path)
+                    + " (hotplug-status not written)");
+            return 2;
+        }
+        if (m.group(1) != null && !ownDomain(m.group(1))) {
+            err.println("netvm vif " + args.get(0) + ": --xenbus-path " + VifSpec.quote(path) + " is not under this "
+                    + "VM's home (its domid key says otherwise, or there is none); hotplug-status not written");
             return 2;
         }
         String what = "vif " + args.get(0) + " " + VifSpec.quote(name) + ": ";
@@ -94,7 +102,7 @@ final class VifCommand {
         if (!vif.get().domidInRange()) {
             return fail(path, err, what + "domid " + vif.get().domid() + " is above " + VifName.MAX_DOMID);
         }
-        if (!(m.group(1) + "." + m.group(2)).equals(vif.get().domid() + "." + vif.get().devid())) {
+        if (!(m.group(2) + "." + m.group(3)).equals(vif.get().domid() + "." + vif.get().devid())) {
             return fail(path, err, what + "does not match the xenbus path " + path);
         }
         Outcome o = await(vif.get(), intent, what);
@@ -111,6 +119,18 @@ final class VifCommand {
         }
         out.println(vif.get().name() + " " + args.get(0));
         return 0;
+    }
+
+    /**
+     * Whether {@code domid} is this VM's own: its home's {@code domid} key (written by the toolstack for
+     * every domain, dom0 included) says so. An absolute xenbus path elsewhere is another domain's directory.
+     */
+    private boolean ownDomain(String domid) {
+        try {
+            return xs.readIfExists("domid").map(String::strip).filter(domid::equals).isPresent();
+        } catch (XenStoreException e) {
+            return false;
+        }
     }
 
     /** Records the intent and waits for the reconciler's outcome, at most the hotplug timeout. */

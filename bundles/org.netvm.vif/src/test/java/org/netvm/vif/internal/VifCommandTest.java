@@ -89,6 +89,24 @@ class VifCommandTest {
         }
     }
 
+    /** libxl passes XENBUS_PATH absolute: /local/domain/SELF/backend/vif/D/N is this VM's; another domain's is refused. */
+    @Test
+    void anAbsolutePathUnderThisVmsHomeIsAccepted() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.put("domid", "5");
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.kernel.addLink("vif3.0");
+            rig.xs.writes.clear();
+            assertEquals(2, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "/local/domain/6/backend/vif/3/0"),
+                    "another domain's directory");
+            assertEquals(List.of(), rig.xs.writes);
+            assertEquals(0, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "/local/domain/5/backend/vif/3/0"),
+                    err());
+            assertEquals("connected", rig.xs.get("/local/domain/5/backend/vif/3/0/hotplug-status"));
+        }
+    }
+
     @Test
     void anUnusablePathIsNotWrittenTo() {
         try (Rig rig = new Rig()) {
