@@ -89,7 +89,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private final Reconciler loop;
     private final Executor notifier;
     private final Runnable closeNotifier;
-    private final Log log;
+    private final Logger log;
     private final StatusBoard board = new StatusBoard();
     final IpForwarding forwarding;
     private final Reconciliation reconciliation;
@@ -114,7 +114,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Activate
     public DataplaneReconciler(Config config, @Reference(service = LoggerFactory.class) Logger logger) {
         this(Settings.of(config), Clock.SYSTEM, Executors.newVirtualThreadPerTaskExecutor(),
-                Log.of(logger), new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())));
+                logger, new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())));
         start();
     }
 
@@ -122,11 +122,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
      * For tests: not started ({@link #start}, or drive {@link #loop()} by hand); {@code notifier} completes
      * the callers' stages (a direct executor keeps tests simple).
      */
-    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log) {
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Logger log) {
         this(settings, clock, notifier, log, ForwardingMarker.NONE);
     }
 
-    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log, ForwardingMarker marker) {
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Logger log, ForwardingMarker marker) {
         this.settings = Objects.requireNonNull(settings, "settings");
         Supplier<Reconciler.Timing> timing = () -> {
             Settings t = this.settings;
@@ -159,7 +159,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             s = Settings.of(config);
         } catch (IllegalArgumentException e) {
-            log.error("configuration " + PID + " refused, the previous one stays: " + e.getMessage());
+            log.error("{}", "configuration " + PID + " refused, the previous one stays: " + e.getMessage());
             return;
         }
         modified(s);
@@ -371,7 +371,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             o = reconciliation.reconcile(s, resync);
         } catch (RuntimeException e) {
-            log.error("dataplane pass failed: " + e);
+            log.error("{}", "dataplane pass failed: " + e);
             board.recordFailure("internal error: " + e);
             return true; // retried by the next resync
         }
@@ -396,7 +396,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             Map<String, Contribution> byOwner = new LinkedHashMap<>(puts);
             for (Contribution c : services.values()) {
                 if (byOwner.putIfAbsent(c.owner(), c) != null) {
-                    log.warn("whiteboard contribution of " + c.owner() + " ignored: that owner already contributes");
+                    log.warn("{}", "whiteboard contribution of " + c.owner()
+                            + " ignored: that owner already contributes");
                 }
             }
             all = List.copyOf(byOwner.values());

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.netvm.control.ControlCommand;
 import org.netvm.dataplane.OwnedState;
+import org.netvm.testing.log.Loggers;
+import org.osgi.service.log.Logger;
 
 /** The operator commands against a reconciler on its real thread, with fake backends. */
 class CommandsTest {
@@ -44,19 +46,7 @@ class CommandsTest {
 
     @BeforeEach
     void start() throws Exception {
-        Log quiet = new Log() {
-            @Override
-            public void info(String m) {
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public void error(String m) {
-            }
-        };
+        Logger quiet = Loggers.quiet();
         r = new DataplaneReconciler(new Settings("a", 5, 0), Clock.SYSTEM,
                 Runnable::run, quiet).start();
         r.bindBackend(a, Map.of("service.id", 1L, "netvm.backend", "a"));

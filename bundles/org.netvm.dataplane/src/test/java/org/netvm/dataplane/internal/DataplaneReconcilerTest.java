@@ -34,6 +34,8 @@ import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
+import org.netvm.testing.log.Loggers;
+import org.osgi.service.log.Logger;
 
 class DataplaneReconcilerTest {
 
@@ -58,22 +60,7 @@ class DataplaneReconcilerTest {
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
     final ManualClock clock = new ManualClock();
-    final Log log = new Log() {
-        @Override
-        public void info(String m) {
-            logLines.add("INFO " + m);
-        }
-
-        @Override
-        public void warn(String m) {
-            logLines.add("WARN " + m);
-        }
-
-        @Override
-        public void error(String m) {
-            logLines.add("ERROR " + m);
-        }
-    };
+    final Logger log = Loggers.formatting(logLines);
     long nextServiceId = 100;
 
     DataplaneReconciler reconciler(String backend) {

@@ -23,6 +23,8 @@ import org.netvm.kernel.Batch;
 import org.netvm.kernel.CloseableKernel;
 import org.netvm.kernel.Kernels;
 import org.netvm.kernel.Sysctl;
+import org.netvm.testing.log.Loggers;
+import org.osgi.service.log.Logger;
 
 /**
  * The fail-closed forwarding gate against the real kernel, in a throwaway network namespace: forwarding
@@ -84,19 +86,7 @@ class IpForwardingNetnsTest {
         kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 1)); // e.g. left on by sysctl.d
         assertEquals("1", ipForward());
         List<String> calls = Collections.synchronizedList(new ArrayList<>());
-        Log quiet = new Log() {
-            @Override
-            public void info(String m) {
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public void error(String m) {
-            }
-        };
+        Logger quiet = Loggers.quiet();
         var r = new DataplaneReconciler(new Settings("a", 5, 0, java.util.Set.of("policy")), Clock.SYSTEM,
                 Runnable::run, quiet, ForwardingMarker.NONE).start();
         try {
