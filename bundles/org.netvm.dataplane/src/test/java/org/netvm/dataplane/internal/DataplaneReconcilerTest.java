@@ -34,6 +34,7 @@ import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
+import org.netvm.testing.config.Configs;
 import org.netvm.testing.log.Loggers;
 import org.osgi.service.log.Logger;
 
@@ -628,9 +629,7 @@ class DataplaneReconcilerTest {
     @Test
     void requiredOwnersComeFromTheConfigurationWithThePolicyAndTheVifsAsDefault() {
         assertEquals(java.util.Set.of(), new Settings("a", 5, 2).requiredOwners());
-        DataplaneReconciler.Config c = (DataplaneReconciler.Config) java.lang.reflect.Proxy.newProxyInstance(
-                DataplaneReconciler.Config.class.getClassLoader(), new Class<?>[] {DataplaneReconciler.Config.class},
-                (proxy, m, args) -> m.getDefaultValue()); // the defaults, as Config Admin gives them
+        DataplaneReconciler.Config c = Configs.of(DataplaneReconciler.Config.class); // the defaults, as DS gives them
         // "vif" is the vif manager's marker: its first pass's elements are recorded (see VifReconciler)
         assertEquals(java.util.Set.of("policy", "vif"), Settings.of(c).requiredOwners());
     }
