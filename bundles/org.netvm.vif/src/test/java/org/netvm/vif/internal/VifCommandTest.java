@@ -4,27 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.netvm.testing.io.Captured;
 import org.netvm.vif.VifState.Actual;
 
 /** {@code netvm vif online|offline ...} against a running reconciler with fakes. */
 class VifCommandTest {
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private Captured last = new Captured(0, "", "");
 
     private int run(Rig rig, long timeoutMillis, String... args) {
         VifCommand c = new VifCommand(rig.reconciler, rig.reconciler, rig.xs, "backend/vif", timeoutMillis);
-        return c.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        last = Captured.run((out, err) -> c.run(List.of(args), out, err));
+        return last.status();
     }
 
+    /** What the last run printed to stderr. */
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return last.err();
     }
 
     @Test
@@ -125,7 +123,7 @@ class VifCommandTest {
             rig.kernel.addLink("vif4.0");
             rig.reconciler.pass(true);
             assertEquals(0, run(rig, 1_000, "list"));
-            String o = out.toString(StandardCharsets.UTF_8);
+            String o = last.out();
             assertTrue(o.contains("vif3.0") && o.contains("PROGRAMMED"), o);
             assertTrue(o.contains("vif4.0") && o.contains("FAILED") && o.contains("not an IPv4 address"), o);
         }

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -14,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Contribution;
 import org.netvm.testing.config.Configs;
 import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.io.Captured;
 import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.vif.VifHook;
 import org.netvm.vif.VifState.Actual;
@@ -38,6 +36,12 @@ class VifManagerTest {
                 "networkHooksDirectory", hooksDirectory);
     }
 
+    /** {@code netvm vif online} for vif3.0 through the component's command. */
+    private static Captured online(VifManager m) {
+        List<String> args = List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0");
+        return Captured.run((out, err) -> m.run(args, out, err));
+    }
+
     @Test
     void hotplugThroughTheComponent() {
         List<String> trace = new CopyOnWriteArrayList<>();
@@ -53,10 +57,8 @@ class VifManagerTest {
         List<VifHook.Event> events = new CopyOnWriteArrayList<>();
         m.addHook(events::add);
         try {
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
-                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
-            assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+            Captured r = online(m);
+            assertEquals(0, r.status(), r.err());
             assertEquals("connected", xs.get("backend/vif/3/0/hotplug-status"));
             assertEquals(Actual.PROGRAMMED, m.vif("vif3.0").orElseThrow().actual());
             assertEquals(List.of("vif/vif3.0", VifReconciler.READY_OWNER),
@@ -85,9 +87,8 @@ class VifManagerTest {
         kernel.addLink("vif3.0");
         VifManager m = new VifManager(kernel, xs, new FakeDataplane(), config("backend/vif", hooks.toString()));
         try {
-            int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
-                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()));
-            assertEquals(0, rc);
+            Captured r = online(m);
+            assertEquals(0, r.status());
             // the file exists once the shell opened it: wait for the whole line
             Rig.awaitTrue("the hook script ran", () -> {
                 try {
