@@ -9,6 +9,7 @@ import java.util.function.LongSupplier;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.util.LogLimiter;
+import org.osgi.service.log.Logger;
 
 /**
  * One structured line per apply ({@code apply backend=... reason=... owners=... outcome=...}), naming the
@@ -16,12 +17,12 @@ import org.netvm.util.LogLimiter;
  * owners (the rest is summarised by {@link #drain}). Reconciler thread only.
  */
 final class ApplyLog {
-    private final Log log;
+    private final Logger log;
     private final LogLimiter limiter;
     private Map<String, Contribution> merged = Map.of();
     private Map<String, Contribution> applied = Map.of(); // what the last successful apply held
 
-    ApplyLog(Log log, LongSupplier nanoTime) {
+    ApplyLog(Logger log, LongSupplier nanoTime) {
         this.log = log;
         this.limiter = new LogLimiter(5, 10_000_000_000L, nanoTime);
     }
@@ -69,9 +70,9 @@ final class ApplyLog {
                 + merged.size() + (error == null ? "" : " error=" + ControlText.quote(error, 500));
         for (String l : limiter.admit(owners, line)) {
             if (error == null || !l.equals(line)) {
-                log.info(l);
+                log.info("{}", l);
             } else {
-                log.error(l + " (the kernel keeps the previous state; retried at the next change or resync)");
+                log.error("{}", l + " (the kernel keeps the previous state; retried at the next change or resync)");
             }
         }
     }

@@ -11,6 +11,7 @@ import java.util.Set;
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.Plan;
+import org.osgi.service.log.Logger;
 
 /**
  * Which backend is in charge, what it holds, and the protocol for changing that. Reconciler thread only.
@@ -29,7 +30,7 @@ import org.netvm.dataplane.Plan;
  */
 final class BackendSwap {
 
-    private final Log log;
+    private final Logger log;
     private final StatusBoard board;
     private final Clock clock;
 
@@ -42,7 +43,7 @@ final class BackendSwap {
     private boolean inForce;         // active has applied a plan since it took charge
     private final Set<Long> idleSwept = new HashSet<>();
 
-    BackendSwap(Log log, StatusBoard board, Clock clock) {
+    BackendSwap(Logger log, StatusBoard board, Clock clock) {
         this.log = log;
         this.board = board;
         this.clock = clock;
@@ -109,7 +110,7 @@ final class BackendSwap {
     /** If the active backend is no longer registered: nothing in charge, nothing swept (fail closed). */
     void wentAway(List<BackendEntry> registered) {
         if (active != null && !registered.contains(active)) {
-            log.warn("backend " + active.name() + " went away; nothing swept, the kernel keeps its last state;"
+            log.warn("{}", "backend " + active.name() + " went away; nothing swept, the kernel keeps its last state;"
                     + " no backend in charge");
             takeCharge(null);
         }
@@ -142,7 +143,7 @@ final class BackendSwap {
         } catch (BackendException | RuntimeException e) {
             String msg = "switch from " + old.name() + " to " + next.name() + " failed: "
                     + asBackendException(e).getMessage();
-            log.error(msg + "; " + old.name() + " stays in charge");
+            log.error("{}", msg + "; " + old.name() + " stays in charge");
             board.recordApply(next.name(), took(t0), clock.now(), msg);
             failedCandidate = next;
             swapFailure = msg;
@@ -153,7 +154,7 @@ final class BackendSwap {
                 String error = sweepError(next);
                 if (error != null) {
                     String sm = "sweeping " + next.name() + " after the failed switch failed: " + error;
-                    log.error(sm);
+                    log.error("{}", sm);
                     board.recordFailure(msg + "; " + sm);
                 }
             }
@@ -165,14 +166,14 @@ final class BackendSwap {
         appliedExpected = want;
         inForce = true;
         if (shared) {
-            log.info("switched to another " + next.name() + " backend in " + took(t0).toMillis()
+            log.info("{}", "switched to another " + next.name() + " backend in " + took(t0).toMillis()
                     + " ms (same objects: no sweep)");
             return true;
         }
         idleSwept.add(old.serviceId());
         String error = sweepError(old);
         if (error == null) {
-            log.info("switched from " + old.name() + " to " + next.name() + " in " + took(t0).toMillis() + " ms; "
+            log.info("{}", "switched from " + old.name() + " to " + next.name() + " in " + took(t0).toMillis() + " ms; "
                     + old.name() + " swept");
         } else {
             failed("switched from " + old.name() + " to " + next.name() + ", but sweeping " + old.name()
@@ -204,7 +205,7 @@ final class BackendSwap {
     }
 
     private void failed(String msg) {
-        log.error(msg);
+        log.error("{}", msg);
         board.recordFailure(msg);
     }
 
@@ -222,7 +223,7 @@ final class BackendSwap {
             }
             String error = sweepError(b);
             if (error == null) {
-                log.info("swept idle backend " + b.name() + " (" + active.name() + " is in charge)");
+                log.info("{}", "swept idle backend " + b.name() + " (" + active.name() + " is in charge)");
             } else {
                 failed("sweeping idle backend " + b.name() + " failed: " + error);
             }
@@ -243,7 +244,8 @@ final class BackendSwap {
                 lines.add(b.name() + ": " + msg);
             }
         }
-        log.warn("cleanup: swept " + all.size() + " backend(s); nothing is applied until the backend is chosen again");
+        log.warn("{}", "cleanup: swept " + all.size()
+                + " backend(s); nothing is applied until the backend is chosen again");
         paused = true;
         takeCharge(null);
         idleSwept.clear();

@@ -105,7 +105,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private final Reconciler loop;
     private final Executor notifier;
     private final Runnable closeNotifier;
-    private final Log log;
+    private final Logger log;
     private final StatusBoard board = new StatusBoard();
     final IpForwarding forwarding;
     private final Reconciliation reconciliation;
@@ -132,8 +132,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     @Activate
     public DataplaneReconciler(Config config, @Reference(service = LoggerFactory.class) Logger logger) {
         this(Settings.of(config), Clock.SYSTEM, Executors.newVirtualThreadPerTaskExecutor(),
-                Log.of(logger), new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())),
-                scripts(config, Log.of(logger)));
+                logger, new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())),
+                scripts(config, logger));
         start();
     }
 
@@ -141,16 +141,16 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
      * For tests: not started ({@link #start}, or drive {@link #loop()} by hand); {@code notifier} completes
      * the callers' stages (a direct executor keeps tests simple).
      */
-    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log) {
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Logger log) {
         this(settings, clock, notifier, log, ForwardingMarker.NONE);
     }
 
-    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log, ForwardingMarker marker) {
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Logger log, ForwardingMarker marker) {
         this(settings, clock, notifier, log, marker, null);
     }
 
     /** With the user's firewall scripts run after each full apply ({@code scripts} may be null: none). */
-    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Log log, ForwardingMarker marker,
+    DataplaneReconciler(Settings settings, Clock clock, Executor notifier, Logger log, ForwardingMarker marker,
             FirewallScripts scripts) {
         this.settings = Objects.requireNonNull(settings, "settings");
         Supplier<Reconciler.Timing> timing = () -> {
@@ -171,7 +171,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
                 scripts == null ? FullApplyListener.NONE : scripts);
     }
 
-    private static FirewallScripts scripts(Config config, Log log) {
+    private static FirewallScripts scripts(Config config, Logger log) {
         return new FirewallScripts(FirewallScripts.Setup.of(config), org.netvm.util.SystemProcessRunner::new,
                 Executors.newSingleThreadExecutor(Thread.ofVirtual().name("netvm-firewall-scripts").factory()), log);
     }
@@ -193,7 +193,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             s = Settings.of(config);
         } catch (IllegalArgumentException e) {
-            log.error("configuration " + PID + " refused, the previous one stays: " + e.getMessage());
+            log.error("{}", "configuration " + PID + " refused, the previous one stays: " + e.getMessage());
             return;
         }
         if (scripts != null) {
@@ -413,7 +413,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             o = reconciliation.reconcile(s, resync);
         } catch (RuntimeException e) {
-            log.error("dataplane pass failed: " + e);
+            log.error("{}", "dataplane pass failed: " + e);
             board.recordFailure("internal error: " + e);
             return true; // retried by the next resync
         }
@@ -438,7 +438,8 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             Map<String, Contribution> byOwner = new LinkedHashMap<>(puts);
             for (Contribution c : services.values()) {
                 if (byOwner.putIfAbsent(c.owner(), c) != null) {
-                    log.warn("whiteboard contribution of " + c.owner() + " ignored: that owner already contributes");
+                    log.warn("{}", "whiteboard contribution of " + c.owner()
+                            + " ignored: that owner already contributes");
                 }
             }
             all = List.copyOf(byOwner.values());

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import org.netvm.util.ProcessRunner;
+import org.osgi.service.log.Logger;
 
 /**
  * The user's firewall scripts (Qubes: {@code qubes-firewall-user-script} and {@code qubes-firewall.d/}): after
@@ -46,12 +47,12 @@ final class FirewallScripts implements FullApplyListener {
 
     private final Function<Duration, ProcessRunner> runners;
     private final Executor worker;
-    private final Log log;
+    private final Logger log;
     private final AtomicReference<String> pending = new AtomicReference<>();
     private volatile Setup setup;
 
     /** {@code runners} makes a runner with the given timeout; {@code worker} runs one task at a time. */
-    FirewallScripts(Setup setup, Function<Duration, ProcessRunner> runners, Executor worker, Log log) {
+    FirewallScripts(Setup setup, Function<Duration, ProcessRunner> runners, Executor worker, Logger log) {
         this.setup = Objects.requireNonNull(setup, "setup");
         this.runners = Objects.requireNonNull(runners, "runners");
         this.worker = Objects.requireNonNull(worker, "worker");
@@ -90,7 +91,7 @@ final class FirewallScripts implements FullApplyListener {
         try {
             scripts = scripts(s.dir());
         } catch (IOException e) {
-            log.warn("firewall scripts: cannot list " + s.dir() + ": " + e.getMessage());
+            log.warn("{}", "firewall scripts: cannot list " + s.dir() + ": " + e.getMessage());
             return;
         }
         if (scripts.isEmpty()) {
@@ -114,13 +115,13 @@ final class FirewallScripts implements FullApplyListener {
         try {
             ProcessRunner.Result r = runner.run(argv, "");
             if (r.ok()) {
-                log.info("firewall script " + script + " ran");
+                log.info("{}", "firewall script " + script + " ran");
             } else {
-                log.warn("firewall script " + script + " failed (exit " + r.exitCode() + "): "
+                log.warn("{}", "firewall script " + script + " failed (exit " + r.exitCode() + "): "
                         + firstLine(r.stderr()));
             }
         } catch (IOException | RuntimeException e) {
-            log.warn("firewall script " + script + " failed: " + e.getMessage());
+            log.warn("{}", "firewall script " + script + " failed: " + e.getMessage());
         }
     }
 

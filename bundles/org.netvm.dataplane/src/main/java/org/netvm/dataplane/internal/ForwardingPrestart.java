@@ -99,26 +99,12 @@ public final class ForwardingPrestart {
                 List.of("nft", "list", "table", "inet", o.nftTablePrefix())));
         probes.add(probe("iptables chain " + o.iptablesChainPrefix() + "forward", tool,
                 List.of("iptables", "-w", "-S", o.iptablesChainPrefix() + "forward")));
-        boolean[] failed = {false};
-        Log log = new Log() {
-            @Override
-            public void info(String m) {
-                out.println("netvm forwarding prestart: " + m);
-            }
-
-            @Override
-            public void warn(String m) {
-                out.println("netvm forwarding prestart: " + m);
-            }
-
-            @Override
-            public void error(String m) {
-                failed[0] = true;
-                out.println("netvm forwarding prestart: " + m);
-            }
-        };
-        IpForwarding.switchOffUnlessInForce(sysctls, true, probes, marker, log);
-        return failed[0] ? 1 : 0;
+        boolean failed = false;
+        for (IpForwarding.Note n : IpForwarding.switchOffUnlessInForce(sysctls, true, probes, marker)) {
+            out.println("netvm forwarding prestart: " + n.text());
+            failed |= n.level() == IpForwarding.Note.Level.ERROR;
+        }
+        return failed ? 1 : 0;
     }
 
     private static IpForwarding.RulesProbe probe(String name, Tool tool, List<String> argv) {

@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.Dataplane;
+import org.osgi.service.log.Logger;
 
 /**
  * The one owner of IP forwarding in the agent's network namespace. Forwarding routes the guests, and
@@ -31,7 +32,7 @@ final class IpForwarding {
     record Request(Dataplane.Forwarding wanted, CompletableFuture<Void> future) {
     }
 
-    private final Log log;
+    private final Logger log;
     private final StatusBoard board;
     private final ForwardingMarker marker;
     private volatile ForwardingSysctls sysctls = ForwardingSysctls.NONE;
@@ -43,7 +44,7 @@ final class IpForwarding {
     private boolean markerSet;
     private ForwardingSysctls.State savedByCleanup;
 
-    IpForwarding(Log log, StatusBoard board, ForwardingMarker marker) {
+    IpForwarding(Logger log, StatusBoard board, ForwardingMarker marker) {
         this.log = log;
         this.board = board;
         this.marker = marker;
@@ -82,44 +83,60 @@ final class IpForwarding {
                 }
             });
         }
-        switchOffUnlessInForce(s, false, probes, marker, log);
+        for (Note n : switchOffUnlessInForce(s, false, probes, marker)) {
+            switch (n.level()) {
+                case INFO -> log.info("{}", n.text());
+                case WARN -> log.warn("{}", n.text());
+                case ERROR -> log.error("{}", n.text());
+            }
+        }
+    }
+
+    /** One line of the start-up decision's account, logged by the agent, printed by the prestart. */
+    record Note(Level level, String text) {
+        enum Level { INFO, WARN, ERROR }
     }
 
     /**
      * The start-up decision, shared with {@code netvm forwarding prestart}: forwarding found on stays on
      * only if a probe finds netvm's rules or the marker is present; otherwise IPv4 forwarding (and IPv6 if
-     * {@code ipv6Too}) is switched off.
+     * {@code ipv6Too}) is switched off. Returns what it found and did, in order.
      */
-    static void switchOffUnlessInForce(ForwardingSysctls s, boolean ipv6Too, List<RulesProbe> probes,
-            ForwardingMarker marker, Log log) {
+    static List<Note> switchOffUnlessInForce(ForwardingSysctls s, boolean ipv6Too, List<RulesProbe> probes,
+            ForwardingMarker marker) {
+        List<Note> notes = new ArrayList<>();
         try {
             ForwardingSysctls.State now = s.read();
             if (!now.ipv4() && !(ipv6Too && now.ipv6())) {
-                return;
+                return notes;
             }
             for (RulesProbe p : probes) {
                 try {
                     if (p.holdsRules()) {
-                        log.info("IP forwarding is on and " + p.name() + " still holds netvm's rules from"
-                                + " a previous run: kept on");
-                        return;
+                        notes.add(new Note(Note.Level.INFO, "IP forwarding is on and " + p.name()
+                                + " still holds netvm's rules from a previous run: kept on"));
+                        return notes;
                     }
                 } catch (Exception e) {
-                    log.warn("cannot read back " + p.name() + ": " + (e instanceof BackendException be
-                            ? be.getMessage() : e.toString()));
+                    notes.add(new Note(Note.Level.WARN, "cannot read back " + p.name() + ": "
+                            + (e instanceof BackendException be ? be.getMessage() : e.toString())));
                 }
             }
             if (marker.present()) {
                 // backends may register after the first pass: the marker is what does not race
-                log.info("IP forwarding is on and was switched on by this agent's previous run in this boot"
-                        + " and namespace: kept on (its rules stay in force until the first apply)");
-                return;
+                notes.add(new Note(Note.Level.INFO, "IP forwarding is on and was switched on by this agent's"
+                        + " previous run in this boot and namespace: kept on (its rules stay in force until the"
+                        + " first apply)"));
+                return notes;
             }
             s.write(false, ipv6Too ? false : null);
-            log.warn("IP forwarding was on before the base policy was applied; off until it is");
+            notes.add(new Note(Note.Level.WARN, "IP forwarding was on before the base policy was applied; off"
+                    + " until it is"));
         } catch (Exception e) {
-            log.error("could not check or switch off IP forwarding before applying the policy: " + e);
+            notes.add(new Note(Note.Level.ERROR, "could not check or switch off IP forwarding before applying the"
+                    + " policy: " + e));
         }
+        return notes;
     }
 
     /**
@@ -167,7 +184,7 @@ final class IpForwarding {
                 marker.set();
                 markerSet = true;
             } catch (RuntimeException e) {
-                log.warn(e.getMessage() + "; a restart will switch forwarding off until its first apply");
+                log.warn("{}", e.getMessage() + "; a restart will switch forwarding off until its first apply");
             }
         }
     }
@@ -201,10 +218,10 @@ final class IpForwarding {
         try {
             sysctls.write(s.ipv4() ? true : null, s.ipv6() ? true : null);
             savedByCleanup = null;
-            log.info("IP forwarding restored after the cleanup: " + backend + " is in charge");
+            log.info("{}", "IP forwarding restored after the cleanup: " + backend + " is in charge");
         } catch (Exception e) {
             String msg = "could not restore IP forwarding after the cleanup: " + e.getMessage();
-            log.error(msg + "; retried at the next apply");
+            log.error("{}", msg + "; retried at the next apply");
             board.recordFailure(msg);
         }
     }

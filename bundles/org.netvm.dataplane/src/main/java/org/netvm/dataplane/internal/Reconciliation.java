@@ -18,6 +18,7 @@ import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.internal.BackendControl.DryRun;
 import org.netvm.dataplane.internal.Waiters.SwapWaiter;
 import org.netvm.dataplane.internal.Waiters.Waiter;
+import org.osgi.service.log.Logger;
 
 /**
  * What one pass of the reconciler thread does, and the state passes keep: merge the contributions (the
@@ -39,7 +40,7 @@ final class Reconciliation {
     record Outcome(List<Waiter> doneWaiters, List<SwapWaiter> doneSwaps, List<Runnable> notifications) {
     }
 
-    private final Log log;
+    private final Logger log;
     private final Clock clock;
     private final StatusBoard board;
     private final BackendSwap swap;
@@ -56,7 +57,7 @@ final class Reconciliation {
     private boolean ready;           // something desired and every required owner in the plan
     private Set<String> loggedMissing = Set.of();
 
-    Reconciliation(Log log, Clock clock, StatusBoard board, IpForwarding forwarding, FullApplyListener fullApplies) {
+    Reconciliation(Logger log, Clock clock, StatusBoard board, IpForwarding forwarding, FullApplyListener fullApplies) {
         this.log = log;
         this.fullApplies = fullApplies;
         this.clock = clock;
@@ -128,9 +129,9 @@ final class Reconciliation {
         ready = s.everDesired && missing.isEmpty();
         if (s.everDesired && !missing.equals(loggedMissing)) {
             if (missing.isEmpty()) {
-                log.info("required contributions present (" + s.settings.requiredOwners() + "): applying");
+                log.info("{}", "required contributions present (" + s.settings.requiredOwners() + "): applying");
             } else {
-                log.warn("waiting for the contribution of " + missing + ": nothing is written meanwhile,"
+                log.warn("{}", "waiting for the contribution of " + missing + ": nothing is written meanwhile,"
                         + " the kernel keeps its last state");
             }
         }
@@ -148,7 +149,7 @@ final class Reconciliation {
         if (swap.shouldTakeOver(candidate)) {
             if (swap.active() == null) {
                 swap.takeCharge(candidate);
-                log.info("backend " + candidate.name() + " takes charge");
+                log.info("{}", "backend " + candidate.name() + " takes charge");
             } else if (swap.swap(candidate, plan)) {
                 applyLog.appliedMerged();
                 forwarding.afterApply(candidate.name());
@@ -176,7 +177,7 @@ final class Reconciliation {
         Map<String, String> old = rejected;
         m.leftOut().forEach((owner, why) -> {
             if (!why.equals(old.get(owner))) {
-                log.warn("contribution of " + owner + " left out of the plan: " + why);
+                log.warn("{}", "contribution of " + owner + " left out of the plan: " + why);
             }
         });
         merged = m.plan();
@@ -195,7 +196,7 @@ final class Reconciliation {
             }
         } catch (Exception e) {
             String msg = "could not switch IP forwarding off before the cleanup: " + e.getMessage();
-            log.error(msg + "; nothing swept");
+            log.error("{}", msg + "; nothing swept");
             board.recordFailure(msg);
             lines.add(msg);
             return lines;
@@ -243,7 +244,7 @@ final class Reconciliation {
             got = active.backend().readBack();
         } catch (BackendException | RuntimeException e) {
             String msg = "read back from " + active.name() + " failed: " + asBackendException(e).getMessage();
-            log.warn(msg);
+            log.warn("{}", msg);
             board.recordFailure(msg);
             return null;
         }
@@ -251,7 +252,7 @@ final class Reconciliation {
             return null;
         }
         List<String> diff = want.diff(got);
-        log.warn("drift in " + active.name() + ": " + diff.size() + " difference(s): "
+        log.warn("{}", "drift in " + active.name() + ": " + diff.size() + " difference(s): "
                 + String.join("; ", diff.subList(0, Math.min(3, diff.size())))
                 + (diff.size() > 3 ? "; ..." : "") + "; re-applying");
         board.driftRepaired();

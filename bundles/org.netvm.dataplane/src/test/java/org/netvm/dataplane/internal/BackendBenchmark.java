@@ -15,7 +15,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Tag;
@@ -34,6 +33,10 @@ import org.netvm.dataplane.Priority;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
 import org.netvm.policy.BasePolicy;
+import org.netvm.testing.log.Loggers;
+import org.netvm.testing.netns.Command;
+import org.netvm.testing.netns.Netns;
+import org.osgi.service.log.Logger;
 
 /**
  * What programming the packet filter costs with each real backend, against the naive one-process-per-
@@ -69,24 +72,9 @@ class BackendBenchmark {
 
     static final ChainRef DNS_CHAIN = ChainRef.of(Family.IP, "dnat-dns");
 
-    private HotSwapKernelTest.Ns ns;
+    private Netns ns;
     private final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
-    private final Log log = new Log() {
-        @Override
-        public void info(String m) {
-            logLines.add("INFO " + m);
-        }
-
-        @Override
-        public void warn(String m) {
-            logLines.add("WARN " + m);
-        }
-
-        @Override
-        public void error(String m) {
-            logLines.add("ERROR " + m);
-        }
-    };
+    private final Logger log = Loggers.formatting(logLines);
 
     /** One row of the table. */
     record Row(String backend, int guests, int elements, double full, int naiveCommands, double naiveFull,
@@ -95,26 +83,21 @@ class BackendBenchmark {
 
     @Test
     void backends() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
-        for (String tool : List.of("ip", "nft", "iptables-nft", "iptables-nft-restore", "ip6tables-nft-restore",
-                "ipset")) {
-            assumeTrue(HotSwapKernelTest.onPath(tool), "needs " + tool);
-        }
+        Netns.assumeUsable("nft", "iptables-nft", "iptables-nft-restore", "ip6tables-nft-restore", "ipset");
         int[] sizes = Arrays.stream(System.getProperty("netvm.bench.sizes", "100,1000,10000").split(","))
                 .map(String::strip).mapToInt(Integer::parseInt).toArray();
         int naiveMax = Integer.getInteger("netvm.bench.naiveMax", 1000);
         int reps = Math.max(1, Integer.getInteger("netvm.bench.reps", 9));
         int swapGuests = Integer.getInteger("netvm.bench.swapGuests", 1000);
 
-        ns = new HotSwapKernelTest.Ns("netvmtest-bench-" + Integer.toHexString(ThreadLocalRandom.current()
-                .nextInt(1 << 20)));
+        ns = Netns.create("bench");
         PacketFilterBackend nft;
         PacketFilterBackend ipt;
         try {
             try {
                 nft = HotSwapKernelTest.backend("org.netvm.backend.nftables.internal", "NftablesBackend", "nft",
-                        ns.name, "netvm");
-                ipt = HotSwapKernelTest.backend("org.netvm.backend.iptables.internal", "IptablesBackend", ns.name,
+                        ns.name(), "netvm");
+                ipt = HotSwapKernelTest.backend("org.netvm.backend.iptables.internal", "IptablesBackend", ns.name(),
                         "NETVM-", "nft");
                 policy();
             } catch (ReflectiveOperationException | LinkageError e) {
@@ -125,7 +108,7 @@ class BackendBenchmark {
             System.out.println("netvm backend benchmark -- " + environment());
             System.out.println("plan: base policy (org.netvm.policy) + DNS DNAT (4 rules) + N guests x "
                     + "BasePolicy.guestElements(vifD.0, one IPv4) = 2 set elements per guest; all in namespace "
-                    + ns.name + "; medians of " + reps + " (full apply: of 5, readBack: of 3),"
+                    + ns.name() + "; medians of " + reps + " (full apply: of 5, readBack: of 3),"
                     + " after a warm-up");
             System.out.println();
             warmUp(nft, ipt);
@@ -530,9 +513,10 @@ class BackendBenchmark {
     }
 
     private void exec(List<String> argv) throws IOException {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns.name));
-        full.addAll(argv);
-        HotSwapKernelTest.Ns.run(full, true);
+        Command.Result r = ns.exec(argv, "");
+        if (!r.ok()) {
+            throw new IOException(argv + " failed (" + r.exitCode() + "): " + r.stderr());
+        }
     }
 
     // ------------------------------------------------------------------ numbers

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -19,6 +16,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.netvm.control.ControlCommand;
 import org.netvm.dataplane.OwnedState;
+import org.netvm.testing.io.Captured;
+import org.netvm.testing.log.Loggers;
+import org.osgi.service.log.Logger;
 
 /** The operator commands against a reconciler on its real thread, with fake backends. */
 class CommandsTest {
@@ -31,32 +31,13 @@ class CommandsTest {
     BackendCommand backend;
     PlanCommand plan;
 
-    record Result(int rc, String out, String err) {
-    }
-
-    static Result run(ControlCommand c, String... args) {
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
-        int rc = c.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static Captured run(ControlCommand c, String... args) {
+        return Captured.run((out, err) -> c.run(List.of(args), out, err));
     }
 
     @BeforeEach
     void start() throws Exception {
-        Log quiet = new Log() {
-            @Override
-            public void info(String m) {
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public void error(String m) {
-            }
-        };
+        Logger quiet = Loggers.quiet();
         r = new DataplaneReconciler(new Settings("a", 5, 0), Clock.SYSTEM,
                 Runnable::run, quiet).start();
         r.bindBackend(a, Map.of("service.id", 1L, "netvm.backend", "a"));
@@ -78,74 +59,74 @@ class CommandsTest {
 
     @Test
     void showsActiveRequestedAndAvailable() {
-        Result res = run(backend);
-        assertEquals(0, res.rc);
-        assertTrue(res.out.contains("active:     a (in sync)"), res.out);
-        assertTrue(res.out.contains("requested:  a\n"), res.out);
-        assertTrue(res.out.contains("available:  a, b"), res.out);
-        assertTrue(res.out.contains("2 contribution(s), 0 left out, 1 set element(s)"), res.out);
+        Captured res = run(backend);
+        assertEquals(0, res.status());
+        assertTrue(res.out().contains("active:     a (in sync)"), res.out());
+        assertTrue(res.out().contains("requested:  a\n"), res.out());
+        assertTrue(res.out().contains("available:  a, b"), res.out());
+        assertTrue(res.out().contains("2 contribution(s), 0 left out, 1 set element(s)"), res.out());
     }
 
     @Test
     void useSwitchesAndWaitsForTheOutcome() {
-        Result res = run(backend, "use", "b");
-        assertEquals(0, res.rc, res.err);
-        assertTrue(res.out.matches("b is in charge and in sync \\(\\d+ ms\\)\n"), res.out);
+        Captured res = run(backend, "use", "b");
+        assertEquals(0, res.status(), res.err());
+        assertTrue(res.out().matches("b is in charge and in sync \\(\\d+ ms\\)\n"), res.out());
         assertEquals(List.of("b"), configWrites);
         assertTrue(a.kernel.isEmpty(), "the old backend was swept");
         assertEquals(1, b.elements(DataplaneReconcilerTest.ALLOWED_KEY).size());
-        assertTrue(run(backend).out.contains("active:     b (in sync)"));
+        assertTrue(run(backend).out().contains("active:     b (in sync)"));
     }
 
     @Test
     void useReportsAFailedSwitchWithExitStatusOne() {
         b.failApply = "Error: Could not process rule: No such file or directory";
         OwnedState before = a.kernel;
-        Result res = run(backend, "use", "b");
-        assertEquals(1, res.rc);
-        assertTrue(res.err.startsWith("backend use b failed after "), res.err);
-        assertTrue(res.err.contains("No such file or directory"), res.err);
-        assertTrue(res.err.contains("a stays in charge"), res.err);
+        Captured res = run(backend, "use", "b");
+        assertEquals(1, res.status());
+        assertTrue(res.err().startsWith("backend use b failed after "), res.err());
+        assertTrue(res.err().contains("No such file or directory"), res.err());
+        assertTrue(res.err().contains("a stays in charge"), res.err());
         assertEquals(before, a.kernel);
-        Result show = run(backend);
-        assertTrue(show.out.contains("active:     a (in sync)"), show.out);
-        assertTrue(show.out.contains("requested:  b -- requested but failed"), show.out);
+        Captured show = run(backend);
+        assertTrue(show.out().contains("active:     a (in sync)"), show.out());
+        assertTrue(show.out().contains("requested:  b -- requested but failed"), show.out());
 
         b.failApply = null; // fixed: using it again retries, even though the configuration already says b
         backend = new BackendCommand(r, r, name -> false, System::nanoTime);
-        Result again = run(backend, "use", "b");
-        assertEquals(0, again.rc, again.err);
+        Captured again = run(backend, "use", "b");
+        assertEquals(0, again.status(), again.err());
     }
 
     @Test
     void useRefusesNamesThatAreNotBackendNames() {
-        assertEquals(2, run(backend, "use", "a;rm -rf /").rc);
-        assertEquals(2, run(backend, "use").rc);
-        assertEquals(2, run(backend, "frobnicate").rc);
+        assertEquals(2, run(backend, "use", "a;rm -rf /").status());
+        assertEquals(2, run(backend, "use").status());
+        assertEquals(2, run(backend, "frobnicate").status());
         assertTrue(configWrites.isEmpty());
         assertThrows(IllegalStateException.class, () -> backend.backend("use", "nope"));
     }
 
     @Test
     void cleanupSweepsEverything() {
-        Result res = run(backend, "cleanup");
-        assertEquals(0, res.rc, res.err);
-        assertTrue(res.out.contains("a: swept\nb: swept\n"), res.out);
+        Captured res = run(backend, "cleanup");
+        assertEquals(0, res.status(), res.err());
+        assertTrue(res.out().contains("a: swept\nb: swept\n"), res.out());
         assertTrue(a.kernel.isEmpty());
-        assertTrue(run(backend).out.contains("active:     none"));
-        assertEquals(0, run(backend, "use", "a").rc, "use resumes");
+        assertTrue(run(backend).out().contains("active:     none"));
+        assertEquals(0, run(backend, "use", "a").status(), "use resumes");
         assertEquals(1, a.elements(DataplaneReconcilerTest.ALLOWED_KEY).size());
     }
 
     @Test
     void planShowsWhatTheBackendWouldOwnAndTheDrift() {
-        Result res = run(plan);
-        assertEquals(0, res.rc, res.err);
-        assertTrue(res.out.startsWith("# plan: 2 contribution(s), 0 left out, 1 chain(s), 1 rule(s), 1 set(s), "
-                + "1 element(s)\n"), res.out);
-        assertTrue(res.out.contains("chain inet input {"), res.out);
-        assertTrue(res.out.contains("set inet @allowed { ifname . ipv4_addr }\n    vif1.0 . 10.137.0.3\n"), res.out);
-        assertTrue(res.out.endsWith("# the kernel holds exactly this\n"), res.out);
+        Captured res = run(plan);
+        assertEquals(0, res.status(), res.err());
+        assertTrue(res.out().startsWith("# plan: 2 contribution(s), 0 left out, 1 chain(s), 1 rule(s), 1 set(s), "
+                + "1 element(s)\n"), res.out());
+        assertTrue(res.out().contains("chain inet input {"), res.out());
+        assertTrue(res.out().contains("set inet @allowed { ifname . ipv4_addr }\n    vif1.0 . 10.137.0.3\n"), res.out());
+        assertTrue(res.out().endsWith("# the kernel holds exactly this\n"), res.out());
 
         a.kernel = new OwnedState(a.kernel.chains(), a.kernel.rules(), a.kernel.sets(), new TreeMap<>());
         String drift = plan.plan();

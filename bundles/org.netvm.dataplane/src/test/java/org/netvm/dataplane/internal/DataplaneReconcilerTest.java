@@ -34,6 +34,9 @@ import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.log.Loggers;
+import org.osgi.service.log.Logger;
 
 class DataplaneReconcilerTest {
 
@@ -58,22 +61,7 @@ class DataplaneReconcilerTest {
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
     final ManualClock clock = new ManualClock();
-    final Log log = new Log() {
-        @Override
-        public void info(String m) {
-            logLines.add("INFO " + m);
-        }
-
-        @Override
-        public void warn(String m) {
-            logLines.add("WARN " + m);
-        }
-
-        @Override
-        public void error(String m) {
-            logLines.add("ERROR " + m);
-        }
-    };
+    final Logger log = Loggers.formatting(logLines);
     long nextServiceId = 100;
 
     DataplaneReconciler reconciler(String backend) {
@@ -641,9 +629,7 @@ class DataplaneReconcilerTest {
     @Test
     void requiredOwnersComeFromTheConfigurationWithThePolicyAndTheVifsAsDefault() {
         assertEquals(java.util.Set.of(), new Settings("a", 5, 2).requiredOwners());
-        DataplaneReconciler.Config c = (DataplaneReconciler.Config) java.lang.reflect.Proxy.newProxyInstance(
-                DataplaneReconciler.Config.class.getClassLoader(), new Class<?>[] {DataplaneReconciler.Config.class},
-                (proxy, m, args) -> m.getDefaultValue()); // the defaults, as Config Admin gives them
+        DataplaneReconciler.Config c = Configs.of(DataplaneReconciler.Config.class); // the defaults, as DS gives them
         // "vif" is the vif manager's marker: its first pass's elements are recorded (see VifReconciler)
         assertEquals(java.util.Set.of("policy", "vif"), Settings.of(c).requiredOwners());
     }

@@ -23,22 +23,7 @@ class FirewallScriptsTest {
     Path dir;
 
     final List<String> logLines = Collections.synchronizedList(new ArrayList<>());
-    final Log log = new Log() {
-        @Override
-        public void info(String m) {
-            logLines.add("INFO " + m);
-        }
-
-        @Override
-        public void warn(String m) {
-            logLines.add("WARN " + m);
-        }
-
-        @Override
-        public void error(String m) {
-            logLines.add("ERROR " + m);
-        }
-    };
+    final org.osgi.service.log.Logger log = org.netvm.testing.log.Loggers.formatting(logLines);
 
     FirewallScripts.Setup setup(Path scripts, int timeoutSeconds) {
         return new FirewallScripts.Setup(scripts, Duration.ofSeconds(timeoutSeconds), "inet netvm", "NETVM-");

@@ -5,16 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,6 +32,9 @@ import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
+import org.netvm.testing.log.Loggers;
+import org.netvm.testing.netns.Netns;
+import org.osgi.service.log.Logger;
 
 /**
  * The real nftables and iptables backends, swapped 20 times by the reconciler while a guest opens
@@ -51,34 +49,30 @@ import org.netvm.dataplane.SetType;
  */
 class HotSwapKernelTest {
 
-    static Ns router;
-    static Ns guest;
-    static Ns intruder;
-    static Ns upstream;
+    static Netns router;
+    static Netns guest;
+    static Netns intruder;
+    static Netns upstream;
     static PacketFilterBackend nft;
     static PacketFilterBackend ipt;
 
     @BeforeAll
     static void setUp() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
-        for (String tool : List.of("ip", "nft", "iptables-nft-restore", "ipset", "bash", "timeout")) {
-            assumeTrue(onPath(tool), "needs " + tool);
-        }
-        String tag = Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 20));
-        router = new Ns("netvmtest-dpswap-r-" + tag);
-        guest = new Ns("netvmtest-dpswap-g-" + tag);
-        intruder = new Ns("netvmtest-dpswap-i-" + tag);
-        upstream = new Ns("netvmtest-dpswap-u-" + tag);
+        Netns.assumeUsable("nft", "iptables-nft-restore", "ipset", "bash", "timeout");
+        router = Netns.create("dpswap-r");
+        guest = router.peer("dpswap-g");
+        intruder = router.peer("dpswap-i");
+        upstream = router.peer("dpswap-u");
         router.veth("vif3.0", "10.137.0.1/24", guest, "eth0", "10.137.0.5/24");
         router.veth("vif4.0", "10.137.1.1/24", intruder, "eth0", "10.137.1.5/24");
         router.veth("uplink", "10.99.0.1/24", upstream, "eth0", "10.99.0.2/24");
-        guest.ok("ip", "route", "add", "default", "via", "10.137.0.1");
-        intruder.ok("ip", "route", "add", "default", "via", "10.137.1.1");
-        upstream.ok("ip", "route", "add", "10.137.0.0/16", "via", "10.99.0.1");
+        guest.route("default", "via", "10.137.0.1");
+        intruder.route("default", "via", "10.137.1.1");
+        upstream.route("10.137.0.0/16", "via", "10.99.0.1");
         router.ok("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
         try {
-            nft = backend("org.netvm.backend.nftables.internal", "NftablesBackend", "nft", router.name, "netvm");
-            ipt = backend("org.netvm.backend.iptables.internal", "IptablesBackend", router.name, "NETVM-", "nft");
+            nft = backend("org.netvm.backend.nftables.internal", "NftablesBackend", "nft", router.name(), "netvm");
+            ipt = backend("org.netvm.backend.iptables.internal", "IptablesBackend", router.name(), "NETVM-", "nft");
         } catch (ReflectiveOperationException | LinkageError e) {
             assumeTrue(false, "backend bundles not usable on the test class path: " + e);
         }
@@ -86,10 +80,8 @@ class HotSwapKernelTest {
 
     @AfterAll
     static void tearDown() {
-        for (Ns ns : new Ns[] {router, guest, intruder, upstream}) {
-            if (ns != null) {
-                ns.close();
-            }
+        if (router != null) {
+            router.close(); // and its peers
         }
     }
 
@@ -126,22 +118,7 @@ class HotSwapKernelTest {
     @Test
     void twentySwapsUnderTrafficNeverLetTheGuestDownNorTheIntruderIn() throws Exception {
         List<String> logLines = Collections.synchronizedList(new ArrayList<>());
-        Log log = new Log() {
-            @Override
-            public void info(String m) {
-                logLines.add("INFO " + m);
-            }
-
-            @Override
-            public void warn(String m) {
-                logLines.add("WARN " + m);
-            }
-
-            @Override
-            public void error(String m) {
-                logLines.add("ERROR " + m);
-            }
-        };
+        Logger log = Loggers.formatting(logLines);
         var r = new DataplaneReconciler(new Settings("nftables", 5, 2), Clock.SYSTEM,
                 Runnable::run, log).start();
         try {
@@ -213,81 +190,6 @@ class HotSwapKernelTest {
             assertTrue(nft.readBack().isEmpty() && ipt.readBack().isEmpty(), "cleanup leaves nothing");
         } finally {
             r.deactivate();
-        }
-    }
-
-    static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** A throwaway network namespace; {@link #close()} deletes it with everything inside. */
-    static final class Ns {
-        final String name;
-
-        Ns(String name) throws IOException {
-            this.name = name;
-            run(List.of("ip", "netns", "add", name), true);
-            ok("ip", "link", "set", "lo", "up");
-        }
-
-        void veth(String here, String hereAddress, Ns other, String there, String thereAddress) throws IOException {
-            ok("ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns", other.name);
-            ok("ip", "address", "add", hereAddress, "dev", here);
-            ok("ip", "link", "set", here, "up");
-            other.ok("ip", "address", "add", thereAddress, "dev", there);
-            other.ok("ip", "link", "set", there, "up");
-        }
-
-        void ok(String... argv) throws IOException {
-            List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
-            full.addAll(List.of(argv));
-            run(full, true);
-        }
-
-        /**
-         * Whether a TCP connection attempt from here to address:port is answered (connected or refused)
-         * within {@code seconds}; false when the SYN was dropped.
-         */
-        boolean tcpAnswered(String address, int port, double seconds) {
-            try {
-                String[] r = run(List.of("ip", "netns", "exec", name, "timeout", Double.toString(seconds), "bash",
-                        "-c", "exec 3<>\"/dev/tcp/$0/$1\"", address, Integer.toString(port)), false);
-                return r[0].equals("0") || r[1].contains("Connection refused");
-            } catch (IOException e) {
-                return false;
-            }
-        }
-
-        void close() {
-            try {
-                run(List.of("ip", "netns", "delete", name), false);
-            } catch (IOException e) {
-                System.err.println("cannot delete namespace " + name + ": " + e.getMessage());
-            }
-        }
-
-        /** Returns {exit code, stderr}. */
-        static String[] run(List<String> argv, boolean check) throws IOException {
-            Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            try {
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    throw new IOException(argv + " timed out");
-                }
-                if (check && p.exitValue() != 0) {
-                    throw new IOException(argv + " failed (" + p.exitValue() + "): " + err);
-                }
-                return new String[] {Integer.toString(p.exitValue()), err};
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted", e);
-            }
         }
     }
 }

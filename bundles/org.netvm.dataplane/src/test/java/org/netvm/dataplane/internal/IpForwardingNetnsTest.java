@@ -1,18 +1,11 @@
 package org.netvm.dataplane.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -23,6 +16,9 @@ import org.netvm.kernel.Batch;
 import org.netvm.kernel.CloseableKernel;
 import org.netvm.kernel.Kernels;
 import org.netvm.kernel.Sysctl;
+import org.netvm.testing.log.Loggers;
+import org.netvm.testing.netns.Netns;
+import org.osgi.service.log.Logger;
 
 /**
  * The fail-closed forwarding gate against the real kernel, in a throwaway network namespace: forwarding
@@ -30,42 +26,28 @@ import org.netvm.kernel.Sysctl;
  * (The backend is a fake: only the sysctls are real here.)
  */
 class IpForwardingNetnsTest {
-    private static final String IP = List.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip").stream()
-            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
-    private String ns;
+    private Netns ns;
     private CloseableKernel kernel;
 
-    private static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed: " + out);
-        }
-        return out;
-    }
-
     /** What a user would look at: /proc/sys inside the namespace, read by another process. */
-    private String ipForward() throws IOException, InterruptedException {
-        return run(IP, "netns", "exec", ns, "cat", "/proc/sys/net/ipv4/ip_forward").trim();
+    private String ipForward() {
+        return ns.ok("cat", "/proc/sys/net/ipv4/ip_forward").trim();
     }
 
     @BeforeEach
     void namespace() throws Exception {
-        assumeTrue(IP != null, "ip(8) not installed");
-        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        assumeTrue(Integer.valueOf(0).equals(uid), "real-kernel tests need root");
-        ns = "netvmtest-fwd-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        run(IP, "netns", "add", ns);
-        kernel = Kernels.open(ns);
+        Netns.assumeUsable();
+        ns = Netns.create("fwd");
+        kernel = Kernels.open(ns.name());
     }
 
     @AfterEach
-    void cleanUp() throws Exception {
+    void cleanUp() {
         if (kernel != null) {
             kernel.close();
         }
         if (ns != null) {
-            run(IP, "netns", "delete", ns);
+            ns.close();
         }
     }
 
@@ -84,19 +66,7 @@ class IpForwardingNetnsTest {
         kernel.apply(new Batch().setSysctl(Sysctl.ipv4Forward(), 1)); // e.g. left on by sysctl.d
         assertEquals("1", ipForward());
         List<String> calls = Collections.synchronizedList(new ArrayList<>());
-        Log quiet = new Log() {
-            @Override
-            public void info(String m) {
-            }
-
-            @Override
-            public void warn(String m) {
-            }
-
-            @Override
-            public void error(String m) {
-            }
-        };
+        Logger quiet = Loggers.quiet();
         var r = new DataplaneReconciler(new Settings("a", 5, 0, java.util.Set.of("policy")), Clock.SYSTEM,
                 Runnable::run, quiet, ForwardingMarker.NONE).start();
         try {

@@ -12,6 +12,8 @@ import java.util.concurrent.CompletionStage;
 
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Dataplane.Forwarding;
+import org.netvm.testing.log.Loggers;
+import org.osgi.service.log.Logger;
 
 /**
  * IP forwarding, owned by the dataplane: the start-up decision, on only while netvm's rules are in force,
@@ -23,22 +25,7 @@ class IpForwardingTest {
     final ManualClock clock = new ManualClock();
     final FakeSysctls sysctls = new FakeSysctls();
     final FakeMarker marker = new FakeMarker();
-    final Log log = new Log() {
-        @Override
-        public void info(String m) {
-            logLines.add("INFO " + m);
-        }
-
-        @Override
-        public void warn(String m) {
-            logLines.add("WARN " + m);
-        }
-
-        @Override
-        public void error(String m) {
-            logLines.add("ERROR " + m);
-        }
-    };
+    final Logger log = Loggers.formatting(logLines);
 
     /** The sysctls in memory; writes are journaled. */
     final class FakeSysctls implements ForwardingSysctls {

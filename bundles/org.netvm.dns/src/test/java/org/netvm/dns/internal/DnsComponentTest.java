@@ -16,6 +16,7 @@ import org.netvm.dns.internal.Fakes.FakeSource;
 import org.netvm.dns.internal.Fakes.ManualTasks;
 import org.netvm.testing.config.Configs;
 import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.log.Loggers;
 import org.netvm.testing.xenstore.FakeXenStore;
 import org.osgi.framework.Constants;
 
@@ -27,7 +28,7 @@ class DnsComponentTest {
     private long nextId = 1;
 
     private DnsComponent start() {
-        DnsComponent c = new DnsComponent(dataplane, xenstore, Fakes.logger(logs), tasks, Configs.of(DnsComponent.Config.class));
+        DnsComponent c = new DnsComponent(dataplane, xenstore, Loggers.recording(logs), tasks, Configs.of(DnsComponent.Config.class));
         tasks.runNow();
         return c;
     }

@@ -1,6 +1,5 @@
 package org.netvm.dns.internal;
 
-import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
@@ -15,7 +14,6 @@ import org.netvm.dns.NameserverSource;
 import org.netvm.testing.dataplane.FakeDataplane;
 import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.util.Tasks;
-import org.osgi.service.log.Logger;
 
 /** Fakes of the DNS feature's seams. */
 final class Fakes {
@@ -114,23 +112,5 @@ final class Fakes {
             runNow();
             closed = true;
         }
-    }
-
-    /** A logger that keeps "LEVEL message" lines. */
-    static Logger logger(List<String> lines) {
-        return (Logger) Proxy.newProxyInstance(Fakes.class.getClassLoader(), new Class<?>[] {Logger.class},
-                (proxy, method, args) -> switch (method.getName()) {
-                    case "getName" -> "test";
-                    case "isTraceEnabled", "isDebugEnabled", "isInfoEnabled", "isWarnEnabled", "isErrorEnabled" -> true;
-                    case "toString" -> "test logger";
-                    case "hashCode" -> 0;
-                    case "equals" -> proxy == args[0];
-                    default -> {
-                        if (args != null && args.length > 0 && args[0] instanceof String s) {
-                            lines.add(method.getName().toUpperCase(java.util.Locale.ROOT) + " " + s);
-                        }
-                        yield null;
-                    }
-                });
     }
 }

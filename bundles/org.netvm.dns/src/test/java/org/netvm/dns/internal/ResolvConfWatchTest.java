@@ -23,6 +23,7 @@ import org.netvm.dataplane.Verdict;
 import org.netvm.dns.NameserverSource;
 import org.netvm.testing.config.Configs;
 import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.log.Loggers;
 import org.netvm.util.ExecutorTasks;
 import org.osgi.framework.Constants;
 
@@ -46,10 +47,10 @@ class ResolvConfWatchTest {
     private DnsComponent dns;
 
     private void start(Path resolv, Path resolved) throws IOException {
-        files = new FileNameservers(resolv, resolved, 1000, 2, Fakes.logger(logs));
+        files = new FileNameservers(resolv, resolved, 1000, 2, Loggers.recording(logs));
         FakeDataplane dataplane = Fakes.dataplane();
         dataplane.onPut(c -> puts.add(new Put(System.nanoTime(), c)));
-        dns = new DnsComponent(dataplane, Fakes.xenstore(), Fakes.logger(logs), new ExecutorTasks("test-dns"),
+        dns = new DnsComponent(dataplane, Fakes.xenstore(), Loggers.recording(logs), new ExecutorTasks("test-dns"),
                 Configs.of(DnsComponent.Config.class));
         dns.addSource(files, java.util.Map.of(Constants.SERVICE_RANKING, NameserverSource.BUILTIN_RANKING,
                 Constants.SERVICE_ID, 1L));

@@ -11,8 +11,8 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -21,9 +21,10 @@ import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
 import org.netvm.firewall.FirewallStatus;
-import org.netvm.firewall.internal.Fakes.FakeDataplane;
-import org.netvm.firewall.internal.Fakes.FakeXenStore;
-import org.netvm.firewall.internal.Fakes.ManualTasks;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.log.Loggers;
+import org.netvm.testing.xenstore.FakeXenStore;
 
 /** The component with fake xenstore, dataplane, tasks and conntrack: what it puts, when, and what it writes. */
 class FirewallComponentTest {
@@ -31,7 +32,14 @@ class FirewallComponentTest {
     private static final String ALLOW_443 = "action=accept proto=tcp dstports=443 dst4=192.168.1.0/24";
 
     private final FakeXenStore xs = new FakeXenStore();
-    private final FakeDataplane dataplane = new FakeDataplane();
+    private final FakeDataplane dataplane = new FakeDataplane(); // every stage completes at once
+    private final List<String> calls = new CopyOnWriteArrayList<>();
+    {
+        // the test sets values quietly (put) and signals a change as the toolstack's write does (signal);
+        // what the component writes fires nothing
+        xs.fireWatches(false);
+        dataplane.trace(calls);
+    }
     private final ManualTasks tasks = new ManualTasks();
     private final List<String> log = new ArrayList<>();
 
@@ -60,28 +68,34 @@ class FirewallComponentTest {
                 throw new UnsupportedOperationException();
             }
         };
-        FirewallComponent c = new FirewallComponent(dataplane, xs, Fakes.logger(log), tasks, name -> {
+        FirewallComponent c = new FirewallComponent(dataplane, xs, Loggers.recording(log), tasks, name -> {
             lookups.add(name);
             return List.of(IpAddress.of("192.0.2." + lookups.size()));
-        }, new NoConntrack(), clock, Fakes.config(Map.of("enabled", enabledByConfig)));
+        }, new NoConntrack(), clock, Configs.of(FirewallComponent.Config.class, "enabled", enabledByConfig));
         tasks.runNow();
         return c;
     }
 
     private void guest(int domid, String ip) {
-        xs.write("backend/vif/" + domid + "/0/ip", ip);
+        xs.put("backend/vif/" + domid + "/0/ip", ip);
     }
 
     private void rules(int domid, String policy, String... rules) {
-        xs.write("qubes-firewall/" + domid + "/policy", policy);
+        xs.put("qubes-firewall/" + domid + "/policy", policy);
         for (int i = 0; i < rules.length; i++) {
-            xs.write(String.format("qubes-firewall/%d/%04d", domid, i), rules[i]);
+            xs.put(String.format("qubes-firewall/%d/%04d", domid, i), rules[i]);
         }
+    }
+
+    /** Sets a value and fires the watches above it, as the toolstack's write would. */
+    private void signal(String path, String value) {
+        xs.put(path, value);
+        xs.fire(path);
     }
 
     /** The verdicts of the guest's own chain, in order. */
     private List<Verdict> chain(int domid) {
-        Contribution c = dataplane.current.get("firewall/" + domid);
+        Contribution c = dataplane.contributions().get("firewall/" + domid);
         assertNotNull(c, "no contribution for domain " + domid);
         return c.rules().stream().filter(r -> r.chain().name().equals("fw-" + domid)).map(Rule::verdict).toList();
     }
@@ -96,13 +110,13 @@ class FirewallComponentTest {
 
     @Test
     void appliesEverySetPresentAtStart() throws Exception {
-        xs.write("qubes-service/qubes-firewall", "1");
+        xs.put("qubes-service/qubes-firewall", "1");
         guest(3, "10.137.0.5");
         rules(3, "drop", ALLOW_443);
         guest(4, "10.137.0.6");
         rules(4, "accept");
         start(false);
-        assertTrue(dataplane.current.containsKey("firewall"), "the fail-closed catch-all");
+        assertTrue(dataplane.contributions().containsKey("firewall"), "the fail-closed catch-all");
         assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3));
         assertEquals(List.of(Verdict.ACCEPT), chain(4));
         assertEquals(Optional.of("1"), handled(3));
@@ -114,12 +128,12 @@ class FirewallComponentTest {
         guest(3, "10.137.0.5");
         start(true);
         assertTrue(blocked(3), "no rule set yet: blocked");
-        xs.put("qubes-firewall/3/policy", "accept");
-        xs.put("qubes-firewall/3/0000", ALLOW_443);
+        signal("qubes-firewall/3/policy", "accept");
+        signal("qubes-firewall/3/0000", ALLOW_443);
         tasks.runNow();
         assertTrue(blocked(3), "a half-written set is not applied");
         assertEquals(Optional.empty(), handled(3));
-        xs.put("qubes-firewall/3", "");
+        signal("qubes-firewall/3", "");
         tasks.runNow();
         assertEquals(List.of(Verdict.ACCEPT, Verdict.ACCEPT), chain(3));
         assertEquals(Optional.of("1"), handled(3));
@@ -129,14 +143,14 @@ class FirewallComponentTest {
     void everySignalCountsOneMoreEvenWithoutChange() throws Exception {
         guest(3, "10.137.0.5");
         rules(3, "drop", ALLOW_443);
-        xs.write("qubes-firewall-handled/3", "41");
+        xs.put("qubes-firewall-handled/3", "41");
         start(true);
         assertEquals(Optional.of("42"), handled(3));
-        Contribution before = dataplane.current.get("firewall/3");
-        xs.put("qubes-firewall/3", "");
+        Contribution before = dataplane.contributions().get("firewall/3");
+        signal("qubes-firewall/3", "");
         tasks.runNow();
         assertEquals(Optional.of("43"), handled(3));
-        assertEquals(before, dataplane.current.get("firewall/3"));
+        assertEquals(before, dataplane.contributions().get("firewall/3"));
     }
 
     @Test
@@ -145,7 +159,7 @@ class FirewallComponentTest {
         FirewallComponent c = start(true);
         assertTrue(blocked(3));
         assertEquals(List.of(new FirewallStatus.Blocked(3, "no rule set")), c.snapshot().blocked());
-        Contribution closed = dataplane.current.get("firewall");
+        Contribution closed = dataplane.contributions().get("firewall");
         assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
                 closed.rules().stream().map(Rule::verdict).toList());
         assertEquals(Rule.LAST - 1, closed.rules().getFirst().order());
@@ -153,16 +167,16 @@ class FirewallComponentTest {
 
     @Test
     void disablingRemovesEveryContribution() {
-        xs.write("qubes-service/qubes-firewall", "1");
+        xs.put("qubes-service/qubes-firewall", "1");
         guest(3, "10.137.0.5");
         rules(3, "accept");
         FirewallComponent c = start(false);
-        assertEquals(List.of("firewall", "firewall/3", "firewall/dispatch"), List.copyOf(dataplane.current.keySet()));
-        xs.put("qubes-service/qubes-firewall", "0");
+        assertEquals(List.of("firewall", "firewall/3", "firewall/dispatch"), List.copyOf(new TreeSet<>(dataplane.contributions().keySet())));
+        signal("qubes-service/qubes-firewall", "0");
         tasks.runNow();
         assertEquals(FirewallStatus.Snapshot.DISABLED, c.snapshot());
-        assertTrue(dataplane.current.isEmpty(), dataplane.current.keySet().toString());
-        assertTrue(dataplane.calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/3", "remove firewall")));
+        assertTrue(dataplane.contributions().isEmpty(), dataplane.contributions().keySet().toString());
+        assertTrue(calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/3", "remove firewall")));
     }
 
     @Test
@@ -202,7 +216,7 @@ class FirewallComponentTest {
         guest(4, "10.137.0.6");
         rules(4, "drop", "action=accept proto=tcp dsthost=updates.example");
         FirewallComponent c = start(true);
-        runUntil(() -> dataplane.current.containsKey("firewall/4"));
+        runUntil(() -> dataplane.contributions().containsKey("firewall/4"));
         assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3), "no DNS server yet");
         assertEquals(List.of("updates.example"), lookups);
         c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1")));
@@ -210,7 +224,7 @@ class FirewallComponentTest {
         assertEquals(List.of(Verdict.ACCEPT, Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
                 chain(3), "udp and tcp 53 to the new server, without waiting for a pass");
         runUntil(() -> lookups.size() == 2);
-        runUntil(() -> dataplane.current.get("firewall/4").toString().contains("192.0.2.2"));
+        runUntil(() -> dataplane.contributions().get("firewall/4").toString().contains("192.0.2.2"));
     }
 
     @Test

@@ -1,6 +1,5 @@
 package org.netvm.policy.internal;
 
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -11,7 +10,6 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.Plan;
 import org.netvm.util.Reconciler;
-import org.osgi.service.log.Logger;
 
 /** Fakes of the policy component's seams. */
 final class Fakes {
@@ -107,23 +105,5 @@ final class Fakes {
             }
             runNow();
         }
-    }
-
-    /** A logger that keeps "LEVEL message" lines ({} left as they are). */
-    static Logger logger(List<String> lines) {
-        return (Logger) Proxy.newProxyInstance(Fakes.class.getClassLoader(), new Class<?>[] {Logger.class},
-                (proxy, method, args) -> switch (method.getName()) {
-                    case "getName" -> "test";
-                    case "isTraceEnabled", "isDebugEnabled", "isInfoEnabled", "isWarnEnabled", "isErrorEnabled" -> true;
-                    case "toString" -> "test logger";
-                    case "hashCode" -> 0;
-                    case "equals" -> proxy == args[0];
-                    default -> {
-                        if (args != null && args.length > 0 && args[0] instanceof String s) {
-                            lines.add(method.getName().toUpperCase(java.util.Locale.ROOT) + " " + s);
-                        }
-                        yield null;
-                    }
-                });
     }
 }

@@ -15,6 +15,7 @@ import org.netvm.policy.internal.Fakes.FakeDataplane;
 import org.netvm.policy.internal.Fakes.Journal;
 import org.netvm.policy.internal.Fakes.ManualTasks;
 import org.netvm.testing.config.Configs;
+import org.netvm.testing.log.Loggers;
 import org.netvm.testing.xenstore.FakeXenStore;
 
 /**
@@ -35,7 +36,7 @@ class PolicyComponentTest {
     }
 
     private PolicyComponent start(PolicyComponent.Config config) {
-        PolicyComponent c = tasks.drive(new PolicyComponent(dataplane, xenstore, Fakes.logger(logs), tasks.clock(), config));
+        PolicyComponent c = tasks.drive(new PolicyComponent(dataplane, xenstore, Loggers.recording(logs), tasks.clock(), config));
         tasks.runNow();
         return c;
     }

@@ -1,6 +1,8 @@
 package org.netvm.testing.log;
 
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -21,15 +23,23 @@ public final class Loggers {
      * enabled. Use a thread-safe list when the code logs from its own threads.
      */
     public static Logger recording(List<String> lines) {
-        return logger(lines);
+        return logger(lines, false);
+    }
+
+    /**
+     * Like {@link #recording}, but each {@code {}} of the format is replaced by the next argument
+     * ({@code String.valueOf}): {@code info("{}", text)} records {@code "INFO " + text}.
+     */
+    public static Logger formatting(List<String> lines) {
+        return logger(lines, true);
     }
 
     /** A logger that drops everything (every level enabled, so guarded code still runs). */
     public static Logger quiet() {
-        return logger(null);
+        return logger(null, false);
     }
 
-    private static Logger logger(List<String> lines) {
+    private static Logger logger(List<String> lines, boolean format) {
         return (Logger) Proxy.newProxyInstance(Loggers.class.getClassLoader(), new Class<?>[] {Logger.class},
                 (proxy, method, args) -> switch (method.getName()) {
                     case "getName" -> "test";
@@ -39,10 +49,32 @@ public final class Loggers {
                     case "equals" -> proxy == args[0];
                     default -> {
                         if (lines != null && args != null && args.length > 0 && args[0] instanceof String s) {
-                            lines.add(method.getName().toUpperCase(Locale.ROOT) + " " + s);
+                            String text = format ? format(s, arguments(method, args)) : s;
+                            lines.add(method.getName().toUpperCase(Locale.ROOT) + " " + text);
                         }
                         yield null;
                     }
                 });
+    }
+
+    /** The arguments after the format, varargs spread. */
+    private static Object[] arguments(Method method, Object[] args) {
+        if (method.isVarArgs() && args[args.length - 1] instanceof Object[] rest) {
+            Object[] all = Arrays.copyOf(args, args.length - 1 + rest.length);
+            System.arraycopy(rest, 0, all, args.length - 1, rest.length);
+            return Arrays.copyOfRange(all, 1, all.length);
+        }
+        return Arrays.copyOfRange(args, 1, args.length);
+    }
+
+    private static String format(String message, Object[] args) {
+        StringBuilder b = new StringBuilder();
+        int next = 0;
+        int from = 0;
+        for (int at = message.indexOf("{}"); at >= 0 && next < args.length; at = message.indexOf("{}", from)) {
+            b.append(message, from, at).append(args[next++]);
+            from = at + 2;
+        }
+        return b.append(message.substring(from)).toString();
     }
 }

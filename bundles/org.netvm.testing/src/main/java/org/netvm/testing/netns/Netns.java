@@ -208,7 +208,16 @@ public final class Netns implements AutoCloseable {
      * positional parameters, not spliced into the script.
      */
     public boolean tcpAnswered(String address, int port, int seconds) {
-        Command.Result r = exec("timeout", Integer.toString(seconds), "bash", "-c",
+        return tcpAnswered(address, port, Integer.toString(seconds));
+    }
+
+    /** {@link #tcpAnswered(String, int, int)} with a timeout in fractions of a second (0.3). */
+    public boolean tcpAnswered(String address, int port, double seconds) {
+        return tcpAnswered(address, port, Double.toString(seconds));
+    }
+
+    private boolean tcpAnswered(String address, int port, String timeout) {
+        Command.Result r = exec("timeout", timeout, "bash", "-c",
                 "exec 3<>\"/dev/tcp/$0/$1\"", address, Integer.toString(port));
         return r.ok() || r.stderr().contains("Connection refused");
     }

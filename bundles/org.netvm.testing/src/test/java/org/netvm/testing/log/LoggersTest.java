@@ -24,6 +24,19 @@ class LoggersTest {
     }
 
     @Test
+    void aFormattingLoggerPutsTheArgumentsInPlace() {
+        List<String> lines = new ArrayList<>();
+        Logger log = Loggers.formatting(lines);
+        log.info("{}", "text with {braces}");
+        log.warn("a {} b {}", 1, 2);
+        log.error("d {} {} {}", 1, 2, 3);
+        log.debug("more {} than arguments {}", "x");
+        log.trace("plain");
+        assertEquals(List.of("INFO text with {braces}", "WARN a 1 b 2", "ERROR d 1 2 3",
+                "DEBUG more x than arguments {}", "TRACE plain"), lines);
+    }
+
+    @Test
     void aQuietLoggerAcceptsEverything() {
         Logger log = Loggers.quiet();
         log.error("x {}", 1, new RuntimeException());

@@ -11,10 +11,14 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
+import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.vif.VifState;
 
 /** Fakes wired to one reconciler, sharing one trace of side effects. */
 final class Rig implements AutoCloseable {
+    /** The MAC a toolstack writes for a vif (the guest end's address in the real-kernel test). */
+    static final String MAC = "00:16:3e:5e:6c:00";
+
     final List<String> trace = new CopyOnWriteArrayList<>();
     final FakeKernel kernel = new FakeKernel(trace);
     final FakeXenStore xs = new FakeXenStore();

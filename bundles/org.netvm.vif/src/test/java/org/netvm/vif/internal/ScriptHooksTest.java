@@ -75,7 +75,7 @@ class ScriptHooksTest {
         try (Rig rig = new Rig()) {
             rig.hooks.add(new ScriptHooks(hooks, 2_000));
             rig.xs.put(VifReconciler.GATEWAY6_KEY, "fd09:24ef:4179::a89:1");
-            rig.xs.putVif(3, 0, "10.137.0.5 fd09:24ef:4179::a89:5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5 fd09:24ef:4179::a89:5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertTrue(rig.reconciler.pass(true));
             assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());

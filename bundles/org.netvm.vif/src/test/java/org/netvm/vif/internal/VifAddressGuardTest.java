@@ -24,7 +24,7 @@ class VifAddressGuardTest {
     @Test
     void issue15DuplicateIpv4IsRefusedAndTheHolderKeepsWorking() throws Exception {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertTrue(rig.reconciler.pass(true));
             assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());
@@ -52,7 +52,7 @@ class VifAddressGuardTest {
 
             // once the holder is gone, the address is free again
             rig.kernel.removeLink("vif3.0");
-            rig.xs.rm("backend/vif/3");
+            rig.xs.remove("backend/vif/3");
             assertTrue(rig.reconciler.pass(true));
             assertEquals(Actual.PROGRAMMED, rig.state("vif4.0").actual());
         }
@@ -62,7 +62,7 @@ class VifAddressGuardTest {
     void issue15DuplicateIpv6IsRefused() {
         try (Rig rig = new Rig()) {
             rig.xs.put(VifReconciler.GATEWAY6_KEY, "fd09:24ef:4179::a89:1");
-            rig.xs.putVif(3, 0, "10.137.0.5 fd09:24ef:4179::a89:5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5 fd09:24ef:4179::a89:5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertTrue(rig.reconciler.pass(true));
             rig.xs.putVif(4, 0, "10.137.0.6 fd09:24ef:4179::a89:5", "00:16:3e:5e:6c:04");
@@ -77,8 +77,8 @@ class VifAddressGuardTest {
     @Test
     void issue15TwoNewVifsWithOneAddressInOnePassTheLowerDomidWins() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(7, 0, "10.137.0.5", null);
-            rig.xs.putVif(5, 0, "10.137.0.5", null);
+            rig.xs.putVif(7, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(5, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif7.0");
             rig.kernel.addLink("vif5.0");
             assertTrue(rig.reconciler.pass(true));
@@ -91,10 +91,10 @@ class VifAddressGuardTest {
     @Test
     void issue15AfterARestartTheHolderStaysTheOneWhoseRoutesAreInTheKernel() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(7, 0, "10.137.0.5", null);
+            rig.xs.putVif(7, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif7.0");
             assertTrue(rig.reconciler.pass(true));
-            rig.xs.putVif(5, 0, "10.137.0.5", null);
+            rig.xs.putVif(5, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif5.0");
             assertTrue(rig.reconciler.pass(false));
             assertEquals(Actual.FAILED, rig.state("vif5.0").actual());
@@ -118,13 +118,13 @@ class VifAddressGuardTest {
     @Test
     void issue15AnAddressChangedOntoAnotherGuestsIsRefusedWithoutPurgingTheHoldersConntrack() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             assertTrue(rig.reconciler.pass(true));
             rig.trace.clear();
-            rig.xs.putVif(4, 0, "10.137.0.5", null);
+            rig.xs.putVif(4, 0, "10.137.0.5", Rig.MAC);
             assertTrue(rig.reconciler.pass(false));
             assertEquals(Actual.FAILED, rig.state("vif4.0").actual());
             assertEquals(Actual.PROGRAMMED, rig.state("vif3.0").actual());
@@ -147,7 +147,7 @@ class VifAddressGuardTest {
         try (Rig rig = new Rig()) {
             uplink(rig);
             rig.xs.put(VifReconciler.GATEWAY6_KEY, "fd09:24ef:4179::a89:1");
-            rig.xs.putVif(3, 0, ip, null);
+            rig.xs.putVif(3, 0, ip, Rig.MAC);
             rig.kernel.addLink("vif3.0");
             CompletableFuture<Outcome> hotplug = rig.reconciler.hotplug(vif("vif3.0"), VifReconciler.Intent.ONLINE);
             assertTrue(rig.reconciler.pass(true));
@@ -162,8 +162,8 @@ class VifAddressGuardTest {
     void issue15DnsKeysReplaceTheDefaults() {
         try (Rig rig = new Rig()) {
             rig.xs.put(XenstoreInput.DNS1_KEY, "10.139.9.1");
-            rig.xs.putVif(3, 0, "10.139.1.1", null);
-            rig.xs.putVif(4, 0, "10.139.9.1", null);
+            rig.xs.putVif(3, 0, "10.139.1.1", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.139.9.1", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             assertTrue(rig.reconciler.pass(true));
@@ -176,8 +176,8 @@ class VifAddressGuardTest {
     void issue15AnOnlineGuestThatCollidesAfterAnUplinkChangeIsCutOff() {
         try (Rig rig = new Rig()) {
             uplink(rig);
-            rig.xs.putVif(3, 0, "192.168.7.30", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.putVif(3, 0, "192.168.7.30", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             assertTrue(rig.reconciler.pass(true));

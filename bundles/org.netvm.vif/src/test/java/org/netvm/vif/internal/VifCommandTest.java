@@ -4,34 +4,32 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.netvm.testing.io.Captured;
 import org.netvm.vif.VifState.Actual;
 
 /** {@code netvm vif online|offline ...} against a running reconciler with fakes. */
 class VifCommandTest {
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private Captured last = new Captured(0, "", "");
 
     private int run(Rig rig, long timeoutMillis, String... args) {
         VifCommand c = new VifCommand(rig.reconciler, rig.reconciler, rig.xs, "backend/vif", timeoutMillis);
-        return c.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        last = Captured.run((out, err) -> c.run(List.of(args), out, err));
+        return last.status();
     }
 
+    /** What the last run printed to stderr. */
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return last.err();
     }
 
     @Test
     void onlineWaitsUntilProgrammedThenWritesConnected() {
         try (Rig rig = new Rig()) {
             rig.reconciler.start();
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertEquals(0, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"), err());
             assertEquals("connected", rig.xs.get("backend/vif/3/0/hotplug-status"));
@@ -63,8 +61,8 @@ class VifCommandTest {
     void nameAndPathMustMatch() {
         try (Rig rig = new Rig()) {
             rig.reconciler.start();
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif4.0");
             assertEquals(1, run(rig, 5_000, "online", "--vif", "vif4.0", "--xenbus-path", "backend/vif/3/0"));
             assertEquals("error", rig.xs.get("backend/vif/3/0/hotplug-status"));
@@ -77,12 +75,12 @@ class VifCommandTest {
     void badNamesAndDomidsAreReportedAtThePath() {
         try (Rig rig = new Rig()) {
             rig.reconciler.start();
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             for (String name : List.of("vif3.0;reboot", "eth0", "vif03.0", "vif3.0 ", "vif3.00", "")) {
                 assertEquals(1, run(rig, 1_000, "online", "--vif", name, "--xenbus-path", "backend/vif/3/0"), name);
                 assertTrue(rig.xs.get("backend/vif/3/0/hotplug-error").contains("interface name must match"), name);
             }
-            rig.xs.putVif(32753, 0, "10.137.0.5", null);
+            rig.xs.putVif(32753, 0, "10.137.0.5", Rig.MAC);
             assertEquals(1, run(rig, 1_000, "online", "--vif", "vif32753.0", "--xenbus-path", "backend/vif/32753/0"));
             assertTrue(rig.xs.get("backend/vif/32753/0/hotplug-error").contains("domid 32753 is above 32752"));
             assertTrue(rig.kernel.applied.isEmpty());
@@ -95,12 +93,12 @@ class VifCommandTest {
         try (Rig rig = new Rig()) {
             rig.reconciler.start();
             rig.xs.put("domid", "5");
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
-            rig.xs.writes.clear();
+            rig.xs.writes().clear();
             assertEquals(2, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "/local/domain/6/backend/vif/3/0"),
                     "another domain's directory");
-            assertEquals(List.of(), rig.xs.writes);
+            assertEquals(List.of(), rig.xs.writes());
             assertEquals(0, run(rig, 5_000, "online", "--vif", "vif3.0", "--xenbus-path", "/local/domain/5/backend/vif/3/0"),
                     err());
             assertEquals("connected", rig.xs.get("/local/domain/5/backend/vif/3/0/hotplug-status"));
@@ -112,9 +110,9 @@ class VifCommandTest {
         try (Rig rig = new Rig()) {
             for (String path : List.of("/local/domain/0/backend/vif/3/0", "backend/vif/3/0/../../x", "backend/vif/3",
                     "backend/vif/3/0;x", "")) {
-                rig.xs.writes.clear();
+                rig.xs.writes().clear();
                 assertEquals(2, run(rig, 1_000, "online", "--vif", "vif3.0", "--xenbus-path", path), path);
-                assertEquals(List.of(), rig.xs.writes, path);
+                assertEquals(List.of(), rig.xs.writes(), path);
             }
             assertEquals(2, run(rig, 1_000, "online", "--vif", "vif3.0"));
             assertEquals(2, run(rig, 1_000, "online", "--vif", "vif3.0", "--vif", "vif3.0", "--xenbus-path",
@@ -127,7 +125,7 @@ class VifCommandTest {
     void aMissingDeviceTimesOut() {
         try (Rig rig = new Rig()) {
             rig.reconciler.start();
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             assertEquals(1, run(rig, 300, "online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"));
             String e = rig.xs.get("backend/vif/3/0/hotplug-error");
             assertTrue(e.contains("not programmed within 300 ms") && e.contains("waiting for device vif3.0"), e);
@@ -137,13 +135,13 @@ class VifCommandTest {
     @Test
     void listShowsDesiredVersusActual() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "bad", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "bad", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             rig.reconciler.pass(true);
             assertEquals(0, run(rig, 1_000, "list"));
-            String o = out.toString(StandardCharsets.UTF_8);
+            String o = last.out();
             assertTrue(o.contains("vif3.0") && o.contains("PROGRAMMED"), o);
             assertTrue(o.contains("vif4.0") && o.contains("FAILED") && o.contains("not an IPv4 address"), o);
         }

@@ -15,7 +15,7 @@ class VifFidelityTest {
     @Test
     void issue11AVifWithoutMacFails() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVifNoMac(3, 0, "10.137.0.5");
+            rig.xs.putVif(3, 0, "10.137.0.5", null);
             rig.kernel.addLink("vif3.0");
             CompletableFuture<Outcome> hotplug = rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(),
                     VifReconciler.Intent.ONLINE);
@@ -28,9 +28,9 @@ class VifFidelityTest {
     @Test
     void issue11ANetvmWithoutGatewaySaysSoInEveryVif() {
         try (Rig rig = new Rig()) {
-            rig.xs.rm(VifReconciler.GATEWAY_KEY);
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.remove(VifReconciler.GATEWAY_KEY);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             assertTrue(rig.reconciler.pass(true));
@@ -53,7 +53,7 @@ class VifFidelityTest {
     void issue11AFailedConntrackPurgeFailsTheVifBeforeItsLinkComesUp() {
         try (Rig rig = new Rig()) {
             rig.conntrack.failWith = "conntrack purge of 10.137.0.5 failed: exit status 1";
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             CompletableFuture<Outcome> hotplug = rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(),
                     VifReconciler.Intent.ONLINE);

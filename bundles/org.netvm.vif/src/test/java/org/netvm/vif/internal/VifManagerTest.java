@@ -4,19 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.lang.annotation.Annotation;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.Contribution;
-import org.netvm.dataplane.Dataplane;
-import org.netvm.dataplane.Plan;
+import org.netvm.testing.config.Configs;
+import org.netvm.testing.dataplane.FakeDataplane;
+import org.netvm.testing.io.Captured;
+import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.vif.VifHook;
 import org.netvm.vif.VifState.Actual;
 
@@ -24,81 +20,26 @@ import org.netvm.vif.VifState.Actual;
 class VifManagerTest {
 
     private static VifManager.Config config(String base) {
-        return new VifManager.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return VifManager.Config.class;
-            }
-
-            @Override
-            public int resyncIntervalSeconds() {
-                return 5;
-            }
-
-            @Override
-            public int hotplugTimeoutSeconds() {
-                return 5;
-            }
-
-            @Override
-            public int dataplaneTimeoutSeconds() {
-                return 2;
-            }
-
-            @Override
-            public int hookTimeoutSeconds() {
-                return 1;
-            }
-
-            @Override
-            public int coalesceMillis() {
-                return 5;
-            }
-
-            @Override
-            public String xenstoreBase() {
-                return base;
-            }
-
-            @Override
-            public String conntrackPath() {
-                return "/bin/true"; // a conntrack that succeeds and lists nothing (a missing one fails every vif)
-            }
-
-            @Override
-            public String networkHooksDirectory() {
-                return hooksDirectory;
-            }
-        };
+        return config(base, "");
     }
 
-    private static String hooksDirectory = "";
+    private static VifManager.Config config(String base, String hooksDirectory) {
+        return Configs.of(VifManager.Config.class,
+                "resyncIntervalSeconds", 5,
+                "hotplugTimeoutSeconds", 5,
+                "dataplaneTimeoutSeconds", 2,
+                "hookTimeoutSeconds", 1,
+                "coalesceMillis", 5,
+                "xenstoreBase", base,
+                // a conntrack that succeeds and lists nothing (a missing one fails every vif)
+                "conntrackPath", "/bin/true",
+                "networkHooksDirectory", hooksDirectory);
+    }
 
-    /** A dataplane that applies everything at once. */
-    private static final class ImmediateDataplane implements Dataplane {
-        final List<String> owners = new CopyOnWriteArrayList<>();
-
-        @Override
-        public CompletionStage<Void> put(Contribution contribution) {
-            owners.add(contribution.owner());
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public CompletionStage<Void> remove(String owner) {
-            owners.remove(owner);
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public Plan plan() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Status status() {
-            throw new UnsupportedOperationException();
-        }
+    /** {@code netvm vif online} for vif3.0 through the component's command. */
+    private static Captured online(VifManager m) {
+        List<String> args = List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0");
+        return Captured.run((out, err) -> m.run(args, out, err));
     }
 
     @Test
@@ -107,23 +48,23 @@ class VifManagerTest {
         FakeKernel kernel = new FakeKernel(trace);
         FakeXenStore xs = new FakeXenStore();
         xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
-        ImmediateDataplane dataplane = new ImmediateDataplane();
+        FakeDataplane dataplane = new FakeDataplane(); // applies everything at once
         // the guest exists before the agent starts, so its first pass (which puts the marker) sees it:
         // created after activation, the first pass may run before it and put the marker first
-        xs.putVif(3, 0, "10.137.0.5", null);
+        xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
         kernel.addLink("vif3.0");
         VifManager m = new VifManager(kernel, xs, dataplane, config("backend/vif"));
         List<VifHook.Event> events = new CopyOnWriteArrayList<>();
         m.addHook(events::add);
         try {
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
-                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
-            assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+            Captured r = online(m);
+            assertEquals(0, r.status(), r.err());
             assertEquals("connected", xs.get("backend/vif/3/0/hotplug-status"));
             assertEquals(Actual.PROGRAMMED, m.vif("vif3.0").orElseThrow().actual());
-            assertEquals(List.of("vif/vif3.0", VifReconciler.READY_OWNER), dataplane.owners,
+            assertEquals(List.of("vif/vif3.0", VifReconciler.READY_OWNER),
+                    dataplane.puts().stream().map(Contribution::owner).toList(),
                     "the vif's elements, then the marker that releases the dataplane's first apply");
+            assertEquals(List.of(), dataplane.removes());
             assertTrue(m.counters().synced());
             Rig.awaitTrue("online hook", () -> events.size() == 1);
         } finally {
@@ -139,17 +80,15 @@ class VifManagerTest {
         java.nio.file.Path script = hooks.resolve("10-log");
         java.nio.file.Files.writeString(script, "#!/bin/sh\necho \"$*\" >> " + out + "\n");
         script.toFile().setExecutable(true);
-        hooksDirectory = hooks.toString();
         FakeKernel kernel = new FakeKernel(new CopyOnWriteArrayList<>());
         FakeXenStore xs = new FakeXenStore();
         xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
-        xs.putVif(3, 0, "10.137.0.5", null);
+        xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
         kernel.addLink("vif3.0");
-        VifManager m = new VifManager(kernel, xs, new ImmediateDataplane(), config("backend/vif"));
+        VifManager m = new VifManager(kernel, xs, new FakeDataplane(), config("backend/vif", hooks.toString()));
         try {
-            int rc = m.run(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0"),
-                    new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()));
-            assertEquals(0, rc);
+            Captured r = online(m);
+            assertEquals(0, r.status());
             // the file exists once the shell opened it: wait for the whole line
             Rig.awaitTrue("the hook script ran", () -> {
                 try {
@@ -161,7 +100,6 @@ class VifManagerTest {
             assertEquals("online vif3.0 vif 10.137.0.5\n", java.nio.file.Files.readString(out));
         } finally {
             m.deactivate();
-            hooksDirectory = "";
         }
     }
 
@@ -170,7 +108,7 @@ class VifManagerTest {
         for (String base : List.of("/backend/vif", "backend/../x", "backend/vif/", "")) {
             assertThrows(IllegalArgumentException.class,
                     () -> new VifManager(new FakeKernel(new CopyOnWriteArrayList<>()), new FakeXenStore(),
-                            new ImmediateDataplane(), config(base)), base);
+                            new FakeDataplane(), config(base)), base);
         }
     }
 }

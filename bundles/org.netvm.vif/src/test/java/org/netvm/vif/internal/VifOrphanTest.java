@@ -16,7 +16,7 @@ class VifOrphanTest {
             for (int d = 20; d < 25; d++) {
                 rig.kernel.addLink("vif" + d + ".0"); // no xenstore entry
             }
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             long start = System.nanoTime();
             assertTrue(rig.reconciler.pass(true));

@@ -28,7 +28,7 @@ class VifReconcilerTest {
     @Test
     void onlineIpv4MatchesGoldenTrace() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertTrue(rig.reconciler.pass(true));
 
@@ -51,7 +51,7 @@ class VifReconcilerTest {
     @Test
     void periodicPassesCheckTheKernelAndRereadXenstoreWholeOnlyNowAndThen() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0"); // its keys come later
             assertTrue(rig.reconciler.pass(true));
@@ -59,8 +59,8 @@ class VifReconcilerTest {
 
             // keys written without a watch event (none should be lost, but): the periodic passes
             // between the whole re-reads use the watched state, and still repair the kernel
-            rig.xs.fireWatches = false;
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.fireWatches(false);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             synchronized (rig.kernel) {
                 rig.kernel.routes.removeIf(r -> "vif3.0".equals(r.device()));
             }
@@ -94,8 +94,8 @@ class VifReconcilerTest {
     @Test
     void offlineMatchesGoldenTraceAndToleratesAVanishedDevice() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             rig.reconciler.pass(true);
@@ -116,7 +116,7 @@ class VifReconcilerTest {
             // vif4.0: the device vanishes first, then the xenstore entry
             rig.trace.clear();
             rig.kernel.removeLink("vif4.0");
-            rig.xs.rm("backend/vif/4");
+            rig.xs.remove("backend/vif/4");
             assertTrue(rig.reconciler.pass(false));
             assertEquals("dataplane remove vif/vif4.0\nconntrack purge 10.137.0.6\n", rig.trace());
             assertTrue(rig.reconciler.vif("vif4.0").isEmpty(), "a vif gone everywhere leaves the status");
@@ -131,7 +131,7 @@ class VifReconcilerTest {
     @Test
     void linkComesUpOnlyAfterTheDataplaneConfirmedTheElements() throws Exception {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.antiSpoof.hold = true;
             Thread pass = Thread.ofPlatform().start(() -> rig.reconciler.pass(true));
@@ -154,7 +154,7 @@ class VifReconcilerTest {
     @Test
     void aFailedOrUnconfirmedPutLeavesTheLinkDown() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.antiSpoof.failWith = new IllegalStateException("set allowed is not declared");
             rig.reconciler.pass(true);
@@ -175,16 +175,16 @@ class VifReconcilerTest {
     @Test
     void hostileInputsFailThatVifOnlyAndReachNoKernel() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);                          // good
-            rig.xs.putVif(4, 0, "10.137.0.256", null);                        // bad IPv4
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);                          // good
+            rig.xs.putVif(4, 0, "10.137.0.256", Rig.MAC);                        // bad IPv4
             rig.xs.putVif(5, 0, "10.137.0.7", "00:16:3e:5e:6c:00;reboot");   // shell in the MAC
-            rig.xs.putVif(32753, 0, "10.137.0.8", null);                      // domid too high
-            rig.xs.putVif(6, 0, "10.137.0.9 " + "f".repeat(80), null);        // overlong
-            rig.xs.putVif(7, 0, "10.137.0.010", null);                        // leading zero
-            rig.xs.putVif(8, 0, "10.137.0.11 10.137.0.12", null);             // second word not IPv6
-            rig.xs.putVif(9, 0, "10.137.0.13\n", null);                       // trailing newline
-            rig.xs.putVif(10, 0, "127.0.0.1", null);                          // not a guest address
-            rig.xs.putVif(11, 0, null, null);                                 // no ip
+            rig.xs.putVif(32753, 0, "10.137.0.8", Rig.MAC);                      // domid too high
+            rig.xs.putVif(6, 0, "10.137.0.9 " + "f".repeat(80), Rig.MAC);        // overlong
+            rig.xs.putVif(7, 0, "10.137.0.010", Rig.MAC);                        // leading zero
+            rig.xs.putVif(8, 0, "10.137.0.11 10.137.0.12", Rig.MAC);             // second word not IPv6
+            rig.xs.putVif(9, 0, "10.137.0.13\n", Rig.MAC);                       // trailing newline
+            rig.xs.putVif(10, 0, "127.0.0.1", Rig.MAC);                          // not a guest address
+            rig.xs.putVif(11, 0, null, Rig.MAC);                                 // no ip
             rig.xs.put("backend/vif/12;reboot/0/ip", "10.137.0.14");          // directory name outside the pattern
             for (String v : List.of("vif3.0", "vif4.0", "vif5.0", "vif32753.0", "vif6.0", "vif7.0", "vif8.0", "vif9.0",
                     "vif10.0", "vif11.0")) {
@@ -226,7 +226,7 @@ class VifReconcilerTest {
     @Test
     void aVifWhoseValuesTurnInvalidIsRemovedFailClosed() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.reconciler.pass(true);
             rig.xs.put("backend/vif/3/0/ip", "10.137.0.5; reboot");
@@ -242,7 +242,7 @@ class VifReconcilerTest {
     void afterARestartNothingIsWrittenBeforeTheInitialScanThenStaleObjectsAreSwept() throws Exception {
         try (Rig rig = new Rig()) {
             // what the previous incarnation left: vif3.0 fully programmed, vif9.0 of a departed guest
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif9.0");
             MacAddress mac = MacAddress.parse("00:16:3e:5e:6c:00");
@@ -257,13 +257,14 @@ class VifReconcilerTest {
             rig.trace.clear();
             rig.kernel.applied.clear();
 
-            rig.xs.directoryGate = new CountDownLatch(1);
+            CountDownLatch directoryGate = new CountDownLatch(1);
+            rig.xs.holdDirectory(directoryGate);
             rig.reconciler.start();
             Thread.sleep(300);
             assertEquals(List.of(), rig.trace, "nothing is written before the initial scan is complete");
             assertFalse(rig.reconciler.counters().synced());
 
-            rig.xs.directoryGate.countDown();
+            directoryGate.countDown();
             Rig.awaitTrue("the sweep", () -> rig.kernel.routes.stream().noneMatch(r -> "vif9.0".equals(r.device())));
             Rig.awaitTrue("vif3.0 adopted", () -> rig.reconciler.vif("vif3.0").map(s -> s.actual() == Actual.PROGRAMMED)
                     .orElse(false));
@@ -283,7 +284,7 @@ class VifReconcilerTest {
     @Test
     void resyncRepairsDriftAndCountsIt() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.reconciler.pass(true);
             // someone deletes the route and the neighbour
@@ -311,7 +312,7 @@ class VifReconcilerTest {
             long passesBefore = rig.reconciler.counters().passes();
             long start = System.nanoTime();
             for (int d = 1; d <= 100; d++) {
-                rig.xs.putVif(d, 0, "10.137.1." + d, null);
+                rig.xs.putVif(d, 0, "10.137.1." + d, Rig.MAC);
                 rig.kernel.addLink("vif" + d + ".0");
             }
             Rig.awaitTrue("100 vifs programmed", () -> rig.reconciler.vifs().stream()
@@ -336,8 +337,8 @@ class VifReconcilerTest {
             });
             rig.hooks.add(e -> never.await());
             rig.hooks.add(e -> seen.add(e.action() + " " + e.vif() + " " + e.domid() + " " + e.ipv4()));
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             long start = System.nanoTime();
@@ -352,8 +353,8 @@ class VifReconcilerTest {
     @Test
     void aKernelFailureFailsOnlyItsVif() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
-            rig.xs.putVif(4, 0, "10.137.0.6", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.kernel.addLink("vif4.0");
             rig.kernel.failing = op -> op instanceof Op.NeighbourReplace n && n.device().equals("vif4.0");
@@ -370,11 +371,11 @@ class VifReconcilerTest {
     @Test
     void watchPathsMarkTheRightVifs() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.reconciler.pass(true);
             rig.trace.clear();
-            rig.xs.fireWatches = false;
+            rig.xs.fireWatches(false);
             rig.xs.put("backend/vif/3/0/ip", "10.137.0.7");
             rig.reconciler.xenstoreChanged("backend/vif/3/0/ip");
             rig.reconciler.pass(false);
@@ -389,7 +390,7 @@ class VifReconcilerTest {
     @Test
     void aGatewayChangeMovesTheAddressOnEveryVif() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             rig.reconciler.pass(true);
             rig.trace.clear();
@@ -409,7 +410,7 @@ class VifReconcilerTest {
     void theTimeFromTheFirstEventToProgrammedIsMeasuredOncePerAttach() {
         try (Rig rig = new Rig()) {
             assertTrue(rig.reconciler.pass(true));
-            rig.xs.putVif(3, 0, "10.137.0.5", null); // the watch fires: the first event
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC); // the watch fires: the first event
             assertTrue(rig.reconciler.pass(false));
             assertEquals(Actual.PENDING, rig.state("vif3.0").actual(), "no device yet");
             assertEquals(0, rig.reconciler.programmingSeconds().count());
@@ -449,7 +450,7 @@ class VifReconcilerTest {
         };
         jul.addHandler(handler);
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", null);
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertTrue(rig.reconciler.pass(true));
             assertTrue(rig.reconciler.pass(true));
