@@ -33,9 +33,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.log.Logger;
 import org.osgi.service.log.LoggerFactory;
-import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
-import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * Keeps the active {@link PacketFilterBackend} equal to the merge of all contributions.
@@ -56,51 +54,17 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  *
  * <p>Merging and its conflict rules are the model's ({@link Plan#mergeLeavingOut}); switching backends,
  * sweeping and fail-closed are {@link BackendSwap}'s; IP forwarding is {@link IpForwarding}'s; what the
- * dataplane reports is {@link StatusBoard}'s.
+ * dataplane reports is {@link StatusBoard}'s; its configuration is {@link DataplaneConfig}. This class
+ * is the DS component: the callbacks of the {@code Dataplane} and {@code BackendControl} services, the
+ * whiteboard of backends and listeners, each recording under the one lock; it is a little over 400 lines
+ * because those entry points belong together (one place to see what can change the desired state).
  */
 @Component(service = {Dataplane.class, BackendControl.class}, configurationPid = DataplaneReconciler.PID)
-@Designate(ocd = DataplaneReconciler.Config.class)
+@Designate(ocd = DataplaneConfig.class)
 public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     public static final String PID = "org.netvm.dataplane";
 
-    @ObjectClassDefinition(name = "netvm dataplane",
-            description = "Merges packet-filter contributions and keeps the chosen backend in sync")
-    public @interface Config {
-        @AttributeDefinition(description = "Name of the backend in charge (its netvm.backend service property)")
-        String backend() default "nftables";
-
-        @AttributeDefinition(description = "Seconds between drift checks (1..5)", min = "1", max = "5")
-        int resyncSeconds() default 5;
-
-        @AttributeDefinition(description = "Milliseconds a change waits for more before one apply (0..1000)",
-                min = "0", max = "1000")
-        int debounceMillis() default 2;
-
-        @AttributeDefinition(description = "Owners whose contribution must be in the plan before anything is "
-                + "written; while one is missing the kernel keeps its last state (fail closed)")
-        String[] requiredOwners() default {"policy", "vif"};
-
-        @AttributeDefinition(description = "Directory (emptied at boot) for the marker that tells a restarted "
-                + "agent it switched IP forwarding on itself, in this boot and network namespace")
-        String markerDir() default "/run/netvm";
-
-        @AttributeDefinition(description = "Directory of the user's firewall scripts, run (executables, by name) "
-                + "after each full apply of the ruleset; a missing directory means none")
-        String scriptDir() default "/etc/netvm/firewall.d";
-
-        @AttributeDefinition(description = "Seconds a firewall script may run before it is killed (1..600)",
-                min = "1", max = "600")
-        int scriptTimeoutSeconds() default 30;
-
-        @AttributeDefinition(description = "NETVM_TABLE given to the scripts under the nftables backend "
-                + "(its tablePrefix, family inet)")
-        String scriptNftablesTable() default "inet netvm";
-
-        @AttributeDefinition(description = "Prefix of the chain names given to the scripts under the iptables "
-                + "backend (its chainPrefix)")
-        String scriptIptablesChainPrefix() default "NETVM-";
-    }
 
     private final Reconciler loop;
     private final Executor notifier;
@@ -130,7 +94,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private boolean stopped;
 
     @Activate
-    public DataplaneReconciler(Config config, @Reference(service = LoggerFactory.class) Logger logger) {
+    public DataplaneReconciler(DataplaneConfig config, @Reference(service = LoggerFactory.class) Logger logger) {
         this(Settings.of(config), Clock.SYSTEM, Executors.newVirtualThreadPerTaskExecutor(),
                 logger, new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())),
                 scripts(config, logger));
@@ -171,7 +135,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
                 scripts == null ? FullApplyListener.NONE : scripts);
     }
 
-    private static FirewallScripts scripts(Config config, Logger log) {
+    private static FirewallScripts scripts(DataplaneConfig config, Logger log) {
         return new FirewallScripts(FirewallScripts.Setup.of(config), org.netvm.util.SystemProcessRunner::new,
                 Executors.newSingleThreadExecutor(Thread.ofVirtual().name("netvm-firewall-scripts").factory()), log);
     }
@@ -188,7 +152,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     }
 
     @Modified
-    void modified(Config config) {
+    void modified(DataplaneConfig config) {
         Settings s;
         try {
             s = Settings.of(config);

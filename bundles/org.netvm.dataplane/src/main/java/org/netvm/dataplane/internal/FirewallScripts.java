@@ -37,7 +37,7 @@ final class FirewallScripts implements FullApplyListener {
             }
         }
 
-        static Setup of(DataplaneReconciler.Config c) {
+        static Setup of(DataplaneConfig c) {
             return new Setup(Path.of(c.scriptDir()), Duration.ofSeconds(Math.clamp(c.scriptTimeoutSeconds(), 1, 600)),
                     c.scriptNftablesTable(), c.scriptIptablesChainPrefix());
         }

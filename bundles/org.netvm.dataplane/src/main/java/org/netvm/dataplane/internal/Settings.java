@@ -4,7 +4,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
-/** The dataplane's configuration ({@link DataplaneReconciler.Config}), validated and clamped. */
+/** The dataplane's configuration ({@link DataplaneConfig}), validated and clamped. */
 record Settings(String backend, int resyncSeconds, int debounceMillis, Set<String> requiredOwners) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
@@ -22,7 +22,7 @@ record Settings(String backend, int resyncSeconds, int debounceMillis, Set<Strin
         this(backend, resyncSeconds, debounceMillis, Set.of());
     }
 
-    static Settings of(DataplaneReconciler.Config c) {
+    static Settings of(DataplaneConfig c) {
         Set<String> required = new TreeSet<>();
         for (String o : c.requiredOwners() == null ? new String[0] : c.requiredOwners()) {
             if (o != null && !o.isBlank()) {

@@ -629,7 +629,7 @@ class DataplaneReconcilerTest {
     @Test
     void requiredOwnersComeFromTheConfigurationWithThePolicyAndTheVifsAsDefault() {
         assertEquals(java.util.Set.of(), new Settings("a", 5, 2).requiredOwners());
-        DataplaneReconciler.Config c = Configs.of(DataplaneReconciler.Config.class); // the defaults, as DS gives them
+        DataplaneConfig c = Configs.of(DataplaneConfig.class); // the defaults, as DS gives them
         // "vif" is the vif manager's marker: its first pass's elements are recorded (see VifReconciler)
         assertEquals(java.util.Set.of("policy", "vif"), Settings.of(c).requiredOwners());
     }
