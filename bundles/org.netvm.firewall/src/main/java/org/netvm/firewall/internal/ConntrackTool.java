@@ -2,18 +2,19 @@ package org.netvm.firewall.internal;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import org.netvm.dataplane.IpAddress;
+import org.netvm.util.ProcessRunner;
+import org.netvm.util.SystemProcessRunner;
 
 /**
- * {@link Conntrack} with the {@code conntrack} tool (as the vif bundle runs it): argument lists, never a
- * shell; every word comes from a parsed address or a number. Missing tool: nothing is cut (logged).
+ * {@link Conntrack} with the {@code conntrack} tool through the shared {@link ProcessRunner}: argument lists,
+ * never a shell, a timeout, capped output; every word comes from a parsed address or a number. Missing tool: nothing is cut (logged).
  */
 final class ConntrackTool implements Conntrack {
     private static final System.Logger LOG = System.getLogger(ConntrackTool.class.getName());
@@ -21,14 +22,14 @@ final class ConntrackTool implements Conntrack {
 
     private final List<String> prefix;
     private final String tool;
-    private final long timeoutMillis;
+    private final ProcessRunner runner;
 
     /** @param prefix argv words before the tool (e.g. {@code ip netns exec NS} in tests), usually empty */
     ConntrackTool(List<String> prefix, String tool, long timeoutMillis) {
         this.prefix = List.copyOf(prefix);
         this.tool = tool == null || tool.isEmpty()
                 ? CANDIDATES.stream().filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null) : tool;
-        this.timeoutMillis = timeoutMillis;
+        this.runner = new SystemProcessRunner(Duration.ofMillis(timeoutMillis));
     }
 
     @Override
@@ -56,20 +57,10 @@ final class ConntrackTool implements Conntrack {
         cmd.add(tool);
         cmd.addAll(args);
         try {
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readNBytes(16 << 20);
-            if (!p.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                LOG.log(Level.WARNING, "conntrack timed out: " + cmd);
-                return "";
-            }
-            return new String(out, StandardCharsets.UTF_8);
+            return runner.run(cmd, "").stdout();
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "conntrack could not be started: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            LOG.log(Level.WARNING, "conntrack " + args.getFirst() + " failed: " + e.getMessage());
+            return "";
         }
-        return "";
     }
 }
