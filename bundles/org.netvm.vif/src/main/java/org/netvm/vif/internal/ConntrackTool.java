@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import org.netvm.kernel.IpPrefix;
+import org.netvm.util.ProcessRunner;
+import org.netvm.util.SystemProcessRunner;
 
 /**
  * {@link Conntrack} with the {@code conntrack} tool, started with argument lists (addresses are
@@ -31,7 +32,7 @@ final class ConntrackTool implements Conntrack {
 
     private final List<String> prefix;
     private final String tool;
-    private final long timeoutMillis;
+    private final ProcessRunner runner;
     private static final java.util.regex.Pattern DELETED = java.util.regex.Pattern.compile(
             "(?m)^conntrack v[0-9.]+ \\(conntrack-tools\\): [0-9]+ flow entries have been deleted\\.$");
 
@@ -42,7 +43,7 @@ final class ConntrackTool implements Conntrack {
     ConntrackTool(List<String> prefix, String tool, long timeoutMillis) {
         this.prefix = List.copyOf(prefix);
         this.tool = tool == null || tool.isEmpty() ? find() : tool;
-        this.timeoutMillis = timeoutMillis;
+        this.runner = new SystemProcessRunner(java.time.Duration.ofMillis(timeoutMillis));
         missing().ifPresent(m -> LOG.log(Level.ERROR, m));
     }
 
@@ -152,18 +153,9 @@ final class ConntrackTool implements Conntrack {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of(tool, "-L", "-f", v6 ? "ipv6" : "ipv4"));
         try {
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
-            if (!p.waitFor(timeoutMillis, TimeUnit.MILLISECONDS) || p.exitValue() != 0) {
-                p.destroyForcibly();
-                return java.util.Optional.empty();
-            }
-            return java.util.Optional.of(out);
+            ProcessRunner.Result r = runner.run(cmd, "");
+            return r.ok() ? java.util.Optional.of(r.stdout()) : java.util.Optional.empty();
         } catch (IOException e) {
-            return java.util.Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return java.util.Optional.empty();
         }
     }
@@ -185,26 +177,17 @@ final class ConntrackTool implements Conntrack {
 
     /** Runs one delete; empty on success (also "0 flow entries have been deleted"), else why it failed. */
     private java.util.Optional<String> run(List<String> cmd) {
+        ProcessRunner.Result r;
         try {
-            // stdout lists the deleted flows (discarded); the summary line is on stderr, a line or two
-            Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            p.getOutputStream().close();
-            if (!p.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                return java.util.Optional.of("timed out after " + timeoutMillis + " ms");
-            }
-            byte[] out = p.getErrorStream().readNBytes(4096);
-            String text = new String(out, java.nio.charset.StandardCharsets.US_ASCII).strip();
-            if (p.exitValue() == 0 || DELETED.matcher(text).find()) {
-                return java.util.Optional.empty();
-            }
-            return java.util.Optional.of("exit status " + p.exitValue() + (text.isEmpty() ? ""
-                    : ": " + VifStatus.logText(text.lines().findFirst().orElse(""))));
+            r = runner.run(cmd, ""); // stdout lists the deleted flows; the summary line is on stderr
         } catch (IOException e) {
-            return java.util.Optional.of("could not be started: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return java.util.Optional.of("interrupted");
+            return java.util.Optional.of(e.getMessage()); // not started, timed out, or far too much output
         }
+        String text = r.stderr().strip();
+        if (r.ok() || DELETED.matcher(text).find()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("exit status " + r.exitCode() + (text.isEmpty() ? ""
+                : ": " + VifStatus.logText(text.lines().findFirst().orElse(""))));
     }
 }
