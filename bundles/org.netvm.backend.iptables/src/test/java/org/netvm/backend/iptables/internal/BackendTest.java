@@ -1,5 +1,7 @@
 package org.netvm.backend.iptables.internal;
 
+import org.netvm.util.ProcessRunner;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,8 +28,8 @@ class BackendTest {
     @Test
     void refusalRollsBackCommittedTablesAndNewSets() {
         runner.answer = (argv, stdin) -> argv.contains("ip6tables-nft-restore") && stdin.startsWith("*filter")
-                ? new CommandRunner.Result(4, "", "line 3: RULE_APPEND failed")
-                : new CommandRunner.Result(0, "", "");
+                ? new ProcessRunner.Result(4, "", "line 3: RULE_APPEND failed")
+                : new ProcessRunner.Result(0, "", "");
         IptablesBackend backend = new IptablesBackend(runner, "", "NETVM-", "nft");
         Plan plan = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
         BackendException e = assertThrows(BackendException.class, () -> backend.apply(plan));

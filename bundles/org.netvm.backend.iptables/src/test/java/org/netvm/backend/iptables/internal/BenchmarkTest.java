@@ -1,5 +1,8 @@
 package org.netvm.backend.iptables.internal;
 
+import org.netvm.util.SystemProcessRunner;
+import org.netvm.util.ProcessRunner;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -19,7 +22,7 @@ import org.netvm.testing.netns.Netns;
  */
 @Tag("benchmark")
 class BenchmarkTest {
-    private static final CommandRunner RUNNER = new ProcessCommandRunner(Duration.ofSeconds(60));
+    private static final ProcessRunner RUNNER = new SystemProcessRunner(Duration.ofSeconds(60));
 
 
     @Test
@@ -61,7 +64,7 @@ class BenchmarkTest {
                 }
                 String input = chain.append("COMMIT\n").toString();
                 long perSetChain = median(() -> {
-                    CommandRunner.Result r = RUNNER.run(List.of("ip", "netns", "exec", ns.name(), "iptables-nft-restore", "--noflush"), input);
+                    ProcessRunner.Result r = RUNNER.run(List.of("ip", "netns", "exec", ns.name(), "iptables-nft-restore", "--noflush"), input);
                     if (!r.ok()) {
                         throw new IllegalStateException(r.stderr());
                     }

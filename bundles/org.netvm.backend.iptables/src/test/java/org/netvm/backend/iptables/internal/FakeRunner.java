@@ -1,11 +1,13 @@
 package org.netvm.backend.iptables.internal;
 
+import org.netvm.util.ProcessRunner;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
 
 /** Records every call; answers with a function of (argv, stdin), success with empty output by default. */
-final class FakeRunner implements CommandRunner {
+final class FakeRunner implements ProcessRunner {
     record Call(List<String> argv, String stdin) {
         String program() {
             int i = argv.size() > 4 && argv.get(0).equals("ip") ? 4 : 0;

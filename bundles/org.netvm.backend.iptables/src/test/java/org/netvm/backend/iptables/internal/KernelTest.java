@@ -1,5 +1,8 @@
 package org.netvm.backend.iptables.internal;
 
+import org.netvm.util.SystemProcessRunner;
+import org.netvm.util.ProcessRunner;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -34,7 +37,7 @@ import org.netvm.testing.netns.Netns;
  * was rejected. Skipped unless root with ip, iptables-nft, ipset and python3 available.
  */
 class KernelTest {
-    private static final CommandRunner RUNNER = new ProcessCommandRunner(Duration.ofSeconds(60));
+    private static final ProcessRunner RUNNER = new SystemProcessRunner(Duration.ofSeconds(60));
 
     private static final String PROBE = """
             import errno, socket, sys
@@ -200,7 +203,7 @@ class KernelTest {
         Plan before = Plans.base(new Plans.Guest("vif3.0", "10.137.0.5"));
         backend.apply(before);
         OwnedState state = backend.readBack();
-        CommandRunner breaking = (argv, stdin) -> RUNNER.run(argv,
+        ProcessRunner breaking = (argv, stdin) -> RUNNER.run(argv,
                 stdin.startsWith("*filter") && argv.contains("iptables-nft-restore")
                         ? stdin.replace("COMMIT\n", "-A NETVM-input -j DNAT --to-destination 1.2.3.4\nCOMMIT\n")
                         : stdin);
@@ -251,7 +254,7 @@ class KernelTest {
     }
 
     /** Counts restore calls, passing everything to the real runner. */
-    private static final class FakeCounting implements CommandRunner {
+    private static final class FakeCounting implements ProcessRunner {
         int writes;
 
         @Override

@@ -168,7 +168,7 @@ public final class NftablesBackend implements PacketFilterBackend {
             if (c.userOwned()) {
                 var inTable = listed.computeIfAbsent(c.family(), f -> {
                     try { // one listing per table; none there (first start): no user rules
-                        CommandRunner.Result r = nft(List.of("list", "table", f.keyword(), renderer.table(f)), "");
+                        ProcessRunner.Result r = nft(List.of("list", "table", f.keyword(), renderer.table(f)), "");
                         return r.ok() ? UserRules.parse(r.stdout()) : java.util.Map.of();
                     } catch (BackendException e) {
                         return java.util.Map.of();

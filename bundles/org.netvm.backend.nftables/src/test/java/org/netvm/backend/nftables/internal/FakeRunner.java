@@ -1,5 +1,7 @@
 package org.netvm.backend.nftables.internal;
 
+import org.netvm.util.ProcessRunner;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -10,7 +12,7 @@ import java.util.List;
  * {@code nft list table} without {@code -n} (a full apply reading the user's rules first) is recorded in {@link #lists}
  * and answered from {@link #listing}, so tests count and script the transactions only.
  */
-final class FakeRunner implements CommandRunner {
+final class FakeRunner implements ProcessRunner {
     record Call(List<String> argv, String stdin) {
     }
 

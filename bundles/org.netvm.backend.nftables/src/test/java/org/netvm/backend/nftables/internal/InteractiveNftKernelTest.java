@@ -1,5 +1,8 @@
 package org.netvm.backend.nftables.internal;
 
+import org.netvm.util.SystemProcessRunner;
+import org.netvm.util.ProcessRunner;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -81,8 +84,8 @@ class InteractiveNftKernelTest {
     @Test
     void theBackendSendsElementAndChainChangesThroughTheSession() throws Exception {
         List<List<String>> runs = new ArrayList<>();
-        ProcessCommandRunner real = new ProcessCommandRunner(Duration.ofSeconds(30));
-        CommandRunner counting = (argv, stdin) -> {
+        SystemProcessRunner real = new SystemProcessRunner(Duration.ofSeconds(30));
+        ProcessRunner counting = (argv, stdin) -> {
             if (!argv.contains("list")) { // a full apply first lists the table for the user's rules
                 runs.add(argv);
             }

@@ -1,5 +1,7 @@
 package org.netvm.backend.nftables.internal;
 
+import org.netvm.util.SystemProcessRunner;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -33,7 +35,7 @@ class NftablesBenchmarkTest {
         assumeTrue(Boolean.getBoolean("netvm.bench"), "benchmark: -Dnetvm.bench=true");
         assumeTrue(Netns.usable("nft"), "needs root, ip, nft");
         try (Netns ns = Netns.create("nftbench")) {
-            NftablesBackend b = new NftablesBackend(new ProcessCommandRunner(Duration.ofMinutes(2)), "nft",
+            NftablesBackend b = new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft",
                     ns.name(), "netvm");
             for (int n : new int[] {100, 1000, 10000}) {
                 Plan plan = withGuests(n, 0);
@@ -64,7 +66,7 @@ class NftablesBenchmarkTest {
                 }
                 long delta = (System.nanoTime() - t0) / changes;
                 // the same changes through the backend's long-lived nft -i session (InteractiveNft)
-                NftablesBackend bi = new NftablesBackend(new ProcessCommandRunner(Duration.ofMinutes(2)), "nft",
+                NftablesBackend bi = new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft",
                         ns.name(), "netvm", Duration.ofSeconds(30));
                 try {
                     bi.apply(plan);

@@ -1,5 +1,7 @@
 package org.netvm.backend.nftables.internal;
 
+import org.netvm.util.SystemProcessRunner;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -51,7 +53,7 @@ class NftablesKernelTest {
         ns = Netns.create("nft");
         peer = ns.peer("nftpeer");
         ns.veth("veth0", "10.99.0.1/24", peer, "veth1", "10.99.0.2/24");
-        backend = new NftablesBackend(new ProcessCommandRunner(Duration.ofSeconds(30)), "nft", ns.name(), "netvm");
+        backend = new NftablesBackend(new SystemProcessRunner(Duration.ofSeconds(30)), "nft", ns.name(), "netvm");
     }
 
     @AfterAll
@@ -252,7 +254,7 @@ class NftablesKernelTest {
 
         backend.apply(QubesPlans.withExtensionInCustomForward()); // netvm's rules in a user-owned chain change
         assertNoDrift(QubesPlans.withExtensionInCustomForward());
-        NftablesBackend restarted = new NftablesBackend(new ProcessCommandRunner(Duration.ofSeconds(30)), "nft",
+        NftablesBackend restarted = new NftablesBackend(new SystemProcessRunner(Duration.ofSeconds(30)), "nft",
                 ns.name(), "netvm");
         restarted.apply(plan); // a new agent: no memory of the last plan
         assertEquals(List.of(), restarted.expected(plan).diff(restarted.readBack()));
