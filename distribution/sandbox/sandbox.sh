@@ -43,7 +43,7 @@ NT_CHECK_MS=1
 NT_KEEP=$KEEP
 AGENT_COMMANDS="xs vif backend"
 . "$HERE/testlib.sh"
-nt_init nvsb $$ dnsmasq dig ping nft
+nt_init nvsb $$ dnsmasq dig ping nft conntrack
 T0=$(now_ns)
 
 say() { printf '%s\n' "$*"; }
