@@ -14,7 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.netvm.backend.nftables.internal.NftablesBackend;
-import org.netvm.backend.nftables.internal.ProcessCommandRunner;
+import org.netvm.util.SystemProcessRunner;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.PacketFilterBackend;
@@ -65,7 +65,7 @@ class FirewallBenchmark {
     @Test
     void benchmark() throws Exception {
         assumeTrue(!ns.isEmpty(), "needs -Dnetvm.bench.netns (tests/bench/firewall.sh)");
-        PacketFilterBackend nft = new NftablesBackend(new ProcessCommandRunner(Duration.ofSeconds(120)), "nft", "",
+        PacketFilterBackend nft = new NftablesBackend(new SystemProcessRunner(Duration.ofSeconds(120)), "nft", "",
                 "netvm", Duration.ofSeconds(30));
         Map<Integer, List<IpAddress>> addresses = new HashMap<>();
         List<Contribution> base = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
