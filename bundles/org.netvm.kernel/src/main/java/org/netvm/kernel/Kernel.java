@@ -84,4 +84,14 @@ public interface Kernel {
      * are delivered.
      */
     Subscription subscribeLinks(LinkListener listener) throws KernelException;
+
+    /**
+     * The connection tracking table of this namespace (ctnetlink on a socket of its own, opened on
+     * first use). Implementations without one throw {@link UnsupportedOperationException}.
+     *
+     * @since 1.2
+     */
+    default ConntrackTable conntrack() {
+        throw new UnsupportedOperationException("no connection tracking access through this kernel seam");
+    }
 }

@@ -7,8 +7,9 @@
  * {@link org.netvm.kernel.Batch#render()} for logs and golden files, and hand it to a fake
  * {@code Kernel} in unit tests. Device names are checked against {@code ^[A-Za-z0-9_.-]{1,15}$}
  * (and never {@code .} or {@code ..}) when an operation is built, so hostile values never reach
- * a path or a message.
+ * a path or a message. {@link org.netvm.kernel.Kernel#conntrack()} lists and deletes connection
+ * tracking entries by address over ctnetlink.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.netvm.kernel;

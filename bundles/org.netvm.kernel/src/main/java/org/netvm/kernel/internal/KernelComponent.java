@@ -114,4 +114,9 @@ public final class KernelComponent implements Kernel {
     public Subscription subscribeLinks(LinkListener listener) throws KernelException {
         return kernel.subscribeLinks(listener);
     }
+
+    @Override
+    public org.netvm.kernel.ConntrackTable conntrack() {
+        return kernel.conntrack();
+    }
 }

@@ -76,9 +76,21 @@ final class NetlinkExchange {
      */
     void dump(int type, int bodyLen, int family, int ifindex, int protocol, DumpHandler h, Runnable reset)
             throws KernelException {
+        dump("dump " + type, s -> Messages.dumpRequest(socket.writer, type, bodyLen, family, s, ifindex, protocol), h,
+                reset);
+    }
+
+    /** Writes one request with the given sequence number into the socket's writer. */
+    @FunctionalInterface
+    interface Request {
+        void write(int seq);
+    }
+
+    /** A complete dump of what {@code request} asks for (restarted like the rtnetlink dumps). */
+    void dump(String what, Request request, DumpHandler h, Runnable reset) throws KernelException {
         for (int attempt = 0; ; attempt++) {
             int s = nextSeq();
-            Messages.dumpRequest(socket.writer, type, bodyLen, family, s, ifindex, protocol);
+            request.write(s);
             socket.send();
             boolean[] interrupted = {false};
             receiveUntil(s, (t, off, len) -> {
@@ -90,7 +102,7 @@ final class NetlinkExchange {
                 }
                 if (t == NLMSG_ERROR) {
                     int err = -i32(socket.rbuf, off + HDRLEN);
-                    throw Libc.failure("dump " + type, err);
+                    throw Libc.failure(what, err);
                 }
                 h.message(t, off, len);
                 return false;
@@ -100,5 +112,19 @@ final class NetlinkExchange {
             }
             reset.run();
         }
+    }
+
+    /** Sends what the writer holds (one request, sequence number {@code s}) and returns its ack's error (0: done). */
+    int acked(int s) throws KernelException {
+        socket.send();
+        int[] error = {0};
+        receiveUntil(s, (t, off, len) -> {
+            if (t == NLMSG_ERROR) {
+                error[0] = -i32(socket.rbuf, off + HDRLEN);
+                return true;
+            }
+            return false;
+        });
+        return error[0];
     }
 }

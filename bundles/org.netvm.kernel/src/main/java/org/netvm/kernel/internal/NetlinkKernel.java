@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
 import org.netvm.kernel.Address;
 import org.netvm.kernel.Batch;
 import org.netvm.kernel.CloseableKernel;
+import org.netvm.kernel.ConntrackTable;
 import org.netvm.kernel.KernelException;
 import org.netvm.kernel.Link;
 import org.netvm.kernel.LinkListener;
@@ -31,7 +32,7 @@ import org.netvm.kernel.Sysctl;
 
 /**
  * The kernel seam over rtnetlink: the {@link org.netvm.kernel.Kernel} reads (links, addresses, routes,
- * neighbours, sysctls), batches and link subscriptions. Where its calls run: {@link NamespaceThread};
+ * neighbours, sysctls), batches, link subscriptions and the conntrack table ({@link NetlinkConntrack}). Where its calls run: {@link NamespaceThread};
  * requests and answers on the socket: {@link NetlinkExchange}; a batch: {@link BatchApplier}.
  */
 public final class NetlinkKernel implements CloseableKernel {
@@ -43,6 +44,7 @@ public final class NetlinkKernel implements CloseableKernel {
     private final String netns;
     private final NamespaceThread thread;
     private final Set<LinkEventReader> subscriptions = ConcurrentHashMap.newKeySet();
+    private final NetlinkConntrack conntrack;
     private NetlinkExchange exchange; // set on the namespace thread before any other call
     private NetlinkSocket socket;
     private volatile boolean closed;
@@ -50,6 +52,7 @@ public final class NetlinkKernel implements CloseableKernel {
     private NetlinkKernel(String netns, NamespaceThread thread) {
         this.netns = netns;
         this.thread = thread;
+        this.conntrack = new NetlinkConntrack(thread);
     }
 
     /** A kernel bound to {@code /var/run/netns/<netns>}, or the own namespace for "". */
@@ -329,6 +332,11 @@ public final class NetlinkKernel implements CloseableKernel {
     }
 
     @Override
+    public ConntrackTable conntrack() {
+        return conntrack;
+    }
+
+    @Override
     public void close() {
         if (closed) {
             return;
@@ -341,6 +349,7 @@ public final class NetlinkKernel implements CloseableKernel {
     }
 
     private void closeSocket() {
+        conntrack.closeSocket();
         if (socket != null) {
             socket.close();
         }

@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.netvm.kernel.KernelException;
 
 /**
- * One NETLINK_ROUTE socket with its native send and receive buffers. The socket lives in the
+ * One netlink socket (NETLINK_ROUTE unless opened for another protocol) with its native send and receive buffers. The socket lives in the
  * network namespace of the thread that opened it. Not thread-safe: one user at a time.
  */
 final class NetlinkSocket implements AutoCloseable {
@@ -38,9 +38,15 @@ final class NetlinkSocket implements AutoCloseable {
      * @param receiveTimeoutMillis how long {@link #recv()} blocks before reporting a timeout
      */
     static NetlinkSocket open(int groups, int receiveTimeoutMillis, int receiveBufferBytes) throws KernelException {
-        int fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE);
+        return open(Libc.NETLINK_ROUTE, groups, receiveTimeoutMillis, receiveBufferBytes);
+    }
+
+    /** Like {@link #open(int, int, int)} for another netlink protocol ({@link Libc#NETLINK_NETFILTER}). */
+    static NetlinkSocket open(int protocol, int groups, int receiveTimeoutMillis, int receiveBufferBytes)
+            throws KernelException {
+        int fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, protocol);
         if (fd < 0) {
-            throw Libc.failure("socket(AF_NETLINK, NETLINK_ROUTE)", Libc.errno());
+            throw Libc.failure("socket(AF_NETLINK, " + protocol + ")", Libc.errno());
         }
         Arena arena = Arena.ofShared();
         NetlinkSocket s = new NetlinkSocket(arena, fd);

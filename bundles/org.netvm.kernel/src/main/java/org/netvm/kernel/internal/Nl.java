@@ -127,6 +127,16 @@ final class Nl {
             pos += padded;
         }
 
+        /** Appends bytes that already are whole attributes (copied from a message), padded. */
+        void raw(byte[] data) {
+            MemorySegment.copy(data, 0, buf, ValueLayout.JAVA_BYTE, pos, data.length);
+            int padded = align(data.length);
+            for (int i = data.length; i < padded; i++) {
+                put8(buf, pos + i, 0);
+            }
+            pos += padded;
+        }
+
         void attrU32(int type, int v) {
             put16(buf, pos, 8);
             put16(buf, pos + 2, type);

@@ -1,0 +1,102 @@
+package org.netvm.kernel.internal;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+import org.netvm.kernel.ConntrackEntry;
+import org.netvm.kernel.ConntrackTable;
+import org.netvm.kernel.KernelException;
+
+/**
+ * {@link ConntrackTable} over one NETLINK_NETFILTER socket, opened on first use on the kernel seam's
+ * {@link NamespaceThread} (so it lives in the seam's namespace) and used only there.
+ */
+final class NetlinkConntrack implements ConntrackTable {
+    private final NamespaceThread thread;
+    private NetlinkExchange exchange; // namespace thread only
+
+    NetlinkConntrack(NamespaceThread thread) {
+        this.thread = thread;
+    }
+
+    @Override
+    public List<ConntrackEntry> entries(Collection<InetAddress> addresses) throws KernelException {
+        Set<InetAddress> wanted = Set.copyOf(addresses);
+        return thread.call(() -> scan(wanted, e -> true).stream().map(Ctnetlink.Decoded::entry).toList());
+    }
+
+    @Override
+    public int delete(Collection<InetAddress> addresses, Predicate<ConntrackEntry> which) throws KernelException {
+        Set<InetAddress> wanted = Set.copyOf(addresses);
+        return thread.call(() -> {
+            int deleted = 0;
+            int failure = 0;
+            for (Ctnetlink.Decoded d : scan(wanted, which)) {
+                int s = exchange.nextSeq();
+                Ctnetlink.deleteRequest(exchange.socket.writer, d.key(), s);
+                int err = exchange.acked(s);
+                if (err == 0) {
+                    deleted++;
+                } else if (err != Errno.ENOENT) { // ENOENT: gone (or replaced) since the listing
+                    failure = err;
+                }
+            }
+            if (failure != 0) {
+                throw Libc.failure("conntrack delete", failure);
+            }
+            return deleted;
+        });
+    }
+
+    /** Lists the families {@code wanted} needs and keeps the entries involving them that {@code which} accepts. */
+    private List<Ctnetlink.Decoded> scan(Set<InetAddress> wanted, Predicate<ConntrackEntry> which)
+            throws KernelException {
+        List<Ctnetlink.Decoded> out = new ArrayList<>();
+        if (wanted.isEmpty()) {
+            return out;
+        }
+        NetlinkExchange x = exchange();
+        for (int family : new int[] {Nl.AF_INET, Nl.AF_INET6}) {
+            boolean v6 = family == Nl.AF_INET6;
+            if (wanted.stream().noneMatch(a -> (a instanceof Inet6Address) == v6)) {
+                continue;
+            }
+            int before = out.size();
+            x.dump("conntrack dump", s -> Ctnetlink.dumpRequest(x.socket.writer, family, s), (type, off, len) -> {
+                if (type != Ctnetlink.ENTRY) {
+                    return;
+                }
+                Ctnetlink.Decoded d = Ctnetlink.decode(x.socket.rbuf, off, len);
+                if (d != null && involves(d.entry(), wanted) && which.test(d.entry())) {
+                    out.add(d);
+                }
+            }, () -> out.subList(before, out.size()).clear());
+        }
+        return out;
+    }
+
+    private static boolean involves(ConntrackEntry e, Set<InetAddress> wanted) {
+        return wanted.contains(e.original().source()) || wanted.contains(e.original().destination())
+                || wanted.contains(e.reply().source()) || wanted.contains(e.reply().destination());
+    }
+
+    private NetlinkExchange exchange() throws KernelException {
+        if (exchange == null) {
+            exchange = new NetlinkExchange(NetlinkSocket.open(Libc.NETLINK_NETFILTER, 0, NetlinkExchange.ACK_TIMEOUT_MILLIS,
+                    4 * 1024 * 1024));
+        }
+        return exchange;
+    }
+
+    /** Closes the socket; runs where the calls ran (the kernel seam's close). */
+    void closeSocket() {
+        if (exchange != null) {
+            exchange.socket.close();
+        }
+    }
+}
