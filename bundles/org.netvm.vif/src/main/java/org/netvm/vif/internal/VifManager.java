@@ -59,9 +59,6 @@ public final class VifManager implements VifRegistry, ControlCommand {
         @AttributeDefinition(description = "xenstore path of the vif backends, relative to the netvm's home")
         String xenstoreBase() default "backend/vif";
 
-        @AttributeDefinition(description = "Path of the conntrack tool; empty to look in /usr/sbin, /sbin, /usr/bin")
-        String conntrackPath() default "";
-
         @AttributeDefinition(description = "Directory of network hooks: its executables are run on vif online/offline"
                 + " with Qubes' arguments (online|offline VIF TYPE ADDRESS); empty for none")
         String networkHooksDirectory() default "/etc/netvm/network-hooks.d";
@@ -102,9 +99,8 @@ public final class VifManager implements VifRegistry, ControlCommand {
                 clamp(config.resyncIntervalSeconds(), 1, 3600) * 1000L, clamp(config.coalesceMillis(), 0, 1000),
                 clamp(config.dataplaneTimeoutSeconds(), 1, 600) * 1000L);
         this.reconciler = new VifReconciler(kernel, xs, antiSpoof,
-                // conntrack runs in the namespace the kernel seam is bound to, never elsewhere
-                new ConntrackTool(kernel.namespace().isEmpty() ? List.of() : List.of("ip", "netns", "exec", kernel.namespace()),
-                        config.conntrackPath(), 10_000), hooks, settings, Clock.systemUTC());
+                // conntrack entries of the namespace the kernel seam is bound to, never elsewhere
+                new KernelConntrack(kernel), hooks, settings, Clock.systemUTC());
         this.command = new VifCommand(reconciler, reconciler, xs, base,
                 clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L);
         reconciler.start();

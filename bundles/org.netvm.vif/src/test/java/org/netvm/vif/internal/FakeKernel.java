@@ -41,6 +41,9 @@ final class FakeKernel implements Kernel {
     final Map<String, Integer> sysctls = new HashMap<>();
     final List<LinkListener> listeners = new CopyOnWriteArrayList<>();
     volatile Predicate<Op> failing = op -> false;
+    final FakeConntrackTable conntrack = new FakeConntrackTable();
+    /** A seam without conntrack access (the API's default). */
+    volatile boolean noConntrack;
     private int nextIndex = 10;
 
     FakeKernel(List<String> trace) {
@@ -67,7 +70,15 @@ final class FakeKernel implements Kernel {
 
     @Override
     public String namespace() {
-        return ""; // no namespace to enter: the component test's conntrack is /bin/true, run as it is
+        return "";
+    }
+
+    @Override
+    public FakeConntrackTable conntrack() {
+        if (noConntrack) {
+            throw new UnsupportedOperationException("no connection tracking access through this kernel seam");
+        }
+        return conntrack;
     }
 
     @Override

@@ -31,8 +31,6 @@ class VifManagerTest {
                 "hookTimeoutSeconds", 1,
                 "coalesceMillis", 5,
                 "xenstoreBase", base,
-                // a conntrack that succeeds and lists nothing (a missing one fails every vif)
-                "conntrackPath", "/bin/true",
                 "networkHooksDirectory", hooksDirectory);
     }
 
@@ -53,9 +51,15 @@ class VifManagerTest {
         // created after activation, the first pass may run before it and put the marker first
         xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
         kernel.addLink("vif3.0");
+        // the first pass waits for the elements until the hook is bound (the pass is fast enough to
+        // program the vif before addHook otherwise, and its online event would go unseen)
+        dataplane.hold(true);
         VifManager m = new VifManager(kernel, xs, dataplane, config("backend/vif"));
         List<VifHook.Event> events = new CopyOnWriteArrayList<>();
         m.addHook(events::add);
+        Rig.awaitTrue("the first pass's put", () -> !dataplane.held().isEmpty());
+        dataplane.hold(false);
+        dataplane.completeHeld();
         try {
             Captured r = online(m);
             assertEquals(0, r.status(), r.err());

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.netvm.kernel.CloseableKernel;
 import org.netvm.kernel.Kernels;
-import org.netvm.testing.netns.Command;
 import org.netvm.testing.netns.Netns;
 import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.vif.VifState.Actual;
@@ -21,8 +20,8 @@ import org.netvm.vif.VifState.Actual;
 /**
  * The vif lifecycle against the real kernel: a netvm namespace holding {@code vif3.0}, veth peer of
  * {@code eth0} in a guest namespace; the reconciler programs the netvm namespace through a
- * {@link Kernels#open kernel bound to it} (fake xenstore and dataplane, the real conntrack tool run
- * inside the namespace). Checked with {@code ip -n NS ...} as a user would. Skipped unless root.
+ * {@link Kernels#open kernel bound to it} (fake xenstore and dataplane, the namespace's conntrack
+ * table through the same seam). Checked with {@code ip -n NS ...} as a user would. Skipped unless root.
  */
 class VifNetnsTest {
     private Netns netvm;
@@ -41,9 +40,8 @@ class VifNetnsTest {
         guest.ip("link", "set", "eth0", "address", Rig.MAC);
         guest.up("eth0"); // a running guest: the vif has carrier once it is up
         kernel = Kernels.open(netvm.name());
-        List<String> inNetvm = List.of(Command.which("ip").orElseThrow().toString(), "netns", "exec", netvm.name());
         reconciler = new VifReconciler(kernel, xs, new FakeAntiSpoof(trace),
-                new ConntrackTool(inNetvm, "", 10_000), new HookRunner(() -> 1000L),
+                new KernelConntrack(kernel), new HookRunner(() -> 1000L),
                 new VifReconciler.Settings("backend/vif", 60_000, 0, 2_000), Clock.systemUTC());
         xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
         reconciler.subscribe();
@@ -120,5 +118,33 @@ class VifNetnsTest {
         assertTrue(reconciler.pass(false));
         assertTrue(reconciler.vif("vif3.0").isEmpty(), () -> String.valueOf(reconciler.vif("vif3.0")));
         assertEquals("", netvm.ip("route", "show", "proto", "110").trim());
+    }
+
+    /**
+     * A new guest inherits no connection state of its address: entries made by real traffic of an
+     * earlier holder of 10.137.0.5 are gone once the vif is online; another address's entry stays.
+     */
+    @Test
+    void staleConnectionsOfTheAddressArePurgedOthersStay() throws Exception {
+        Netns.assumeUsable("nft", "ping");
+        netvm.ok("nft", "add table inet cttest; add chain inet cttest input { type filter hook input priority 0; };"
+                + " add rule inet cttest input ct state new counter");
+        Netns old = netvm.peer("vifo");
+        netvm.veth("old0", "10.137.0.1/24", old, "eth0", "10.137.0.5/24");
+        old.ok("ping", "-c", "1", "-W", "2", "10.137.0.1");
+        Netns other = netvm.peer("vifx");
+        netvm.veth("oth0", "10.137.9.1/24", other, "eth0", "10.137.9.9/24");
+        other.ok("ping", "-c", "1", "-W", "2", "10.137.9.1");
+        java.net.InetAddress guestAddress = FakeKernel.addr("10.137.0.5");
+        java.net.InetAddress otherAddress = FakeKernel.addr("10.137.9.9");
+        assertEquals(1, kernel.conntrack().entries(guestAddress).size(), "the earlier holder's ping");
+        netvm.ip("link", "del", "old0");
+
+        xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+        assertTrue(reconciler.pass(true));
+
+        assertEquals(Actual.PROGRAMMED, reconciler.vif("vif3.0").orElseThrow().actual());
+        assertEquals(List.of(), kernel.conntrack().entries(guestAddress));
+        assertEquals(1, kernel.conntrack().entries(otherAddress).size(), "another address's entry stays");
     }
 }
