@@ -72,6 +72,11 @@ final class VifEvents {
         return w.result();
     }
 
+    /** Whether a hotplug call arrived that no pass has taken yet. */
+    boolean hotplugPending() {
+        return loop.locked(() -> !newWaiters.isEmpty());
+    }
+
     /** Takes what was recorded; the new waiters move to {@code waiters} (the pass's). */
     Drained drain(List<Waiter> waiters) {
         return loop.locked(() -> {

@@ -53,8 +53,9 @@ public final class VifManager implements VifRegistry, ControlCommand {
         @AttributeDefinition(description = "Seconds a vif hook may run before it is interrupted")
         int hookTimeoutSeconds() default 10;
 
-        @AttributeDefinition(description = "Milliseconds to let a burst of events accumulate before a pass")
-        int coalesceMillis() default 5;
+        @AttributeDefinition(description = "Milliseconds to let a burst of events accumulate before a pass; 0: a pass starts at once"
+                + " and takes whatever was recorded by then")
+        int coalesceMillis() default 0;
 
         @AttributeDefinition(description = "xenstore path of the vif backends, relative to the netvm's home")
         String xenstoreBase() default "backend/vif";

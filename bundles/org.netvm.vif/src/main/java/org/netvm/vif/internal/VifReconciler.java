@@ -59,6 +59,11 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     static final String READY_OWNER = VifExecutor.READY_OWNER;
     /** Every this many periodic passes, xenstore is re-read whole (once a minute with the 5 s default). */
     static final int XS_RESCAN_PASSES = 12;
+    /**
+     * A periodic check plans and applies this many vifs at a time; between two slices a hotplug call
+     * that arrived is served first (a pass of its own), so it never waits behind the whole check.
+     */
+    static final int CHECK_SLICE = 32;
     /** Retry delay of a pass that could not read its inputs. */
     private static final long RETRY_MILLIS = 1000;
 
@@ -86,6 +91,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     // ---- reconciler thread
     private final List<VifEvents.Waiter> waiters = new ArrayList<>();
     private long periodicPasses;
+    /** Vifs converged by hotplug passes served in the middle of a periodic check (null outside one). */
+    private Set<String> servedDuringCheck;
     private boolean synced;
     private boolean swept;
     /** The netvm's own uplink addresses and routers, from the last whole dump (every full pass). */
@@ -248,6 +255,30 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             uplink = observed.netvm();
         }
         AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
+        // a periodic check of a running agent goes in slices and lets hotplug calls through in between;
+        // the first pass, a requested full pass and event passes apply everything at once
+        boolean check = full && swept && servedDuringCheck == null && plans.size() > CHECK_SLICE;
+        if (!check) {
+            apply(plans, observed, full);
+            return;
+        }
+        servedDuringCheck = new HashSet<>();
+        try {
+            for (int i = 0; i < plans.size(); i += CHECK_SLICE) {
+                if (events.hotplugPending()) {
+                    serveHotplug();
+                }
+                List<VifPlan> slice = plans.subList(i, Math.min(plans.size(), i + CHECK_SLICE)).stream()
+                        .filter(p -> !servedDuringCheck.contains(p.name())).toList();
+                apply(slice, observed, true);
+            }
+        } finally {
+            servedDuringCheck = null;
+        }
+    }
+
+    /** Sysctls, operations, execution and status of these plans. */
+    private void apply(List<VifPlan> plans, KernelObjects observed, boolean full) {
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
         executor.execute(plans, full);
@@ -257,6 +288,40 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                     ? events.takeFirstEvent(p.name()) : null;
             status.record(p, s, firstEvent, full);
         }
+    }
+
+    /**
+     * In the middle of a periodic check: one pass over what was recorded since it began (the hotplug
+     * call and anything else), reading those vifs' kernel objects afresh; the check then leaves them out.
+     */
+    private void serveHotplug() {
+        VifEvents.Drained d = events.drain(waiters);
+        Set<String> work = new LinkedHashSet<>(d.names());
+        waiters.stream().filter(w -> !w.result().isDone()).forEach(w -> work.add(w.vif()));
+        status.passStarted(new HashSet<>(work));
+        if (d.full() || d.gateway()) { // every vif: left to the pass after the check
+            events.putBack(d, d.full());
+            return;
+        }
+        if (!readInputs(d, false, false, List.copyOf(work), work)) {
+            return; // put back for the retry
+        }
+        try {
+            KernelObjects observed = KernelObjects.read(kernel, work, false);
+            List<VifPlan> plans = work.stream().map(n -> VifName.parse(n).orElseThrow()).sorted()
+                    .map(vif -> planner.desire(vif, d.intents().get(vif.name()), xenstore.entries().get(vif.name()),
+                            xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
+                            executor.applied().get(vif.name())))
+                    .toList();
+            AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink),
+                    observed);
+            apply(plans, observed, false);
+            servedDuringCheck.addAll(work);
+        } catch (KernelException e) {
+            LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
+            events.retry(work, false);
+        }
+        completeWaiters();
     }
 
     private void completeWaiters() {

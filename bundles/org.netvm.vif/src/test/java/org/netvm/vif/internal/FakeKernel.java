@@ -42,6 +42,8 @@ final class FakeKernel implements Kernel {
     final List<LinkListener> listeners = new CopyOnWriteArrayList<>();
     volatile Predicate<Op> failing = op -> false;
     final FakeConntrackTable conntrack = new FakeConntrackTable();
+    /** Runs at every sysctl read (a test's hook into the middle of a pass). */
+    volatile Runnable onSysctl;
     /** A seam without conntrack access (the API's default). */
     volatile boolean noConntrack;
     private int nextIndex = 10;
@@ -119,6 +121,10 @@ final class FakeKernel implements Kernel {
 
     @Override
     public synchronized int sysctl(Sysctl key) throws KernelException {
+        Runnable r = onSysctl;
+        if (r != null) {
+            r.run();
+        }
         String dev = device(key);
         if (dev != null && !links.containsKey(dev)) {
             throw new KernelException("no such sysctl " + key, 2, "ENOENT", null);
