@@ -57,6 +57,11 @@ if [ -d "$SRC/config" ]; then
 fi
 [ -f "$SRC/INSTALL.md" ] && cp -a "$SRC/INSTALL.md" "$NEW/"
 ln -s "${PREFIX}/etc/netvm" "$NEW/config"
+# The AOT cache (made below) is kept when neither the jar nor the Java runtime changed.
+if [ -f "$LIBDIR/lib/netvm.jar.aot" ] && cmp -s "$LIBDIR/lib/netvm.jar" "$NEW/lib/netvm.jar" &&
+   { [ ! -d "$NEW/jre" ] || diff -rq "$LIBDIR/jre" "$NEW/jre" >/dev/null 2>&1; }; then
+    cp -a "$LIBDIR/lib/netvm.jar.aot" "$NEW/lib/"
+fi
 chmod -R go-w "$NEW"
 if [ -d "$LIBDIR" ]; then
     rm -rf "$LIBDIR.old"
@@ -67,6 +72,11 @@ trap - EXIT
 rm -rf "$LIBDIR.old"
 ln -sfn "$PREFIX/usr/lib/netvm/bin/netvm" "$SBIN/netvm"
 echo "installed $LIBDIR (linked from $SBIN/netvm)"
+# The AOT cache is made here, for the installed jar and Java (a training run of a few seconds in a
+# network namespace of its own); without it the agent starts as well, only slower.
+if [ ! -f "$LIBDIR/lib/netvm.jar.aot" ]; then
+    "$LIBDIR/bin/netvm" aot-cache || echo "install.sh: no AOT cache made; the agent starts without it"
+fi
 
 # 2. Configuration: only what is missing, never over an operator's file.
 mkdir -p "$ETCDIR"

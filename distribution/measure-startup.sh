@@ -2,7 +2,7 @@
 # measure-startup.sh - time-to-ready and resident memory of the netvm runtime, per JVM and flags.
 #
 #   distribution/measure-startup.sh [--runs N] [--jar PATH] [--jdk DIR] [--jre DIR] [--aot]
-#                                   [--settle SECONDS] [--hook 'COMMAND']
+#                                   [--settle SECONDS] [--hook 'COMMAND'] [--breakdown FILE]
 #
 # Starts the runtime (role netvm, embedded xenstored, private sockets in a temporary directory,
 # no root needed) N times (default 3) per configuration and prints one table row per configuration:
@@ -19,16 +19,22 @@
 # (the CLI jar), NETVM_CONTROL (control socket), NETVM_XENSTORED (embedded xenstored socket) and
 # NETVM_PID in the environment; e.g. a script that creates 1000 guests in xenstore. Its run time
 # and the RSS --settle seconds after it are added as two more columns.
+#
+# --breakdown FILE: one more start of the jlink runtime with the shipped flags (+ AOT cache with
+# --aot) under native memory tracking and class-load logging; writes where RSS and start-up go to
+# FILE: resident memory by mapping, NMT categories, classes loaded per bundle/source, CPU per thread.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
-RUNS=3 SETTLE=3 AOT=0 HOOK=""
+RUNS=3 SETTLE=3 AOT=0 HOOK="" BREAKDOWN=""
 JAR=$HERE/target/netvm.jar
 CLI=$HERE/target/netvm-cli.jar
 JDK=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 [ -x "$JDK/bin/java" ] || JDK=/usr/lib/jvm/temurin-25-jdk-amd64
 JRE=$HERE/target/jre
-SHIPPED="-Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1"
+# the flags bin/netvm ships (its SHIPPED_FLAGS line), run with MALLOC_ARENA_MAX=2 as bin/netvm does
+SHIPPED=$(sed -n 's/^SHIPPED_FLAGS="\(.*\)"$/\1/p' "$HERE/bin/netvm")
+[ -n "$SHIPPED" ] || { echo "measure-startup: no SHIPPED_FLAGS in $HERE/bin/netvm" >&2; exit 2; }
 ALWAYS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
 
 die() { echo "measure-startup: $*" >&2; exit 2; }
@@ -41,6 +47,7 @@ while [ $# -gt 0 ]; do
     --settle) SETTLE=${2:?}; shift 2 ;;
     --aot) AOT=1; shift ;;
     --hook) HOOK=${2:?}; shift 2 ;;
+    --breakdown) BREAKDOWN=${2:?}; shift 2 ;;
     *) die "unknown option $1" ;;
     esac
 done
@@ -106,8 +113,10 @@ one_run() {
     dir=$(mktemp -d "$WORK/run.XXXXXX")
     local t0
     t0=$(date +%s%N)
+    local envs=(env)
+    case "$flags" in "$SHIPPED"*) envs=(env MALLOC_ARENA_MAX=2) ;; esac
     # shellcheck disable=SC2086  # flags are words on purpose
-    "${NETNS[@]}" "$java" $flags $ALWAYS -Dnetvm.role=netvm -Dnetvm.xenstore="embedded:$dir/xs" \
+    "${envs[@]}" "${NETNS[@]}" "$java" $flags $ALWAYS -Dnetvm.role=netvm -Dnetvm.xenstore="embedded:$dir/xs" \
         -Dnetvm.control="$dir/c.sock" -Dorg.osgi.framework.storage="$dir/fw" \
         -jar "$JAR" </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
@@ -159,7 +168,7 @@ train_aot() {
     local java=$1 flags=$2 file=$3 dir
     dir=$(mktemp -d "$WORK/train.XXXXXX")
     # shellcheck disable=SC2086
-    "${NETNS[@]}" "$java" $flags $ALWAYS -XX:AOTCacheOutput="$file" -Dnetvm.role=netvm -Dnetvm.xenstore="embedded:$dir/xs" \
+    MALLOC_ARENA_MAX=2 "${NETNS[@]}" "$java" $flags $ALWAYS -XX:AOTCacheOutput="$file" -Dnetvm.role=netvm -Dnetvm.xenstore="embedded:$dir/xs" \
         -Dnetvm.control="$dir/c.sock" -Dorg.osgi.framework.storage="$dir/fw" \
         -jar "$JAR" </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
@@ -194,4 +203,49 @@ if [ "$AOT" = 1 ]; then
     if [ -x "$JRE/bin/java" ] && train_aot "$JRE/bin/java" "$SHIPPED" "$WORK/jre.aot"; then
         measure "jlink, shipped flags + AOT cache" "$JRE/bin/java" "$SHIPPED -XX:AOTCache=$WORK/jre.aot"
     fi
+fi
+
+# breakdown JAVA "FLAGS" FILE: where the memory and the start-up CPU of one start go.
+breakdown() {
+    local java=$1 flags=$2 file=$3 dir jcmd
+    dir=$(mktemp -d "$WORK/bd.XXXXXX")
+    jcmd=$JDK/bin/jcmd
+    # shellcheck disable=SC2086
+    env MALLOC_ARENA_MAX=2 "${NETNS[@]}" "$java" $flags $ALWAYS -XX:NativeMemoryTracking=summary \
+        -Xlog:class+load=info:file="$dir/classes.log" -Dnetvm.role=netvm -Dnetvm.xenstore="embedded:$dir/xs" \
+        -Dnetvm.control="$dir/c.sock" -Dorg.osgi.framework.storage="$dir/fw" \
+        -jar "$JAR" </dev/null >"$dir/out.log" 2>&1 &
+    PID=$!
+    local ready
+    ready=$(python3 "$WORK/poll.py" "$dir/c.sock" "$(date +%s%N)" 60) || { tail "$dir/out.log" >&2; exit 1; }
+    sleep "$SETTLE"
+    {
+        echo "One start of $java, flags: $flags (NMT on: its own ~1 MB is included)"
+        echo "ready after $ready ms, RSS $(( $(rss_kb $PID) / 1024 )) MB, $(ls /proc/$PID/task | wc -l) threads, load $(cut -d' ' -f1 /proc/loadavg)"
+        echo
+        echo "## Resident memory by mapping (KB; pmap -x, largest first)"
+        pmap -x "$PID" | awk 'NR > 2 && $1 != "total" && $3 > 0 {n = $NF; if (n == "]") n = "[anon]"; r[n] += $3; d[n] += $4} END {for (k in r) printf "%8d rss %8d dirty  %s\n", r[k], d[k], k}' | sort -rn | head -12
+        echo
+        echo "## Native memory tracking (committed)"
+        "$jcmd" "$PID" VM.native_memory summary | grep -E '^(Total|-)' | sed 's/(reserved=[0-9]*KB, //; s/ *(/ (/'
+        echo
+        echo "## Classes loaded, by source"
+        sed -n 's/.* source: //p' "$dir/classes.log" | sed -E 's#^jar:jar/([^ ]*)\.jar#bundle \1#; s#^jrt:/(.*)#JDK module \1 (not in the CDS/AOT archive)#;
+            s#^file:/tmp/resource.*#framework/launcher (bnd launcher temp jar)#; s#^(shared objects file).*#CDS/AOT archive#;
+            s#^[a-zA-Z_.$]+\$\$Lambda.*|^__.*|^[a-z][a-zA-Z_.$]*$#generated (lambdas, proxies, method handles)#' |
+            sort | uniq -c | sort -rn | head -40
+        echo
+        echo "## CPU per thread until now (ms)"
+        local t
+        for t in /proc/"$PID"/task/*; do
+            awk -v n="$(cat "$t/comm")" -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%6d  %s\n", ($12 + $13) * 1000 / hz, n}' "$t/stat"
+        done | sort -rn | head -12
+    } >"$file"
+    kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+    echo "breakdown written to $file"
+}
+if [ -n "$BREAKDOWN" ] && [ -x "$JRE/bin/java" ]; then
+    bflags=$SHIPPED
+    if [ "$AOT" = 1 ] && [ -f "$WORK/jre.aot" ]; then bflags="$SHIPPED -XX:AOTCache=$WORK/jre.aot"; fi
+    breakdown "$JRE/bin/java" "$bflags" "$BREAKDOWN"
 fi

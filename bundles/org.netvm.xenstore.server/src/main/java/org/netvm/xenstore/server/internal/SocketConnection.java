@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
 import java.util.logging.Level;
@@ -36,6 +38,8 @@ final class SocketConnection implements MessageSink {
      */
     static final int MAX_QUEUED_BYTES = 1 << 20;
     private static final Message POISON = new Message(0, 0, 0, new byte[0]);
+    /** Messages written by one gathering write at most. */
+    private static final int MAX_BATCH = 64;
 
     private final SocketChannel channel;
     private final XenstoredCore core;
@@ -111,34 +115,59 @@ final class SocketConnection implements MessageSink {
         return repliesQueuedTotal;
     }
 
+    /**
+     * Writes what is queued: everything queued at that moment in one gathering write (a pipelining
+     * client's replies and a burst of watch events leave in one system call), each message whole.
+     */
     private void writeLoop() {
+        List<Message> batch = new ArrayList<>();
         try {
-            while (true) {
-                Message m = out.take();
-                if (m == POISON) {
-                    break;
+            boolean stop = false;
+            while (!stop) {
+                batch.add(out.take());
+                out.drainTo(batch, MAX_BATCH - 1);
+                int poison = batch.indexOf(POISON);
+                if (poison >= 0) {
+                    batch.subList(poison, batch.size()).clear();
+                    stop = true;
                 }
-                ByteBuffer b = m.encode();
-                while (b.hasRemaining()) {
-                    channel.write(b);
-                }
-                int size = size(m);
-                int replies = isReply(m) ? 1 : 0;
-                DomainAccount a;
-                synchronized (this) {
-                    queuedBytes -= size;
-                    queuedReplies -= replies;
-                    a = account;
-                }
-                if (a != null) {
-                    a.dequeued(replies, size);
-                }
+                write(batch);
+                batch.clear();
             }
         } catch (IOException | InterruptedException e) {
             // peer gone
         } finally {
             close();
             releaseQueued();
+        }
+    }
+
+    private void write(List<Message> batch) throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        ByteBuffer[] buffers = new ByteBuffer[batch.size()];
+        for (int i = 0; i < buffers.length; i++) {
+            buffers[i] = batch.get(i).encode();
+        }
+        ByteBuffer last = buffers[buffers.length - 1];
+        while (last.hasRemaining()) {
+            channel.write(buffers);
+        }
+        int size = 0;
+        int replies = 0;
+        for (Message m : batch) {
+            size += size(m);
+            replies += isReply(m) ? 1 : 0;
+        }
+        DomainAccount a;
+        synchronized (this) {
+            queuedBytes -= size;
+            queuedReplies -= replies;
+            a = account;
+        }
+        if (a != null) {
+            a.dequeued(replies, size);
         }
     }
 
