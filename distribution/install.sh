@@ -3,7 +3,7 @@
 #
 #   sudo ./install.sh [--prefix DIR] [--restart]
 #
-#   /usr/lib/netvm/             bin/netvm, lib/*.jar, jre/ (jlink runtime), defaults/*.json, INSTALL.md
+#   /usr/lib/netvm/             bin/netvm, lib/*.jar, jre/ (jlink runtime), defaults/*.json, INSTALL.md, VERSION
 #   /usr/lib/netvm/config    -> /etc/netvm (what bin/netvm reads: config/<role>.json)
 #   /usr/sbin/netvm          -> /usr/lib/netvm/bin/netvm
 #   /etc/netvm/<role>.json      default configuration, installed only when absent (upgrades keep edits)
@@ -56,6 +56,7 @@ if [ -d "$SRC/config" ]; then
     cp -a "$SRC/config/." "$NEW/defaults/"
 fi
 [ -f "$SRC/INSTALL.md" ] && cp -a "$SRC/INSTALL.md" "$NEW/"
+[ -f "$SRC/VERSION" ] && cp -a "$SRC/VERSION" "$NEW/"
 ln -s "${PREFIX}/etc/netvm" "$NEW/config"
 chmod -R go-w "$NEW"
 if [ -d "$LIBDIR" ]; then
