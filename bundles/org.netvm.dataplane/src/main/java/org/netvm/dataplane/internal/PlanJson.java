@@ -11,10 +11,14 @@ import jakarta.json.stream.JsonGenerator;
 
 import org.netvm.dataplane.OwnedState;
 
-/** {@code netvm plan --json}: schema {@value #SCHEMA}, documented in docs/cli-json.md. */
+/**
+ * {@code netvm plan --json} (schema {@value #SCHEMA}) and {@code netvm backend --json}
+ * ({@value #BACKEND_SCHEMA}), documented in docs/cli-json.md.
+ */
 final class PlanJson {
 
     static final String SCHEMA = "netvm.plan/1";
+    static final String BACKEND_SCHEMA = "netvm.backend/1";
 
     private PlanJson() {
     }
@@ -44,6 +48,29 @@ final class PlanJson {
             diff.forEach(lines::add);
             o.add("diff", lines);
         }
+        return write(o);
+    }
+
+    static String backend(org.netvm.dataplane.Dataplane.Status s) {
+        JsonObjectBuilder o = Json.createObjectBuilder().add("schema", BACKEND_SCHEMA);
+        put(o, "active", s.activeBackend());
+        o.add("inSync", s.activeBackend() != null && s.inSync());
+        o.add("requested", s.requestedBackend());
+        put(o, "requestFailure", s.requestFailure());
+        JsonArrayBuilder available = Json.createArrayBuilder();
+        s.availableBackends().forEach(available::add);
+        o.add("available", available);
+        put(o, "lastApply", s.lastApply() == null ? null : java.time.format.DateTimeFormatter
+                .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'", java.util.Locale.ROOT).withZone(java.time.ZoneOffset.UTC)
+                .format(s.lastApply()));
+        o.add("lastApplyMillis", s.lastApplyDuration().toMillis()).add("applies", s.applies())
+                .add("failures", s.failures()).add("driftRepairs", s.driftRepairs());
+        put(o, "lastError", s.lastError());
+        o.add("contributions", s.contributions()).add("rejected", s.rejected()).add("elements", s.elements());
+        return write(o);
+    }
+
+    private static String write(JsonObjectBuilder o) {
         StringWriter text = new StringWriter();
         try (var w = Json.createWriterFactory(Map.of(JsonGenerator.PRETTY_PRINTING, true)).createWriter(text)) {
             w.write(o.build());

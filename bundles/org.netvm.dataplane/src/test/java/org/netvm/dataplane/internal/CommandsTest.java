@@ -65,6 +65,10 @@ class CommandsTest {
         assertTrue(res.out().contains("requested:  a\n"), res.out());
         assertTrue(res.out().contains("available:  a, b"), res.out());
         assertTrue(res.out().contains("2 contribution(s), 0 left out, 1 set element(s)"), res.out());
+        Captured json = run(backend, "--json");
+        assertEquals(0, json.status());
+        assertTrue(json.out().contains("\"schema\": \"netvm.backend/1\"") && json.out().contains("\"active\": \"a\"")
+                && json.out().contains("\"inSync\": true") && json.out().contains("\"available\": ["), json.out());
     }
 
     @Test
