@@ -3,12 +3,13 @@
 #
 #   sudo ./install.sh [--prefix DIR] [--restart]
 #
-#   /usr/lib/netvm/             bin/netvm, lib/*.jar, jre/ (jlink runtime), defaults/*.json, INSTALL.md
+#   /usr/lib/netvm/             bin/netvm, lib/*.jar, jre/ (jlink runtime), defaults/*.json, INSTALL.md, VERSION
 #   /usr/lib/netvm/config    -> /etc/netvm (what bin/netvm reads: config/<role>.json)
 #   /usr/sbin/netvm          -> /usr/lib/netvm/bin/netvm
 #   /etc/netvm/<role>.json      default configuration, installed only when absent (upgrades keep edits)
 #   /etc/systemd/system/        netvm-agent.service, netvm-guest.service, netvm-proxy.service (replaced on upgrade)
 #   /etc/xen/scripts/           the Xen hotplug script(s) (replaced on upgrade)
+#   /usr/share/bash-completion/completions/netvm   bash completion
 #
 # --prefix DIR  install under DIR instead of / (tests, image builds); systemd is not touched then.
 # --restart     after an upgrade, restart the netvm units that are running (a short network outage:
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
         case "$2" in /*) ;; *) die "--prefix must be an absolute path" ;; esac
         PREFIX=${2%/}; shift 2 ;;
     --restart) RESTART=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -56,6 +57,7 @@ if [ -d "$SRC/config" ]; then
     cp -a "$SRC/config/." "$NEW/defaults/"
 fi
 [ -f "$SRC/INSTALL.md" ] && cp -a "$SRC/INSTALL.md" "$NEW/"
+[ -f "$SRC/VERSION" ] && cp -a "$SRC/VERSION" "$NEW/"
 ln -s "${PREFIX}/etc/netvm" "$NEW/config"
 # The AOT cache (made below) is kept when neither the jar nor the Java runtime changed.
 if [ -f "$LIBDIR/lib/netvm.jar.aot" ] && cmp -s "$LIBDIR/lib/netvm.jar" "$NEW/lib/netvm.jar" &&
@@ -109,6 +111,10 @@ if [ -d "$SRC/hotplug" ] && [ -n "$(ls -A "$SRC/hotplug")" ]; then
         install -m 0755 "$f" "$XENDIR/$(basename "$f")"
         echo "installed $XENDIR/$(basename "$f")"
     done
+fi
+if [ -f "$SRC/completion/netvm" ]; then
+    install -D -m 0644 "$SRC/completion/netvm" "$PREFIX/usr/share/bash-completion/completions/netvm"
+    echo "installed $PREFIX/usr/share/bash-completion/completions/netvm"
 fi
 
 # 4. systemd: only for a real install on a machine that runs it.

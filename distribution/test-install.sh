@@ -41,6 +41,8 @@ check "launcher installed and linked from usr/sbin" test -x "$L/bin/netvm" -a -L
 check "jars installed" test -f "$L/lib/netvm.jar" -a -f "$L/lib/netvm-cli.jar"
 check "jlink runtime installed, java executable" test -x "$L/jre/bin/java" -a -x "$L/jre/lib/jspawnhelper"
 check "the sandbox and its shell library ship" test -x "$SRC/sandbox/sandbox.sh" -a -f "$SRC/sandbox/testlib.sh"
+check "VERSION installed (logged by the agent at start)" test -s "$L/VERSION"
+check "bash completion installed" test -f "$ROOT/usr/share/bash-completion/completions/netvm"
 check "config link points at etc/netvm" test "$(readlink "$L/config")" = "$ROOT/etc/netvm"
 check "default configuration installed" test -f "$ROOT/etc/netvm/netvm.json" -a -f "$ROOT/etc/netvm/guest.json"
 check "units installed" test -f "$ROOT/etc/systemd/system/netvm-agent.service" -a \

@@ -46,6 +46,7 @@ run_script() { # name, command...
 if [ "${NETVM_SKIP_E2E:-0}" != 1 ] && [ "$mvn_status" -eq 0 ] && [ "$(id -u)" = 0 ]; then
     run_script "netvm sandbox" distribution/bin/netvm sandbox --guests 2 --swaps 10
     run_script "install test" bash distribution/test-install.sh
+    run_script "bash completion" bash distribution/test-completion.sh
     run_script "baseline check" bash tests/baseline-check.sh
     for t in tests/e2e/*.test.sh docs/extending-test.sh; do
         [ -f "$t" ] && run_script "$t" bash "$t"

@@ -35,7 +35,7 @@ for d in $(seq 1 "$N"); do echo "link set g$d up"; done > "$batch"
 nsenter -t "$NETVM_PID" -n ip -batch "$batch"
 rm -f "$batch"
 for _ in $(seq 1 600); do
-    programmed=$(cli vif list 2>/dev/null | grep -c PROGRAMMED || true)
+    programmed=$(cli vif list 2>/dev/null | grep -c " programmed " || true)
     [ "$programmed" -ge "$N" ] && break
     sleep 0.5
 done

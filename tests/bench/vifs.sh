@@ -75,7 +75,7 @@ for N in $SIZES; do
     PROG_MS=
     for _ in $(seq 1 3000); do
         l=$(nvx vif list 2>/dev/null) || { sleep 0.1; continue; }
-        if [[ ${l%%$'\n'*} == *'synced true'* ]] && [ "$(printf '%s\n' "$l" | grep -c ' PROGRAMMED')" -ge "$N" ] &&
+        if [[ ${l%%$'\n'*} == *'synced true'* ]] && [ "$(printf '%s\n' "$l" | grep -c ' programmed ')" -ge "$N" ] &&
             nvx backend 2>/dev/null | grep -e '^active: .*(in sync)' >/dev/null; then
             PROG_MS=$(ms $LAUNCH)
             break

@@ -148,9 +148,9 @@ listed() {
     local l
     l=$(nvx vif list)
     for v in vif3.0 vif4.0 vif5.0 vif9.0; do
-        printf '%s\n' "$l" | grep "^$v " | grep -e FAILED >/dev/null || { echo "vif list does not show $v as FAILED: $(printf '%s\n' "$l" | grep "^$v ")"; return 1; }
+        printf '%s\n' "$l" | grep "^$v " | grep -e " failed " >/dev/null || { echo "vif list does not show $v as FAILED: $(printf '%s\n' "$l" | grep "^$v ")"; return 1; }
     done
-    printf '%s\n' "$l" | grep "^vif1.0 " | grep -e PROGRAMMED >/dev/null || { echo "vif1.0 not PROGRAMMED in vif list"; return 1; }
+    printf '%s\n' "$l" | grep "^vif1.0 " | grep -e " programmed " >/dev/null || { echo "vif1.0 not PROGRAMMED in vif list"; return 1; }
     echo "hostile vifs FAILED, vif1.0 PROGRAMMED"
 }
 check_within 5 "netvm vif list: hostile vifs failed, the good one programmed" listed

@@ -110,7 +110,7 @@ vif_list_ok() { # every desired vif PROGRAMMED, no other vif programmed, synced
     [[ ${l%%$'\n'*} == *'synced true'* ]] || { echo "vif list: ${l%%$'\n'*}"; return 1; }
     local want got
     want=$(for d in $ONLINE; do echo vif$d.0; done | sort)
-    got=$(printf '%s\n' "$l" | awk '$3 == "PROGRAMMED" {print $1}' | sort)
+    got=$(printf '%s\n' "$l" | awk '$6 == "programmed" {print $1}' | sort)
     [ "$want" = "$got" ] || { echo "vif list programmed differs: $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | head -3 | tr '\n' ' ')"; return 1; }
 }
 in_sync() {

@@ -153,7 +153,7 @@ cut_off() {
     wait_until 5 vif_is_programmed 50 198.51.100.50 || { echo "vif50.0 not programmed: $(vif_programmed 50 198.51.100.50)"; return 1; }
     ip -n "$NV" addr add 198.51.100.50/32 dev up0 || return 1
     local t=$(now_ns)
-    wait_until 15 eval "nvx vif list | grep '^vif50.0 ' | grep -e FAILED | grep -e \"is the netvm's address on up0\" >/dev/null" ||
+    wait_until 15 eval "nvx vif list | grep '^vif50.0 ' | grep -e ' failed ' | grep -e \"is the netvm's address on up0\" >/dev/null" ||
         { echo "not reported 15 s after: $(nvx vif list | grep '^vif50.0 ')"; return 1; }
     local ms=$(ms_since $t)
     [ -z "$(ip -n "$NV" route show table all dev vif50.0)" ] || { echo "routes left on vif50.0"; return 1; }

@@ -210,7 +210,7 @@ class ExtensionLifecycleTest {
         assertTrue(routes().contains("10.137.0.7 dev vif7.0"), routes());
         assertTrue(routes().contains("10.137.0.8 dev vif8.0"), routes());
         String vifs = Cli.run(socket, "vif", "list").out();
-        assertTrue(vifs.lines().anyMatch(l -> l.contains("vif7.0") && l.contains("PROGRAMMED")), vifs);
+        assertTrue(vifs.lines().anyMatch(l -> l.contains("vif7.0") && l.contains(" programmed ")), vifs);
         assertEquals("connected", xs.read("/local/domain/0/backend/vif/7/0/hotplug-status"));
     }
 

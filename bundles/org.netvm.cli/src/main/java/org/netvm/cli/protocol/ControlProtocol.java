@@ -73,7 +73,10 @@ public final class ControlProtocol {
         writeFrame(out, 'x', ByteBuffer.allocate(4).putInt(status).array());
     }
 
-    /** Copies frames to the given streams until the exit frame; returns the exit status. */
+    /**
+     * Copies frames to the given streams until the exit frame, each as it arrives (flushed: a watch
+     * streams its events); returns the exit status.
+     */
     public static int relayResponse(InputStream in, PrintStream out, PrintStream err) throws IOException {
         DataInputStream d = new DataInputStream(in);
         while (true) {
@@ -89,8 +92,14 @@ public final class ControlProtocol {
             }
             byte[] payload = d.readNBytes(len);
             switch (channel) {
-                case 'o' -> out.write(payload);
-                case 'e' -> err.write(payload);
+                case 'o' -> {
+                    out.write(payload);
+                    out.flush();
+                }
+                case 'e' -> {
+                    err.write(payload);
+                    err.flush();
+                }
                 case 'x' -> {
                     out.flush();
                     err.flush();

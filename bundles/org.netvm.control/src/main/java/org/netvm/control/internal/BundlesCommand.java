@@ -30,7 +30,7 @@ import org.osgi.service.component.annotations.Component;
 public final class BundlesCommand implements ControlCommand {
 
     static final String USAGE = """
-            usage: netvm bundles                          (list: id, state, symbolic name, version)
+            usage: netvm bundles [--json]                 (list: id, state, symbolic name, version)
                    netvm bundles install [--start] FILE   (FILE: absolute path of a bundle jar; prints its id)
                    netvm bundles start ID
                    netvm bundles stop ID
@@ -80,6 +80,10 @@ public final class BundlesCommand implements ControlCommand {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         if (args.isEmpty() || args.equals(List.of("list"))) {
             list(out);
+            return 0;
+        }
+        if (args.equals(List.of("--json")) || args.equals(List.of("list", "--json"))) {
+            out.print(json(framework.bundles()));
             return 0;
         }
         String verb = args.get(0);
@@ -271,5 +275,22 @@ public final class BundlesCommand implements ControlCommand {
                 default -> "UNKNOWN";
             };
         }
+    }
+
+    /** {@code netvm bundles --json}: schema {@code netvm.bundles/1} (docs/cli-json.md). */
+    static String json(List<Info> bundles) {
+        jakarta.json.JsonArrayBuilder list = jakarta.json.Json.createArrayBuilder();
+        for (Info b : bundles) {
+            list.add(jakarta.json.Json.createObjectBuilder().add("id", b.id()).add("state", b.state().toLowerCase(java.util.Locale.ROOT))
+                    .add("symbolicName", b.symbolicName() == null ? "" : b.symbolicName())
+                    .add("version", b.version() == null ? "" : b.version())
+                    .add("location", b.location() == null ? "" : b.location()));
+        }
+        var text = new java.io.StringWriter();
+        try (var w = jakarta.json.Json.createWriterFactory(
+                java.util.Map.of(jakarta.json.stream.JsonGenerator.PRETTY_PRINTING, true)).createWriter(text)) {
+            w.write(jakarta.json.Json.createObjectBuilder().add("schema", "netvm.bundles/1").add("bundles", list).build());
+        }
+        return text.toString().strip() + "\n";
     }
 }

@@ -126,8 +126,10 @@ public final class ControlServer {
         try (ch; InputStream in = Channels.newInputStream(ch); OutputStream raw = Channels.newOutputStream(ch)) {
             List<String> args = ControlProtocol.decodeRequest(in);
             Object lock = new Object();
-            try (PrintStream out = new PrintStream(new FrameOutputStream(raw, 'o', lock), true, StandardCharsets.UTF_8);
-                 PrintStream err = new PrintStream(new FrameOutputStream(raw, 'e', lock), true, StandardCharsets.UTF_8)) {
+            java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+            watchForHangUp(in, gone);
+            try (PrintStream out = new PrintStream(new FrameOutputStream(raw, 'o', lock, gone), true, StandardCharsets.UTF_8);
+                 PrintStream err = new PrintStream(new FrameOutputStream(raw, 'e', lock, gone), true, StandardCharsets.UTF_8)) {
                 int status = dispatch(args, out, err);
                 out.flush();
                 err.flush();
@@ -138,6 +140,24 @@ public final class ControlServer {
         } catch (IOException e) {
             log.debug("control client went away: {}", e.toString());
         }
+    }
+
+    /**
+     * A client sends nothing after its request: end of stream (or an error) on its side means it went
+     * away. Then {@code out.checkError()} is true for the command (its streams' flush fails), which a
+     * long-running command (a watch) checks while it has nothing to write; the command is not interrupted.
+     */
+    private static void watchForHangUp(InputStream in, java.util.concurrent.atomic.AtomicBoolean gone) {
+        Thread.ofVirtual().name("netvm-control-hangup").start(() -> {
+            try {
+                while (in.read() >= 0) {
+                    // extra bytes after the request are ignored
+                }
+            } catch (IOException e) {
+                // closed by us at the end of the request, or reset by the client
+            }
+            gone.set(true);
+        });
     }
 
     /** Runs one request; public for tests and for the Gogo {@code netvm} command. */
@@ -193,10 +213,20 @@ public final class ControlServer {
         private final char channel;
         private final Object lock;
 
-        FrameOutputStream(OutputStream raw, char channel, Object lock) {
+        private final java.util.concurrent.atomic.AtomicBoolean gone;
+
+        FrameOutputStream(OutputStream raw, char channel, Object lock, java.util.concurrent.atomic.AtomicBoolean gone) {
             this.raw = raw;
             this.channel = channel;
             this.lock = lock;
+            this.gone = gone;
+        }
+
+        @Override
+        public void flush() throws IOException {
+            if (gone.get()) {
+                throw new IOException("the client went away");
+            }
         }
 
         @Override

@@ -106,6 +106,11 @@ class BundlesCommandTest {
         assertEquals(List.of("  ID  STATE       BUNDLE", "   0  ACTIVE      org.apache.felix.framework 1.0.0",
                 "   1  ACTIVE      org.netvm.control 1.0.0"), r.out().lines().toList());
         assertEquals(r, run("list"));
+        Captured json = run("--json");
+        assertEquals(0, json.status());
+        assertTrue(json.out().contains("\"schema\": \"netvm.bundles/1\"")
+                && json.out().contains("\"symbolicName\": \"org.netvm.control\"")
+                && json.out().contains("\"state\": \"active\""), json.out());
     }
 
     @Test

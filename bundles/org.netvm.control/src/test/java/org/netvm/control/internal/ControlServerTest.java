@@ -102,4 +102,53 @@ class ControlServerTest {
         s.deactivate();
         assertEquals(2, call.get(5, TimeUnit.SECONDS));
     }
+
+    /** A streaming command (xs watch) streams over the real socket and learns that its client went away. */
+    @Test
+    void aStreamingCommandSeesEachLineAtOnceAndNoticesTheClientLeaving() throws Exception {
+        ControlServer s = server(0);
+        CompletableFuture<Long> ended = new CompletableFuture<>();
+        s.addCommand(new ControlCommand() {
+            @Override
+            public String summary() {
+                return "streams until the client leaves";
+            }
+
+            @Override
+            public int run(List<String> args, PrintStream out, PrintStream err) {
+                out.println("first");
+                long t0 = System.nanoTime();
+                while (!out.checkError()) {
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return 1;
+                    }
+                    if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(20)) {
+                        ended.complete(-1L);
+                        return 1;
+                    }
+                }
+                ended.complete(System.nanoTime());
+                return 0;
+            }
+        }, Map.of(ControlCommand.NAME, "stream"));
+        try {
+            long closedAt;
+            try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(dir.resolve("control.sock")));
+                ch.write(java.nio.ByteBuffer.wrap(org.netvm.cli.protocol.ControlProtocol.encodeRequest(List.of("stream"))));
+                java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocate(5 + 6);
+                while (frame.hasRemaining() && ch.read(frame) >= 0) {
+                    // the first line's frame, before the command ends
+                }
+                assertEquals("first\n", new String(frame.array(), 5, 6, StandardCharsets.UTF_8));
+                closedAt = System.nanoTime();
+            }
+            long end = ended.get(10, TimeUnit.SECONDS);
+            assertTrue(end > 0 && TimeUnit.NANOSECONDS.toMillis(end - closedAt) < 5000, "noticed late or never");
+        } finally {
+            s.deactivate();
+        }
+    }
 }

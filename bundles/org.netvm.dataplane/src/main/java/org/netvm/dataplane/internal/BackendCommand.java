@@ -31,7 +31,7 @@ import org.osgi.service.component.annotations.Reference;
 public final class BackendCommand implements ControlCommand {
 
     static final String USAGE = """
-            usage: netvm backend               show the active, requested and available backends
+            usage: netvm backend [--json]      show the active, requested and available backends
                    netvm backend use NAME      switch to backend NAME and wait until it is in charge
                    netvm backend cleanup       sweep every backend (remove all netvm filtering) and stop applying""";
 
@@ -84,6 +84,10 @@ public final class BackendCommand implements ControlCommand {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         if (args.isEmpty()) {
             show(out);
+            return 0;
+        }
+        if (args.equals(List.of("--json"))) {
+            out.print(PlanJson.backend(dataplane.status()));
             return 0;
         }
         return switch (args.get(0)) {

@@ -19,7 +19,8 @@ import org.osgi.service.component.annotations.Reference;
  * {@code netvm plan} and the Gogo command {@code netvm:plan}: a dry run. Prints the merged plan as the
  * backend in charge would own it (its canonical read-back form, {@code PacketFilterBackend.expected})
  * and how the kernel differs from it now ({@code OwnedState.diff} against {@code readBack()}). The
- * reconciler answers the question on its thread ({@link BackendControl#dryRun()}); the text is made here.
+ * reconciler answers the question on its thread ({@link BackendControl#dryRun()}); the text is made here,
+ * the JSON ({@code --json}) in {@link PlanJson}. Exit status 1 when the kernel differs (or cannot be read).
  */
 @Component(service = ControlCommand.class, property = {ControlCommand.NAME + "=plan",
         "osgi.command.scope=netvm", "osgi.command.function=plan"})
@@ -39,13 +40,15 @@ public final class PlanCommand implements ControlCommand {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
-        if (!args.isEmpty()) {
-            err.println("usage: netvm plan");
+        boolean json = args.equals(List.of("--json"));
+        if (!args.isEmpty() && !json) {
+            err.println("usage: netvm plan [--json]   (exit 0: the kernel holds the plan; 1: it differs or cannot be read)");
             return 2;
         }
         try {
-            out.print(render(control.dryRun().get(30, TimeUnit.SECONDS)));
-            return 0;
+            BackendControl.DryRun d = control.dryRun().get(30, TimeUnit.SECONDS);
+            out.print(json ? PlanJson.render(d) : render(d));
+            return kernelHoldsPlan(d) ? 0 : 1;
         } catch (ExecutionException e) {
             err.println("plan: " + e.getCause());
         } catch (TimeoutException e) {
@@ -57,10 +60,15 @@ public final class PlanCommand implements ControlCommand {
         return 1;
     }
 
+    /** Exit status 0 only when a backend is there, its read-back worked and the kernel holds the plan. */
+    static boolean kernelHoldsPlan(BackendControl.DryRun d) {
+        return d.backend() != null && d.actual() != null && d.expected().diff(d.actual()).isEmpty();
+    }
+
     /** Gogo: {@code netvm:plan}. */
     @org.apache.felix.service.command.Descriptor("dry run: what the active backend would hold, and the diff to the kernel")
-    public String plan() {
-        return ControlText.run(this, List.of());
+    public String plan() throws Exception {
+        return render(control.dryRun().get(30, TimeUnit.SECONDS)); // the text also when the kernel differs
     }
 
     static String render(BackendControl.DryRun d) {

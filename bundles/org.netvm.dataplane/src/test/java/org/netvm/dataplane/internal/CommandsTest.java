@@ -65,6 +65,10 @@ class CommandsTest {
         assertTrue(res.out().contains("requested:  a\n"), res.out());
         assertTrue(res.out().contains("available:  a, b"), res.out());
         assertTrue(res.out().contains("2 contribution(s), 0 left out, 1 set element(s)"), res.out());
+        Captured json = run(backend, "--json");
+        assertEquals(0, json.status());
+        assertTrue(json.out().contains("\"schema\": \"netvm.backend/1\"") && json.out().contains("\"active\": \"a\"")
+                && json.out().contains("\"inSync\": true") && json.out().contains("\"available\": ["), json.out());
     }
 
     @Test
@@ -119,7 +123,7 @@ class CommandsTest {
     }
 
     @Test
-    void planShowsWhatTheBackendWouldOwnAndTheDrift() {
+    void planShowsWhatTheBackendWouldOwnAndTheDrift() throws Exception {
         Captured res = run(plan);
         assertEquals(0, res.status(), res.err());
         assertTrue(res.out().startsWith("# plan: 2 contribution(s), 0 left out, 1 chain(s), 1 rule(s), 1 set(s), "
@@ -128,9 +132,20 @@ class CommandsTest {
         assertTrue(res.out().contains("set inet @allowed { ifname . ipv4_addr }\n    vif1.0 . 10.137.0.3\n"), res.out());
         assertTrue(res.out().endsWith("# the kernel holds exactly this\n"), res.out());
 
+        Captured json = run(plan, "--json");
+        assertEquals(0, json.status(), json.err());
+        assertTrue(json.out().contains("\"schema\": \"netvm.plan/1\"") && json.out().contains("\"inSync\": true")
+                && json.out().contains("\"vif1.0 . 10.137.0.3\""), json.out());
+
         a.kernel = new OwnedState(a.kernel.chains(), a.kernel.rules(), a.kernel.sets(), new TreeMap<>());
         String drift = plan.plan();
         assertTrue(drift.contains("# the kernel differs (1; - missing, + unexpected):\n"
                 + "- element inet @allowed: vif1.0 . 10.137.0.3\n"), drift);
+        assertEquals(1, run(plan).status(), "exit 1 when the kernel differs");
+        Captured differs = run(plan, "--json");
+        assertEquals(1, differs.status());
+        assertTrue(differs.out().contains("\"inSync\": false")
+                && differs.out().contains("\"- element inet @allowed: vif1.0 . 10.137.0.3\""), differs.out());
+        assertEquals(2, run(plan, "--bogus").status());
     }
 }

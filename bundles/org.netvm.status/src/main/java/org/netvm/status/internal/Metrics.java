@@ -23,17 +23,37 @@ final class Metrics {
     }
 
     static String render(StatusReport r) {
+        return render(r, ProcessFacts.current());
+    }
+
+    static String render(StatusReport r, ProcessFacts p) {
         Metrics m = new Metrics();
+        m.process(p);
         m.write(r);
         return m.out.toString();
+    }
+
+    private void process(ProcessFacts p) {
+        header("netvm_build_info", "gauge", "Always 1; the version of this netvm as a label");
+        sample("netvm_build_info", labels("version", p.version()), 1);
+        if (p.residentBytes() >= 0) {
+            header("process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
+            sample("process_resident_memory_bytes", "", p.residentBytes());
+        }
+        header("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds");
+        sample("process_start_time_seconds", "", p.start().toEpochMilli() / 1000.0);
     }
 
     private void write(StatusReport r) {
         header("netvm_in_sync", "gauge", "1 if netvm status says in-sync, 0 if degraded");
         sample("netvm_in_sync", "", r.inSync() ? 1 : 0);
-        header("netvm_degraded_reasons", "gauge", "Reasons netvm is degraded, by code (1 while present)");
-        for (StatusReport.Reason reason : r.reasons()) {
-            sample("netvm_degraded_reasons", labels("reason", reason.code()), 1);
+        header("netvm_degraded_reasons", "gauge", "Reasons netvm is degraded, by code (1 while present, else 0)");
+        java.util.Set<String> present = new java.util.LinkedHashSet<>();
+        r.reasons().forEach(reason -> present.add(reason.code()));
+        java.util.Set<String> codes = new java.util.LinkedHashSet<>(StatusReport.REASON_CODES);
+        codes.addAll(present);
+        for (String code : codes) {
+            sample("netvm_degraded_reasons", labels("reason", code), present.contains(code) ? 1 : 0);
         }
 
         StatusReport.XenStoreView x = r.xenstore();

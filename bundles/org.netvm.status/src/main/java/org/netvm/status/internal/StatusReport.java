@@ -34,6 +34,11 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
     static final String IN_SYNC = "in-sync";
     static final String DEGRADED = "degraded";
 
+    /** Every reason code there is (the metrics show each as 0 or 1); a new reason adds its code here. */
+    static final List<String> REASON_CODES = List.of("xenstore-disconnected", "no-dataplane", "no-active-backend",
+            "backend-out-of-sync", "last-apply-failed", "requested-backend-failed", "vifs-not-synced", "vifs-failed",
+            "firewall-blocked", "dns-no-upstream");
+
     /** A reason for {@code degraded}: a stable code and a message for people. */
     record Reason(String code, String message) {
     }

@@ -64,7 +64,22 @@ class MetricsTest {
                 "netvm_vif_programming_seconds_count 2")) {
             assertTrue(lines.contains(expected), "missing " + expected + " in\n" + text);
         }
-        assertFalse(text.contains("netvm_degraded_reasons{"));
+        for (String code : StatusReport.REASON_CODES) {
+            assertTrue(lines.contains("netvm_degraded_reasons{reason=\"" + code + "\"} 0"), code + " in\n" + text);
+        }
+    }
+
+    @Test
+    void buildInfoResidentMemoryAndStartTime() {
+        String text = Metrics.render(new Fakes.Rig().report(),
+                new ProcessFacts("1.2.3", 50_331_648, Fakes.T0.minusSeconds(60)));
+        assertWellFormed(text);
+        List<String> lines = List.of(text.split("\n"));
+        assertTrue(lines.contains("netvm_build_info{version=\"1.2.3\"} 1"), text);
+        assertTrue(lines.contains("process_resident_memory_bytes 50331648"), text);
+        assertTrue(lines.contains("process_start_time_seconds 1795780740"), text);
+        assertTrue(ProcessFacts.current().residentBytes() > 0);
+        assertTrue(Metrics.render(new Fakes.Rig().report()).contains("process_start_time_seconds "));
     }
 
     @Test
@@ -79,6 +94,7 @@ class MetricsTest {
         List<String> lines = List.of(text.split("\n"));
         assertTrue(lines.contains("netvm_in_sync 0"), text);
         assertTrue(lines.contains("netvm_degraded_reasons{reason=\"vifs-failed\"} 1"), text);
+        assertTrue(lines.contains("netvm_degraded_reasons{reason=\"no-dataplane\"} 0"), text);
         assertTrue(lines.contains("netvm_vifs_failed 1"), text);
         assertTrue(lines.contains("netvm_dataplane_apply_failures_total{backend=\"we\\\"ird\\\\\\nname\"} 2"), text);
         assertFalse(text.contains("netvm_xenstore_requests_total"), "absent when the client does not count");

@@ -34,7 +34,7 @@ final class VifCommand {
 
     static final String USAGE = """
             usage: netvm vif online|offline --vif vifD.N --xenbus-path BASE/D/N   (Xen hotplug; see vif-route-netvm)
-                   netvm vif list                                               (desired versus actual per vif)""";
+                   netvm vif list [--json]                                      (desired versus actual per vif)""";
 
     /** Records a hotplug intent and returns when it was carried out. */
     interface Recorder {
@@ -60,8 +60,13 @@ final class VifCommand {
     }
 
     int run(List<String> args, PrintStream out, PrintStream err) {
-        if (args.size() == 1 && args.get(0).equals("list")) {
-            list(out);
+        if (!args.isEmpty() && args.get(0).equals("list")) {
+            if (args.size() > 2 || (args.size() == 2 && !args.get(1).equals("--json"))) {
+                err.println(USAGE);
+                return 2;
+            }
+            out.print(args.size() == 2 ? VifListing.json(registry.counters(), registry.vifs())
+                    : VifListing.text(registry.counters(), registry.vifs()));
             return 0;
         }
         if (args.isEmpty() || !(args.get(0).equals("online") || args.get(0).equals("offline"))) {
@@ -178,16 +183,5 @@ final class VifCommand {
             b.append(c >= 0x20 && c < 0x7f ? c : '?');
         }
         return b.toString();
-    }
-
-    private void list(PrintStream out) {
-        VifRegistry.Counters sum = registry.counters();
-        out.printf("synced %s, passes %d, batches %d, repairs %d%n", sum.synced(), sum.passes(), sum.batches(),
-                sum.repairs());
-        for (VifState s : registry.vifs()) {
-            out.printf("%-14s %-7s %-10s %-15s %-24s %s%n", s.name(), s.desired(), s.actual(),
-                    s.ipv4() == null ? "-" : s.ipv4(), s.ipv6() == null ? "-" : s.ipv6(),
-                    s.error() == null ? "" : clean(s.error()));
-        }
     }
 }

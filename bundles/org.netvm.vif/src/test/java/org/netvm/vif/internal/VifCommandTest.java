@@ -142,8 +142,15 @@ class VifCommandTest {
             rig.reconciler.pass(true);
             assertEquals(0, run(rig, 1_000, "list"));
             String o = last.out();
-            assertTrue(o.contains("vif3.0") && o.contains("PROGRAMMED"), o);
-            assertTrue(o.contains("vif4.0") && o.contains("FAILED") && o.contains("not an IPv4 address"), o);
+            assertTrue(o.contains("VIF") && o.contains("ACTUAL"), o);
+            assertTrue(o.lines().anyMatch(l -> l.startsWith("vif3.0 ") && l.contains(" programmed ")), o);
+            assertTrue(o.lines().anyMatch(l -> l.startsWith("vif4.0 ") && l.contains(" failed ")
+                    && l.contains("not an IPv4 address")), o);
+            assertEquals(0, run(rig, 1_000, "list", "--json"));
+            String j = last.out();
+            assertTrue(j.contains("\"schema\": \"netvm.vifs/1\"") && j.contains("\"actual\": \"programmed\"")
+                    && j.contains("\"actual\": \"failed\""), j);
+            assertEquals(2, run(rig, 1_000, "list", "--bogus"));
         }
     }
 }
