@@ -23,7 +23,7 @@
 #   - after each fault ends, every online guest gets a ping answer from the upstream within 2 s;
 #   - DNS answered or dropped, never leaked: 0 queries to DNS1/DNS2 reach the upstream untranslated;
 #   - the agent's RSS stays below SOAK_RSS_MB (default 400);
-#   - `netvm status` is honest: degraded (dns-no-upstream) while resolv.conf names no nameserver, and
+#   - `netvm status` is honest: degraded (dns-no-upstream) within 20 s once resolv.conf names no nameserver, and
 #     in-sync again within SOAK_SETTLE seconds (default 30) after every fault.
 # Exits non-zero if any invariant failed. SOAK_SUMMARY=FILE also writes the summary there.
 set -uo pipefail
@@ -44,7 +44,7 @@ ONLINE=$RUN/online       # "D NS IP ROLE" per online guest (guests.py follows it
 STATE=$RUN/state         # guests.py: answered pings per guest
 declare -A FAULTS=()
 REACH_FAILS=0; REACH_CHECKS=0; REACH_WORST=
-SETTLE_FAILS=0; SETTLE_MAX=0; HONEST_FAILS=0; HONEST_CHECKS=0
+SETTLE_FAILS=0; SETTLE_MAX=0; HONEST_FAILS=0; HONEST_CHECKS=0; DEGRADED_MAX=0
 now_ms() { date +%s%3N; }
 
 # --- guests
@@ -88,8 +88,16 @@ repopulate() {
     local args=() d
     args=($NV_HOME/qubes-netvm-network 1 $NV_HOME/qubes-netvm-gateway $GW $NV_HOME/qubes-netvm-primary-dns $DNS1
         $NV_HOME/qubes-netvm-secondary-dns $DNS2)
-    while read -r d _; do args+=("$XSB/$d/0/ip" "$(guest_ip $d)" "$XSB/$d/0/mac" "$(guest_mac $d)"); done < "$ONLINE"
-    wait_until 30 toolstack_xs write "${args[@]}" || { log "toolstack: keys not written again"; return 1; }
+    wait_until 30 toolstack_xs write "${args[@]}" || { log "toolstack: the netvm's keys not written again"; return 1; }
+    args=()
+    while read -r d _; do
+        args+=("$XSB/$d/0/ip" "$(guest_ip $d)" "$XSB/$d/0/mac" "$(guest_mac $d)")
+        # a control request carries at most 256 arguments
+        [ ${#args[@]} -lt 200 ] && continue
+        wait_until 30 toolstack_xs write "${args[@]}" || { log "toolstack: keys not written again"; return 1; }
+        args=()
+    done < "$ONLINE"
+    [ ${#args[@]} = 0 ] || wait_until 30 toolstack_xs write "${args[@]}" || { log "toolstack: keys not written again"; return 1; }
     for d in $HOSTILE_DOMS; do
         toolstack_xs introduce $d >/dev/null 2>&1
         toolstack_xs write /local/domain/$d/data "" >/dev/null && toolstack_xs chmod /local/domain/$d/data "n$d" >/dev/null
@@ -171,7 +179,13 @@ dns_degraded() { status_line | grep -q 'degraded.*dns-no-upstream'; }
 f_resolv() {
     : > "/etc/netns/$NV/resolv.conf"
     HONEST_CHECKS=$((HONEST_CHECKS + 1))
-    wait_until 10 dns_degraded || { HONEST_FAILS=$((HONEST_FAILS + 1)); fail "status honest: no nameserver" "status 10 s after resolv.conf lost its nameservers: $(status_line | cut -c1-200)"; }
+    local t0; t0=$(now_ns)
+    if wait_until 20 dns_degraded; then
+        ms=$(ms_since "$t0"); [ "$ms" -gt "$DEGRADED_MAX" ] && DEGRADED_MAX=$ms
+    else
+        HONEST_FAILS=$((HONEST_FAILS + 1))
+        fail "status honest: no nameserver" "status 20 s after resolv.conf lost its nameservers: $(status_line | cut -c1-200)"
+    fi
     if [ $((RANDOM % 2)) = 0 ]; then set_upstreams 198.51.100.5; sleep 1; fi
     set_upstreams 198.51.100.1 198.51.100.3
     END=$(now_ms)
@@ -298,7 +312,7 @@ summary() {
     echo "  reachability: $REACH_CHECKS fault ends checked, $REACH_FAILS with a guest unanswered within 2 s; pings $pings_ok/$pings_sent answered"
     echo "  DNS: $dns_sent queries, $dns_ok answered, $((dns_sent - dns_ok)) dropped, $vdns leaked untranslated"
     echo "  agent RSS: max $rss_max MB (limit $RSS_LIMIT_MB MB)"
-    echo "  status: degraded in $((HONEST_CHECKS - HONEST_FAILS))/$HONEST_CHECKS no-nameserver faults; in-sync again after $((REACH_CHECKS - SETTLE_FAILS))/$REACH_CHECKS faults (slowest $SETTLE_MAX ms)"
+    echo "  status: degraded in $((HONEST_CHECKS - HONEST_FAILS))/$HONEST_CHECKS no-nameserver faults (slowest to say so $DEGRADED_MAX ms); in-sync again after $((REACH_CHECKS - SETTLE_FAILS))/$REACH_CHECKS faults (slowest $SETTLE_MAX ms)"
 }
 summary
 [ -n "${SOAK_SUMMARY:-}" ] && summary > "$SOAK_SUMMARY"
