@@ -27,8 +27,8 @@ count() { # prints "tests failures errors skipped" summed over the given report 
          }
          END { printf "%d %d %d %d\n", sum[1], sum[2], sum[3], sum[4] }' "$@" /dev/null
 }
-# End-to-end scripts (real namespaces, runtimes and traffic): the sandbox, then tests/e2e/*.test.sh and
-# the extension walkthrough. Each prints PASS/FAIL lines; a script that fails without one counts once.
+# End-to-end scripts (real namespaces, runtimes and traffic): the sandbox, then tests/e2e/*.test.sh,
+# the extension walkthrough and the chaos soak (tests/chaos/soak.sh). Each prints PASS/FAIL lines; a script that fails without one counts once.
 et=0; ef=0
 run_script() { # name, command...
     local name=$1; shift
@@ -51,6 +51,8 @@ if [ "${NETVM_SKIP_E2E:-0}" != 1 ] && [ "$mvn_status" -eq 0 ] && [ "$(id -u)" = 
     for t in tests/e2e/*.test.sh docs/extending-test.sh; do
         [ -f "$t" ] && run_script "$t" bash "$t"
     done
+    # the chaos soak, 2 minutes of faults (SOAK_GUESTS guests, 100 by default)
+    run_script "chaos soak (2 min)" bash tests/chaos/soak.sh 2
 fi
 
 # root_skips REPORT...: "class.test: reason" per skipped test whose reason is not in SKIP_ALLOWED

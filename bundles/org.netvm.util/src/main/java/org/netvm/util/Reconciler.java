@@ -3,6 +3,7 @@ package org.netvm.util;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +31,11 @@ import java.util.function.Supplier;
  * started after it), with that pass's result.</li>
  * <li>The timing is read again at every decision, so a component may change it with its configuration.</li>
  * </ul>
+ * Liveness ({@link #progress}): whether the thread lives, how long the running pass has run and what it
+ * is doing ({@link #activity}), how long recorded work has waited for a pass. Inside an OSGi framework
+ * {@link #start} publishes it as a {@code java.util.function.Supplier} service with the property
+ * {@value #SERVICE_PROPERTY}={@code what} (JDK types only: every bundle has its private copy of this
+ * class), so {@code netvm status} can say when a pass or a request is stuck.
  * Tests drive it without a thread and with a fake clock: {@link #startManual}, then {@link #nextDue}
  * and {@link #runDue} whenever their clock moves. {@link #record}, {@link #locked} and
  * {@link #underLock} work without a thread.
@@ -65,6 +71,42 @@ public final class Reconciler {
 
     private static final long NEVER = Long.MAX_VALUE;
 
+    /** The service property naming a published reconciler's {@code what}. */
+    public static final String SERVICE_PROPERTY = "netvm.reconciler";
+
+    /**
+     * Liveness at one moment.
+     *
+     * @param what           the reconciler's name (as in the log)
+     * @param alive          its thread is running (manual reconcilers: started and not stopped)
+     * @param passes         passes run so far
+     * @param passMillis     how long the running pass has run; 0 when none runs
+     * @param activity       what the running pass said it is doing ({@link #activity}), or null
+     * @param activityMillis since when it is doing that; 0 without an activity
+     * @param waitingMillis  how long the oldest work recorded and not yet taken by a pass has waited; 0 if none
+     */
+    public record Progress(String what, boolean alive, long passes, long passMillis, String activity,
+            long activityMillis, long waitingMillis) {
+
+        /** As published: a map of JDK types, keys as the component names. */
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new java.util.HashMap<>();
+            m.put("what", what);
+            m.put("alive", alive);
+            m.put("passes", passes);
+            m.put("passMillis", passMillis);
+            m.put("activityMillis", activityMillis);
+            m.put("waitingMillis", waitingMillis);
+            if (activity != null) {
+                m.put("activity", activity);
+            }
+            return m;
+        }
+    }
+
+    /** The reconciler whose pass runs on this thread, for {@link #activity}. */
+    private static final ThreadLocal<Reconciler> CURRENT = new ThreadLocal<>();
+
     private final String threadName;
     private final String what;
     private final Supplier<Timing> timing;
@@ -79,6 +121,11 @@ public final class Reconciler {
     private final List<CompletableFuture<Boolean>> requested = new ArrayList<>();
     private volatile boolean running;
     private Thread thread;
+    private volatile long passStartedAt = NEVER;
+    private volatile long passes;
+    private volatile String activity;
+    private volatile long activitySince;
+    private AutoCloseable publication;
 
     /**
      * @param threadName the daemon thread's name
@@ -104,6 +151,40 @@ public final class Reconciler {
     public void start() {
         startManual();
         thread = Thread.ofPlatform().name(threadName).daemon().start(this::loop);
+        publication = ReconcilerPublication.publish(this);
+    }
+
+    /**
+     * Says what the pass running on the calling thread is doing now ({@code null}: nothing in
+     * particular any more), e.g. {@code "apply nftables"}; {@link #progress} reports it with its age.
+     * Does nothing off a reconciler's thread.
+     */
+    public static void activity(String doing) {
+        Reconciler r = CURRENT.get();
+        if (r != null) {
+            r.activitySince = r.clock.getAsLong();
+            r.activity = doing;
+        }
+    }
+
+    /** The liveness figures now. */
+    public Progress progress() {
+        long now = clock.getAsLong();
+        long started = passStartedAt;
+        String doing = activity;
+        long waiting = locked(() -> signalled ? Math.max(0, now - wokenAt) : 0);
+        boolean alive = thread == null ? running : running && thread.isAlive();
+        return new Progress(what, alive, passes, started == NEVER ? 0 : millis(now - started), doing,
+                doing == null ? 0 : millis(now - activitySince), millis(waiting));
+    }
+
+    private static long millis(long nanos) {
+        return Math.max(0, TimeUnit.NANOSECONDS.toMillis(nanos));
+    }
+
+    /** The name given to the log and the published service. */
+    public String what() {
+        return what;
     }
 
     /** Starts without a thread: the caller runs the passes that are due with {@link #runDue}. */
@@ -116,6 +197,14 @@ public final class Reconciler {
     /** Stops the thread (waits up to 10 s for a pass); requests not covered yet are cancelled. */
     public void stop() {
         running = false;
+        if (publication != null) {
+            try {
+                publication.close();
+            } catch (Exception | LinkageError e) {
+                LOG.log(Level.DEBUG, what + ": unpublishing its progress failed", e);
+            }
+            publication = null;
+        }
         record(() -> { });
         if (thread != null && thread != Thread.currentThread()) {
             try {
@@ -257,11 +346,19 @@ public final class Reconciler {
 
     private void runPass(Taken taken) {
         boolean ok;
+        Reconciler outer = CURRENT.get();
+        CURRENT.set(this);
+        passStartedAt = clock.getAsLong();
         try {
             ok = pass.run(taken.periodic());
         } catch (RuntimeException | Error e) {
             LOG.log(Level.ERROR, what + " pass failed", e);
             ok = false;
+        } finally {
+            activity = null;
+            passStartedAt = NEVER;
+            passes++;
+            CURRENT.set(outer);
         }
         boolean result = ok;
         Timing t = timing.get();

@@ -138,6 +138,7 @@ final class BackendSwap {
         boolean shared = old.name().equals(next.name());
         long t0 = clock.nanoTime();
         OwnedState want;
+        board.applying(next.name());
         try {
             want = applyAndVerify(next, plan);
         } catch (BackendException | RuntimeException e) {

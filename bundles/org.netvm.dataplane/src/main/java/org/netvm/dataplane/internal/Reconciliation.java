@@ -211,6 +211,7 @@ final class Reconciliation {
         long t0 = clock.nanoTime();
         String owners = applyLog.changedOwners();
         boolean full = swap.applied() == null; // what the backend held was unknown: the whole plan went in
+        board.applying(active.name());
         try {
             active.backend().apply(plan);
             swap.applied(plan);

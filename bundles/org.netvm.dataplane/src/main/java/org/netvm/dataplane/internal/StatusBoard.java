@@ -9,6 +9,7 @@ import java.util.TreeMap;
 
 import org.netvm.dataplane.Dataplane;
 import org.netvm.util.DurationHistogram;
+import org.netvm.util.Reconciler;
 
 /**
  * What the dataplane reports ({@link Dataplane#status()}, {@link Dataplane#backendStatistics()}):
@@ -40,8 +41,17 @@ final class StatusBoard {
     private String lastError;
     private final Map<String, BackendCounters> perBackend = new TreeMap<>();
 
+    /**
+     * An apply (or switch) on {@code backend} starts: the reconciler's progress says so until
+     * {@link #recordApply} (so {@code netvm status} reports an apply that hangs as {@code apply-stalled}).
+     */
+    void applying(String backend) {
+        Reconciler.activity("apply " + backend);
+    }
+
     /** Counts one apply (or switch) on {@code backend}; {@code error} null means it succeeded. */
     synchronized void recordApply(String backend, Duration took, Instant now, String error) {
+        Reconciler.activity(null);
         lastApplyDuration = took;
         BackendCounters c = perBackend.computeIfAbsent(backend, k -> new BackendCounters());
         c.seconds.observe(took);

@@ -1,7 +1,9 @@
 package org.netvm.status.internal;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import org.netvm.dataplane.Dataplane;
 import org.netvm.firewall.FirewallStatus;
@@ -41,11 +43,37 @@ public final class StatusCollector {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile DnsUpstreams dns;
 
+    /** The reconcilers' progress (org.netvm.util's Reconciler publishes it; see {@link Liveness}). */
+    @Reference(service = Supplier.class, target = "(netvm.reconciler=*)", cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<Supplier<?>> reconcilers;
+
     private final Clock clock = Clock.systemUTC();
+
+    /** Each reconciler's progress now; one that does not answer with a map is left out. */
+    List<Map<String, ?>> progress() {
+        List<Supplier<?>> all = reconcilers;
+        if (all == null) {
+            return List.of();
+        }
+        List<Map<String, ?>> out = new java.util.ArrayList<>();
+        for (Supplier<?> s : all) {
+            try {
+                if (s.get() instanceof Map<?, ?> m) {
+                    Map<String, Object> copy = new java.util.HashMap<>();
+                    m.forEach((k, v) -> copy.put(String.valueOf(k), v));
+                    out.add(copy);
+                }
+            } catch (RuntimeException e) {
+                // a reconciler going away while asked: nothing to report for it
+            }
+        }
+        return out;
+    }
 
     StatusReport report() {
         Map.Entry<Map<String, Object>, XenStore> xs = xenstore;
         return StatusReport.collect(clock.instant(), xs == null ? null : xs.getValue(), xs == null ? null : xs.getKey(),
-                dataplane, vifs, firewall, dns == null ? null : dns.last());
+                dataplane, vifs, firewall, dns == null ? null : dns.last(), progress());
     }
 }

@@ -87,6 +87,16 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
      */
     static StatusReport collect(Instant now, XenStore xs, Map<String, ?> xsProps, Dataplane dataplane,
             VifRegistry registry, FirewallStatus firewall, List<java.net.InetAddress> dnsUpstreams) {
+        return collect(now, xs, xsProps, dataplane, registry, firewall, dnsUpstreams, List.of());
+    }
+
+    /**
+     * @param reconcilers the reconcilers' published progress ({@link Liveness}); stalled applies, stuck
+     *                    passes or requests and dead threads are reasons
+     */
+    static StatusReport collect(Instant now, XenStore xs, Map<String, ?> xsProps, Dataplane dataplane,
+            VifRegistry registry, FirewallStatus firewall, List<java.net.InetAddress> dnsUpstreams,
+            List<? extends Map<String, ?>> reconcilers) {
         XenStoreView x = XenStoreView.of(xs, xsProps);
         Dataplane.Status d = dataplane == null ? null : dataplane.status();
         List<Dataplane.BackendStatistics> b = dataplane == null ? List.of() : dataplane.backendStatistics();
@@ -102,6 +112,7 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
             reasons.add(new Reason("dns-no-upstream", "no usable upstream nameserver: guests' DNS queries to "
                     + "DNS1/DNS2 are dropped (check the netvm's resolv.conf)"));
         }
+        reasons.addAll(Liveness.reasons(reconcilers, Liveness.APPLY_MILLIS, Liveness.PASS_MILLIS));
         return new StatusReport(now, x, d, b, c, v, p, f, reasons);
     }
 

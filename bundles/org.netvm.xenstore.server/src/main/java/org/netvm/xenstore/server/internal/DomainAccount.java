@@ -17,22 +17,62 @@ import java.util.function.BooleanSupplier;
  * {@link Quotas#memoryHard} reading stops too, a transaction access is refused (ENOMEM) and an
  * event that does not fit closes the connection it was for.</li>
  * </ul>
+ * The memory is counted a second time in {@link AllGuests}, shared by every guest domain: at
+ * {@link Quotas#memoryAllGuests} each guest is treated as if at its own hard quota.
  *
  * <p>Thread-safe: changed by the core (under its lock), by writer threads and waited on by readers.
  */
 final class DomainAccount {
 
+    /**
+     * The memory of all guest domains together and its cap (dom0 has no account in it). Replies are
+     * always counted (their requests were accepted); events and transaction memory only while there is
+     * room. Thread-safe; taken after an account's own lock, never before.
+     */
+    static final class AllGuests {
+        private final long limit;
+        private long used;
+
+        AllGuests(long limit) {
+            this.limit = limit;
+        }
+
+        /** Counts {@code bytes} more, false (nothing counted) if that would pass the cap. */
+        synchronized boolean tryAdd(long bytes) {
+            if (used + bytes > limit) {
+                return false;
+            }
+            used += bytes;
+            return true;
+        }
+
+        /** Counts {@code bytes} (negative: released) whatever the cap. */
+        synchronized void add(long bytes) {
+            used = Math.max(0, used + bytes);
+        }
+
+        synchronized boolean full() {
+            return used >= limit;
+        }
+
+        synchronized long used() {
+            return used;
+        }
+    }
+
     private final int domid;
     private final Quotas quotas;
+    private final AllGuests allGuests;
     private int connections;
     private int outstanding;
     private long queuedBytes;
     private long transactionBytes;
     private boolean overSoft;
 
-    DomainAccount(int domid, Quotas quotas) {
+    DomainAccount(int domid, Quotas quotas, AllGuests allGuests) {
         this.domid = domid;
         this.quotas = quotas;
+        this.allGuests = allGuests;
     }
 
     int domid() {
@@ -55,11 +95,12 @@ final class DomainAccount {
     /** A reply was queued: always accepted, as C does (its request was counted outstanding when read). */
     synchronized void replyQueued(int bytes) {
         queuedBytes += bytes;
+        allGuests.add(bytes);
     }
 
     /** An event for this domain: queued (true) unless it would take the domain over its memory quota. */
     synchronized boolean eventQueued(int bytes) {
-        if (memory() + bytes > quotas.memoryHard()) {
+        if (memory() + bytes > quotas.memoryHard() || !allGuests.tryAdd(bytes)) {
             return false;
         }
         queuedBytes += bytes;
@@ -69,16 +110,24 @@ final class DomainAccount {
     /** Queued messages left: written, or dropped with their connection. */
     synchronized void dequeued(int replies, long bytes) {
         outstanding = Math.max(0, outstanding - replies);
-        queuedBytes = Math.max(0, queuedBytes - bytes);
+        long released = Math.min(queuedBytes, Math.max(0, bytes));
+        queuedBytes -= released;
+        allGuests.add(-released);
         notifyAll();
     }
 
     /** More memory for an open transaction: false (nothing counted) if it would pass the hard quota. */
     synchronized boolean addTransactionBytes(long bytes) {
-        if (bytes > 0 && memory() + bytes > quotas.memoryHard()) {
+        if (bytes > 0 && (memory() + bytes > quotas.memoryHard() || !allGuests.tryAdd(bytes))) {
             return false;
         }
-        transactionBytes = Math.max(0, transactionBytes + bytes);
+        if (bytes <= 0) {
+            long released = Math.min(transactionBytes, -bytes);
+            transactionBytes -= released;
+            allGuests.add(-released);
+        } else {
+            transactionBytes += bytes;
+        }
         notifyAll();
         return true;
     }
@@ -107,12 +156,14 @@ final class DomainAccount {
     /**
      * Counts a request read as outstanding (until its reply is written or it turns out to have none),
      * first waiting while the domain may not have more (outstanding or memory at the limit; C's
-     * domain_can_read). {@code onWait} runs once if it has to wait. False (nothing counted) if
+     * domain_can_read), or while all guests' memory is at its cap and this domain holds some of it (a
+     * domain holding nothing may still ask: its replies are bounded by the outstanding quota). {@code onWait} runs once if it has to wait. False (nothing counted) if
      * {@code closed} says the connection went away meanwhile.
      */
     synchronized boolean reserve(BooleanSupplier closed, Runnable onWait) throws InterruptedException {
         boolean waited = false;
-        while (outstanding >= quotas.maxOutstanding() || memory() >= quotas.memoryHard()) {
+        while (outstanding >= quotas.maxOutstanding() || memory() >= quotas.memoryHard()
+                || (memory() > 0 && allGuests.full())) {
             if (closed.getAsBoolean()) {
                 return false;
             }

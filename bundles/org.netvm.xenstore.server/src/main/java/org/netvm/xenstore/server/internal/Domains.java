@@ -31,15 +31,17 @@ final class Domains {
         /** Connections, queued output, transaction memory: shared with the connections' threads. */
         final DomainAccount account;
 
-        Domain(int domid, long generation, Quotas quotas) {
+        Domain(int domid, long generation, Quotas quotas, DomainAccount.AllGuests allGuests) {
             this.domid = domid;
             this.generation = generation;
-            this.account = new DomainAccount(domid, quotas);
+            this.account = new DomainAccount(domid, quotas, allGuests);
         }
     }
 
     private final Tree tree;
     private final Quotas quotas;
+    /** The memory of every guest domain together ({@link Quotas#memoryAllGuests}); dom0 is not in it. */
+    private final DomainAccount.AllGuests allGuests;
     private final Map<Integer, Domain> domains = new HashMap<>();
     private final List<Session> sessions = new ArrayList<>();
 
@@ -47,7 +49,9 @@ final class Domains {
     Domains(Tree tree, Quotas quotas) {
         this.tree = tree;
         this.quotas = quotas;
-        Domain dom0 = new Domain(0, tree.generation(), quotas);
+        this.allGuests = new DomainAccount.AllGuests(quotas.memoryAllGuests());
+        // dom0's connections are privileged and have no account; its own pool keeps it out of the guests' sum
+        Domain dom0 = new Domain(0, tree.generation(), quotas, new DomainAccount.AllGuests(Long.MAX_VALUE));
         dom0.introduced = true;
         domains.put(0, dom0);
     }
@@ -64,7 +68,7 @@ final class Domains {
         Domain d = domains.get(domid);
         if (d == null && domid >= 0 && domid < DOMID_FIRST_RESERVED) {
             // Without a hypervisor every domid below DOMID_FIRST_RESERVED counts as existing (as in the test harness).
-            d = new Domain(domid, tree.generation(), quotas);
+            d = new Domain(domid, tree.generation(), quotas, allGuests);
             domains.put(domid, d);
         }
         return d;
@@ -199,6 +203,11 @@ final class Domains {
     /** The open connections, in connection order (read-only view). */
     List<Session> sessions() {
         return Collections.unmodifiableList(sessions);
+    }
+
+    /** Bytes all guest domains hold together (queued output, open transactions). */
+    long allGuestsMemory() {
+        return allGuests.used();
     }
 
     int ownedEntries(int domid) {

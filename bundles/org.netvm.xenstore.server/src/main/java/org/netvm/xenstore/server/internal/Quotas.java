@@ -23,18 +23,40 @@ import static org.netvm.xenstore.XenStoreError.ENOSPC;
  *        and open transactions; at the limit reading stops, transaction accesses get ENOMEM and an
  *        event that does not fit closes its connection
  * @param memorySoft C's {@code quota-soft memory}: above it a warning is logged
+ * @param memoryAllGuests the same memory (queued replies and events, open transactions) summed over
+ *        every guest domain (dom0 exempt): at this cap all guests are held back as one domain is at
+ *        {@code memoryHard}, so many guests together cannot take what the netvm's own work needs (C
+ *        xenstored has no such cap; its per-domain quotas times the domains are bounded by Xen's
+ *        domain count, the agent's heap is not)
  */
 public record Quotas(int maxEntries, int maxEntrySize, int maxWatches, int maxTransactions,
         int maxPermsPerNode, int maxTransactionNodes, int maxPathLength,
-        int maxConnections, int maxOutstanding, long memoryHard, long memorySoft) {
+        int maxConnections, int maxOutstanding, long memoryHard, long memorySoft, long memoryAllGuests) {
+
+    /** The default of {@link #memoryAllGuests}: 16 MiB, a quarter of the agent's 64 MB heap. */
+    public static final long MEMORY_ALL_GUESTS_DEFAULT = 16L << 20;
 
     /** C xenstored 4.17's defaults; 16 connections per domain. */
     public static final Quotas DEFAULTS = new Quotas(1000, 2048, 128, 10, 5, 1024, 2048);
 
     public Quotas {
-        if (maxConnections < 1 || maxOutstanding < 1 || memoryHard < 1 || memorySoft < 1) {
+        if (maxConnections < 1 || maxOutstanding < 1 || memoryHard < 1 || memorySoft < 1 || memoryAllGuests < 1) {
             throw new IllegalArgumentException("connection, outstanding and memory quotas must be positive");
         }
+    }
+
+    /** The quotas of one domain; {@link #MEMORY_ALL_GUESTS_DEFAULT} for all guests together. */
+    public Quotas(int maxEntries, int maxEntrySize, int maxWatches, int maxTransactions,
+            int maxPermsPerNode, int maxTransactionNodes, int maxPathLength,
+            int maxConnections, int maxOutstanding, long memoryHard, long memorySoft) {
+        this(maxEntries, maxEntrySize, maxWatches, maxTransactions, maxPermsPerNode, maxTransactionNodes,
+                maxPathLength, maxConnections, maxOutstanding, memoryHard, memorySoft, MEMORY_ALL_GUESTS_DEFAULT);
+    }
+
+    /** These quotas with {@code bytes} as the cap of all guests' memory together. */
+    public Quotas withMemoryAllGuests(long bytes) {
+        return new Quotas(maxEntries, maxEntrySize, maxWatches, maxTransactions, maxPermsPerNode,
+                maxTransactionNodes, maxPathLength, maxConnections, maxOutstanding, memoryHard, memorySoft, bytes);
     }
 
     /** The node, watch, transaction and path quotas; C's defaults for connections, outstanding and memory. */
