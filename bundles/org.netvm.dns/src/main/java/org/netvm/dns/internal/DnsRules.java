@@ -8,6 +8,7 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Family;
 import org.netvm.dataplane.Hook;
 import org.netvm.dataplane.Match;
+import org.netvm.dataplane.Policy;
 import org.netvm.dataplane.Priority;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
@@ -23,12 +24,18 @@ import org.netvm.dataplane.Verdict;
  * ip daddr 10.139.1.2 tcp dport 53 dnat to 9.9.9.9
  * </pre>
  *
- * or {@code drop} in place of {@code dnat to ...}. The whole contribution replaces the previous one in
- * one dataplane transaction, so the chain is never missing, half-filled or doubled.
+ * A virtual address without an upstream has no nat rule. Queries that were not translated are dropped
+ * by a filter chain {@code ip dns-guard} at forward, which holds, for every virtual address and both
+ * protocols, {@code ip daddr 10.139.1.1 udp dport 53 drop}: after DNAT the destination is the real
+ * nameserver, so only untranslated queries match. Drops live in a filter chain because a nat table
+ * cannot filter on every backend (iptables refuses DROP in its nat table). The whole contribution
+ * replaces the previous one in one dataplane transaction, so no chain is ever missing, half-filled
+ * or doubled.
  */
 final class DnsRules {
     static final String OWNER = "dns";
     static final ChainRef CHAIN = ChainRef.of(Family.IP, "dnat-dns");
+    static final ChainRef GUARD = ChainRef.of(Family.IP, "dns-guard");
     static final int PORT = 53;
 
     private DnsRules() {
@@ -36,11 +43,19 @@ final class DnsRules {
 
     static Contribution contribution(DnsMapping mapping) {
         Contribution.Builder b = Contribution.builder(OWNER)
-                .chain(Chain.nat(CHAIN.family(), CHAIN.name(), Hook.PREROUTING, Priority.DSTNAT));
+                .chain(Chain.nat(CHAIN.family(), CHAIN.name(), Hook.PREROUTING, Priority.DSTNAT))
+                .chain(Chain.filter(GUARD.family(), GUARD.name(), Hook.FORWARD, Priority.FILTER, Policy.ACCEPT));
         for (DnsMapping.Entry e : mapping.entries()) {
             for (Match.Protocol p : List.of(Match.Protocol.UDP, Match.Protocol.TCP)) {
-                Rule.Builder r = Rule.in(CHAIN).daddr(e.virtual().text()).dport(p, PORT);
-                b.rule(e.upstream() == null ? r.drop() : r.verdict(new Verdict.Dnat(e.upstream(), 0)));
+                if (e.upstream() != null) {
+                    b.rule(Rule.in(CHAIN).daddr(e.virtual().text()).dport(p, PORT)
+                            .verdict(new Verdict.Dnat(e.upstream(), 0)));
+                }
+            }
+        }
+        for (DnsMapping.Entry e : mapping.entries()) {
+            for (Match.Protocol p : List.of(Match.Protocol.UDP, Match.Protocol.TCP)) {
+                b.rule(Rule.in(GUARD).daddr(e.virtual().text()).dport(p, PORT).drop());
             }
         }
         return b.build();

@@ -38,19 +38,35 @@ class DnsComponentTest {
         tasks.runNow();
     }
 
-    /** The last put as "virtual -> upstream|drop" lines, UDP rules only (TCP is checked to match). */
+    /**
+     * The last put as "virtual -> upstream|drop" lines: every virtual address has UDP and TCP drop
+     * rules in the guard chain, and DNAT rules (UDP then TCP, same target) in the nat chain unless its
+     * queries are dropped.
+     */
     private List<String> mapping() {
         Contribution c = dataplane.last();
+        List<Rule> nat = c.rules().stream().filter(r -> r.chain().equals(DnsRules.CHAIN)).toList();
+        List<Rule> guard = c.rules().stream().filter(r -> r.chain().equals(DnsRules.GUARD)).toList();
         List<String> out = new ArrayList<>();
-        List<Rule> rules = c.rules();
-        for (int i = 0; i < rules.size(); i += 2) {
-            Rule udp = rules.get(i);
-            Rule tcp = rules.get(i + 1);
-            assertEquals(udp.verdict(), tcp.verdict());
-            String daddr = ((org.netvm.dataplane.Match.Address) udp.matches().getFirst()).prefix().toString();
-            out.add(daddr + " -> " + (udp.verdict() instanceof Verdict.Dnat d ? d.address().text() : "drop"));
+        for (int i = 0; i < guard.size(); i += 2) {
+            assertEquals(Verdict.DROP, guard.get(i).verdict());
+            assertEquals(Verdict.DROP, guard.get(i + 1).verdict());
+            String daddr = daddr(guard.get(i));
+            List<Rule> dnat = nat.stream().filter(r -> daddr(r).equals(daddr)).toList();
+            if (dnat.isEmpty()) {
+                out.add(daddr + " -> drop");
+                continue;
+            }
+            assertEquals(2, dnat.size());
+            assertEquals(dnat.get(0).verdict(), dnat.get(1).verdict());
+            out.add(daddr + " -> " + ((Verdict.Dnat) dnat.get(0).verdict()).address().text());
         }
+        assertEquals(guard.size() / 2, out.size());
         return out;
+    }
+
+    private static String daddr(Rule r) {
+        return ((org.netvm.dataplane.Match.Address) r.matches().getFirst()).prefix().toString();
     }
 
     @Test

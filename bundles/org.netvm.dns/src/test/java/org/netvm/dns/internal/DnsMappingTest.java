@@ -88,10 +88,11 @@ class DnsMappingTest {
     }
 
     @Test
-    void rulesAreUdpThenTcpPerVirtualAddressInOwnNatChain() {
+    void rulesAreUdpThenTcpPerVirtualAddressInOwnNatChainAndUntranslatedQueriesDroppedAtForward() {
         var c = DnsRules.contribution(DnsMapping.of(DEFAULTS, Upstreams.usable(ips("192.168.0.1", "9.9.9.9"))));
         assertEquals("dns", c.owner());
-        assertEquals(List.of(Chain.nat(Family.IP, "dnat-dns", Hook.PREROUTING, Priority.DSTNAT)), c.chains());
+        assertEquals(List.of(Chain.nat(Family.IP, "dnat-dns", Hook.PREROUTING, Priority.DSTNAT),
+                Chain.filter(Family.IP, "dns-guard", Hook.FORWARD, Priority.FILTER, Policy.ACCEPT)), c.chains());
         assertEquals(new Chain.Base(ChainType.NAT, Hook.PREROUTING, Priority.DSTNAT, Policy.ACCEPT),
                 c.chains().getFirst().base());
         List<Rule> rules = Plan.merge(c).rules(DnsRules.CHAIN); // Plan validates families and chains
@@ -101,11 +102,18 @@ class DnsMappingTest {
                 rule("10.139.1.2", Match.Protocol.UDP, new Verdict.Dnat(IpAddress.of("9.9.9.9"), 0)),
                 rule("10.139.1.2", Match.Protocol.TCP, new Verdict.Dnat(IpAddress.of("9.9.9.9"), 0))), rules);
 
+        List<Rule> guard = List.of(
+                guard("10.139.1.1", Match.Protocol.UDP), guard("10.139.1.1", Match.Protocol.TCP),
+                guard("10.139.1.2", Match.Protocol.UDP), guard("10.139.1.2", Match.Protocol.TCP));
+        assertEquals(guard, Plan.merge(c).rules(DnsRules.GUARD), "untranslated queries dropped, always");
+
+        // no upstream: no DNAT (a nat table cannot drop on every backend), the guard drops them all
         var drop = DnsRules.contribution(DnsMapping.of(DEFAULTS, List.of()));
-        assertEquals(List.of(
-                rule("10.139.1.1", Match.Protocol.UDP, Verdict.DROP), rule("10.139.1.1", Match.Protocol.TCP, Verdict.DROP),
-                rule("10.139.1.2", Match.Protocol.UDP, Verdict.DROP), rule("10.139.1.2", Match.Protocol.TCP, Verdict.DROP)),
-                drop.rules());
+        assertEquals(guard, drop.rules());
+    }
+
+    private static Rule guard(String daddr, Match.Protocol p) {
+        return new Rule(DnsRules.GUARD, Rule.DEFAULT, List.of(Match.daddr(daddr), Match.dport(p, 53)), false, Verdict.DROP);
     }
 
     private static Rule rule(String daddr, Match.Protocol p, Verdict v) {
