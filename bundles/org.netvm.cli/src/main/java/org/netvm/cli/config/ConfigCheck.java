@@ -62,6 +62,7 @@ public final class ConfigCheck {
             problem(doc.pos(), "the file must be one JSON object whose members are PIDs");
             return;
         }
+        header(top);
         Map<String, Json.Pos> seen = new HashMap<>();
         for (Json.Member m : top.members()) {
             if (m.key().startsWith(META)) {
@@ -80,6 +81,27 @@ public final class ConfigCheck {
                 problem(m.value().pos(), pid.pid() + ": the value of a PID must be a JSON object");
             } else {
                 values.put(m.key(), pidMembers(pid, members));
+            }
+        }
+    }
+
+    /**
+     * The Configurator's own members: a file given as {@code configurator.initial} is ignored as a
+     * whole ("Invalid JSON") without a symbolic name and a version; the resource version is 1.
+     */
+    private void header(Json.Obj top) {
+        for (String required : new String[] {META + "symbolic-name", META + "version"}) {
+            Json.Member m = top.members().stream().filter(x -> x.key().equals(required)).findFirst().orElse(null);
+            if (m == null) {
+                problem(top.pos(), "missing " + quote(required) + " (without it the Configurator ignores the whole file)");
+            } else if (!(m.value() instanceof Json.Str s) || s.value().isBlank()) {
+                problem(m.value().pos(), required + ": expected a non-empty string, found " + describe(m.value()));
+            }
+        }
+        for (Json.Member m : top.members()) {
+            if (m.key().equals(META + "resource-version")
+                    && !(m.value() instanceof Json.Num n && n.text().equals("1"))) {
+                problem(m.value().pos(), m.key() + ": expected 1, found " + describe(m.value()));
             }
         }
     }

@@ -34,7 +34,14 @@ class ConfigCheckTest {
         return m;
     }
 
+    /** The Configurator's required members, on the first line (so that line numbers stay as written). */
+    static final String HEADER = "{ \":configurator:symbolic-name\": \"t\", \":configurator:version\": \"1\",";
+
     private static List<String> problems(String json) throws IOException {
+        return raw(json.startsWith("{\n") ? HEADER + json.substring(1) : json);
+    }
+
+    private static List<String> raw(String json) throws IOException {
         return ConfigCheck.check(json, metatype()).problems().stream().map(p -> p.format("netvm.json")).toList();
     }
 
@@ -131,18 +138,28 @@ class ConfigCheckTest {
     }
 
     @Test
+    void theConfiguratorsOwnMembers() throws IOException {
+        assertEquals(List.of(
+                "netvm.json:1:1: missing \":configurator:symbolic-name\" (without it the Configurator ignores the whole file)",
+                "netvm.json:1:1: missing \":configurator:version\" (without it the Configurator ignores the whole file)"),
+                raw("{ \"org.netvm.policy\": {} }"));
+        assertEquals(List.of("netvm.json:2:37: :configurator:resource-version: expected 1, found the number 2"),
+                problems("{\n  \":configurator:resource-version\": 2 }"));
+    }
+
+    @Test
     void checkCommandExitCodesAndOutput() throws IOException {
         Path jar = dir.resolve("netvm.jar");
         writeRuntimeJar(jar);
-        Path good = Files.writeString(dir.resolve("good.json"), "{ \"org.netvm.policy\": { \"uplinkIcmp\": true } }");
-        Path bad = Files.writeString(dir.resolve("bad.json"), "{ \"org.netvm.policy\": { \"uplinkIcmpp\": true } }");
+        Path good = Files.writeString(dir.resolve("good.json"), HEADER + "\n\"org.netvm.policy\": { \"uplinkIcmp\": true } }");
+        Path bad = Files.writeString(dir.resolve("bad.json"), HEADER + "\n\"org.netvm.policy\": { \"uplinkIcmpp\": true } }");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, ConfigTool.check(List.of(), List.of(jar), good, print(out), print(err)));
         assertEquals(good + ": ok (1 PIDs checked against the metatype of 3 PIDs)\n", text(out));
         out.reset();
         assertEquals(1, ConfigTool.check(List.of(bad.toString()), List.of(jar), good, print(out), print(err)));
-        assertEquals(bad + ":1:25: org.netvm.policy: unknown key \"uplinkIcmpp\" (did you mean \"uplinkIcmp\"?)\n", text(out));
+        assertEquals(bad + ":2:23: org.netvm.policy: unknown key \"uplinkIcmpp\" (did you mean \"uplinkIcmp\"?)\n", text(out));
         assertEquals("netvm config check: 1 problem in " + bad + "\n", text(err));
         err.reset();
         assertEquals(2, ConfigTool.check(List.of("a", "b"), List.of(jar), good, print(out), print(err)));
