@@ -1,6 +1,8 @@
 package org.netvm.status.internal;
 
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import org.netvm.dataplane.Dataplane;
@@ -12,6 +14,9 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 /**
  * Takes {@link StatusReport} snapshots from whichever of the xenstore connection, the dataplane, the
@@ -41,11 +46,37 @@ public final class StatusCollector {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile DnsUpstreams dns;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ServiceComponentRuntime scr;
+
     private final Clock clock = Clock.systemUTC();
 
     StatusReport report() {
         Map.Entry<Map<String, Object>, XenStore> xs = xenstore;
-        return StatusReport.collect(clock.instant(), xs == null ? null : xs.getValue(), xs == null ? null : xs.getKey(),
-                dataplane, vifs, firewall, dns == null ? null : dns.last());
+        StatusReport r = StatusReport.collect(clock.instant(), xs == null ? null : xs.getValue(),
+                xs == null ? null : xs.getKey(), dataplane, vifs, firewall, dns == null ? null : dns.last());
+        return r.withConfigProblems(failedComponents(scr));
+    }
+
+    /**
+     * Components that refused their configuration: DS says FAILED_ACTIVATION (the component threw
+     * while activating, e.g. a backend given a table prefix it rejects). One line each, the
+     * component's name and the first line of its failure.
+     */
+    static List<String> failedComponents(ServiceComponentRuntime scr) {
+        List<String> out = new ArrayList<>();
+        if (scr == null) {
+            return out;
+        }
+        for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+            for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
+                if (c.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                    String failure = c.failure == null ? "failed to activate" : c.failure.lines().findFirst().orElse("");
+                    out.add(d.name + " (PID " + String.join(", ", d.configurationPid) + "): " + failure);
+                }
+            }
+        }
+        return out;
     }
 }

@@ -100,6 +100,20 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
         return new StatusReport(now, x, d, b, c, v, p, f, reasons);
     }
 
+    /**
+     * This report with the reason {@code config-invalid} added when components refused their
+     * configuration (see {@code StatusCollector.failedComponents}).
+     */
+    StatusReport withConfigProblems(List<String> problems) {
+        if (problems.isEmpty()) {
+            return this;
+        }
+        List<Reason> more = new ArrayList<>(reasons);
+        more.add(new Reason("config-invalid", problems.size() + " component(s) refused their configuration: "
+                + String.join("; ", problems) + " (netvm config show; netvm config check)"));
+        return new StatusReport(time, xenstore, dataplane, backends, vifCounters, vifs, programming, firewall, more);
+    }
+
     /** The firewall's blocked guests as one reason: the first few with their reasons. */
     static Reason blocked(List<FirewallStatus.Blocked> blocked) {
         List<String> shown = blocked.stream().limit(5).map(g -> "domain " + g.domid() + ": " + g.reason()).toList();
