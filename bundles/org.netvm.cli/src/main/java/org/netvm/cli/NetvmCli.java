@@ -72,8 +72,9 @@ public final class NetvmCli {
     }
 
     static final String CONFIG_USAGE = """
-            usage: netvm config check [FILE]   check FILE (default: the installed configuration) against the
-                                               metatype of the installed bundles; needs no agent
+            usage: netvm config check [--role netvm|guest|proxy] [FILE]
+                                               check FILE (default: the role's installed configuration) against
+                                               the metatype of the installed bundles; needs no agent
                    netvm config show           the running agent's effective values and where each came from""";
 
     /** Runs a command: locally when it needs no agent, else through the agent (with the local part around it). */
