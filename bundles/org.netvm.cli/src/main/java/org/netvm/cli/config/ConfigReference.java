@@ -81,6 +81,6 @@ public final class ConfigReference {
     }
 
     private static String cell(String s) {
-        return s.replace("|", "\\|").replace("\n", " ");
+        return s.replace("|", "\\|").replace("<", "&lt;").replace("\n", " ");
     }
 }
