@@ -72,11 +72,27 @@ public final class StatusCollector {
         for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
             for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
                 if (c.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
-                    String failure = c.failure == null ? "failed to activate" : c.failure.lines().findFirst().orElse("");
-                    out.add(d.name + " (PID " + String.join(", ", d.configurationPid) + "): " + failure);
+                    out.add(d.name + " (PID " + String.join(", ", d.configurationPid) + "): " + rootCause(c.failure));
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * The root cause's message from DS's failure text (a stack trace, whose first line is usually a
+     * reflective wrapper): the last {@code Caused by: Type: message} line, without its type.
+     */
+    static String rootCause(String failure) {
+        if (failure == null || failure.isBlank()) {
+            return "failed to activate";
+        }
+        String line = failure.lines().findFirst().orElse("").strip();
+        for (String l : failure.lines().toList()) {
+            if (l.startsWith("Caused by: ")) {
+                line = l.substring("Caused by: ".length()).strip();
+            }
+        }
+        return line.replaceFirst("^[A-Za-z0-9_.$]+(Exception|Error): ", "");
     }
 }
