@@ -7,6 +7,7 @@
 #   /usr/lib/netvm/config    -> /etc/netvm (what bin/netvm reads: config/<role>.json)
 #   /usr/sbin/netvm          -> /usr/lib/netvm/bin/netvm
 #   /etc/netvm/<role>.json      default configuration, installed only when absent (upgrades keep edits)
+#   /etc/netvm/bundles.d/       the deploy directory: extension jars installed and started at every start
 #   /etc/systemd/system/        netvm-agent.service, netvm-guest.service, netvm-proxy.service (replaced on upgrade)
 #   /etc/xen/scripts/           the Xen hotplug script(s) (replaced on upgrade)
 #   /usr/share/bash-completion/completions/netvm   bash completion
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
         case "$2" in /*) ;; *) die "--prefix must be an absolute path" ;; esac
         PREFIX=${2%/}; shift 2 ;;
     --restart) RESTART=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -81,7 +82,7 @@ if [ ! -f "$LIBDIR/lib/netvm.jar.aot" ]; then
 fi
 
 # 2. Configuration: only what is missing, never over an operator's file.
-mkdir -p "$ETCDIR"
+mkdir -p "$ETCDIR" "$ETCDIR/bundles.d"   # bundles.d: extensions installed and started at every start
 for f in "$SRC"/config/*.json; do
     [ -f "$f" ] || continue
     dest=$ETCDIR/$(basename "$f")

@@ -54,18 +54,21 @@ if [ -d "$SRC/hotplug" ]; then
 fi
 
 # --- upgrade: idempotent, keeps the operator's configuration ------------------------------------
-# The operator sets the dataplane's resync period to 7 s (the default file says 5).
-sed -i 's/"resyncSeconds:Integer": 5/"resyncSeconds:Integer": 7/' "$ROOT/etc/netvm/netvm.json"
-check "configuration edited for the test" grep -q '"resyncSeconds:Integer": 7' "$ROOT/etc/netvm/netvm.json"
+# The operator sets the dataplane's resync period to 3 s (the default file says 5; the metatype allows 1..5, and a value outside stops the start).
+sed -i 's/"resyncSeconds:Integer": 5/"resyncSeconds:Integer": 3/' "$ROOT/etc/netvm/netvm.json"
+check "configuration edited for the test" grep -q '"resyncSeconds:Integer": 3' "$ROOT/etc/netvm/netvm.json"
 snapshot() { (cd "$ROOT" && find . -printf '%p %l %m\n' | sort && find . -type f -exec md5sum {} + | sort -k2); }
 snapshot >"$T/before"
 "$SRC/install.sh" --prefix "$ROOT" >"$T/install2.log" 2>&1
 check "second install.sh exits 0" test $? = 0
 snapshot >"$T/after"
 check "second install changes nothing (idempotent)" cmp -s "$T/before" "$T/after"
-check "edited configuration kept" grep -q '"resyncSeconds:Integer": 7' "$ROOT/etc/netvm/netvm.json"
+check "edited configuration kept" grep -q '"resyncSeconds:Integer": 3' "$ROOT/etc/netvm/netvm.json"
 check "install.sh says it kept the edited file" grep -q "kept .*netvm.json (edited" "$T/install2.log"
 check "no leftover .new/.old trees" test -z "$(ls -d "$L".* 2>/dev/null)"
+check "deploy directory created" test -d "$ROOT/etc/netvm/bundles.d"
+check "installed config check: the installed file is valid (no agent)" "$ROOT/usr/sbin/netvm" config check
+check "installed config check --role guest: guest.json is valid" "$ROOT/usr/sbin/netvm" config check --role guest
 
 # --- run the installed agent with the jlink runtime ---------------------------------------------
 # The agent programs packet filters and sysctls: it runs in a network namespace of its own (unshare
@@ -112,8 +115,8 @@ for _ in $(seq 1 50); do
     [ -n "$cfg" ] && break
     sleep 0.1
 done
-check "edited configuration applied (org.netvm.dataplane resyncSeconds=7)" \
-    grep -q 'resyncSeconds=I"7"' "${cfg:-/dev/null}"
+check "edited configuration applied (org.netvm.dataplane resyncSeconds=3)" \
+    grep -q 'resyncSeconds=I"3"' "${cfg:-/dev/null}"
 check "no configurator errors in the log" bash -c "! grep -q 'ERROR org.apache.felix.configurator' '$T/agent.log'"
 
 kill "$AGENT"

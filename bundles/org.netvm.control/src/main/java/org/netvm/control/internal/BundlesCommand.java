@@ -25,13 +25,19 @@ import org.osgi.service.component.annotations.Component;
  *
  * <p>Bundles installed this way live in the framework's storage; the runtime cleans that storage at
  * every start ({@code org.osgi.framework.storage.clean=onFirstInit}), so they are gone after a restart.
+ * What survives is the deploy directory ({@code /etc/netvm/bundles.d}, installed and started at every
+ * start by {@code org.netvm.runtime}): {@code netvm bundles install --permanent FILE} has the CLI copy
+ * FILE there (the agent's unit cannot write /etc), then asks this command to install and start the copy.
  */
 @Component(service = ControlCommand.class, property = ControlCommand.NAME + "=bundles")
 public final class BundlesCommand implements ControlCommand {
 
     static final String USAGE = """
             usage: netvm bundles [--json]                 (list: id, state, symbolic name, version)
-                   netvm bundles install [--start] FILE   (FILE: absolute path of a bundle jar; prints its id)
+                   netvm bundles install [--start] FILE   (FILE: absolute path of a bundle jar; prints its id;
+                                                           gone after a restart)
+                   netvm bundles install --permanent FILE (the CLI copies FILE to the deploy directory,
+                                                           /etc/netvm/bundles.d, then installs and starts it)
                    netvm bundles start ID
                    netvm bundles stop ID
                    netvm bundles uninstall ID              (stops it, removes it and refreshes its wiring)""";

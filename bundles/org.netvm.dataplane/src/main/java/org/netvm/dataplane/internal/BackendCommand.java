@@ -20,11 +20,18 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
 
 /**
  * {@code netvm backend [use NAME | cleanup]} and the Gogo command {@code netvm:backend}: shows which
  * packet filter backend is in charge, switches it through the {@code org.netvm.dataplane}
  * configuration and waits for the outcome, or sweeps everything netvm owns.
+ *
+ * <p>{@code use} refuses a name that is not among the available backends (nothing is changed) and
+ * logs every failed switch. The switch is a runtime change of the configuration: it lasts until the
+ * agent restarts. {@code netvm backend use --permanent NAME} also writes it to the configuration file;
+ * the CLI does that part (the agent's unit cannot write /etc), the agent only leaves out the reminder.
  */
 @Component(service = ControlCommand.class, property = {ControlCommand.NAME + "=backend",
         "osgi.command.scope=netvm", "osgi.command.function=backend"})
@@ -32,7 +39,8 @@ public final class BackendCommand implements ControlCommand {
 
     static final String USAGE = """
             usage: netvm backend [--json]      show the active, requested and available backends
-                   netvm backend use NAME      switch to backend NAME and wait until it is in charge
+                   netvm backend use NAME      switch to backend NAME and wait until it is in charge; lasts until
+                                               the agent restarts (--permanent: also written to the configuration file)
                    netvm backend cleanup       sweep every backend (remove all netvm filtering) and stop applying""";
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
@@ -47,18 +55,20 @@ public final class BackendCommand implements ControlCommand {
     private final BackendControl control;
     private final ConfigWriter config;
     private final LongSupplier nanoTime;
+    private final Logger log;
 
     @Activate
     public BackendCommand(@Reference Dataplane dataplane, @Reference BackendControl control,
-            @Reference ConfigurationAdmin cm) {
-        this(dataplane, control, name -> writeConfig(cm, name), System::nanoTime);
+            @Reference ConfigurationAdmin cm, @Reference(service = LoggerFactory.class) Logger log) {
+        this(dataplane, control, name -> writeConfig(cm, name), System::nanoTime, log);
     }
 
-    BackendCommand(Dataplane dataplane, BackendControl control, ConfigWriter config, LongSupplier nanoTime) {
+    BackendCommand(Dataplane dataplane, BackendControl control, ConfigWriter config, LongSupplier nanoTime, Logger log) {
         this.dataplane = dataplane;
         this.control = control;
         this.config = config;
         this.nanoTime = nanoTime;
+        this.log = log;
     }
 
     private static boolean writeConfig(ConfigurationAdmin cm, String name) throws IOException {
@@ -91,7 +101,8 @@ public final class BackendCommand implements ControlCommand {
             return 0;
         }
         return switch (args.get(0)) {
-            case "use" -> args.size() == 2 ? use(args.get(1), out, err) : usage(err);
+            case "use" -> args.size() == 2 ? use(args.get(1), false, out, err)
+                    : args.size() == 3 && args.get(1).equals("--permanent") ? use(args.get(2), true, out, err) : usage(err);
             case "cleanup" -> args.size() == 1 ? cleanup(out, err) : usage(err);
             default -> usage(err);
         };
@@ -120,10 +131,18 @@ public final class BackendCommand implements ControlCommand {
         }
     }
 
-    private int use(String name, PrintStream out, PrintStream err) {
+    private int use(String name, boolean permanent, PrintStream out, PrintStream err) {
         if (!NAME.matcher(name).matches()) {
             err.println("backend use: not a backend name: " + ControlText.quote(name));
             return 2;
+        }
+        List<String> available = dataplane.status().availableBackends();
+        if (!available.contains(name)) {
+            String why = "backend use " + name + ": no such backend (available: "
+                    + (available.isEmpty() ? "none" : String.join(", ", available)) + "); nothing changed";
+            err.println(why);
+            log.warn(why);
+            return 1;
         }
         long t0 = nanoTime.getAsLong();
         CompletableFuture<String> outcome = control.awaitBackend(name);
@@ -133,19 +152,27 @@ public final class BackendCommand implements ControlCommand {
             }
             String msg = outcome.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             out.println(msg + " (" + millis(t0) + " ms)");
+            if (!permanent) {
+                out.println("this lasts until the agent restarts; to keep it: netvm backend use --permanent " + name);
+            }
             return 0;
         } catch (IOException e) {
-            err.println("backend use: cannot write configuration " + DataplaneReconciler.PID + ": " + e.getMessage());
+            failed(err, "backend use: cannot write configuration " + DataplaneReconciler.PID + ": " + e.getMessage());
         } catch (ExecutionException e) {
-            err.println("backend use " + name + " failed after " + millis(t0) + " ms: " + e.getCause().getMessage());
+            failed(err, "backend use " + name + " failed after " + millis(t0) + " ms: " + e.getCause().getMessage());
         } catch (TimeoutException e) {
-            err.println("backend use " + name + ": no outcome after " + TIMEOUT_SECONDS + " s; see 'netvm backend'");
+            failed(err, "backend use " + name + ": no outcome after " + TIMEOUT_SECONDS + " s; see 'netvm backend'");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            err.println("backend use " + name + ": interrupted");
+            failed(err, "backend use " + name + ": interrupted");
         }
         outcome.cancel(false);
         return 1;
+    }
+
+    private void failed(PrintStream err, String why) {
+        err.println(why);
+        log.warn(why);
     }
 
     private int cleanup(PrintStream out, PrintStream err) {

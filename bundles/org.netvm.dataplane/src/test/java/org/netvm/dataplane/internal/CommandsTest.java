@@ -27,6 +27,7 @@ class CommandsTest {
     final FakeBackend a = new FakeBackend("a", calls);
     final FakeBackend b = new FakeBackend("b", calls);
     final List<String> configWrites = Collections.synchronizedList(new ArrayList<>());
+    final List<String> logged = Collections.synchronizedList(new ArrayList<>());
     DataplaneReconciler r;
     BackendCommand backend;
     PlanCommand plan;
@@ -48,7 +49,7 @@ class CommandsTest {
             configWrites.add(name);
             r.modified(new Settings(name, 5, 0));
             return true;
-        }, System::nanoTime);
+        }, System::nanoTime, Loggers.recording(logged));
         plan = new PlanCommand(r);
     }
 
@@ -75,7 +76,8 @@ class CommandsTest {
     void useSwitchesAndWaitsForTheOutcome() {
         Captured res = run(backend, "use", "b");
         assertEquals(0, res.status(), res.err());
-        assertTrue(res.out().matches("b is in charge and in sync \\(\\d+ ms\\)\n"), res.out());
+        assertTrue(res.out().matches("b is in charge and in sync \\(\\d+ ms\\)\n"
+                + "this lasts until the agent restarts; to keep it: netvm backend use --permanent b\n"), res.out());
         assertEquals(List.of("b"), configWrites);
         assertTrue(a.kernel.isEmpty(), "the old backend was swept");
         assertEquals(1, b.elements(DataplaneReconcilerTest.ALLOWED_KEY).size());
@@ -97,9 +99,26 @@ class CommandsTest {
         assertTrue(show.out().contains("requested:  b -- requested but failed"), show.out());
 
         b.failApply = null; // fixed: using it again retries, even though the configuration already says b
-        backend = new BackendCommand(r, r, name -> false, System::nanoTime);
+        backend = new BackendCommand(r, r, name -> false, System::nanoTime, Loggers.quiet());
         Captured again = run(backend, "use", "b");
         assertEquals(0, again.status(), again.err());
+    }
+
+    @Test
+    void permanentLeavesOutTheReminder() {
+        Captured res = run(backend, "use", "--permanent", "b");
+        assertEquals(0, res.status(), res.err());
+        assertTrue(res.out().matches("b is in charge and in sync \\(\\d+ ms\\)\n"), res.out());
+    }
+
+    @Test
+    void useRefusesABackendThatIsNotAvailableAndChangesNothing() {
+        Captured res = run(backend, "use", "bogus");
+        assertEquals(1, res.status());
+        assertEquals("backend use bogus: no such backend (available: a, b); nothing changed\n", res.err());
+        assertEquals(List.of(), configWrites);
+        assertTrue(run(backend).out().contains("requested:  a\n"));
+        assertTrue(logged.stream().anyMatch(l -> l.contains("backend use bogus: no such backend")), logged.toString());
     }
 
     @Test

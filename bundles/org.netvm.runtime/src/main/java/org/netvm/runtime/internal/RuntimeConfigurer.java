@@ -36,6 +36,13 @@ public final class RuntimeConfigurer {
         log.info("role {}, xenstore {}:{}{}, domid {}, control {}{}", options.role(), options.transport(),
                 options.xenstorePath(), options.embedded() ? " (embedded daemon)" : "", options.domid(),
                 options.controlSocket(), options.netns().isEmpty() ? "" : ", programming netns " + options.netns());
+        Map<String, Map<String, Object>> launcher = new java.util.HashMap<>();
+        options.configurations().forEach((pid, d) -> {
+            Map<String, Object> m = new java.util.HashMap<>();
+            java.util.Collections.list(d.keys()).forEach(k -> m.put(k, d.get(k)));
+            launcher.put(pid, m);
+        });
+        StartValues.launcher(launcher);
         for (Map.Entry<String, Dictionary<String, Object>> e : options.configurations().entrySet()) {
             Configuration c = cm.getConfiguration(e.getKey(), "?");
             Dictionary<String, Object> props = c.getProperties() == null ? new java.util.Hashtable<>() : c.getProperties();

@@ -37,7 +37,8 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
     /** Every reason code there is (the metrics show each as 0 or 1); a new reason adds its code here. */
     static final List<String> REASON_CODES = List.of("xenstore-disconnected", "no-dataplane", "no-active-backend",
             "backend-out-of-sync", "last-apply-failed", "requested-backend-failed", "vifs-not-synced", "vifs-failed",
-            "firewall-blocked", "dns-no-upstream");
+            "firewall-blocked", "dns-no-upstream", "apply-stalled", "reconciler-stalled", "reconciler-dead",
+            "config-invalid");
 
     /** A reason for {@code degraded}: a stable code and a message for people. */
     record Reason(String code, String message) {
@@ -114,6 +115,20 @@ record StatusReport(Instant time, XenStoreView xenstore, Dataplane.Status datapl
         }
         reasons.addAll(Liveness.reasons(reconcilers, Liveness.APPLY_MILLIS, Liveness.PASS_MILLIS));
         return new StatusReport(now, x, d, b, c, v, p, f, reasons);
+    }
+
+    /**
+     * This report with the reason {@code config-invalid} added when components refused their
+     * configuration (see {@code StatusCollector.failedComponents}).
+     */
+    StatusReport withConfigProblems(List<String> problems) {
+        if (problems.isEmpty()) {
+            return this;
+        }
+        List<Reason> more = new ArrayList<>(reasons);
+        more.add(new Reason("config-invalid", problems.size() + " component(s) refused their configuration: "
+                + String.join("; ", problems) + " (netvm config show; netvm config check)"));
+        return new StatusReport(time, xenstore, dataplane, backends, vifCounters, vifs, programming, firewall, more);
     }
 
     /** The firewall's blocked guests as one reason: the first few with their reasons. */

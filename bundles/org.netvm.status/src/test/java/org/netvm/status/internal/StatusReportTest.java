@@ -49,6 +49,19 @@ class StatusReportTest {
     }
 
     @Test
+    void aComponentThatRefusedItsConfigurationIsTheReasonConfigInvalid() {
+        StatusReport healthy = rig.report();
+        assertEquals(healthy, healthy.withConfigProblems(List.of()));
+        StatusReport r = healthy.withConfigProblems(List.of("org.netvm.backend.nftables (PID org.netvm.backend.nftables): "
+                + "table prefix must match ^[A-Za-z][A-Za-z0-9_-]{0,20}$: bad prefix"));
+        assertEquals(List.of("config-invalid"), codes(r));
+        assertEquals("1 component(s) refused their configuration: org.netvm.backend.nftables (PID org.netvm.backend.nftables): "
+                + "table prefix must match ^[A-Za-z][A-Za-z0-9_-]{0,20}$: bad prefix (netvm config show; netvm config check)",
+                r.reasons().get(0).message());
+        assertTrue(r.verdictLine().startsWith("degraded: config-invalid ("), r.verdictLine());
+    }
+
+    @Test
     void guestsTheFirewallBlocksAreAReason() {
         rig.firewall = () -> new FirewallStatus.Snapshot(true, 3, List.of(new FirewallStatus.Blocked(2,
                 "0000: unknown key 'x'"), new FirewallStatus.Blocked(5, "no rule set")));
