@@ -54,6 +54,8 @@ public final class IncrementalMerge {
     private final Map<SetRef, Declared<NamedSet>> sets = new HashMap<>();
     private final Map<ChainRef, List<Placed>> placed = new HashMap<>();
     private final Map<SetRef, Map<SetElement, Integer>> elementCounts = new HashMap<>();
+    /** Declarations an update removed and has not put back equal (during {@link #incremental} only). */
+    private final Map<Object, Object> undeclared = new HashMap<>();
     private final TreeMap<ChainRef, List<Rule>> rules = new TreeMap<>();
     private final TreeMap<SetRef, SortedSet<SetElement>> elements = new TreeMap<>();
     private int fullMerges;
@@ -133,6 +135,7 @@ public final class IncrementalMerge {
     private Plan.Merge incremental(List<Contribution> gone, List<Contribution> added, Map<String, Contribution> now) {
         Set<ChainRef> touchedChains = new HashSet<>();
         Set<SetRef> touchedSets = new HashSet<>();
+        undeclared.clear();
         gone.forEach(c -> remove(c, touchedChains, touchedSets));
         for (Contribution c : added) {
             if (!add(c)) {
@@ -168,10 +171,15 @@ public final class IncrementalMerge {
                 }
             }
         }
+        // rules of untouched chains were checked against the same declarations (if none went away or
+        // changed): the plan checks only the touched chains' rules
+        java.util.function.Predicate<ChainRef> checked = undeclared.isEmpty() ? ref -> !touchedChains.contains(ref)
+                : ref -> false;
         Plan plan;
         try {
-            plan = new Plan(chains.values().stream().map(d -> d.value).toList(),
-                    sets.values().stream().map(d -> d.value).toList(), rules, elements);
+            plan = ScopedValue.where(Plan.CHECKED, checked).call(() -> new Plan(
+                    chains.values().stream().map(d -> d.value).toList(),
+                    sets.values().stream().map(d -> d.value).toList(), rules, elements));
         } catch (IllegalArgumentException inconsistent) {
             indexed = false;
             return null;
@@ -187,6 +195,7 @@ public final class IncrementalMerge {
                 return false;
             }
             d.count++;
+            undeclared.remove(chain.ref(), chain);
         }
         for (NamedSet set : c.sets()) {
             Declared<NamedSet> d = sets.computeIfAbsent(set.ref(), k -> new Declared<>(set));
@@ -194,6 +203,7 @@ public final class IncrementalMerge {
                 return false;
             }
             d.count++;
+            undeclared.remove(set.ref(), set);
         }
         List<Rule> rs = c.rules();
         for (int i = 0; i < rs.size(); i++) {
@@ -212,12 +222,14 @@ public final class IncrementalMerge {
             Declared<Chain> d = chains.get(chain.ref());
             if (--d.count == 0) {
                 chains.remove(chain.ref());
+                undeclared.put(chain.ref(), chain);
             }
         }
         for (NamedSet set : c.sets()) {
             Declared<NamedSet> d = sets.get(set.ref());
             if (--d.count == 0) {
                 sets.remove(set.ref());
+                undeclared.put(set.ref(), set);
             }
         }
         Set<ChainRef> into = new HashSet<>();

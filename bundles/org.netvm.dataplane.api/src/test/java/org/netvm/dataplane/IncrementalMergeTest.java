@@ -16,7 +16,7 @@ class IncrementalMergeTest {
     private static final Chain FORWARD = Chain.filter(Family.INET, "forward", Hook.FORWARD, Priority.FILTER,
             Policy.DROP);
     private static final SetRef V4 = SetRef.of(Family.INET, "v4");
-    private static final List<String> CHAINS = List.of("forward", "a", "b", "c", "missing");
+    private static final List<String> CHAINS = List.of("forward", "a", "b", "c", "nowhere");
 
     /** Declares forward, a, b and the set v4: what the others build on. */
     private static Contribution base() {
