@@ -109,10 +109,13 @@ class FirewallBenchmark {
         double[] oneMs = new double[reps];
         double[] planMs = new double[reps];
         double[] mergeMs = new double[reps];
+        double[] cpuMs = new double[reps];
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         IncrementalMerge merger = new IncrementalMerge();
         merger.update(all(base, chains), java.util.Set.of());
         int target = guests / 2;
         for (int i = 0; i < reps; i++) {
+            long c0 = threads.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             chains.put(target, guest(target, 1 + i % 2));
             planMs[i] = ms(t0);
@@ -120,6 +123,7 @@ class FirewallBenchmark {
             mergeMs[i] = ms(t0) - planMs[i];
             nft.apply(changed);
             oneMs[i] = ms(t0);
+            cpuMs[i] = (threads.getCurrentThreadCpuTime() - c0) / 1e6;
         }
         nft.sweep();
 
@@ -153,6 +157,8 @@ class FirewallBenchmark {
                 median(mergeMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which apply: delta of one chain + nft -i (median)",
                 median(diff(oneMs, planMs, mergeMs)));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  Java CPU time of the whole change (median; load-proof)",
+                median(cpuMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: Plan.merge of all (Java, median; not in the"
                 + " figure above)", median(mergeFullMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: rendering the nft script (Java, median)",
