@@ -10,7 +10,8 @@
 #   - guest 3: a dsthost resolved by the upstream's dnsmasq (e2e.test), an expiring rule that disappears
 #     live, and 20 backend swaps while it sends a forbidden and an allowed UDP packet every 10 ms (each a
 #     new flow): the upstream counts 0 forbidden packets and every allowed one.
-# IPv6 guest rules are not shown here: the e2e topology has no IPv6 guests (lib.sh); see FirewallPlannerTest.
+#   - guest 4, an IPv6 guest (testlib's setup_upstream6/add_guest6): a dst6 accept rule lets its UDP reach
+#     the upstream (counted there), a dst6 drop rule answers its ping with ICMPv6 admin-prohibited.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init firewall
@@ -138,6 +139,35 @@ expiry() {
     echo "connected before expire=$EXPIRE, rejected $(( (t / 1000000) - EXPIRE * 1000 )) ms after it"
 }
 check "a rule with expire a few seconds ahead disappears in the live run" expiry
+
+# guest 4: IPv6, dst6 rules
+setup_upstream6 || fail "setup: upstream IPv6" "see above"
+toolstack_xs write $NV_HOME/qubes-netvm-gateway6 $GW6 >/dev/null || fail "setup: gateway6" "xs write failed"
+add_guest6 4 || { fail "setup: IPv6 guest 4 online" "see above"; e2e_finish; }
+set_rules 4 drop "action=accept proto=udp dst6=$UP6 dstports=40000" "action=drop proto=icmp dst6=$UP6/128"
+dst6_allowed() {
+    local before after
+    wait_until 5 eval '[ "$(handled 4)" = 1 ]' || { echo "handled 4 = $(handled 4)"; return 1; }
+    before=$(upcount legit)
+    gexec 4 "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for _ in range(10):
+    s.sendto(b"netvm-e2e", (sys.argv[1], 40000))
+' "$UP6" || return 1
+    sleep 0.3
+    after=$(upcount legit)
+    echo "$((after - before)) of 10 datagrams to [$UP6]:40000 counted at the upstream"
+    [ $((after - before)) = 10 ]
+}
+check "IPv6 guest: a dst6 accept rule lets udp to [$UP6]:40000 pass" dst6_allowed
+dst6_dropped() {
+    local out
+    out=$(gexec 4 ping -6 -c1 -W2 "$UP6" 2>&1)
+    printf '%s\n' "$out" | grep -m1 -i "unreachable" | cut -c1-120
+    printf '%s' "$out" | grep -q "Administratively prohibited"
+}
+check "IPv6 guest: a dst6 drop rule answers ping -6 with ICMPv6 admin-prohibited" dst6_dropped
 
 # 20 backend swaps while guest 3 sends a forbidden (udp 40050) and an allowed (udp 40000) packet every 10 ms
 backend_is() { nvx backend | grep -q -e "^active: *$1 (in sync)"; }

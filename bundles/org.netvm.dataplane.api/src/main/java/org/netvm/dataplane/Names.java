@@ -11,11 +11,15 @@ final class Names {
     private Names() {
     }
 
-    /** Chain and set names: {@code ^[A-Za-z][A-Za-z0-9_-]{0,30}$}. */
+    /** Chain and set names: {@code ^[A-Za-z][A-Za-z0-9_-]{0,30}$}, and not an nft keyword ({@link ReservedNames}). */
     static String object(String what, String name) {
         if (name == null || !OBJECT.matcher(name).matches()) {
             throw new IllegalArgumentException(what + " name must match ^[A-Za-z][A-Za-z0-9_-]{0,30}$: "
                     + quote(name));
+        }
+        if (ReservedNames.WORDS.contains(name)) {
+            throw new IllegalArgumentException(what + " name " + quote(name) + " is an nft keyword, which nft"
+                    + " cannot read as a name: choose another");
         }
         return name;
     }

@@ -37,6 +37,12 @@ import java.util.TreeSet;
 public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, List<Rule>> rules,
         SortedMap<SetRef, SortedSet<SetElement>> elements) {
 
+    /**
+     * Chains whose rules need no check: bound by {@link IncrementalMerge} to the chains it did not touch,
+     * when no chain or set declaration went away or changed (so their earlier checks still hold).
+     */
+    static final ScopedValue<java.util.function.Predicate<ChainRef>> CHECKED = ScopedValue.newInstance();
+
     /** Nothing at all: applying it leaves the backend's tables empty. */
     public static final Plan EMPTY = new Plan(List.of(), List.of(), new TreeMap<>(), new TreeMap<>());
 
@@ -56,12 +62,17 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
             }
         }
         TreeMap<ChainRef, List<Rule>> r = new TreeMap<>();
+        java.util.function.Predicate<ChainRef> checked = CHECKED.orElse(ref -> false);
         for (Map.Entry<ChainRef, List<Rule>> e : Objects.requireNonNull(rules, "rules").entrySet()) {
             ChainRef ref = e.getKey();
             if (!chainByRef.containsKey(ref)) {
                 throw new IllegalArgumentException("rules for undeclared chain " + ref);
             }
             List<Rule> list = List.copyOf(e.getValue());
+            if (checked.test(ref)) {
+                r.put(ref, list);
+                continue;
+            }
             for (Rule rule : list) {
                 if (!rule.chain().equals(ref)) {
                     throw new IllegalArgumentException("rule for " + rule.chain() + " listed under " + ref);

@@ -20,7 +20,9 @@
  * elements} are given apart from rules, so a guest coming or going changes elements only.</li>
  * </ul>
  * All types are immutable and validate in their constructors; bad input (names, ports, addresses,
- * prefixes with host bits) throws {@link java.lang.IllegalArgumentException} with a clear message.
+ * prefixes with host bits) throws {@link java.lang.IllegalArgumentException} with a clear message. Chain and
+ * set names may not be words nft always reads as keywords ({@code fwd}, {@code counter}, {@code ip}, ...):
+ * nft could not read them as names, so they are refused for every backend.
  *
  * <h2>Contributions and merging</h2>
  * A {@link org.netvm.dataplane.Contribution} is the whole desired state of one owner, replaced as a
@@ -29,7 +31,9 @@
  * set. Rules of a chain are ordered by (rule order key, contribution priority, owner id, position in the
  * contribution), so the result does not depend on the order contributions arrive in.
  * {@link org.netvm.dataplane.Plan#mergeLeavingOut} is the dataplane's rule for conflicts: the
- * contributions of the previous plan stay, a conflicting newcomer is left out whole. Typical use:
+ * contributions of the previous plan stay, a conflicting newcomer is left out whole.
+ * {@link org.netvm.dataplane.IncrementalMerge} gives the same result while merging again only the
+ * contributions that changed (the lists of untouched chains stay the same objects). Typical use:
  * <pre>{@code
  * ChainRef input = ChainRef.of(Family.INET, "input");
  * SetRef allowed = SetRef.of(Family.INET, "allowed");

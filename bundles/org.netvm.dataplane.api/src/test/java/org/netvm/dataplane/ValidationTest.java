@@ -36,6 +36,23 @@ class ValidationTest {
         assertThrows(IllegalArgumentException.class, () -> Verdict.jump(name));
     }
 
+    /** A chain named {@code fwd} once made a whole nft transaction fail: nft keywords are refused as names. */
+    @ParameterizedTest
+    @ValueSource(strings = {"fwd", "counter", "ip", "tcp", "meta", "set", "map", "dnat", "gc-interval", "last"})
+    void refusesNftKeywordsAsChainAndSetNames(String name) {
+        var e = assertThrows(IllegalArgumentException.class, () -> Chain.regular(Family.INET, name));
+        assertTrue(e.getMessage().contains("is an nft keyword"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NamedSet.of(Family.INET, name, SetType.IPV4_ADDR));
+        assertThrows(IllegalArgumentException.class, () -> Verdict.jump(name));
+        assertThrows(IllegalArgumentException.class, () -> Match.inSet(Match.SetKey.SOURCE_ADDRESS, name));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"fw-dispatch", "Fwd", "fwd1", "state", "input", "forward", "allowed", "custom-forward"})
+    void acceptsNamesThatOnlyLookLikeKeywords(String name) {
+        assertEquals(name, Chain.regular(Family.INET, name).name());
+    }
+
     @Test
     void acceptsLongestChainName() {
         assertEquals(31, Chain.regular(Family.INET, "a".repeat(31)).name().length());

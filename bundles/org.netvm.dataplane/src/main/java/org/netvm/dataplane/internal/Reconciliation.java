@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IncrementalMerge;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.internal.BackendControl.DryRun;
@@ -48,6 +49,7 @@ final class Reconciliation {
     private final IpForwarding forwarding;
     private final FullApplyListener fullApplies;
 
+    private final IncrementalMerge merger = new IncrementalMerge();
     private volatile Plan merged = Plan.EMPTY;
     private long mergedGeneration = -1;
     private Set<String> accepted = Set.of();
@@ -171,9 +173,12 @@ final class Reconciliation {
         return applyError;
     }
 
-    /** Merges all contributions; on a conflict, leaves out as few as it can (established ones stay). */
+    /**
+     * Merges all contributions; on a conflict, leaves out as few as it can (established ones stay). Only
+     * the contributions that changed since the last pass are merged again ({@link IncrementalMerge}).
+     */
     private void merge(List<Contribution> all) {
-        Plan.Merge m = Plan.mergeLeavingOut(all, accepted);
+        Plan.Merge m = merger.update(all, accepted);
         Map<String, String> old = rejected;
         m.leftOut().forEach((owner, why) -> {
             if (!why.equals(old.get(owner))) {

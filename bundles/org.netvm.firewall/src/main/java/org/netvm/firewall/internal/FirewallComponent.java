@@ -94,7 +94,9 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     @Activate
     public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs,
             @Reference(service = LoggerFactory.class) Logger log, Config config) {
-        this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"), HostResolution::system,
+        this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"),
+                HostResolution.uncached(new org.netvm.util.SystemProcessRunner(
+                        java.time.Duration.ofMillis(Math.max(100, config.resolveTimeoutMillis())))),
                 new ConntrackTool(List.of(), config.conntrackPath(), 10_000), Clock.systemUTC(), config);
     }
 

@@ -1,15 +1,18 @@
 package org.netvm.firewall.internal;
 
-import java.net.InetAddress;
-import java.util.ArrayList;
+import java.io.IOException;
+import java.net.UnknownHostException;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
 import org.netvm.dataplane.IpAddress;
+import org.netvm.util.ProcessRunner;
 
 /**
  * Resolves the {@code dsthost} names of a rule set on a virtual thread of its own, with a timeout: never on
@@ -30,13 +33,42 @@ final class HostResolution {
         this.timeoutMillis = timeoutMillis;
     }
 
-    /** The system resolver ({@code getaddrinfo}, through the JDK). */
-    static List<IpAddress> system(String name) throws Exception {
-        List<IpAddress> out = new ArrayList<>();
-        for (InetAddress a : InetAddress.getAllByName(name)) {
-            out.add(IpAddress.of(a.getHostAddress().replaceAll("%.*$", "")));
+    /**
+     * The system resolver ({@code getaddrinfo}: {@code /etc/hosts}, then the nameservers of
+     * {@code resolv.conf}), asked afresh for every lookup through {@code getent ahosts}. Not the JDK's
+     * {@code InetAddress}: it keeps answers for 30 s (and failures for 10 s) whatever the DNS said, so a
+     * re-resolution after the netvm's upstream nameservers changed would get the old addresses. The name
+     * was checked by {@link RuleParser} (a host name: no option, no shell; argv only).
+     */
+    static Resolver uncached(ProcessRunner runner) {
+        return name -> {
+            if (name.isEmpty() || name.startsWith("-")) {
+                throw new IllegalArgumentException("not a host name");
+            }
+            ProcessRunner.Result r = runner.run(List.of("getent", "ahosts", name), "");
+            if (r.exitCode() == 2) {
+                throw new UnknownHostException("not found");
+            }
+            if (!r.ok()) {
+                throw new IOException("getent ahosts failed (exit " + r.exitCode() + "): " + r.stderr().strip());
+            }
+            return addresses(r.stdout());
+        };
+    }
+
+    /** The addresses of {@code getent ahosts} output (first column; each once, in order; zone ids dropped). */
+    static List<IpAddress> addresses(String ahosts) throws UnknownHostException {
+        Set<IpAddress> out = new LinkedHashSet<>();
+        for (String line : ahosts.split("\n")) {
+            String[] cols = line.strip().split("\\s+");
+            if (!cols[0].isEmpty()) {
+                out.add(IpAddress.of(cols[0].replaceAll("%.*$", "")));
+            }
         }
-        return out;
+        if (out.isEmpty()) {
+            throw new UnknownHostException("no address");
+        }
+        return List.copyOf(out);
     }
 
     /**

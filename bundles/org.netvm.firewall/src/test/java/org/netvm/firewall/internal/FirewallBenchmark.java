@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.netvm.backend.nftables.internal.NftablesBackend;
 import org.netvm.util.SystemProcessRunner;
 import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IncrementalMerge;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.PacketFilterBackend;
 import org.netvm.dataplane.Plan;
@@ -84,23 +85,45 @@ class FirewallBenchmark {
                 loadAverage());
 
         double[] fullMs = new double[5];
+        double[] mergeFullMs = new double[fullMs.length];
+        double[] renderMs = new double[fullMs.length];
+        double[] floorMs = new double[fullMs.length];
         nft.apply(full); // warm-up
+        String script = ((NftablesBackend) nft).render(full);
         for (int i = 0; i < fullMs.length; i++) {
+            long m0 = System.nanoTime();
+            plan(base, chains);
+            mergeFullMs[i] = ms(m0);
+            long r0 = System.nanoTime();
+            ((NftablesBackend) nft).render(full);
+            renderMs[i] = ms(r0);
+            nft.sweep();
+            long f0 = System.nanoTime();
+            run(List.of("nft", "-f", "-"), script); // the kernel floor: the same text, nft parse + kernel only
+            floorMs[i] = ms(f0);
             nft.sweep();
             long t0 = System.nanoTime();
             nft.apply(full);
             fullMs[i] = ms(t0);
         }
         double[] oneMs = new double[reps];
+        double[] planMs = new double[reps];
         double[] mergeMs = new double[reps];
+        double[] cpuMs = new double[reps];
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        IncrementalMerge merger = new IncrementalMerge();
+        merger.update(all(base, chains), java.util.Set.of());
         int target = guests / 2;
         for (int i = 0; i < reps; i++) {
+            long c0 = threads.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             chains.put(target, guest(target, 1 + i % 2));
-            Plan changed = plan(base, chains);
-            mergeMs[i] = ms(t0);
+            planMs[i] = ms(t0);
+            Plan changed = merger.update(all(base, chains), merger.last().merged().keySet()).plan();
+            mergeMs[i] = ms(t0) - planMs[i];
             nft.apply(changed);
             oneMs[i] = ms(t0);
+            cpuMs[i] = (threads.getCurrentThreadCpuTime() - c0) / 1e6;
         }
         nft.sweep();
 
@@ -129,15 +152,39 @@ class FirewallBenchmark {
                 "<= 20 ms");
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms %9.1f ms%n", "one guest's rule change, worst of " + reps,
                 Arrays.stream(oneMs).max().orElse(0), Arrays.stream(qubesOne).max().orElse(0));
-        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which planning + Plan.merge of all (Java, median)",
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which planning the guest (Java, median)", median(planMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which IncrementalMerge.update (Java, median)",
                 median(mergeMs));
-        System.out.println("  measured full: " + list(fullMs) + "; one change: " + list(oneMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which apply: delta of one chain + nft -i (median)",
+                median(diff(oneMs, planMs, mergeMs)));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  Java CPU time of the whole change (median; load-proof)",
+                median(cpuMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: Plan.merge of all (Java, median; not in the"
+                + " figure above)", median(mergeFullMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: rendering the nft script (Java, median)",
+                median(renderMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms   (%d bytes)%n", "kernel floor: nft -f of the same script (median)",
+                median(floorMs), script.length());
+        System.out.println("  measured full: " + list(fullMs) + "; floor: " + list(floorMs) + "; one change: "
+                + list(oneMs));
     }
 
     private static Plan plan(List<Contribution> base, Map<Integer, Contribution> chains) {
+        return Plan.merge(all(base, chains));
+    }
+
+    private static List<Contribution> all(List<Contribution> base, Map<Integer, Contribution> chains) {
         List<Contribution> all = new ArrayList<>(base);
         all.addAll(chains.values());
-        return Plan.merge(all);
+        return all;
+    }
+
+    private static double[] diff(double[] total, double[] a, double[] b) {
+        double[] d = new double[total.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = total[i] - a[i] - b[i];
+        }
+        return d;
     }
 
     /** What Qubes' agent sends for one guest: its chain flushed and refilled, one nft process. */

@@ -135,6 +135,18 @@ public final class IptablesBackend implements PacketFilterBackend {
                 // the kernel is not what we applied last (drift): the full path below repairs it
             }
         }
+        if (lastApplied != null && !lastApplied.tables().equals(desired.tables())
+                && sameShape(lastApplied, desired)) {
+            // same chains, hooks and sets: only the chains whose rules changed are rewritten (a guest's
+            // firewall change touches its own chain, not the whole table)
+            try {
+                applyChains(lastApplied, desired);
+                lastApplied = desired;
+                return;
+            } catch (BackendException e) {
+                // the kernel is not what we applied last (drift): the full path below repairs it
+            }
+        }
         lastApplied = null;
         userChains = renderer.userChains(plan);
         Snapshot current = read();
@@ -142,10 +154,70 @@ public final class IptablesBackend implements PacketFilterBackend {
         lastApplied = desired;
     }
 
+    /**
+     * Whether {@code after} declares the same tables, chains, hooks and sets as {@code before}, and the
+     * rules of no user-owned chain changed (those are rewritten only by the full path, which keeps the
+     * user's rules).
+     */
+    private boolean sameShape(Snapshot before, Snapshot after) {
+        if (!before.tables().keySet().equals(after.tables().keySet())
+                || !before.sets().keySet().equals(after.sets().keySet())) {
+            return false;
+        }
+        for (var e : after.sets().entrySet()) {
+            if (!e.getValue().header().equals(before.sets().get(e.getKey()).header())) {
+                return false;
+            }
+        }
+        for (var e : after.tables().entrySet()) {
+            TableState old = before.tables().get(e.getKey());
+            TableState now = e.getValue();
+            if (!old.chains().keySet().equals(now.chains().keySet()) || !old.hooks().equals(now.hooks())) {
+                return false;
+            }
+            for (String chain : userChains) {
+                if (!java.util.Objects.equals(old.chains().get(chain), now.chains().get(chain))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * From {@code before} to {@code after} (same shape): new elements added, then per changed table one
+     * {@code iptables-restore --noflush} that declares (which flushes) and refills only the changed chains,
+     * then the stale elements removed.
+     */
+    private void applyChains(Snapshot before, Snapshot after) throws BackendException {
+        StringBuilder add = new StringBuilder();
+        StringBuilder del = new StringBuilder();
+        elementChanges(before.sets(), after.sets(), add, del);
+        ipsetRestore(add.toString(), "ipset refused the new elements");
+        for (var e : after.tables().entrySet()) {
+            String input = TableState.changedChainsInput(e.getKey().table(), before.tables().get(e.getKey()),
+                    e.getValue());
+            if (!input.isEmpty()) {
+                ProcessRunner.Result r = run(List.of(program(e.getKey().version(), "restore"), "--noflush"), input);
+                if (!r.ok()) {
+                    throw new BackendException(program(e.getKey().version(), "restore") + " refused the changed"
+                            + " chains (exit " + r.exitCode() + ")", r.stderr());
+                }
+            }
+        }
+        ipsetRestore(del.toString(), "ipset refused the element removals");
+    }
+
     /** Additions first, then removals; {@code -exist} makes both idempotent. */
     static String elementDelta(SortedMap<String, SetState> before, SortedMap<String, SetState> after) {
         StringBuilder add = new StringBuilder();
         StringBuilder del = new StringBuilder();
+        elementChanges(before, after, add, del);
+        return add.append(del).toString();
+    }
+
+    private static void elementChanges(SortedMap<String, SetState> before, SortedMap<String, SetState> after,
+            StringBuilder add, StringBuilder del) {
         after.forEach((name, set) -> {
             SetState old = before.get(name);
             for (String e : set.elements()) {
@@ -161,7 +233,6 @@ public final class IptablesBackend implements PacketFilterBackend {
                 }
             }
         });
-        return add.append(del).toString();
     }
 
     private void applyFull(Snapshot current, Snapshot desired) throws BackendException {

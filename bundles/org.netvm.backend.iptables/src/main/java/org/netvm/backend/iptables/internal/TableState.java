@@ -99,4 +99,24 @@ record TableState(SortedMap<String, List<String>> chains, List<String> hooks) {
         }
         return b.append("COMMIT\n").toString();
     }
+
+    /**
+     * The {@code iptables-restore --noflush} input that rewrites only the chains whose rules differ
+     * between {@code current} and {@code desired} (same chains and hooks): each is declared, which
+     * flushes it, and refilled. Empty if no chain differs.
+     */
+    static String changedChainsInput(IptTable table, TableState current, TableState desired) {
+        StringBuilder declare = new StringBuilder();
+        StringBuilder fill = new StringBuilder();
+        desired.chains.forEach((chain, rules) -> {
+            if (!rules.equals(current.chains.get(chain))) {
+                declare.append(':').append(chain).append(" - [0:0]\n");
+                rules.forEach(rule -> fill.append("-A ").append(chain).append(' ').append(rule).append('\n'));
+            }
+        });
+        if (declare.isEmpty()) {
+            return "";
+        }
+        return "*" + table.keyword() + "\n" + declare + fill + "COMMIT\n";
+    }
 }

@@ -52,4 +52,29 @@ class BackendTest {
         new IptablesBackend(runner, "", "NETVM-", "nft").sweep();
         assertEquals(List.of(), runner.writes());
     }
+
+    /** One guest's chain changed: one restore per IP version naming only that chain; nothing read back. */
+    @Test
+    void aChangeOfOneChainRewritesOnlyThatChain() throws Exception {
+        IptablesBackend backend = new IptablesBackend(runner, "", "NETVM-", "nft");
+        backend.apply(withGuestChain(22));
+        runner.calls.clear();
+        backend.apply(withGuestChain(2222));
+        assertEquals(List.of("iptables-nft-restore", "ip6tables-nft-restore"),
+                runner.calls.stream().map(FakeRunner.Call::program).toList(), "no save, no ipset: " + runner.calls);
+        for (FakeRunner.Call c : runner.calls) {
+            assertEquals(List.of("*filter", ":NETVM-fw-5 - [0:0]",
+                    "-A NETVM-fw-5 -p tcp -m tcp --dport 2222 -j ACCEPT", "COMMIT"), c.stdin().lines().toList());
+        }
+    }
+
+    private static Plan withGuestChain(int port) {
+        org.netvm.dataplane.ChainRef fw = org.netvm.dataplane.ChainRef.of(org.netvm.dataplane.Family.INET, "fw-5");
+        return Plan.merge(Plans.basePolicy(), org.netvm.dataplane.Contribution.builder("firewall/5")
+                .chain(org.netvm.dataplane.Chain.regular(fw.family(), fw.name()))
+                .rule(org.netvm.dataplane.Rule.in(fw).dport(org.netvm.dataplane.Match.Protocol.TCP, port).accept())
+                .rule(org.netvm.dataplane.Rule.in(org.netvm.dataplane.Family.INET, "forward").iifname("vif5.0")
+                        .jump("fw-5"))
+                .build());
+    }
 }

@@ -137,6 +137,15 @@ class KernelTest {
         assertEquals(backend.expected(Plans.base(new Plans.Guest("vif3.0", "10.137.0.99"))), backend.readBack());
     }
 
+    /** A change of one chain's rules (the DNS chain here) goes in by itself and reads back as planned. */
+    @Test
+    void aChangeOfOneChainReadsBackAsPlanned() throws Exception {
+        backend.apply(Plan.merge(Plans.basePolicy(), Plans.dns("192.168.0.1")));
+        Plan changed = Plan.merge(Plans.basePolicy(), Plans.dns("9.9.9.9", "192.168.0.2"));
+        backend.apply(changed);
+        assertEquals(List.of(), backend.expected(changed).diff(backend.readBack()));
+    }
+
     @Test
     void readBackEqualsExpectedAndReapplyWritesNothing() throws Exception {
         Plan plan = Plan.merge(Plans.basePolicy(), Plans.guest(new Plans.Guest("vif3.0", "10.137.0.5")),

@@ -94,6 +94,7 @@ final class NftRenderer {
      */
     String full(Plan plan, java.util.Map<ChainRef, List<String>> userRules) {
         StringBuilder b = new StringBuilder(sweep());
+        Index index = new Index(plan);
         for (Family f : Family.values()) {
             if (!plan.families().contains(f)) {
                 continue;
@@ -131,7 +132,7 @@ final class NftRenderer {
                 if (c.family() == f && (!rules.isEmpty() || !user.isEmpty())) {
                     b.append("\tchain ").append(c.name()).append(" {\n");
                     for (Rule r : rules) {
-                        b.append("\t\t").append(rule(plan, r, false)).append('\n');
+                        b.append("\t\t").append(rule(index, r, false)).append('\n');
                     }
                     for (String u : user) {
                         b.append("\t\t").append(u).append('\n');
@@ -152,6 +153,7 @@ final class NftRenderer {
      */
     String delta(Plan before, Plan after) {
         StringBuilder b = new StringBuilder();
+        Index index = new Index(after);
         for (Chain c : after.chains()) {
             List<Rule> rules = after.rules(c.ref());
             if (rules.equals(before.rules(c.ref()))) {
@@ -163,7 +165,7 @@ final class NftRenderer {
             b.append("flush chain ").append(tableSpec(c.family())).append(' ').append(c.name()).append('\n');
             for (Rule r : rules) {
                 b.append("add rule ").append(tableSpec(c.family())).append(' ').append(c.name()).append(' ')
-                        .append(rule(after, r, false)).append('\n');
+                        .append(rule(index, r, false)).append('\n');
             }
         }
         return b.append(elementDelta(before, after)).toString();
@@ -207,12 +209,13 @@ final class NftRenderer {
         TreeMap<String, List<String>> rules = new TreeMap<>();
         TreeMap<String, String> sets = new TreeMap<>();
         TreeMap<String, SortedSet<String>> elements = new TreeMap<>();
+        Index index = new Index(plan);
         for (Chain c : plan.chains()) {
             String k = key(c.family(), c.name());
             chains.put(k, c.isBase() ? header(c, true) : "");
             List<String> texts = new ArrayList<>();
             for (Rule r : plan.rules(c.ref())) {
-                texts.add(rule(plan, r, true));
+                texts.add(rule(index, r, true));
             }
             rules.put(k, texts);
         }
@@ -249,8 +252,16 @@ final class NftRenderer {
         return e.ifname() == null ? e.address().text() : "\"" + e.ifname() + "\" . " + e.address().text();
     }
 
+    /** What rendering a rule looks up in its plan, by key (a plan's own lookups are linear). */
+    private record Index(java.util.Set<ChainRef> userOwned, java.util.Map<SetRef, NamedSet> sets) {
+        Index(Plan plan) {
+            this(plan.chains().stream().filter(Chain::userOwned).map(Chain::ref).collect(Collectors.toSet()),
+                    plan.sets().stream().collect(Collectors.toMap(NamedSet::ref, s -> s)));
+        }
+    }
+
     /** One rule; {@code numeric} as {@code nft -n} prints it, else readable. */
-    static String rule(Plan plan, Rule rule, boolean numeric) {
+    private static String rule(Index plan, Rule rule, boolean numeric) {
         Family family = rule.chain().family();
         List<String> parts = new ArrayList<>();
         for (Match m : rule.matches()) {
@@ -263,7 +274,7 @@ final class NftRenderer {
             parts.add("counter");
         }
         parts.add(verdict(family, rule.verdict(), numeric));
-        if (plan.chain(rule.chain()).map(Chain::userOwned).orElse(false)) {
+        if (plan.userOwned().contains(rule.chain())) {
             parts.add(UserRules.MARK);
         }
         return String.join(" ", parts);
@@ -273,7 +284,7 @@ final class NftRenderer {
         return negated ? " != " : " ";
     }
 
-    private static String match(Plan plan, ChainRef chain, Rule rule, Match m, boolean numeric) {
+    private static String match(Index plan, ChainRef chain, Rule rule, Match m, boolean numeric) {
         return switch (m) {
             case Match.Interface i -> (i.direction() == Match.Direction.INPUT ? "iifname" : "oifname")
                     + op(i.negated()) + "\"" + i.name() + "\"";
@@ -297,7 +308,7 @@ final class NftRenderer {
                 yield "ct state" + op(c.negated()) + String.join(c.negated() ? " | " : ",", states);
             }
             case Match.InSet s -> {
-                NamedSet set = plan.set(SetRef.of(chain.family(), s.set())).orElseThrow();
+                NamedSet set = java.util.Objects.requireNonNull(plan.sets().get(SetRef.of(chain.family(), s.set())));
                 String ip = set.type().ipVersion() == 4 ? "ip" : "ip6";
                 String key = switch (s.key()) {
                     case SOURCE_ADDRESS -> ip + " saddr";

@@ -186,4 +186,27 @@ class NftablesBackendTest {
         assertEquals(2, nft.calls.size(), "refused by the session: the full transaction repairs");
         assertTrue(nft.last().stdin().contains("delete table inet netvm"));
     }
+
+    /** One guest's firewall chain changed: one transaction that flushes and refills that chain only. */
+    @Test
+    void aChangeOfOneChainIsOneTransactionOfThatChainOnly() throws Exception {
+        NftablesBackend b = backend("");
+        b.apply(withGuestChain(22));
+        b.apply(withGuestChain(2222));
+        assertEquals(2, nft.calls.size());
+        assertEquals(List.of("flush chain inet netvm fw-5", "add rule inet netvm fw-5 tcp dport 2222 accept"),
+                nft.last().stdin().lines().toList());
+    }
+
+    private static Plan withGuestChain(int port) {
+        org.netvm.dataplane.ChainRef fw = org.netvm.dataplane.ChainRef.of(org.netvm.dataplane.Family.INET, "fw-5");
+        return Plan.merge(org.netvm.dataplane.Contribution.builder("base")
+                        .chain(org.netvm.dataplane.Chain.filter(fw.family(), "forward", org.netvm.dataplane.Hook.FORWARD,
+                                org.netvm.dataplane.Priority.FILTER, org.netvm.dataplane.Policy.DROP)).build(),
+                org.netvm.dataplane.Contribution.builder("firewall/5")
+                        .chain(org.netvm.dataplane.Chain.regular(fw.family(), fw.name()))
+                        .rule(org.netvm.dataplane.Rule.in(fw).dport(org.netvm.dataplane.Match.Protocol.TCP, port).accept())
+                        .rule(org.netvm.dataplane.Rule.in(fw.family(), "forward").iifname("vif5.0").jump("fw-5"))
+                        .build());
+    }
 }
