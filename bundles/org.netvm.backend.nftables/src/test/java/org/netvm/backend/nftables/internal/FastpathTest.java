@@ -159,4 +159,18 @@ class FastpathTest {
     void hostileLookingNamesAreLeftOut() {
         assertEquals(set("eth0"), Fastpath.uplinkNames("default via 1.2.3.4 dev eth0\ndefault dev a\"b;x\nnot default dev z\n"));
     }
+
+    @Test
+    void theBackendSendsThePlanFirstAndTheFastPathNeverFailsIt() throws Exception {
+        FakeRunner r = new FakeRunner();
+        NftablesBackend b = new NftablesBackend(r, "nft", "", "netvm", argv -> null, true);
+        r.answer(0, "", "").answer(1, "", "Error: Could not process rule: No such file or directory");
+        b.apply(QubesPlans.twoGuests());
+        assertTrue(r.calls.get(0).stdin().contains("table inet netvm {"), "the plan first");
+        assertEquals(List.of("nft", "-c", "-f", "-"), r.calls.get(1).argv(), "then the probe");
+        assertEquals("absent (this kernel has no nftables flowtables)", b.fastPath());
+        b.sweep();
+        assertTrue(r.last().stdin().contains("delete table inet netvm-fastpath"), r.last().stdin());
+        assertEquals("absent (not built in)", new NftablesBackend(r, "nft", "", "netvm").fastPath());
+    }
 }
