@@ -69,18 +69,27 @@ public final class NftablesBackend implements PacketFilterBackend {
         @AttributeDefinition(description = "Send changes of elements and single chains through a long-lived "
                 + "'nft -i' (no process start per change); off: one 'nft -f' per change")
         boolean interactive() default true;
+
+        @AttributeDefinition(description = "The flowtable fast path: established TCP/UDP flows that passed every rule "
+                + "are offloaded to a flowtable over the vifs and uplinks (table inet <prefix>-fastpath), where the "
+                + "kernel has flowtables (probed once); off (the default until it is measured on a kernel with "
+                + "flowtables): no flowtable")
+        boolean flowtable() default false;
     }
 
     private final ProcessRunner runner;
     private final List<String> nftPrefix;
     private final NftRenderer renderer;
     private final NftShell shell;
+    private final Fastpath fastpath; // null: none (tests and tools that count nft runs)
     private Plan lastApplied;
 
     @Activate
     public NftablesBackend(Config config) {
         this(new SystemProcessRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
-                config.tablePrefix(), config.interactive() ? Duration.ofMillis(config.timeoutMillis()) : null);
+                config.tablePrefix(), argv -> config.interactive()
+                        ? new InteractiveNft(argv, Duration.ofMillis(config.timeoutMillis()), "netvm-probe") : null,
+                config.flowtable());
     }
 
     /** For tests and tools: {@code netns} empty for the own namespace; every change through {@code nft -f}. */
@@ -97,6 +106,12 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells) {
+        this(runner, nft, netns, tablePrefix, shells, null);
+    }
+
+    /** {@code flowtable}: null for no fast path at all, else its configuration switch (see {@link Fastpath}). */
+    NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
+            java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable) {
         this.runner = runner;
         this.renderer = new NftRenderer(tablePrefix);
         List<String> p = new ArrayList<>();
@@ -112,6 +127,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         p.add(nft);
         this.nftPrefix = List.copyOf(p);
         this.shell = shells.apply(nftPrefix);
+        this.fastpath = flowtable == null ? null : new Fastpath(tablePrefix, flowtable, fastpathRunner());
     }
 
     @Deactivate
@@ -138,6 +154,7 @@ public final class NftablesBackend implements PacketFilterBackend {
                 if (delta != null) {
                     small(delta);
                     lastApplied = plan;
+                    syncFastpath(plan);
                     return;
                 }
             } catch (BackendException e) {
@@ -146,6 +163,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         }
         fullKeepingUserRules(plan);
         lastApplied = plan;
+        syncFastpath(plan);
         if (shell != null) {
             try {
                 shell.warmUp(); // the next change (a guest, a DNS server) goes through it without a process start
@@ -193,6 +211,9 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized OwnedState readBack() throws BackendException {
+        if (fastpath != null) {
+            fastpath.refreshUplinks(lastApplied);
+        }
         NftListing listing = new NftListing();
         ProcessRunner.Result tables = nft(List.of("-n", "list", "tables"), "");
         if (!tables.ok()) {
@@ -228,8 +249,61 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized void sweep() throws BackendException {
-        transaction(renderer.sweep());
+        transaction(renderer.sweep() + (fastpath == null ? "" : fastpath.sweep()));
         lastApplied = null;
+        if (fastpath != null) {
+            fastpath.forget();
+        }
+    }
+
+    /** The fast path's state ({@link Fastpath#state}): on, off, absent (the kernel has no flowtables). */
+    public String fastPath() {
+        return fastpath == null ? "absent (not built in)" : fastpath.state();
+    }
+
+    private void syncFastpath(Plan plan) {
+        if (fastpath != null) {
+            fastpath.sync(plan); // after the plan, in transactions of its own: it never fails the apply
+        }
+    }
+
+    private Fastpath.Runner fastpathRunner() {
+        List<String> ip = new ArrayList<>(nftPrefix.subList(0, nftPrefix.size() - 1));
+        ip.add("ip");
+        return new Fastpath.Runner() {
+            @Override
+            public String nft(List<String> args, String stdin) {
+                try {
+                    ProcessRunner.Result r = NftablesBackend.this.nft(args, stdin);
+                    return r.ok() ? null : "nft: " + r.stderr().strip();
+                } catch (BackendException e) {
+                    return e.getMessage();
+                }
+            }
+
+            @Override
+            public String nftLine(String script) {
+                try {
+                    small(script);
+                    return null;
+                } catch (BackendException e) {
+                    return e.getMessage();
+                }
+            }
+
+            @Override
+            public String ip(List<String> args, StringBuilder out) {
+                List<String> argv = new ArrayList<>(ip);
+                argv.addAll(args);
+                try {
+                    ProcessRunner.Result r = runner.run(argv, "");
+                    out.append(r.stdout());
+                    return r.ok() ? null : r.stderr();
+                } catch (IOException e) {
+                    return e.getMessage();
+                }
+            }
+        };
     }
 
     /** The script {@link #apply} would send for {@code plan} as a full transaction (for dry runs). */
