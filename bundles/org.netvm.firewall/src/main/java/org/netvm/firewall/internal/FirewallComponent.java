@@ -193,14 +193,20 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         return new WatchListener() {
             @Override
             public void changed(String path) {
-                tasks.execute(() -> record(root, path == null ? null : FirewallStore.relative(path, root)));
-                request();
+                // recorded and requested on the reconciler thread, in that order: a request made here
+                // could find a reconcile queued before the record and be dropped (a lost "done" signal)
+                tasks.execute(() -> {
+                    record(root, path == null ? null : FirewallStore.relative(path, root));
+                    request();
+                });
             }
 
             @Override
             public void resync() {
-                tasks.execute(() -> rescan = true);
-                request();
+                tasks.execute(() -> {
+                    rescan = true;
+                    request();
+                });
             }
         };
     }

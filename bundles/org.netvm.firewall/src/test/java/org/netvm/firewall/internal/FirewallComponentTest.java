@@ -140,6 +140,26 @@ class FirewallComponentTest {
     }
 
     @Test
+    void doneSignalsInABurstAreEachApplied() throws Exception {
+        guest(3, "10.137.0.5");
+        guest(4, "10.137.0.6");
+        guest(5, "10.137.0.7");
+        start(true);
+        rules(3, "accept", ALLOW_443);
+        rules(4, "drop", ALLOW_443);
+        rules(5, "accept");
+        // three signals before the reconciler thread runs once (a toolstack starting many guests)
+        signal("qubes-firewall/3", "");
+        signal("qubes-firewall/4", "");
+        signal("qubes-firewall/5", "");
+        tasks.runNow();
+        assertEquals(Optional.of("1"), handled(3));
+        assertEquals(Optional.of("1"), handled(4));
+        assertEquals(Optional.of("1"), handled(5));
+        assertEquals(List.of(Verdict.ACCEPT), chain(5));
+    }
+
+    @Test
     void everySignalCountsOneMoreEvenWithoutChange() throws Exception {
         guest(3, "10.137.0.5");
         rules(3, "drop", ALLOW_443);
