@@ -61,10 +61,20 @@ set_upstreams 198.51.100.5
 check "1 upstream: DNS1 and DNS2 both answered by it (DNS2 does not leak)" expect_map 203.0.113.5 203.0.113.5
 
 # expect_dropped: no answer through DNS1/DNS2 (UDP, TCP, both guests) and no packet to port 53 leaves
+nft_drops() {
+    guard_chain | grep -e "ip daddr $DNS1 udp dport 53 drop" >/dev/null && guard_chain | grep -e "ip daddr $DNS2 udp dport 53 drop" >/dev/null
+}
+ipt_drops() {
+    local rules; rules=$(ip netns exec "$NV" iptables-save -t filter 2>/dev/null)
+    grep -e "-d $DNS1/32 -p udp -m udp --dport 53 -j DROP" <<<"$rules" >/dev/null &&
+        grep -e "-d $DNS2/32 -p udp -m udp --dport 53 -j DROP" <<<"$rules" >/dev/null
+}
+# expect_dropped [RULES_FN]: RULES_FN (default nft_drops) says the backend holds the drop rules
 expect_dropped() {
+    local rules_fn=${1:-nft_drops}
     # the rules must say drop before we measure (else we would measure the old mapping)
-    wait_until 3 eval "dnat_chain | grep -e 'ip daddr $DNS1 udp dport 53 drop' >/dev/null && dnat_chain | grep -e 'ip daddr $DNS2 udp dport 53 drop' >/dev/null" ||
-        { echo "dnat-dns has no drop rules after 3 s: $(dnat_chain | tr -s ' \n' ' ')"; return 1; }
+    wait_until 3 $rules_fn ||
+        { echo "no drop rules for DNS1/DNS2 after 3 s ($rules_fn): $(guard_chain | tr -s ' \n' ' ')"; return 1; }
     local before after d p s got answered= n=0
     before=$(upcount dns)
     for d in 1 2; do
@@ -97,6 +107,17 @@ check_within 10 "while every query is dropped, netvm status is degraded with dns
 set_upstreams 198.51.100.3 198.51.100.1 198.51.100.5
 check "3 upstreams after none: DNS1 -> first, DNS2 -> second, third ignored" expect_map 203.0.113.3 203.0.113.1
 check_within 10 "with upstreams again, dns-no-upstream is gone from netvm status" no_status_reason dns-no-upstream
+
+# the same with the iptables backend in charge: its nat table cannot DROP (iptables-restore refuses),
+# so the drops live in a filter chain at forward and every apply succeeds (found by the chaos soak)
+nvx backend use iptables >/dev/null 2>&1
+set_upstreams
+check "iptables backend, 0 upstreams: queries dropped, none leaves the uplink" expect_dropped ipt_drops
+applies_fine() { no_status_reason last-apply-failed && no_status_reason backend-out-of-sync && status_reason dns-no-upstream; }
+check_within 10 "iptables backend, 0 upstreams: every apply succeeds, status says dns-no-upstream only" applies_fine
+set_upstreams 198.51.100.1 198.51.100.3
+check "iptables backend, upstreams back: DNS1 -> first, DNS2 -> second" expect_map 203.0.113.1 203.0.113.3
+nvx backend use nftables >/dev/null 2>&1
 
 # ---------------------------------------------------------------------------------------------
 # redirect latency

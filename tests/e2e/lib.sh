@@ -29,3 +29,4 @@ stats() {
 
 # the DNS DNAT chain as the netvm's kernel holds it (nftables backend)
 dnat_chain() { ip netns exec "$NV" nft list chain ip netvm-ip dnat-dns 2>/dev/null; }
+guard_chain() { ip netns exec "$NV" nft list chain ip netvm-ip dns-guard 2>/dev/null; }

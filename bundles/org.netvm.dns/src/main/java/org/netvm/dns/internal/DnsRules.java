@@ -24,13 +24,12 @@ import org.netvm.dataplane.Verdict;
  * ip daddr 10.139.1.2 tcp dport 53 dnat to 9.9.9.9
  * </pre>
  *
- * A virtual address without an upstream has no nat rule. Queries that were not translated are dropped
- * by a filter chain {@code ip dns-guard} at forward, which holds, for every virtual address and both
- * protocols, {@code ip daddr 10.139.1.1 udp dport 53 drop}: after DNAT the destination is the real
- * nameserver, so only untranslated queries match. Drops live in a filter chain because a nat table
- * cannot filter on every backend (iptables refuses DROP in its nat table). The whole contribution
- * replaces the previous one in one dataplane transaction, so no chain is ever missing, half-filled
- * or doubled.
+ * A virtual address without an upstream has no nat rule; its queries are dropped by a filter chain
+ * {@code ip dns-guard} at forward ({@code ip daddr 10.139.1.1 udp dport 53 drop}), because a nat table
+ * cannot filter on every backend (iptables refuses DROP in its nat table). The guard holds rules only
+ * for those addresses: a translated query may well go to the same address again (a proxy VM's
+ * upstream is its netvm's DNS1). The whole contribution replaces the previous one in one dataplane
+ * transaction, so no chain is ever missing, half-filled or doubled.
  */
 final class DnsRules {
     static final String OWNER = "dns";
@@ -55,7 +54,9 @@ final class DnsRules {
         }
         for (DnsMapping.Entry e : mapping.entries()) {
             for (Match.Protocol p : List.of(Match.Protocol.UDP, Match.Protocol.TCP)) {
-                b.rule(Rule.in(GUARD).daddr(e.virtual().text()).dport(p, PORT).drop());
+                if (e.upstream() == null) {
+                    b.rule(Rule.in(GUARD).daddr(e.virtual().text()).dport(p, PORT).drop());
+                }
             }
         }
         return b.build();

@@ -39,29 +39,28 @@ class DnsComponentTest {
     }
 
     /**
-     * The last put as "virtual -> upstream|drop" lines: every virtual address has UDP and TCP drop
-     * rules in the guard chain, and DNAT rules (UDP then TCP, same target) in the nat chain unless its
-     * queries are dropped.
+     * The last put as "virtual -> upstream|drop" lines, DNS1 first: an address with DNAT rules (UDP then
+     * TCP, same target) in the nat chain, or with drop rules (UDP and TCP) in the guard chain, never both.
      */
     private List<String> mapping() {
         Contribution c = dataplane.last();
-        List<Rule> nat = c.rules().stream().filter(r -> r.chain().equals(DnsRules.CHAIN)).toList();
-        List<Rule> guard = c.rules().stream().filter(r -> r.chain().equals(DnsRules.GUARD)).toList();
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < guard.size(); i += 2) {
-            assertEquals(Verdict.DROP, guard.get(i).verdict());
-            assertEquals(Verdict.DROP, guard.get(i + 1).verdict());
-            String daddr = daddr(guard.get(i));
-            List<Rule> dnat = nat.stream().filter(r -> daddr(r).equals(daddr)).toList();
-            if (dnat.isEmpty()) {
-                out.add(daddr + " -> drop");
-                continue;
-            }
-            assertEquals(2, dnat.size());
-            assertEquals(dnat.get(0).verdict(), dnat.get(1).verdict());
-            out.add(daddr + " -> " + ((Verdict.Dnat) dnat.get(0).verdict()).address().text());
+        java.util.Map<String, List<Rule>> byAddress = new java.util.LinkedHashMap<>();
+        for (Rule r : c.rules()) {
+            byAddress.computeIfAbsent(daddr(r), k -> new ArrayList<>()).add(r);
         }
-        assertEquals(guard.size() / 2, out.size());
+        List<String> out = new ArrayList<>();
+        byAddress.forEach((daddr, rules) -> {
+            assertEquals(2, rules.size(), daddr + ": " + rules);
+            assertEquals(rules.get(0).chain(), rules.get(1).chain());
+            assertEquals(rules.get(0).verdict(), rules.get(1).verdict());
+            if (rules.get(0).chain().equals(DnsRules.GUARD)) {
+                assertEquals(Verdict.DROP, rules.get(0).verdict());
+                out.add(daddr + " -> drop");
+            } else {
+                assertEquals(DnsRules.CHAIN, rules.get(0).chain());
+                out.add(daddr + " -> " + ((Verdict.Dnat) rules.get(0).verdict()).address().text());
+            }
+        });
         return out;
     }
 
