@@ -41,10 +41,10 @@ check "issue 15 #6: five orphan vif devices do not stall the first guest" first_
 orphans_listed() {
     local l
     l=$(nvx vif list)
-    printf '%s\n' "$l" | grep '^vif60.0 ' | grep -e PENDING | grep -e 'without a xenstore entry' >/dev/null ||
+    printf '%s\n' "$l" | grep '^vif60.0 ' | grep -w -e pending | grep -e 'without a xenstore entry' >/dev/null ||
         { echo "vif60.0 in vif list: $(printf '%s\n' "$l" | grep '^vif60.0 ')"; return 1; }
     ip -n "$NV" route show table all | grep -e 'dev vif6[0-4]\.0' && { echo "a route on an orphan"; return 1; }
-    echo "orphans PENDING (no xenstore entry), nothing programmed on them"
+    echo "orphans pending (no xenstore entry), nothing programmed on them"
 }
 check_within 5 "issue 15 #6: orphans are reported, not programmed" orphans_listed
 
