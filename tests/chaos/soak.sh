@@ -172,10 +172,10 @@ f_swap() {
     [ "$BACKEND" = iptables ] && to=nftables
     nvx backend use $to >/dev/null || fail "backend swap to $to" "$(nvx backend use $to 2>&1 | tail -1)"
     BACKEND=$to
-    wait_until 30 eval 'nvx backend | head -1 | grep -q "^active: $BACKEND.*(in sync)"'
+    wait_until 30 eval '[[ "$(nvx backend 2>/dev/null | head -1)" == "active: $BACKEND"*"(in sync)"* ]]'
     END=$(now_ms)
 }
-dns_degraded() { status_line | grep -q 'degraded.*dns-no-upstream'; }
+dns_degraded() { [[ "$(status_line)" == *degraded*dns-no-upstream* ]]; } # no pipe: grep -q + pipefail = SIGPIPE
 f_resolv() {
     : > "/etc/netns/$NV/resolv.conf"
     HONEST_CHECKS=$((HONEST_CHECKS + 1))
