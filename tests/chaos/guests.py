@@ -10,7 +10,8 @@ sockets inside the guest's network namespace (setns, then back), so one process 
   - every DNS_S seconds a DNS query for NAME, alternately to DNS1 and DNS2; an answer is counted
     as answered, a query without an answer within 1 s as dropped (both are allowed);
   - forgers, every FORGE_S seconds: a UDP datagram to UPSTREAM port 40002 with a forged source
-    (another guest's address, 10.99.0.D, the netvm's uplink address), the same to another guest
+    (another guest's address, 10.99.0.D, the netvm's uplink address; the payload "forged D SRC SEQ MS"
+    names the sender, the forged source and the time of sending), the same to another guest
     (port 41000), and with their own source: a UDP datagram and a ping to another guest.
 Every 0.25 s it writes STATE_FILE (atomically): a line "now <ms>", one line per guest
 "D <ms of each ping answered in the last 20 s>", and a line
@@ -52,9 +53,9 @@ def echo_request(ident, seq):
     return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
 
 
-def forged_udp(src, dst, dport, ident):
+def forged_udp(src, dst, dport, ident, tag=""):
     s, d = socket.inet_aton(src), socket.inet_aton(dst)
-    payload = b"forged"
+    payload = ("forged " + tag).encode()
     udp_len = 8 + len(payload)
     udp = struct.pack("!HHHH", 40000 + ident % 1000, dport, udp_len, 0) + payload
     csum = checksum(s + d + struct.pack("!BBH", 0, 17, udp_len) + udp) or 0xFFFF
@@ -166,7 +167,9 @@ class Engine:
         others = [o for o in self.guests.values() if o.d != g.d]
         victim = random.choice(others) if others else None
         src = random.choice([victim.ip if victim else "10.99.0.1", "10.99.0.%d" % (g.d % 250 + 1), "198.51.100.2"])
-        self.send(g.raw, forged_udp(src, self.upstream, 40002, g.seq), (self.upstream, 0), 4)
+        # the tag names the sender, the forged source and the time: the upstream's sniffer logs it
+        tag = "%d %s %d %d" % (g.d, src, g.seq, now_ms())
+        self.send(g.raw, forged_udp(src, self.upstream, 40002, g.seq, tag), (self.upstream, 0), 4)
         if victim is None:
             return
         self.send(g.raw, forged_udp(src if src != victim.ip else "10.99.0.1", victim.ip, 41000, g.seq),

@@ -19,13 +19,21 @@
 # toolstack without Xen has to; the fault ends when that is done.
 #
 # Invariants (PASS/FAIL lines, then the summary):
-#   - 0 forged packets and 0 guest-to-guest packets reach their target (counted at the receivers);
+#   - 0 forged packets and 0 guest-to-guest packets reach their target (counted at the receivers; a
+#     forgery at the upstream is a datagram with guests.py's tag, seen by forged_log.py);
+#   - 0 packets meant for a guest are sent back out of the netvm's uplink (destination 10.137/16, a
+#     source other than the uplink's: e.g. answers to a guest whose host route is absent; a guest's
+#     own new packets to an address no guest holds right now are masqueraded and may leave);
 #   - after each fault ends, every online guest gets a ping answer from the upstream within 2 s;
 #   - DNS answered or dropped, never leaked: 0 queries to DNS1/DNS2 reach the upstream untranslated;
 #   - the agent's RSS stays below SOAK_RSS_MB (default 400);
 #   - `netvm status` is honest: degraded (dns-no-upstream) within 20 s once resolv.conf names no nameserver, and
 #     in-sync again within SOAK_SETTLE seconds (default 30) after every fault.
 # Exits non-zero if any invariant failed. SOAK_SUMMARY=FILE also writes the summary there.
+# SOAK_FAULTS="swap kill9 ..." draws only from those faults (default: all, weighted as FAULT_NAMES).
+# Every forged datagram that reaches the upstream is logged by forged_log.py (its payload names the
+# sender, the forged source and the time sent) and printed with the fault active when it was sent, or
+# the one that had ended last.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -167,15 +175,22 @@ f_xenstored() {
     END=$(now_ms)
 }
 BACKEND=nftables
+backend_in_sync() { # NAME: "active:     NAME (in sync)"
+    local s; s=$(nvx backend 2>/dev/null | head -1)
+    [[ $s =~ ^active:\ +$1\ \(in\ sync\) ]]
+}
 f_swap() {
     local to=iptables
     [ "$BACKEND" = iptables ] && to=nftables
     nvx backend use $to >/dev/null || fail "backend swap to $to" "$(nvx backend use $to 2>&1 | tail -1)"
     BACKEND=$to
-    wait_until 30 eval '[[ "$(nvx backend 2>/dev/null | head -1)" == "active: $BACKEND"*"(in sync)"* ]]'
+    wait_until 30 backend_in_sync "$to" || fail "backend swap to $to" "not in charge and in sync within 30 s: $(nvx backend 2>&1 | head -1)"
     END=$(now_ms)
 }
-dns_degraded() { [[ "$(status_line)" == *degraded*dns-no-upstream* ]]; } # no pipe: grep -q + pipefail = SIGPIPE
+dns_degraded() { # (not `status_line | grep`: with pipefail, status's exit status 1 when degraded failed it)
+    local s; s=$(status_line)
+    [[ $s == *degraded*dns-no-upstream* ]]
+}
 f_resolv() {
     : > "/etc/netns/$NV/resolv.conf"
     HONEST_CHECKS=$((HONEST_CHECKS + 1))
@@ -224,10 +239,12 @@ ip netns exec "$UP" nft -f - <<'NFT' || { fail "setup: upstream counters" "nft f
 table inet soak {
   counter virtual_dns { }
   counter guest_sources { }
+  counter to_guests { }
   chain pre {
     type filter hook prerouting priority -300; policy accept;
     iifname "eth0" ip daddr { 10.139.1.1, 10.139.1.2 } counter name "virtual_dns"
     iifname "eth0" ip saddr 10.137.0.0/16 counter name "guest_sources"
+    iifname "eth0" ip daddr 10.137.0.0/16 ip saddr != 198.51.100.2 counter name "to_guests"
   }
 }
 NFT
@@ -250,6 +267,9 @@ n=$(grep -c . "$ONLINE")
 if [ "$n" = "$GUESTS" ]; then pass "setup: $GUESTS guests online" "$(ms_since $t) ms"; else
     fail "setup: $GUESTS guests online" "$n online; $(cat "$RUN"/add*.out | grep -v '^$' | head -3 | tr '\n' ' ')"; fi
 repopulate
+: > "$RUN/faults.log"; : > "$RUN/forged.log"
+ip netns exec "$UP" "$PY" "$HERE/forged_log.py" eth0 "$RUN/forged.log" "$RUN/stop" 2> "$RUN/forged_log.err" &
+NT_PIDS+=($!)
 "$PY" "$HERE/guests.py" "$ONLINE" "$STATE" "$RUN/stop" 198.51.100.1 $DNS1 $DNS2 "$NAME" 2> "$RUN/guests.err" &
 NT_PIDS+=($!)
 ( # the agent's RSS every second (the pid changes with each restart)
@@ -267,13 +287,21 @@ check_within "$SETTLE" "setup: status in-sync" eval 'status_line; status_in_sync
 
 # --- the chaos
 FAULT_NAMES=(kill9 term nft nft xenstored swap swap resolv resolv churn churn churn hostile hostile)
+if [ -n "${SOAK_FAULTS:-}" ]; then
+    read -r -a FAULT_NAMES <<< "$SOAK_FAULTS"
+    for f in "${FAULT_NAMES[@]}"; do
+        declare -F "f_$f" >/dev/null || { fail "SOAK_FAULTS" "no fault '$f'"; nt_finish; }
+    done
+fi
 DEADLINE=$(( $(date +%s) + MINUTES * 60 ))
 T_CHAOS=$(now_ns)
 while [ "$(date +%s)" -lt "$DEADLINE" ]; do
     f=${FAULT_NAMES[$((RANDOM % ${#FAULT_NAMES[@]}))]}
     FAULTS[$f]=$(( ${FAULTS[$f]:-0} + 1 ))
     log "fault: $f"
+    t_fault=$(now_ms)
     "f_$f"
+    echo "$t_fault $END $f" >> "$RUN/faults.log"
     after_fault "$f" "$END"
     sleep "$(( RANDOM % 4 )).$(( RANDOM % 10 ))"
 done
@@ -282,18 +310,40 @@ touch "$RUN/stop"
 sleep 1
 
 # --- the invariants
-forged=$(upcount spoofed)
+forged_port=$(upcount spoofed)
+forged=$(grep -c ' forged ' "$RUN/forged.log")
 other=$(upcount other)
 soakcount() { ip netns exec "$UP" nft list counter inet soak "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
 vdns=$(soakcount virtual_dns)
 unmasq=$(soakcount guest_sources)
+to_guests=$(soakcount to_guests)
 g2g=$(awk '{s += $1} END {print s + 0}' "$RUN/received.removed")
 while read -r d ns _; do g2g=$((g2g + $(received "$ns"))); done < "$ONLINE"
 read -r _ pings_sent pings_ok dns_sent dns_ok forged_sent g2g_sent < <(grep '^totals' "$STATE")
 rss_max=$(awk 'BEGIN {m = 0} $3 > m {m = $3} END {print int(m / 1024)}' "$RUN/rss.log")
 restarts=$(( ${FAULTS[kill9]:-0} + ${FAULTS[term]:-0} ))
 
+# each datagram to ports 40001-40099 that arrived: a forgery (with the fault active when it was sent,
+# or the last one ended), or something else (with the fault at the time it arrived)
+forged_arrivals() {
+    awk 'NR == FNR {s[NR] = $1; e[NR] = $2; n[NR] = $3; k = NR; next}
+        function fault(t,   i, what) {
+            what = "before any fault"
+            for (i = 1; i <= k; i++) {
+                if (t >= s[i] && t <= e[i]) return "during " n[i] " (" t - s[i] " ms after its start)"
+                if (t > e[i]) what = "after " n[i] " (" t - e[i] " ms after its end)"
+            }
+            return what
+        }
+        $4 == "forged" {
+            printf "forged from guest %s, source %s (on the wire %s), sent %s, %d ms in flight: %s\n", $5, $6, $2, $8, $1 - $8, fault($8)
+            next
+        }
+        { printf "not a forgery: %s -> %s %s %s %s, at %s: %s\n", $2, $3, $4, $5, $6, $1, fault($1) }' "$RUN/faults.log" "$RUN/forged.log"
+}
+forged_arrivals | while read -r line; do log "$line"; done
 check "0 forged packets reached the upstream" eval "echo '$forged of $forged_sent forged (to the upstream and to guests) arrived'; [ '$forged' = 0 ]"
+check "0 packets meant for a guest sent back out of the uplink" eval "echo '$to_guests packets to 10.137/16, not from the uplink address, at the upstream'; [ '$to_guests' = 0 ]"
 check "0 guest-to-guest packets reached a guest" eval "echo '$g2g of $g2g_sent (forged and own-source tries) arrived'; [ '$g2g' = 0 ]"
 check "every online guest reached the upstream within 2 s of each fault's end" eval \
     "echo '$REACH_CHECKS fault ends, $REACH_FAILS with a guest unanswered'; [ $REACH_FAILS = 0 ] && [ $REACH_CHECKS -gt 0 ]"
@@ -307,7 +357,9 @@ summary() {
     echo "chaos soak summary: $CHAOS_S s of faults, $(grep -c . "$ONLINE") guests online at the end ($GUESTS at the start, every $FORGER_EVERY-th forging)"
     echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
     printf '  faults:'; for k in $(printf '%s\n' "${!FAULTS[@]}" | sort); do printf ' %s=%s' "$k" "${FAULTS[$k]}"; done; echo
-    echo "  forged packets: $forged_sent sent, $forged reached the upstream (packets with a source other than the uplink's at the upstream: $other, of them with a guest's address, not masqueraded: $unmasq)"
+    echo "  forged packets: $forged_sent sent, $forged reached the upstream (datagrams to its ports 40001-40099: $forged_port; packets with a source other than the uplink's at the upstream: $other, of them with a guest's address, not masqueraded: $unmasq)"
+    forged_arrivals | sed 's/^/    /'
+    echo "  packets meant for a guest sent back out of the uplink (destination 10.137/16, source not the uplink's): $to_guests"
     echo "  guest-to-guest: $g2g_sent sent, $g2g reached a guest"
     echo "  reachability: $REACH_CHECKS fault ends checked, $REACH_FAILS with a guest unanswered within 2 s; pings $pings_ok/$pings_sent answered"
     echo "  DNS: $dns_sent queries, $dns_ok answered, $((dns_sent - dns_ok)) dropped, $vdns leaked untranslated"

@@ -60,6 +60,7 @@ import org.netvm.policy.BasePolicy;
  * chain forward     { type filter hook forward priority filter; policy drop;
  *     jump custom-forward
  *     ct state invalid counter drop
+ *     iifgroup != 2 oifgroup != 2 counter drop
  *     ct state established,related accept
  *     ... rules of other features ...
  *     oifgroup 2 counter drop
@@ -73,7 +74,11 @@ import org.netvm.policy.BasePolicy;
  * </pre>
  *
  * Deliberate differences from Qubes: forward has policy drop with an explicit vif-to-uplink accept
- * (Qubes: policy accept, so uplink-to-uplink routing passed); ICMPv6 and DHCPv6 replies are accepted
+ * (Qubes: policy accept, so uplink-to-uplink routing passed), and what neither enters nor leaves through
+ * a vif is dropped before established flows are accepted: while a guest's host route is absent (a vif
+ * torn down, an agent or xenstored restart before the toolstack wrote the store again) conntrack still
+ * translates the answers to the guest's flows back to its address, and routing would send them out of
+ * the uplink again, with DNS1/DNS2 or the upstream as source (the chaos soak saw them, issue 15); ICMPv6 and DHCPv6 replies are accepted
  * from the uplink (needed for IPv6 there); ICMPv4 from the uplink is accepted only when configured.
  */
 public final class PolicyRules {
@@ -152,6 +157,7 @@ public final class PolicyRules {
         // forward: guests out, nothing new in, no guest-to-guest
         b.rule(first(FORWARD).jump(CUSTOM_FORWARD.name()))
                 .rule(first(FORWARD).ct(INVALID).counter().drop())
+                .rule(first(FORWARD).not(Match.iifgroup(VIF_GROUP)).not(Match.oifgroup(VIF_GROUP)).counter().drop())
                 .rule(first(FORWARD).ct(ESTABLISHED, RELATED).accept())
                 .rule(last(FORWARD).oifgroup(VIF_GROUP).counter().drop())
                 .rule(last(FORWARD).iifgroup(VIF_GROUP).not(Match.oifgroup(VIF_GROUP)).accept());

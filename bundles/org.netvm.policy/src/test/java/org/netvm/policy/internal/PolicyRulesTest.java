@@ -153,6 +153,28 @@ class PolicyRulesTest {
         assertEquals(Verdict.DROP, walk.verdict(BasePolicy.FORWARD, fromUplink(OUT, "10.0.0.1", TCP, 22, NEW).out("eth1", 0)));
     }
 
+    /**
+     * The chaos soak's "forged" datagrams (issue 15): while a guest's host route is absent (an agent or
+     * xenstored restart with the store not yet repopulated, a vif torn down) conntrack still translates
+     * the answers to its DNS queries and pings back to the guest's address, and the routing table sends
+     * them out of the uplink again, with the netvm's DNS1/DNS2 or the upstream as source. Established
+     * or not, nothing is forwarded that neither enters nor leaves through a guest's vif.
+     */
+    @Test
+    void aReplyForAGuestWithoutRouteIsNotSentBackOutOfTheUplink() {
+        assertEquals(Verdict.DROP, walk.verdict(BasePolicy.FORWARD,
+                fromUplink("10.139.1.1", GUEST, UDP, 40002, ESTABLISHED).out("eth0", 0)));
+        assertEquals(Verdict.DROP, walk.verdict(BasePolicy.FORWARD,
+                fromUplink(OUT, GUEST, ICMP, 0, ESTABLISHED).out("eth0", 0)));
+        assertEquals(Verdict.DROP, walk.verdict(BasePolicy.FORWARD,
+                fromUplink(OUT, "10.0.0.1", TCP, 443, RELATED).out("eth1", 0)));
+        // the guests' own flows stay as they were
+        assertEquals(Verdict.ACCEPT, walk.verdict(BasePolicy.FORWARD,
+                fromUplink(OUT, GUEST, UDP, 40002, ESTABLISHED).out("vif3.0", 2)));
+        assertEquals(Verdict.ACCEPT, walk.verdict(BasePolicy.FORWARD,
+                fromVif3(GUEST, OUT, UDP, 53, ESTABLISHED).out("eth0", 0)));
+    }
+
     @Test
     void featureRulesLandBetweenEarlyRulesAndCatchAlls() {
         Contribution proxy = Contribution.builder("dns-proxy")
