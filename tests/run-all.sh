@@ -85,6 +85,8 @@ fi
 
 read -r ut uf ue us < <(count bundles/*/target/surefire-reports/TEST-*.xml)
 read -r it if_ ie is < <(count tests/target/test-reports/*/TEST-*.xml)
+# no report at all (the build stopped before a module ran): zeros, not empty strings
+ut=${ut:-0} uf=${uf:-0} ue=${ue:-0} us=${us:-0} it=${it:-0} if_=${if_:-0} ie=${ie:-0} is=${is:-0}
 echo "unit tests (surefire):    $ut run, $((uf + ue)) failed, $us skipped"
 echo "in-framework tests (bnd): $it run, $((if_ + ie)) failed, $is skipped"
 echo "end-to-end checks:        $et run, $ef failed"
