@@ -113,7 +113,9 @@ public final class ControlServer {
         while (server.isOpen()) {
             try {
                 SocketChannel ch = server.accept();
-                Thread.ofVirtual().name("netvm-control-client").start(() -> serve(ch));
+                // a platform thread: control requests never wait for a carrier that guests' xenstore
+                // connections (virtual threads) keep busy
+                Thread.ofPlatform().daemon().name("netvm-control-client").start(() -> serve(ch));
             } catch (IOException e) {
                 if (server.isOpen()) {
                     log.warn("control socket accept failed: {}", e.toString());

@@ -95,7 +95,10 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     @Activate
     public DataplaneReconciler(DataplaneConfig config, @Reference(service = LoggerFactory.class) Logger logger) {
-        this(Settings.of(config), Clock.SYSTEM, Executors.newVirtualThreadPerTaskExecutor(),
+        // platform threads: completing the callers' stages (a vif waits on them) never waits for a
+        // carrier that guests' xenstore connections (virtual threads) keep busy
+        this(Settings.of(config), Clock.SYSTEM,
+                Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("netvm-dataplane-callback-", 0).factory()),
                 logger, new FileForwardingMarker(java.nio.file.Path.of(config.markerDir())),
                 scripts(config, logger));
         start();

@@ -108,7 +108,7 @@ final class InteractiveNft implements NftShell {
         cmd.add("-i");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         BlockingQueue<String> q = new ArrayBlockingQueue<>(4096);
-        Thread.ofVirtual().name("nft-i-reader").start(() -> {
+        Thread.ofPlatform().daemon().name("nft-i-reader").start(() -> { // platform: never waits for a carrier
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String l; (l = r.readLine()) != null;) {
                     q.put(l);

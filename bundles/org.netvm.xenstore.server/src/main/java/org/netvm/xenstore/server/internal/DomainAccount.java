@@ -160,10 +160,16 @@ final class DomainAccount {
      * domain holding nothing may still ask: its replies are bounded by the outstanding quota). {@code onWait} runs once if it has to wait. False (nothing counted) if
      * {@code closed} says the connection went away meanwhile.
      */
-    synchronized boolean reserve(BooleanSupplier closed, Runnable onWait) throws InterruptedException {
+    boolean reserve(BooleanSupplier closed, Runnable onWait) throws InterruptedException {
         boolean waited = false;
-        while (outstanding >= quotas.maxOutstanding() || memory() >= quotas.memoryHard()
-                || (memory() > 0 && allGuests.full())) {
+        while (true) {
+            synchronized (this) {
+                if (outstanding < quotas.maxOutstanding() && memory() < quotas.memoryHard()
+                        && !(memory() > 0 && allGuests.full())) {
+                    outstanding++;
+                    return true;
+                }
+            }
             if (closed.getAsBoolean()) {
                 return false;
             }
@@ -171,10 +177,11 @@ final class DomainAccount {
                 waited = true;
                 onWait.run();
             }
-            wait(200);
+            // a sleep outside the monitor: a waiting reader never holds the account's monitor, and a
+            // virtual thread unmounts while it sleeps (Object.wait inside synchronized could keep its
+            // carrier: a hostile guest's 16 waiting readers starved every other virtual thread)
+            Thread.sleep(20);
         }
-        outstanding++;
-        return true;
     }
 
     /** Wakes readers waiting in {@link #reserve} (a connection closed). */

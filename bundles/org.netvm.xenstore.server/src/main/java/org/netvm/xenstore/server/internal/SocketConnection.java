@@ -71,9 +71,12 @@ final class SocketConnection implements MessageSink {
             }
             account = session.account;
         }
-        Thread.ofVirtual().name(name + "-writer").start(this::writeLoop);
+        // dom0 (the netvm's own agent and toolstack) on platform threads: whatever guests' connections
+        // do to the virtual threads' carriers, the netvm's own requests keep threads of their own
+        Thread.Builder threads = domid == 0 ? Thread.ofPlatform().daemon() : Thread.ofVirtual();
+        threads.name(name + "-writer").start(this::writeLoop);
         DomainAccount a = session.account;
-        Thread.ofVirtual().name(name + "-reader").start(() -> readLoop(session, a));
+        threads.name(name + "-reader").start(() -> readLoop(session, a));
         return true;
     }
 

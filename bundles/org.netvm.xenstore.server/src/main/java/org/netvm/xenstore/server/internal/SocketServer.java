@@ -47,7 +47,8 @@ final class SocketServer implements AutoCloseable {
             Files.deleteIfExists(path);
             throw e;
         }
-        Thread.ofVirtual().name("xenstored-accept-dom" + domid).start(this::acceptLoop);
+        (domid == 0 ? Thread.ofPlatform().daemon() : Thread.ofVirtual()).name("xenstored-accept-dom" + domid)
+                .start(this::acceptLoop);
     }
 
     static Set<PosixFilePermission> permissions(int mode) {
