@@ -160,16 +160,10 @@ final class DomainAccount {
      * domain holding nothing may still ask: its replies are bounded by the outstanding quota). {@code onWait} runs once if it has to wait. False (nothing counted) if
      * {@code closed} says the connection went away meanwhile.
      */
-    boolean reserve(BooleanSupplier closed, Runnable onWait) throws InterruptedException {
+    synchronized boolean reserve(BooleanSupplier closed, Runnable onWait) throws InterruptedException {
         boolean waited = false;
-        while (true) {
-            synchronized (this) {
-                if (outstanding < quotas.maxOutstanding() && memory() < quotas.memoryHard()
-                        && !(memory() > 0 && allGuests.full())) {
-                    outstanding++;
-                    return true;
-                }
-            }
+        while (outstanding >= quotas.maxOutstanding() || memory() >= quotas.memoryHard()
+                || (memory() > 0 && allGuests.full())) {
             if (closed.getAsBoolean()) {
                 return false;
             }
@@ -177,11 +171,10 @@ final class DomainAccount {
                 waited = true;
                 onWait.run();
             }
-            // a sleep outside the monitor: a waiting reader never holds the account's monitor, and a
-            // virtual thread unmounts while it sleeps (Object.wait inside synchronized could keep its
-            // carrier: a hostile guest's 16 waiting readers starved every other virtual thread)
-            Thread.sleep(20);
+            wait(200);
         }
+        outstanding++;
+        return true;
     }
 
     /** Wakes readers waiting in {@link #reserve} (a connection closed). */
