@@ -159,12 +159,37 @@ class DomainQuotaTest {
             assertTrue(a.memory() <= Quotas.DEFAULTS.memoryHard(), "memory " + a.memory());
             assertTrue(sent.get() < 40L * 40_000, "the senders are held back by their sockets");
             assertEquals(mid, sent.get(), "no more requests taken while the replies are not read");
-            // the connections within the quota are not dropped: replies come, in order, once read
-            SocketChannel first = clients.getFirst();
-            first.configureBlocking(true);
-            Message reply = Message.read(first, Message.MAX_PAYLOAD);
-            assertEquals(1, reply.requestId());
-            assertEquals(4000, reply.payload().length);
+            // the connections within the quota are not dropped: once every client reads, each kept
+            // connection answers, in order, from its first request (which one got its requests taken
+            // first depends on scheduling, so all are drained at once, as real clients would)
+            List<Thread> readers = new ArrayList<>();
+            List<Message> firstReplies = java.util.Collections.synchronizedList(new ArrayList<>());
+            AtomicLong closedByServer = new AtomicLong();
+            for (SocketChannel ch : clients) {
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        Message m = Message.read(ch, Message.MAX_PAYLOAD);
+                        firstReplies.add(m);
+                        while (true) {
+                            Message.read(ch, Message.MAX_PAYLOAD);
+                        }
+                    } catch (IOException e) {
+                        if (firstReplies.size() < clients.size() && !ch.isOpen()) {
+                            return; // closed by the test
+                        }
+                        closedByServer.incrementAndGet(); // over the connection quota: EOF before any reply
+                    }
+                }));
+            }
+            long answered = System.nanoTime() + 20_000_000_000L;
+            while (firstReplies.size() + closedByServer.get() < clients.size() && System.nanoTime() < answered) {
+                Thread.sleep(20);
+            }
+            assertEquals(Quotas.DEFAULTS.maxConnections(), firstReplies.size(), "every kept connection answers");
+            for (Message reply : List.copyOf(firstReplies)) {
+                assertEquals(1, reply.requestId(), "replies come in order");
+                assertEquals(4000, reply.payload().length);
+            }
         } finally {
             for (SocketChannel ch : clients) {
                 ch.close();
@@ -174,11 +199,13 @@ class DomainQuotaTest {
             }
         }
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while ((account().memory() > 0 || account().outstanding() > 0) && System.nanoTime() < deadline) {
+        while ((account().memory() > 0 || account().outstanding() > 0 || account().connections() > 0)
+                && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
         assertEquals(0, account().memory(), "what closed connections held is released");
         assertEquals(0, account().outstanding());
+        assertEquals(0, account().connections(), "every closed connection is counted out");
         try (RawClient again = new RawClient(guestSocket())) {
             assertEquals("guest", again.req(READ, "name\0"));
         }
