@@ -3,6 +3,7 @@ package org.netvm.dataplane.internal;
 import java.io.StringWriter;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import jakarta.json.Json;
 import jakarta.json.JsonArrayBuilder;
@@ -17,14 +18,17 @@ import org.netvm.dataplane.OwnedState;
  */
 final class PlanJson {
 
-    static final String SCHEMA = "netvm.plan/1";
+    /** 2: {@code numeric} added; the texts are shown with symbolic names unless it is true (1: always numeric). */
+    static final String SCHEMA = "netvm.plan/2";
     static final String BACKEND_SCHEMA = "netvm.backend/1";
 
     private PlanJson() {
     }
 
-    static String render(BackendControl.DryRun d) {
-        JsonObjectBuilder o = Json.createObjectBuilder().add("schema", SCHEMA);
+    /** {@code numeric}: the backend's canonical texts as compared, else with {@link SymbolicNames}. */
+    static String render(BackendControl.DryRun d, boolean numeric) {
+        UnaryOperator<String> show = PlanCommand.shown(numeric);
+        JsonObjectBuilder o = Json.createObjectBuilder().add("schema", SCHEMA).add("numeric", numeric);
         o.add("contributions", d.contributions());
         JsonArrayBuilder leftOut = Json.createArrayBuilder();
         d.leftOut().forEach((owner, why) -> leftOut.add(Json.createObjectBuilder().add("owner", owner).add("reason", why)));
@@ -35,7 +39,7 @@ final class PlanJson {
         if (d.backend() == null) {
             o.addNull("expected");
         } else {
-            o.add("expected", owned(d.expected()));
+            o.add("expected", owned(d.expected(), show));
         }
         put(o, "readBackError", d.actual() == null ? d.readBackError() : null);
         List<String> diff = d.backend() == null || d.actual() == null ? null : d.expected().diff(d.actual());
@@ -45,7 +49,7 @@ final class PlanJson {
         } else {
             o.add("inSync", diff.isEmpty());
             JsonArrayBuilder lines = Json.createArrayBuilder();
-            diff.forEach(lines::add);
+            diff.stream().map(show).forEach(lines::add);
             o.add("diff", lines);
         }
         return write(o);
@@ -78,26 +82,27 @@ final class PlanJson {
         return text.toString().strip() + "\n";
     }
 
-    private static JsonObjectBuilder owned(OwnedState s) {
+    private static JsonObjectBuilder owned(OwnedState s, UnaryOperator<String> show) {
         JsonArrayBuilder chains = Json.createArrayBuilder();
         s.chains().forEach((key, header) -> {
             JsonArrayBuilder rules = Json.createArrayBuilder();
-            s.rules().getOrDefault(key, List.of()).forEach(rules::add);
-            chains.add(Json.createObjectBuilder().add("key", key).add("header", header).add("rules", rules));
+            s.rules().getOrDefault(key, List.of()).stream().map(show).forEach(rules::add);
+            chains.add(Json.createObjectBuilder().add("key", key).add("header", show.apply(header)).add("rules", rules));
         });
         JsonArrayBuilder otherRules = Json.createArrayBuilder();
         s.rules().forEach((key, list) -> {
             if (!s.chains().containsKey(key)) {
                 JsonArrayBuilder rules = Json.createArrayBuilder();
-                list.forEach(rules::add);
+                list.stream().map(show).forEach(rules::add);
                 otherRules.add(Json.createObjectBuilder().add("key", key).add("rules", rules));
             }
         });
         JsonArrayBuilder sets = Json.createArrayBuilder();
         s.sets().forEach((key, header) -> {
             JsonArrayBuilder elements = Json.createArrayBuilder();
-            s.elements().getOrDefault(key, new java.util.TreeSet<>()).forEach(elements::add);
-            sets.add(Json.createObjectBuilder().add("key", key).add("header", header).add("elements", elements));
+            s.elements().getOrDefault(key, new java.util.TreeSet<>()).stream().map(show).forEach(elements::add);
+            sets.add(Json.createObjectBuilder().add("key", key).add("header", show.apply(header))
+                    .add("elements", elements));
         });
         return Json.createObjectBuilder().add("chains", chains).add("rulesInOtherChains", otherRules).add("sets", sets);
     }

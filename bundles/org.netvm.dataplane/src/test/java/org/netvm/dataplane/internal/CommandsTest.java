@@ -153,7 +153,7 @@ class CommandsTest {
 
         Captured json = run(plan, "--json");
         assertEquals(0, json.status(), json.err());
-        assertTrue(json.out().contains("\"schema\": \"netvm.plan/1\"") && json.out().contains("\"inSync\": true")
+        assertTrue(json.out().contains("\"schema\": \"netvm.plan/2\"") && json.out().contains("\"inSync\": true")
                 && json.out().contains("\"vif1.0 . 10.137.0.3\""), json.out());
 
         a.kernel = new OwnedState(a.kernel.chains(), a.kernel.rules(), a.kernel.sets(), new TreeMap<>());
@@ -166,5 +166,37 @@ class CommandsTest {
         assertTrue(differs.out().contains("\"inSync\": false")
                 && differs.out().contains("\"- element inet @allowed: vif1.0 . 10.137.0.3\""), differs.out());
         assertEquals(2, run(plan, "--bogus").status());
+    }
+
+    /** Issue 14: names by default, the canonical form with --numeric; the same difference either way. */
+    @Test
+    void planShowsNamesUnlessNumeric() {
+        TreeMap<String, List<String>> rules = new TreeMap<>(a.kernel.rules());
+        rules.put("inet input", List.of("ct state 0x2,0x4 meta l4proto 17 accept")); // unexpected in the kernel
+        a.kernel = new OwnedState(a.kernel.chains(), rules, a.kernel.sets(), a.kernel.elements());
+
+        Captured names = run(plan);
+        assertEquals(1, names.status(), "exit 1 when the kernel differs");
+        assertTrue(names.out().contains("+ rule inet input: ct state established,related meta l4proto udp accept\n"),
+                names.out());
+        Captured numeric = run(plan, "--numeric");
+        assertEquals(1, numeric.status());
+        assertTrue(numeric.out().contains("+ rule inet input: ct state 0x2,0x4 meta l4proto 17 accept\n"), numeric.out());
+        assertEquals(names.out().lines().filter(x -> x.startsWith("+ ") || x.startsWith("- ")).count(),
+                numeric.out().lines().filter(x -> x.startsWith("+ ") || x.startsWith("- ")).count());
+
+        Captured json = run(plan, "--numeric", "--json");
+        assertEquals(1, json.status());
+        assertTrue(json.out().contains("\"numeric\": true") && json.out().contains("\"inSync\": false")
+                && json.out().contains("ct state 0x2,0x4 meta l4proto 17 accept"), json.out());
+        Captured jsonNames = run(plan, "--json");
+        assertTrue(jsonNames.out().contains("\"numeric\": false")
+                && jsonNames.out().contains("ct state established,related meta l4proto udp accept"), jsonNames.out());
+
+        assertEquals(2, run(plan, "--numeric", "--numeric").status());
+        assertEquals(2, run(plan, "--json", "--bogus").status());
+        Captured help = run(plan, "--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().startsWith("usage: netvm plan [--json] [--numeric]\n"), help.out());
     }
 }
