@@ -72,6 +72,21 @@ else
     e2e_finish
 fi
 
+# --- netvm plan against the real kernel: names by default, the canonical form with --numeric (issue 14)
+check_plan() {
+    local name="netvm plan: in sync, names by default, --numeric as compared" text numeric st nst
+    text=$(nvx plan); st=$?
+    numeric=$(nvx plan --numeric); nst=$?
+    if [ "$st" = 0 ] && [ "$nst" = 0 ] && grep -qx '    ct state established,related accept' <<<"$text" &&
+       grep -qx '    ct state 0x2,0x4 accept' <<<"$numeric" && ! grep -q '0x2,0x4' <<<"$text" &&
+       [ "$(tail -1 <<<"$text")" = "# the kernel holds exactly this" ]; then
+        pass "$name" "$(grep -c '^    ' <<<"$text") lines"
+    else
+        fail "$name" "exit $st/$nst; $(grep -m3 'ct state' <<<"$text$numeric" | tr '\n' ' ')"
+    fi
+}
+check_plan
+
 # --- nftables: a rule deleted by hand
 nft_rule_present() { inns nft list chain inet netvm forward | grep -e 'ct state established,related accept' >/dev/null; }
 check_nft_rule() {
