@@ -16,6 +16,9 @@ import org.netvm.util.SystemProcessRunner;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.log.Logger;
+import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -31,10 +34,15 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * elements differ from the last plan applied, only {@code delete element}/{@code add element} lines are
  * sent; if that fails (e.g. an element was deleted by hand), the full transaction is sent instead.
  *
- * <p>Such changes (a guest's elements, a DNS chain) go through a long-lived {@code nft -i}
+ * <p>nft is reached through the {@link Nft} seam. Where libnftables loads (config {@code library}, the
+ * library {@code nft} itself uses) every transaction, change and listing is a call into it in-process
+ * ({@link LibNftables}): a status and error text per command buffer, no process start, nft's cache kept
+ * warm. Otherwise ({@link ProcessNft}) full transactions, read-back and sweeps use {@code nft -f}/{@code
+ * nft list} processes, and small changes (a guest's elements, a DNS chain) a long-lived {@code nft -i}
  * ({@link InteractiveNft}, one line = one transaction: 2–4 ms with 100–1 000 guests) rather than a new
- * {@code nft -f} process (25–45 ms here: process start plus loading the ruleset into nft's cache). Full
- * transactions, read-back and sweeps use {@code nft -f}/{@code nft list}.
+ * {@code nft -f} process (25–45 ms here: process start plus loading the ruleset into nft's cache).
+ * Read-back parses nft's JSON ({@code nft -j -n list table}, {@link NftJson}), whose schema is stable
+ * across nft versions, unlike its text.
  *
  * <p>User-owned chains ({@link org.netvm.dataplane.Chain#userOwned}, e.g. {@code custom-forward}): netvm's
  * rules there carry {@code comment "netvm"}; every other rule is the user's. A full transaction reads them
@@ -49,7 +57,6 @@ public final class NftablesBackend implements PacketFilterBackend {
     static final String NAME = "nftables";
     private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
     private static final int MAX_INTERACTIVE = 256 * 1024;
-    private static final Pattern TABLE_LINE = Pattern.compile("table (\\S+) (\\S+)");
 
     @ObjectClassDefinition(id = PID, name = "netvm nftables backend",
             description = "Programs packet filtering and NAT through nft, in tables of its own.")
@@ -75,21 +82,40 @@ public final class NftablesBackend implements PacketFilterBackend {
                 + "kernel has flowtables (probed once); off (the default until it is measured on a kernel with "
                 + "flowtables): no flowtable")
         boolean flowtable() default false;
+
+        @AttributeDefinition(description = "libnftables, called in-process for every transaction and listing "
+                + "(file name or path); empty, or a library that cannot be loaded: nft processes")
+        String library() default LibNftables.DEFAULT_LIBRARY;
     }
 
     private final ProcessRunner runner;
     private final List<String> nftPrefix;
+    private final Nft nft;
     private final NftRenderer renderer;
     private final NftShell shell;
     private final Fastpath fastpath; // null: none (tests and tools that count nft runs)
     private Plan lastApplied;
 
     @Activate
-    public NftablesBackend(Config config) {
+    public NftablesBackend(Config config, @Reference(service = LoggerFactory.class) Logger log) {
         this(new SystemProcessRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
                 config.tablePrefix(), argv -> config.interactive()
                         ? new InteractiveNft(argv, Duration.ofMillis(config.timeoutMillis()), "netvm-probe") : null,
-                config.flowtable());
+                config.flowtable(), library(config, log));
+        log.info("nftables backend: nft through {}", nft.describe());
+    }
+
+    /** libnftables as configured, or null (nft processes) when it is off or cannot be loaded. */
+    private static Nft library(Config config, Logger log) {
+        if (config.library().isEmpty()) {
+            return null;
+        }
+        try {
+            return LibNftables.open(config.library(), config.netns(), Duration.ofMillis(config.timeoutMillis()));
+        } catch (IOException | IllegalArgumentException e) {
+            log.warn("nftables backend: libnftables not usable, using nft processes: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** For tests and tools: {@code netns} empty for the own namespace; every change through {@code nft -f}. */
@@ -106,12 +132,26 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells) {
-        this(runner, nft, netns, tablePrefix, shells, null);
+        this(runner, nft, netns, tablePrefix, shells, null, null);
     }
 
-    /** {@code flowtable}: null for no fast path at all, else its configuration switch (see {@link Fastpath}). */
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable) {
+        this(runner, nft, netns, tablePrefix, shells, flowtable, null);
+    }
+
+    /** For tests and tools: every transaction and listing through {@code library} (e.g. {@link LibNftables}). */
+    NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix, Nft library) {
+        this(runner, nft, netns, tablePrefix, argv -> null, null, library);
+    }
+
+    /**
+     * {@code flowtable}: null for no fast path at all, else its configuration switch (see {@link Fastpath});
+     * {@code library}: the {@link Nft} of every transaction and listing, or null for nft processes (and
+     * then {@code shells} for small changes).
+     */
+    NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
+            java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable, Nft library) {
         this.runner = runner;
         this.renderer = new NftRenderer(tablePrefix);
         List<String> p = new ArrayList<>();
@@ -126,7 +166,8 @@ public final class NftablesBackend implements PacketFilterBackend {
         }
         p.add(nft);
         this.nftPrefix = List.copyOf(p);
-        this.shell = shells.apply(nftPrefix);
+        this.nft = library != null ? library : new ProcessNft(runner, nftPrefix);
+        this.shell = library != null ? null : shells.apply(nftPrefix);
         this.fastpath = flowtable == null ? null : new Fastpath(tablePrefix, flowtable, fastpathRunner());
     }
 
@@ -135,6 +176,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (shell != null) {
             shell.close();
         }
+        nft.close();
     }
 
     @Override
@@ -186,8 +228,8 @@ public final class NftablesBackend implements PacketFilterBackend {
             if (c.userOwned()) {
                 var inTable = listed.computeIfAbsent(c.family(), f -> {
                     try { // one listing per table; none there (first start): no user rules
-                        ProcessRunner.Result r = nft(List.of("list", "table", f.keyword(), renderer.table(f)), "");
-                        return r.ok() ? UserRules.parse(r.stdout()) : java.util.Map.of();
+                        Nft.Reply r = list("list table " + renderer.tableSpec(f), Nft.Output.TEXT);
+                        return r.ok() ? UserRules.parse(r.output()) : java.util.Map.of();
                     } catch (BackendException e) {
                         return java.util.Map.of();
                     }
@@ -214,26 +256,26 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (fastpath != null) {
             fastpath.refreshUplinks(lastApplied);
         }
-        NftListing listing = new NftListing();
-        ProcessRunner.Result tables = nft(List.of("-n", "list", "tables"), "");
+        NftJson listing = new NftJson();
+        Nft.Reply tables = list("list tables", Nft.Output.JSON);
         if (!tables.ok()) {
-            throw new BackendException("nft list tables failed", tables.stderr());
+            throw new BackendException("nft list tables failed", tables.error());
         }
-        for (String line : tables.stdout().split("\n")) {
-            var m = TABLE_LINE.matcher(line.strip());
-            if (!m.matches()) {
-                continue;
+        try {
+            for (String[] t : NftJson.tables(tables.output())) {
+                Family f = renderer.owned(t[0], t[1]);
+                if (f == null) {
+                    continue;
+                }
+                Nft.Reply r = list("list table " + renderer.tableSpec(f), Nft.Output.JSON);
+                if (r.ok()) {
+                    listing.parse(r.output());
+                } else if (!r.error().contains("No such file or directory")) {
+                    throw new BackendException("nft list table " + renderer.tableSpec(f) + " failed", r.error());
+                }
             }
-            Family f = renderer.owned(m.group(1), m.group(2));
-            if (f == null) {
-                continue;
-            }
-            ProcessRunner.Result r = nft(List.of("-n", "list", "table", f.keyword(), renderer.table(f)), "");
-            if (r.ok()) {
-                listing.parse(r.stdout());
-            } else if (!r.stderr().contains("No such file or directory")) {
-                throw new BackendException("nft list table " + renderer.tableSpec(f) + " failed", r.stderr());
-            }
+        } catch (jakarta.json.JsonException | ClassCastException | NullPointerException e) {
+            throw new BackendException("nft's JSON listing could not be read", String.valueOf(e.getMessage()), e);
         }
         OwnedState found = new OwnedState(new java.util.TreeMap<>(listing.chains),
                 new java.util.TreeMap<>(listing.rules), new java.util.TreeMap<>(listing.sets),
@@ -274,7 +316,7 @@ public final class NftablesBackend implements PacketFilterBackend {
             @Override
             public String nft(List<String> args, String stdin) {
                 try {
-                    ProcessRunner.Result r = NftablesBackend.this.nft(args, stdin);
+                    ProcessRunner.Result r = NftablesBackend.this.process(args, stdin);
                     return r.ok() ? null : "nft: " + r.stderr().strip();
                 } catch (BackendException e) {
                     return e.getMessage();
@@ -311,7 +353,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         return renderer.full(plan);
     }
 
-    /** A change of a few lines: through {@code nft -i} when there is one, else {@code nft -f}. */
+    /** A change of a few lines: through {@code nft -i} when there is one, else as any transaction. */
     private void small(String script) throws BackendException {
         if (shell == null || script.isEmpty() || script.length() > MAX_INTERACTIVE) {
             transaction(script);
@@ -333,14 +375,27 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (script.isEmpty()) {
             return;
         }
-        ProcessRunner.Result r = nft(List.of("-f", "-"), script);
+        Nft.Reply r;
+        try {
+            r = nft.run(script, Nft.Output.NONE);
+        } catch (IOException e) {
+            throw new BackendException("could not run nft (" + nft.describe() + ")", e.getMessage(), e);
+        }
         if (!r.ok()) {
-            throw new BackendException("nft rejected the transaction (exit " + r.exitCode() + "), nothing changed",
-                    r.stderr());
+            throw new BackendException("nft rejected the transaction, nothing changed", r.error());
         }
     }
 
-    private ProcessRunner.Result nft(List<String> args, String stdin) throws BackendException {
+    private Nft.Reply list(String command, Nft.Output output) throws BackendException {
+        try {
+            return nft.run(command, output);
+        } catch (IOException e) {
+            throw new BackendException("could not run nft (" + nft.describe() + ")", e.getMessage(), e);
+        }
+    }
+
+    /** An nft process (the fast path's probes and transactions). */
+    private ProcessRunner.Result process(List<String> args, String stdin) throws BackendException {
         List<String> argv = new ArrayList<>(nftPrefix);
         argv.addAll(args);
         try {

@@ -104,26 +104,31 @@ class NftablesBackendTest {
 
     @Test
     void readBackListsOwnTablesOnlyAndCanonicalises() throws Exception {
-        nft.answer(0, "table inet user\ntable inet netvm\ntable ip nat\ntable ip netvm-ip\n", "");
         nft.answer(0, """
-                table inet netvm {
-                	set allowed {
-                		type ifname . ipv4_addr
-                		elements = { "vif3.0" . 10.137.0.5,
-                			     "vif4.0" . 10.137.0.6 }
-                	}
-
-                	chain input {
-                		type filter hook input priority 0; policy drop;
-                		ct state 0x1 counter packets 12 bytes 3400 drop
-                		iifname "lo" accept
-                	}
-                }
+                {"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+                 {"table": {"family": "inet", "name": "user", "handle": 1}},
+                 {"table": {"family": "inet", "name": "netvm", "handle": 2}},
+                 {"table": {"family": "ip", "name": "nat", "handle": 3}},
+                 {"table": {"family": "ip", "name": "netvm-ip", "handle": 4}}]}
+                """, "");
+        nft.answer(0, """
+                {"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+                 {"table": {"family": "inet", "name": "netvm", "handle": 2}},
+                 {"set": {"family": "inet", "name": "allowed", "table": "netvm", "type": ["ifname", "ipv4_addr"],
+                   "handle": 8, "elem": [{"concat": ["vif4.0", "10.137.0.6"]}, {"concat": ["vif3.0", "10.137.0.5"]}]}},
+                 {"chain": {"family": "inet", "table": "netvm", "name": "input", "handle": 6, "type": "filter",
+                   "hook": "input", "prio": 0, "policy": "drop"}},
+                 {"rule": {"family": "inet", "table": "netvm", "chain": "input", "handle": 9, "expr": [
+                   {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": 1}},
+                   {"counter": {"packets": 12, "bytes": 3400}}, {"drop": null}]}},
+                 {"rule": {"family": "inet", "table": "netvm", "chain": "input", "handle": 10, "expr": [
+                   {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}, {"accept": null}]}}]}
                 """, "");
         nft.answer(1, "", "Error: No such file or directory\n");
         OwnedState s = backend("").readBack();
-        assertEquals(List.of("nft", "-n", "list", "table", "inet", "netvm"), nft.calls.get(1).argv());
-        assertEquals(List.of("nft", "-n", "list", "table", "ip", "netvm-ip"), nft.calls.get(2).argv());
+        assertEquals(List.of("nft", "-j", "-n", "list", "tables"), nft.calls.get(0).argv());
+        assertEquals(List.of("nft", "-j", "-n", "list", "table", "inet", "netvm"), nft.calls.get(1).argv());
+        assertEquals(List.of("nft", "-j", "-n", "list", "table", "ip", "netvm-ip"), nft.calls.get(2).argv());
         assertEquals(3, nft.calls.size());
         assertEquals("type filter hook input priority 0; policy drop;", s.chains().get("inet netvm/input"));
         assertEquals(List.of("ct state 0x1 counter drop", "iifname \"lo\" accept"), s.rules().get("inet netvm/input"));

@@ -16,18 +16,24 @@ import org.netvm.testing.netns.Netns;
 
 /**
  * Timings, run only with {@code -Dnetvm.bench=true} (as root), in a throwaway namespace:
- * {@code mvn -q -pl bundles/org.netvm.backend.nftables install -Dnetvm.bench=true -Dtest=NftablesBenchmarkTest}.
+ * {@code mvn -q -pl bundles/org.netvm.backend.nftables install -Dnetvm.bench=true -Dtest=NftablesBenchmarkTest}
+ * ({@code -Dnetvm.bench.sizes=100,1000} for fewer guests). The nft -i session and libnftables are measured
+ * one after the other in the same run, on the same plans.
  */
 class NftablesBenchmarkTest {
 
     static Plan withGuests(int n, int extra) {
+        return Plan.merge(QubesPlans.basePolicy(), guests(n, extra));
+    }
+
+    private static Contribution guests(int n, int extra) {
         Contribution.Builder g = Contribution.builder("guests");
         for (int i = 0; i < n + extra; i++) {
             String vif = "vif" + (i + 1) + ".0";
             String ip = "10." + (128 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256);
             g.element(QubesPlans.ALLOWED, SetElement.of(vif, ip)).element(QubesPlans.DOWNSTREAM, SetElement.of(ip));
         }
-        return Plan.merge(QubesPlans.basePolicy(), g.build());
+        return g.build();
     }
 
     @Test
@@ -37,7 +43,8 @@ class NftablesBenchmarkTest {
         try (Netns ns = Netns.create("nftbench")) {
             NftablesBackend b = new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft",
                     ns.name(), "netvm");
-            for (int n : new int[] {100, 1000, 10000}) {
+            for (String size : System.getProperty("netvm.bench.sizes", "100,1000,10000").split(",")) {
+                int n = Integer.parseInt(size.strip());
                 Plan plan = withGuests(n, 0);
                 List<Long> fresh = new ArrayList<>();
                 List<Long> replace = new ArrayList<>();
@@ -80,14 +87,72 @@ class NftablesBenchmarkTest {
                     bi.close();
                 }
                 long viaSession = (System.nanoTime() - t0) / changes;
+                // the same changes, a DNS change (the dnat-dns chain flushed and refilled) and the read-back
+                // through libnftables in-process, alternating with the nft -i session in the same run
+                Plan dnsA = Plan.merge(QubesPlans.basePolicy(), guests(n, 0), QubesPlans.dns(List.of("192.168.0.1", "9.9.9.9")));
+                Plan dnsB = Plan.merge(QubesPlans.basePolicy(), guests(n, 0), QubesPlans.dns(List.of("192.168.0.7", "9.9.9.9")));
+                long[] session = measureChanges(ns, null, plan, more, dnsA, dnsB, changes);
+                long[] lib = measureChanges(ns, LibNftables.open(LibNftables.DEFAULT_LIBRARY, ns.name(),
+                        Duration.ofSeconds(30)), plan, more, dnsA, dnsB, changes);
                 System.out.printf("N=%d elements/set (x2 sets): full apply %.1f ms (median of 3, empty table),"
                         + " full re-apply %.1f ms, readBack %.1f ms (nft list alone %.1f ms); one guest more or less:"
                         + " via nft -f %.2f ms, via the nft -i session %.3f ms (%.0fx faster)%n", n, median(fresh),
                         median(replace), readBack / 1e6, listOnly / 1e6, delta / 1e6, viaSession / 1e6,
                         (double) delta / Math.max(1, viaSession));
+                System.out.printf("N=%d   nft -i session: guest change %.3f ms, DNS change %.3f ms, full apply %.1f ms,"
+                        + " readBack %.1f ms%n", n, session[0] / 1e6, session[1] / 1e6, session[2] / 1e6, session[3] / 1e6);
+                System.out.printf("N=%d   libnftables:    guest change %.3f ms, DNS change %.3f ms, full apply %.1f ms,"
+                        + " readBack %.1f ms  (load %s)%n", n, lib[0] / 1e6, lib[1] / 1e6, lib[2] / 1e6, lib[3] / 1e6,
+                        java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0]);
             }
             b.sweep();
         }
+    }
+
+    /**
+     * Medians (ns) of a guest change, a DNS change, a full apply and a read-back, through a backend
+     * with {@code library} (null: nft processes and the nft -i session).
+     */
+    private static long[] measureChanges(Netns ns, Nft library, Plan plan, Plan more, Plan dnsA, Plan dnsB,
+            int changes) throws Exception {
+        NftablesBackend b = library == null
+                ? new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft", ns.name(), "netvm",
+                        Duration.ofSeconds(30))
+                : new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft", ns.name(), "netvm", library);
+        List<Long> guest = new ArrayList<>();
+        List<Long> dns = new ArrayList<>();
+        List<Long> full = new ArrayList<>();
+        List<Long> read = new ArrayList<>();
+        try {
+            b.apply(plan);
+            b.apply(more);
+            b.apply(plan);
+            for (int i = 0; i < changes; i++) {
+                long t0 = System.nanoTime();
+                b.apply(i % 2 == 0 ? more : plan);
+                guest.add(System.nanoTime() - t0);
+            }
+            b.apply(dnsA);
+            for (int i = 0; i < changes; i++) {
+                long t0 = System.nanoTime();
+                b.apply(i % 2 == 0 ? dnsB : dnsA);
+                dns.add(System.nanoTime() - t0);
+            }
+            for (int i = 0; i < 3; i++) {
+                b.sweep(); // the next apply is a full transaction into an empty namespace
+                long t0 = System.nanoTime();
+                b.apply(dnsA);
+                full.add(System.nanoTime() - t0);
+                t0 = System.nanoTime();
+                assertEquals(java.util.List.of(), b.expected(dnsA).diff(b.readBack()));
+                read.add(System.nanoTime() - t0);
+            }
+        } finally {
+            b.sweep();
+            b.close();
+        }
+        return new long[] {(long) (median(guest) * 1e6), (long) (median(dns) * 1e6), (long) (median(full) * 1e6),
+                (long) (median(read) * 1e6)};
     }
 
     private static double median(List<Long> ns) {

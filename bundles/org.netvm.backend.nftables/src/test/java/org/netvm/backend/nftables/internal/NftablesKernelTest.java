@@ -45,7 +45,9 @@ class NftablesKernelTest {
     private static final SetRef BLOCKED = SetRef.of(Family.INET, "blocked");
     private static Netns ns;
     private static Netns peer;
-    private static NftablesBackend backend;
+    static NftablesBackend backend;
+    /** Set by {@link NftablesLibraryKernelTest}: the same tests with libnftables in-process. */
+    static boolean library;
 
     @BeforeAll
     static void setUp() throws IOException {
@@ -53,7 +55,16 @@ class NftablesKernelTest {
         ns = Netns.create("nft");
         peer = ns.peer("nftpeer");
         ns.veth("veth0", "10.99.0.1/24", peer, "veth1", "10.99.0.2/24");
-        backend = new NftablesBackend(new SystemProcessRunner(Duration.ofSeconds(30)), "nft", ns.name(), "netvm");
+        backend = newBackend();
+    }
+
+    /** A backend on the test namespace: nft processes, or libnftables when {@link #library} is set. */
+    static NftablesBackend newBackend() throws IOException {
+        SystemProcessRunner runner = new SystemProcessRunner(Duration.ofSeconds(30));
+        return library
+                ? new NftablesBackend(runner, "nft", ns.name(), "netvm",
+                        LibNftables.open(LibNftables.DEFAULT_LIBRARY, ns.name(), Duration.ofSeconds(30)))
+                : new NftablesBackend(runner, "nft", ns.name(), "netvm");
     }
 
     @AfterAll
@@ -254,10 +265,10 @@ class NftablesKernelTest {
 
         backend.apply(QubesPlans.withExtensionInCustomForward()); // netvm's rules in a user-owned chain change
         assertNoDrift(QubesPlans.withExtensionInCustomForward());
-        NftablesBackend restarted = new NftablesBackend(new SystemProcessRunner(Duration.ofSeconds(30)), "nft",
-                ns.name(), "netvm");
+        NftablesBackend restarted = newBackend();
         restarted.apply(plan); // a new agent: no memory of the last plan
         assertEquals(List.of(), restarted.expected(plan).diff(restarted.readBack()));
+        restarted.close();
         long after = packets(ns.ok("nft", "list", "chain", "inet", "netvm", "custom-input"), "tcp dport 9");
         assertTrue(peer.tcpAnswered("10.99.0.1", 9, 2), "still accepted after the restart's apply");
         assertTrue(packets(ns.ok("nft", "list", "chain", "inet", "netvm", "custom-input"), "tcp dport 9") > after,
