@@ -90,6 +90,10 @@ class FirewallBenchmark {
         double[] floorMs = new double[fullMs.length];
         nft.apply(full); // warm-up
         String script = ((NftablesBackend) nft).render(full);
+        String dump = System.getProperty("netvm.bench.dump", "");
+        if (!dump.isEmpty()) { // the script, for profiling nft by hand
+            java.nio.file.Files.writeString(java.nio.file.Path.of(dump), script);
+        }
         for (int i = 0; i < fullMs.length; i++) {
             long m0 = System.nanoTime();
             plan(base, chains);
