@@ -88,9 +88,24 @@ class FirewallBenchmark {
         double[] mergeFullMs = new double[fullMs.length];
         double[] renderMs = new double[fullMs.length];
         double[] floorMs = new double[fullMs.length];
+        double[] oldFloorMs = new double[fullMs.length];
+        double[] hugeFloorMs = new double[fullMs.length];
         nft.apply(full); // warm-up
         String script = ((NftablesBackend) nft).render(full);
+        String dump = System.getProperty("netvm.bench.dump", "");
+        if (!dump.isEmpty()) { // the script, for profiling nft by hand
+            java.nio.file.Files.writeString(java.nio.file.Path.of(dump), script);
+        }
+        String oldScript = everyChainDeclaredTwice(script);
         for (int i = 0; i < fullMs.length; i++) {
+            nft.sweep();
+            long o0 = System.nanoTime();
+            run(List.of("nft", "-f", "-"), oldScript); // the same plan as rendered before d0c8b94
+            oldFloorMs[i] = ms(o0);
+            nft.sweep();
+            long h0 = System.nanoTime();
+            run(List.of("env", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1", "nft", "-f", "-"), script);
+            hugeFloorMs[i] = ms(h0);
             long m0 = System.nanoTime();
             plan(base, chains);
             mergeFullMs[i] = ms(m0);
@@ -165,8 +180,43 @@ class FirewallBenchmark {
                 median(renderMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms   (%d bytes)%n", "kernel floor: nft -f of the same script (median)",
                 median(floorMs), script.length());
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms   (%d bytes)%n", "  before d0c8b94: every chain declared, then filled (median)",
+                median(oldFloorMs), oldScript.length());
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  the same with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (median)",
+                median(hugeFloorMs));
+        System.out.println("  measured old floor: " + list(oldFloorMs) + "; hugetlb floor: " + list(hugeFloorMs));
         System.out.println("  measured full: " + list(fullMs) + "; floor: " + list(floorMs) + "; one change: "
                 + list(oneMs));
+    }
+
+    /**
+     * {@code script} as NftRenderer wrote it before d0c8b94: every regular chain declared empty at the top of
+     * its table (then written again with its rules), so the two renderings are compared in the same run.
+     */
+    private static String everyChainDeclaredTwice(String script) {
+        StringBuilder out = new StringBuilder();
+        StringBuilder table = null;
+        StringBuilder declarations = null;
+        String pending = null;
+        for (String line : script.split("\n", -1)) {
+            if (line.startsWith("table ")) {
+                table = new StringBuilder();
+                declarations = new StringBuilder();
+                out.append(line).append('\n');
+            } else if (table != null && line.equals("}")) {
+                out.append(declarations).append(table).append("}\n");
+                table = null;
+            } else if (table != null) {
+                if (pending != null && !line.startsWith("\t\ttype ")) { // base chains were declared with their hook
+                    declarations.append(pending).append("\n\t}\n");
+                }
+                pending = line.startsWith("\tchain ") ? line : null;
+                table.append(line).append('\n');
+            } else if (!line.isEmpty()) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
     }
 
     private static Plan plan(List<Contribution> base, Map<Integer, Contribution> chains) {
