@@ -88,6 +88,15 @@ class ConntrackNetnsTest {
     }
 
     @Test
+    void icmpEntriesCarryTheTypeOfTheirFirstPacket() throws KernelException {
+        traffic();
+        List<ConntrackEntry> ofA = kernel.conntrack().entries(List.of(A, A6));
+        assertTrue(ofA.stream().anyMatch(e -> e.protocol() == 1 && e.icmpType() == 8), "echo request: " + ofA);
+        assertTrue(ofA.stream().anyMatch(e -> e.protocol() == 58 && e.icmpType() == 128), "ICMPv6 echo request: " + ofA);
+        assertTrue(ofA.stream().filter(e -> e.protocol() == 17).allMatch(e -> e.icmpType() == -1), ofA.toString());
+    }
+
+    @Test
     void anAddressWithoutEntriesDeletesNothing() throws KernelException {
         traffic();
         assertEquals(0, kernel.conntrack().delete(IpPrefix.parseAddress("10.137.0.77")));

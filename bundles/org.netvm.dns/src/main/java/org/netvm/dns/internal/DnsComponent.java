@@ -17,6 +17,7 @@ import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dns.NameserverSource;
 import org.netvm.dns.UpstreamListener;
+import org.netvm.kernel.Kernel;
 import org.netvm.util.Tasks;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.xenstore.Watch;
@@ -46,6 +47,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * configuration change) only asks for a reconcile; one thread reconciles: it re-reads what is dirty,
  * computes the mapping and puts a new contribution only when the mapping differs from the last one put.
  * The dataplane keeps a put contribution desired and retries it itself, so a failed put is only logged.
+ * Once a put is in the kernel, guests' tracked DNS flows that an earlier mapping translated elsewhere are
+ * deleted ({@link StaleDnsFlows}), so their next packet follows the new mapping.
  * On deactivation the contribution is replaced by drop rules (fail closed: queries to the virtual
  * addresses never leave through the uplink unmodified).
  */
@@ -78,6 +81,7 @@ public final class DnsComponent {
     private final XenStore xenstore;
     private final Logger log;
     private final Tasks tasks;
+    private final StaleDnsFlows staleFlows;
     private final Map<NameserverSource, Bound> sources = new ConcurrentHashMap<>();
     private final AtomicBoolean pending = new AtomicBoolean();
     private final Set<UpstreamListener> listeners = ConcurrentHashMap.newKeySet();
@@ -94,16 +98,19 @@ public final class DnsComponent {
     private boolean closed;
 
     @Activate
-    public DnsComponent(@Reference Dataplane dataplane, @Reference XenStore xenstore,
+    public DnsComponent(@Reference Dataplane dataplane, @Reference XenStore xenstore, @Reference Kernel kernel,
             @Reference(service = LoggerFactory.class) Logger log, Config config) {
-        this(dataplane, xenstore, log, new ExecutorTasks("netvm-dns"), config);
+        this(dataplane, xenstore, log, new ExecutorTasks("netvm-dns"), new StaleDnsFlows(kernel::conntrack, log),
+                config);
     }
 
-    DnsComponent(Dataplane dataplane, XenStore xenstore, Logger log, Tasks tasks, Config config) {
+    DnsComponent(Dataplane dataplane, XenStore xenstore, Logger log, Tasks tasks, StaleDnsFlows staleFlows,
+            Config config) {
         this.dataplane = dataplane;
         this.xenstore = xenstore;
         this.log = log;
         this.tasks = tasks;
+        this.staleFlows = staleFlows;
         configure(config);
         virtual = VirtualDns.defaults(defaultPrimary, defaultSecondary);
         tasks.execute(this::watchXenstore);
@@ -273,8 +280,17 @@ public final class DnsComponent {
         stage.whenComplete((ok, error) -> {
             if (error != null) {
                 log.error("DNS mapping {} not applied yet (the dataplane retries it): {}", mapping, error.toString());
+            } else {
+                tasks.execute(() -> cutStaleFlows(mapping));
             }
         });
+    }
+
+    /** The mapping is in the kernel: flows still translated by an earlier one are deleted (unless a newer one was put since). */
+    private void cutStaleFlows(DnsMapping mapping) {
+        if (mapping == lastPut && !closed) {
+            staleFlows.cut(mapping);
+        }
     }
 
     /** Where DNS1/DNS2 go, in order, without repeats and drops. */

@@ -12,6 +12,7 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
 import org.netvm.dns.NameserverSource;
+import org.netvm.dns.internal.Fakes.FakeConntrackTable;
 import org.netvm.dns.internal.Fakes.FakeSource;
 import org.netvm.dns.internal.Fakes.ManualTasks;
 import org.netvm.testing.config.Configs;
@@ -25,10 +26,12 @@ class DnsComponentTest {
     private final FakeXenStore xenstore = Fakes.xenstore();
     private final ManualTasks tasks = new ManualTasks();
     private final List<String> logs = new ArrayList<>();
+    private final FakeConntrackTable conntrack = new FakeConntrackTable();
     private long nextId = 1;
 
     private DnsComponent start() {
-        DnsComponent c = new DnsComponent(dataplane, xenstore, Loggers.recording(logs), tasks, Configs.of(DnsComponent.Config.class));
+        DnsComponent c = new DnsComponent(dataplane, xenstore, Loggers.recording(logs), tasks,
+                new StaleDnsFlows(() -> conntrack, Loggers.recording(logs)), Configs.of(DnsComponent.Config.class));
         tasks.runNow();
         return c;
     }
@@ -66,6 +69,49 @@ class DnsComponentTest {
 
     private static String daddr(Rule r) {
         return ((org.netvm.dataplane.Match.Address) r.matches().getFirst()).prefix().toString();
+    }
+
+    /**
+     * A change of upstreams: once the new mapping's put has completed (not before), a guest's flow to DNS1
+     * that went to the old upstream is deleted; a flow to the current upstream and other traffic stay.
+     */
+    @Test
+    void flowsToAnEarlierUpstreamAreCutOnceTheNewMappingIsInTheKernel() {
+        DnsComponent c = start();
+        FakeSource system = new FakeSource("192.168.0.1", "9.9.9.9");
+        bind(c, system, NameserverSource.BUILTIN_RANKING);
+        var old = Fakes.dnsFlow(17, "10.137.0.5", 40053, "10.139.1.1", "192.168.0.1");
+        var kept = Fakes.dnsFlow(17, "10.137.0.5", 40054, "10.139.1.2", "9.9.9.9");
+        conntrack.entries.addAll(List.of(old, kept));
+        int deletesBefore = conntrack.deletes.size();
+
+        dataplane.hold(true);
+        system.set("192.168.0.2", "9.9.9.9");
+        tasks.runNow();
+        assertEquals(deletesBefore, conntrack.deletes.size(), "nothing cut before the put completed");
+        dataplane.completeHeld();
+        tasks.runNow();
+
+        assertEquals(List.of(kept), conntrack.entries);
+        assertEquals(List.of(Fakes.ips("10.139.1.1", "10.139.1.2")), conntrack.deletes.subList(deletesBefore,
+                conntrack.deletes.size()));
+    }
+
+    /** A put that completes after a newer one was made cuts nothing: the newer one's completion decides. */
+    @Test
+    void anOutdatedCompletionCutsNothing() {
+        DnsComponent c = start();
+        FakeSource system = new FakeSource("192.168.0.1");
+        bind(c, system, NameserverSource.BUILTIN_RANKING);
+        int deletesBefore = conntrack.deletes.size();
+        dataplane.hold(true);
+        system.set("192.168.0.2");
+        tasks.runNow();
+        system.set("192.168.0.3");
+        tasks.runNow();
+        dataplane.completeHeld();
+        tasks.runNow();
+        assertEquals(1, conntrack.deletes.size() - deletesBefore, "only the latest mapping's cut");
     }
 
     @Test

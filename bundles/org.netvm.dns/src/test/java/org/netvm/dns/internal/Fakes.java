@@ -113,4 +113,36 @@ final class Fakes {
             closed = true;
         }
     }
+
+    /** A conntrack table in memory: a delete removes the chosen entries that involve the addresses, as the kernel's does. */
+    static final class FakeConntrackTable implements org.netvm.kernel.ConntrackTable {
+        final List<org.netvm.kernel.ConntrackEntry> entries = new java.util.ArrayList<>();
+        final List<List<InetAddress>> deletes = new java.util.ArrayList<>();
+        RuntimeException failure;
+
+        @Override
+        public List<org.netvm.kernel.ConntrackEntry> entries(java.util.Collection<InetAddress> addresses) {
+            return entries.stream().filter(e -> addresses.stream().anyMatch(e::involves)).toList();
+        }
+
+        @Override
+        public int delete(java.util.Collection<InetAddress> addresses,
+                java.util.function.Predicate<org.netvm.kernel.ConntrackEntry> which) {
+            deletes.add(List.copyOf(addresses));
+            if (failure != null) {
+                throw failure;
+            }
+            List<org.netvm.kernel.ConntrackEntry> gone = entries(addresses).stream().filter(which).toList();
+            entries.removeAll(gone);
+            return gone.size();
+        }
+    }
+
+    /** A guest's DNS flow: {@code guest:port -> virtual:53}, answered by {@code replySource}. */
+    static org.netvm.kernel.ConntrackEntry dnsFlow(int protocol, String guest, int port, String virtual,
+            String replySource) {
+        return new org.netvm.kernel.ConntrackEntry(protocol,
+                new org.netvm.kernel.ConntrackEntry.Tuple(ip(guest), ip(virtual), port, 53),
+                new org.netvm.kernel.ConntrackEntry.Tuple(ip(replySource), ip(guest), 53, port));
+    }
 }

@@ -51,6 +51,7 @@ class ResolvConfWatchTest {
         FakeDataplane dataplane = Fakes.dataplane();
         dataplane.onPut(c -> puts.add(new Put(System.nanoTime(), c)));
         dns = new DnsComponent(dataplane, Fakes.xenstore(), Loggers.recording(logs), new ExecutorTasks("test-dns"),
+                new StaleDnsFlows(Fakes.FakeConntrackTable::new, Loggers.recording(logs)),
                 Configs.of(DnsComponent.Config.class));
         dns.addSource(files, java.util.Map.of(Constants.SERVICE_RANKING, NameserverSource.BUILTIN_RANKING,
                 Constants.SERVICE_ID, 1L));

@@ -16,6 +16,7 @@ import org.netvm.dataplane.Dataplane;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dns.UpstreamListener;
 import org.netvm.firewall.FirewallStatus;
+import org.netvm.kernel.Kernel;
 import org.netvm.util.ExecutorTasks;
 import org.netvm.util.Tasks;
 import org.netvm.xenstore.Watch;
@@ -64,7 +65,8 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         @AttributeDefinition(description = "How long a dsthost name may take to resolve, in milliseconds")
         long resolveTimeoutMillis() default 3000;
 
-        @AttributeDefinition(description = "Path of the conntrack tool; empty to look in /usr/sbin, /sbin, /usr/bin")
+        @AttributeDefinition(description = "Ignored: flows a new rule forbids are cut over ctnetlink, without the "
+                + "conntrack tool (kept so that configurations which set it still load)")
         String conntrackPath() default "";
     }
 
@@ -92,12 +94,12 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     private final List<Integer> withdrawn = new ArrayList<>();
 
     @Activate
-    public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs,
+    public FirewallComponent(@Reference Dataplane dataplane, @Reference XenStore xs, @Reference Kernel kernel,
             @Reference(service = LoggerFactory.class) Logger log, Config config) {
         this(dataplane, xs, log, new ExecutorTasks("netvm-firewall"),
                 HostResolution.uncached(new org.netvm.util.SystemProcessRunner(
                         java.time.Duration.ofMillis(Math.max(100, config.resolveTimeoutMillis())))),
-                new ConntrackTool(List.of(), config.conntrackPath(), 10_000), Clock.systemUTC(), config);
+                new KernelConntrack(kernel::conntrack, log), Clock.systemUTC(), config);
     }
 
     FirewallComponent(Dataplane dataplane, XenStore xs, Logger log, Tasks tasks, HostResolution.Resolver resolver,

@@ -1,6 +1,6 @@
 package org.netvm.firewall.internal;
 
-import java.util.ArrayList;
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Objects;
 import org.netvm.dataplane.ChainRef;
@@ -10,9 +10,10 @@ import org.netvm.dataplane.Match;
 import org.netvm.dataplane.Match.Protocol;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.Verdict;
+import org.netvm.kernel.ConntrackEntry;
 
 /**
- * One tracked connection of a guest, as {@code conntrack -L} prints it, and whether a guest chain still
+ * One tracked connection of a guest, from its conntrack entry (ctnetlink), and whether a guest chain still
  * allows it. The destination is the one the forward hook saw: the reply's source (after DNAT).
  *
  * @param protocol  tcp, udp, icmp or icmpv6 (others: null)
@@ -24,47 +25,26 @@ import org.netvm.dataplane.Verdict;
  */
 record Flow(Protocol protocol, IpAddress source, IpAddress origDst, IpAddress dst, int dport, int icmpType) {
 
-    /** Parses one line of {@code conntrack -L}; null if it is not a flow this class understands. */
-    static Flow parse(String line) {
-        String[] w = line.trim().split("\\s+");
-        if (w.length < 4) {
-            return null;
-        }
-        Protocol p = switch (w[0]) {
-            case "tcp" -> Protocol.TCP;
-            case "udp" -> Protocol.UDP;
-            case "icmp" -> Protocol.ICMP;
-            case "icmpv6" -> Protocol.ICMPV6;
+    /** The flow of a conntrack entry; null for a protocol this class does not judge (those are never cut). */
+    static Flow of(ConntrackEntry e) {
+        Protocol p = switch (e.protocol()) {
+            case 6 -> Protocol.TCP;
+            case 17 -> Protocol.UDP;
+            case 1 -> Protocol.ICMP;
+            case 58 -> Protocol.ICMPV6;
             default -> null;
         };
-        List<String> src = new ArrayList<>();
-        List<String> dst = new ArrayList<>();
-        int dport = 0;
-        int type = -1;
-        for (String word : w) {
-            if (word.startsWith("src=")) {
-                src.add(word.substring(4));
-            } else if (word.startsWith("dst=")) {
-                dst.add(word.substring(4));
-            } else if (word.startsWith("dport=") && dport == 0) {
-                dport = number(word.substring(6));
-            } else if (word.startsWith("type=") && type < 0) {
-                type = number(word.substring(5));
-            }
-        }
-        if (p == null || src.size() < 2 || dst.isEmpty()) {
+        if (p == null) {
             return null;
         }
-        try {
-            return new Flow(p, IpAddress.of(src.get(0)), IpAddress.of(dst.get(0)), IpAddress.of(src.get(1)), dport,
-                    type);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        boolean ports = p == Protocol.TCP || p == Protocol.UDP;
+        boolean icmp = p == Protocol.ICMP || p == Protocol.ICMPV6;
+        return new Flow(p, address(e.original().source()), address(e.original().destination()),
+                address(e.reply().source()), ports ? e.original().destinationPort() : 0, icmp ? e.icmpType() : -1);
     }
 
-    private static int number(String s) {
-        return s.matches("[0-9]{1,5}") ? Integer.parseInt(s) : -1;
+    private static IpAddress address(InetAddress a) {
+        return IpAddress.of(a.getHostAddress());
     }
 
     /** Whether {@code rules} of a guest chain (first match wins; a chain ends in a verdict) accept this flow. */

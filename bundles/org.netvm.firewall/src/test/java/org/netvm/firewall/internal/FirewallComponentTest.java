@@ -264,13 +264,8 @@ class FirewallComponentTest {
     /** No tracked flows. */
     private static final class NoConntrack implements Conntrack {
         @Override
-        public List<Flow> flowsFrom(IpAddress source) {
-            return List.of();
-        }
-
-        @Override
-        public void delete(Flow flow) {
-            throw new AssertionError("nothing to delete");
+        public int delete(List<IpAddress> sources, java.util.function.Predicate<Flow> which) {
+            return 0;
         }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -12,32 +13,46 @@ import org.netvm.dataplane.ChainRef;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Family;
 import org.netvm.dataplane.IpAddress;
+import org.netvm.kernel.ConntrackEntry;
+import org.netvm.kernel.ConntrackEntry.Tuple;
 
 /** Which tracked flows a new rule set still allows (the conntrack cut after a change). */
 class FlowTest {
-    private static final String DNAT_DNS = "udp      17 29 src=10.137.0.5 dst=10.139.1.1 sport=5353 dport=53 "
-            + "src=192.168.0.1 dst=10.137.0.5 sport=53 dport=5353 mark=0 use=1";
-    private static final String WEB = "tcp      6 431999 ESTABLISHED src=10.137.0.5 dst=93.184.216.34 sport=40000 "
-            + "dport=443 src=93.184.216.34 dst=10.137.0.5 sport=443 dport=40000 [ASSURED] mark=0 use=1";
+    static final ConntrackEntry DNAT_DNS = new ConntrackEntry(17,
+            new Tuple(ip("10.137.0.5"), ip("10.139.1.1"), 5353, 53),
+            new Tuple(ip("192.168.0.1"), ip("10.137.0.5"), 53, 5353));
+    static final ConntrackEntry WEB = new ConntrackEntry(6,
+            new Tuple(ip("10.137.0.5"), ip("93.184.216.34"), 40000, 443),
+            new Tuple(ip("93.184.216.34"), ip("10.137.0.5"), 443, 40000));
+    static final ConntrackEntry PING = new ConntrackEntry(1,
+            new Tuple(ip("10.137.0.5"), ip("198.51.100.5"), 0, 0),
+            new Tuple(ip("198.51.100.5"), ip("10.137.0.5"), 0, 0), 8);
+
+    static InetAddress ip(String text) {
+        return KernelConntrack.inet(IpAddress.of(text));
+    }
 
     @Test
-    void parsesTheDestinationAfterDnat() {
-        Flow f = Flow.parse(DNAT_DNS);
+    void takesTheDestinationAfterDnat() {
+        Flow f = Flow.of(DNAT_DNS);
+        assertEquals(IpAddress.of("10.137.0.5"), f.source());
         assertEquals(IpAddress.of("10.139.1.1"), f.origDst());
         assertEquals(IpAddress.of("192.168.0.1"), f.dst());
         assertEquals(53, f.dport());
-        assertNull(Flow.parse("garbage"));
-        assertNull(Flow.parse("sctp 132 10 src=1.2.3.4 dst=1.2.3.5 src=1.2.3.5 dst=1.2.3.4"));
+        assertEquals(8, Flow.of(PING).icmpType());
+        assertNull(Flow.of(new ConntrackEntry(132, new Tuple(ip("1.2.3.4"), ip("1.2.3.5"), 1, 2),
+                new Tuple(ip("1.2.3.5"), ip("1.2.3.4"), 2, 1))), "sctp is not judged");
     }
 
     @Test
     void firstMatchOfTheNewChainDecides() throws Exception {
         GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns",
-                "0001", "action=accept proto=tcp dstports=80"));
+                "0001", "action=accept proto=tcp dstports=80", "0002", "action=accept proto=icmp icmptype=8"));
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
                 List.of(IpAddress.of("192.168.0.1")), Map.of(), 0));
         ChainRef chain = ChainRef.of(Family.INET, "fw-3");
-        assertTrue(Flow.parse(DNAT_DNS).allowedBy(chain, c.rules()));
-        assertFalse(Flow.parse(WEB).allowedBy(chain, c.rules()));
+        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c.rules()));
+        assertFalse(Flow.of(WEB).allowedBy(chain, c.rules()));
+        assertTrue(Flow.of(PING).allowedBy(chain, c.rules()), "icmptype=8 allows the echo request's entry");
     }
 }

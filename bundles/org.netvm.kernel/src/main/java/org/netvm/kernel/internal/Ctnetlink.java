@@ -21,6 +21,7 @@ final class Ctnetlink {
     static final int CTA_TUPLE_IP = 1, CTA_TUPLE_PROTO = 2;
     static final int CTA_IP_V4_SRC = 1, CTA_IP_V4_DST = 2, CTA_IP_V6_SRC = 3, CTA_IP_V6_DST = 4;
     static final int CTA_PROTO_NUM = 1, CTA_PROTO_SRC_PORT = 2, CTA_PROTO_DST_PORT = 3;
+    static final int CTA_PROTO_ICMP_TYPE = 5, CTA_PROTO_ICMPV6_TYPE = 8;
     static final int NFGENMSG_LEN = 4;
     /** The message type of an entry in a dump. */
     static final int ENTRY = type(IPCTNL_MSG_CT_NEW);
@@ -84,7 +85,8 @@ final class Ctnetlink {
         if (tuples[0] == null || tuples[1] == null || !tuples[0].complete() || !tuples[1].complete()) {
             return null;
         }
-        ConntrackEntry e = new ConntrackEntry(tuples[0].protocol, tuples[0].value(), tuples[1].value());
+        ConntrackEntry e = new ConntrackEntry(tuples[0].protocol, tuples[0].value(), tuples[1].value(),
+                tuples[0].icmpType);
         return new Decoded(e, new Key(family, raw[0], raw[1], raw[2]));
     }
 
@@ -95,6 +97,7 @@ final class Ctnetlink {
         int protocol = -1;
         int sourcePort;
         int destinationPort;
+        int icmpType = -1;
 
         boolean complete() {
             return source != null && destination != null && protocol >= 0;
@@ -129,6 +132,8 @@ final class Ctnetlink {
                         t.sourcePort = be16(s, q);
                     } else if (a == CTA_PROTO_DST_PORT && m >= 2) {
                         t.destinationPort = be16(s, q);
+                    } else if ((a == CTA_PROTO_ICMP_TYPE || a == CTA_PROTO_ICMPV6_TYPE) && m >= 1) {
+                        t.icmpType = u8(s, q);
                     }
                 });
             }
