@@ -67,6 +67,7 @@ online_fast() {
 check "online through the fast channel alone" online_fast
 
 no_process() {
+    command -v strace >/dev/null || { echo "needs strace (.ci/run installs it)"; return 1; }
     ns=$(guest_ns 5)
     ip netns add "$ns" && make_vif 5 "$ns" eth0 && write_vif_keys 5 || { echo "setup of guest 5"; return 1; }
     # ip netns exec itself execs env, env execs the script: count the execs after that one
