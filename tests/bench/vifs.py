@@ -4,8 +4,11 @@
   vifs.py netvm CTL NV PEERNS XS_SOCKET HOTPLUG FIRST COUNT
       COUNT new guests (domids FIRST..) through the agent: veth pair, keys (xenstore-write, as a
       toolstack), then the hotplug call, timed two ways: the whole hotplug script
-      (distribution/hotplug/vif-route-netvm, as Xen's udev rule runs it) and the agent's own part
-      (the same `vif online` request over the control socket, no client start-up).
+      (distribution/hotplug/vif-route-netvm, as Xen's udev rule runs it; it asks the agent through its
+      fast channel, FIFOs with shell builtins, and falls back to netvm-ctl), the script through its
+      fallback (NETVM_CONTROL names the socket under another name: no channel next to it), the
+      agent's own part (the same `vif online` request over the control socket, no client start-up),
+      and the floor of every script call here (ip netns exec + env + an empty bash).
   vifs.py baseline NS PEERNS FIRST COUNT
       COUNT new guests through a shell script shaped like Qubes' vif-route-qubes: one bash per vif,
       then one process per step (sysctl by echo, conntrack -D twice, ip neigh, one nft for both
@@ -57,17 +60,26 @@ def veth(ns, peerns, d):
 
 def netvm(ctl, ns, peerns, xs, hotplug, first, count):
     env = dict(os.environ, XENSTORED_PATH=xs)
-    script, agent = [], []
+    # the same agent under another socket name: no fast channel next to it, so the script takes its
+    # fallback (netvm-ctl over the control socket), the way every call went before the fast channel
+    alias = os.path.join(os.path.dirname(ctl), "alias-" + os.path.basename(ctl))
+    if not os.path.exists(alias):
+        os.symlink(ctl, alias)
+    script, agent, viactl, floor = [], [], [], []
     for i in range(count):
         d = first + i
         base = "/local/domain/0/backend/vif/%d/0" % d
         veth(ns, peerns, d)
         run("xenstore-write", base + "/ip", guest_ip(d), base + "/mac", guest_mac(d), env=env)
-        if i % 2 == 0:  # the hotplug script, as Xen runs it
+        if i % 3 != 1:  # the hotplug script, as Xen runs it (fast channel; every third call through the fallback)
             t = time.monotonic()
             run("ip", "netns", "exec", ns, "env", "vif=vif%d.0" % d, "XENBUS_PATH=backend/vif/%d/0" % d,
-                "NETVM_CONTROL=" + ctl, hotplug, "online", env=env)
-            script.append((time.monotonic() - t) * 1000)
+                "NETVM_CONTROL=" + (ctl if i % 3 == 0 else alias), hotplug, "online", env=env)
+            (script if i % 3 == 0 else viactl).append((time.monotonic() - t) * 1000)
+            # what the call costs before the script does anything: ip netns exec, env, bash
+            t = time.monotonic()
+            run("ip", "netns", "exec", ns, "env", "vif=vif%d.0" % d, "/bin/bash", "-c", ":")
+            floor.append((time.monotonic() - t) * 1000)
         else:  # the agent's part only: the same request over the control socket
             t = time.monotonic()
             st, out, err = nvctl.call(ctl, ["vif", "online", "--vif", "vif%d.0" % d, "--xenbus-path",
@@ -78,8 +90,10 @@ def netvm(ctl, ns, peerns, xs, hotplug, first, count):
         st = run("xenstore-read", base + "/hotplug-status", env=env).strip()
         if st != "connected":
             raise RuntimeError("vif%d.0: hotplug-status %s" % (d, st))
-    stats("netvm hotplug script (ip netns exec + vif-route-netvm -> netvm-ctl -> agent)", script)
+    stats("netvm hotplug script (ip netns exec + vif-route-netvm -> the agent's fast channel, no client process)", script)
+    stats("netvm hotplug script, fallback (ip netns exec + vif-route-netvm -> netvm-ctl -> control socket)", viactl)
     stats("netvm agent (vif online over the control socket)", agent)
+    stats("floor: ip netns exec + env + bash -c : (no script)", floor)
 
 
 BASELINE = r'''

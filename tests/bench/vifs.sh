@@ -8,7 +8,7 @@
 #                (routes of protocol 110 counted in the kernel);
 #   online       (first N only; VIF_BENCH_COUNT more guests, default 100) one guest at a time with N
 #                attached: toolstack steps, then the hotplug call; p50/p90/p99 of the hotplug script
-#                (vif-route-netvm, which starts the netvm CLI) and of the agent's own part (the same
+#                (vif-route-netvm: the agent's fast channel, shell builtins only) and of the agent's own part (the same
 #                request over the control socket);
 #   baseline     the same with a script shaped like Qubes' vif-route-qubes (a process per step) in a
 #                namespace holding the same N attached guests (routes, neighbours, an nft table with
@@ -94,7 +94,7 @@ for N in $SIZES; do
     # --- online latency with N attached (first size only), then the baseline
     if [ "$N" = "${SIZES%% *}" ]; then
         "$PY" "$HERE/vifs.py" netvm "$CTL" "$NV" "$PEER" "$CXS/socket" "$E2E_TOP/distribution/hotplug/vif-route-netvm" \
-            $((N + 1)) "$M" | sed "s/^/N=$N: online: /"
+            $((N + 1)) "$M" | sed "s/^/N=$N: online: /" | tee "$RUN/online.txt"
         B=nvb-base$N-$SUF
         BP=nvb-basepeer$N-$SUF
         ip netns add "$B" && ip netns add "$BP" || exit 1
@@ -119,7 +119,13 @@ for N in $SIZES; do
             echo "route add $(ip_of $d) dev vif$d.0 metric $((32752 - d))"
         done > "$RUN/base.batch"
         ip -n "$B" -batch "$RUN/base.batch" || exit 1
-        "$PY" "$HERE/vifs.py" baseline "$B" "$BP" $((N + 1)) "$M" | sed "s/^/N=$N: online: /"
+        "$PY" "$HERE/vifs.py" baseline "$B" "$BP" $((N + 1)) "$M" | sed "s/^/N=$N: online: /" | tee -a "$RUN/online.txt"
+        # the end-to-end ratio within this run (issue 12 goal 2: the script >= 3x faster than the baseline)
+        awk -v n="$N" '/online: netvm hotplug script \(ip/ {for (i = 1; i <= NF; i++) if ($i ~ /^p50=/) s = substr($i, 5)}
+            /online: baseline/ {for (i = 1; i <= NF; i++) if ($i ~ /^p50=/) b = substr($i, 5)}
+            /online: netvm hotplug script, fallback/ {for (i = 1; i <= NF; i++) if ($i ~ /^p50=/) f = substr($i, 5)}
+            END {if (s > 0 && b > 0) printf "N=%s: online: baseline p50 / netvm hotplug script p50 = %.1fx (fallback through netvm-ctl: %.1fx)\n", n, b / s, b / f}' "$RUN/online.txt"
+        echo "N=$N: online: load $(cut -d' ' -f1-3 /proc/loadavg) after the online runs"
         NV=$NV_SAVE PEER=$PEER_SAVE
         ip netns del "$B"; ip netns del "$BP"
     fi

@@ -15,6 +15,7 @@ import org.netvm.vif.VifHook;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
 import org.netvm.xenstore.XenStore;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -63,14 +64,31 @@ public final class VifManager implements VifRegistry, ControlCommand {
         @AttributeDefinition(description = "Directory of network hooks: its executables are run on vif online/offline"
                 + " with Qubes' arguments (online|offline VIF TYPE ADDRESS); empty for none")
         String networkHooksDirectory() default "/etc/netvm/network-hooks.d";
+
+        @AttributeDefinition(description = "Answer the hotplug script without a client process: FIFOs in the directory"
+                + " next to the control socket (/run/netvm/control.hotplug for /run/netvm/control.sock); off: the"
+                + " script always asks over the control socket")
+        boolean hotplugFastChannel() default true;
     }
 
     private final HookRunner hooks;
     private final VifReconciler reconciler;
     private final VifCommand command;
+    private final HotplugChannel channel;
 
+    /** For tests: no fast hotplug channel. */
+    VifManager(Kernel kernel, XenStore xs, Dataplane dataplane, Config config) {
+        this(kernel, xs, dataplane, config, (String) null);
+    }
+
+    /** {@code netvm.control}: the control socket the launcher gave; the fast hotplug channel lives next to it. */
     @Activate
-    public VifManager(@Reference Kernel kernel, @Reference XenStore xs, @Reference Dataplane dataplane, Config config) {
+    public VifManager(@Reference Kernel kernel, @Reference XenStore xs, @Reference Dataplane dataplane, Config config,
+            BundleContext context) {
+        this(kernel, xs, dataplane, config, context.getProperty("netvm.control"));
+    }
+
+    VifManager(Kernel kernel, XenStore xs, Dataplane dataplane, Config config, String controlSocket) {
         String base = config.xenstoreBase();
         if (base == null || !BASE.matcher(base).matches()) {
             throw new IllegalArgumentException("xenstoreBase must be a relative path like backend/vif: " + base);
@@ -105,6 +123,11 @@ public final class VifManager implements VifRegistry, ControlCommand {
         this.command = new VifCommand(reconciler, reconciler, xs, base,
                 clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L);
         reconciler.start();
+        long hotplugTimeout = clamp(config.hotplugTimeoutSeconds(), 1, 3600);
+        this.channel = config.hotplugFastChannel() && controlSocket != null && !controlSocket.isEmpty()
+                ? HotplugChannel.startOrNull(new FifoDirectory(FifoDirectory.nextTo(controlSocket)), command::run,
+                        hotplugTimeout + 10)
+                : null;
     }
 
     private static long clamp(long v, long min, long max) {
@@ -114,6 +137,9 @@ public final class VifManager implements VifRegistry, ControlCommand {
     @Deactivate
     void deactivate() {
         reconciler.stop();
+        if (channel != null) {
+            channel.stop();
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
