@@ -5,7 +5,8 @@
       COUNT new guests (domids FIRST..) through the agent: veth pair, keys (xenstore-write, as a
       toolstack), then the hotplug call, timed two ways: the whole hotplug script
       (distribution/hotplug/vif-route-netvm, as Xen's udev rule runs it) and the agent's own part
-      (the same `vif online` request over the control socket, no client start-up).
+      (the same `vif online` request over the control socket, no client start-up); then the agent's
+      per-step breakdown of all these requests (`netvm vif steps`: p50/p90/p99/max per step).
   vifs.py baseline NS PEERNS FIRST COUNT
       COUNT new guests through a shell script shaped like Qubes' vif-route-qubes: one bash per vif,
       then one process per step (sysctl by echo, conntrack -D twice, ip neigh, one nft for both
@@ -80,6 +81,10 @@ def netvm(ctl, ns, peerns, xs, hotplug, first, count):
             raise RuntimeError("vif%d.0: hotplug-status %s" % (d, st))
     stats("netvm hotplug script (ip netns exec + vif-route-netvm -> netvm-ctl -> agent)", script)
     stats("netvm agent (vif online over the control socket)", agent)
+    # where the agent's time went: its per-step breakdown of these requests (both kinds)
+    st, out, err = nvctl.call(ctl, ["vif", "steps"], timeout=60)
+    for line in (out if st == 0 else "vif steps failed: " + err).strip().splitlines():
+        print("agent steps: " + line, flush=True)
 
 
 BASELINE = r'''

@@ -20,7 +20,7 @@ import org.netvm.vif.internal.VifReconciler.Intent;
 final class VifEvents {
 
     /** A hotplug call waiting for its vif to be programmed (online) or removed (offline). */
-    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result) {
+    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result, Steps steps) {
     }
 
     /** What one pass took. */
@@ -61,9 +61,10 @@ final class VifEvents {
     }
 
     /** Records the hotplug script's intent; see {@link VifReconciler#hotplug}. */
-    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
-        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>());
+    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent, Steps steps) {
+        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>(), steps);
         loop.record(() -> {
+            steps.mark(Steps.Step.RECORDED);
             intents.put(vif.name(), intent);
             dirtyNames.add(vif.name());
             firstEvent.putIfAbsent(vif.name(), System.nanoTime());

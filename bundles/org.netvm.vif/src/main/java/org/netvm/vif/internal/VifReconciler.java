@@ -87,9 +87,12 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final VifPlanner planner;
     private final VifExecutor executor;
     private final VifStatus status;
+    private final Clock clock;
 
     // ---- reconciler thread
     private final List<VifEvents.Waiter> waiters = new ArrayList<>();
+    /** The moments of the running pass (copied into the hotplug requests it answers). */
+    private Steps passSteps;
     private long periodicPasses;
     /** Vifs converged by hotplug passes served in the middle of a periodic check (null outside one). */
     private Set<String> servedDuringCheck;
@@ -101,6 +104,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
         this.kernel = kernel;
+        this.clock = clock;
+        this.passSteps = new Steps(clock);
         this.loop = new Reconciler("netvm-vif-reconciler", "vif reconcile",
                 new Reconciler.Timing(settings.resyncMillis(), RETRY_MILLIS, settings.coalesceMillis()), full -> {
                     subscribe();
@@ -164,8 +169,13 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      * programmed (online) or removed (offline) the vif, or failed it.
      */
     @Override
-    public CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
-        return events.hotplug(vif, intent);
+    public CompletableFuture<Outcome> hotplug(VifName vif, Intent intent, Steps steps) {
+        return events.hotplug(vif, intent, steps);
+    }
+
+    /** {@link #hotplug(VifName, Intent, Steps)} without a caller's breakdown. */
+    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
+        return hotplug(vif, intent, new Steps(clock));
     }
 
     // ---- the pass (reconciler thread only; tests call it directly)
@@ -176,6 +186,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      */
     boolean pass(boolean full) {
         VifEvents.Drained d = events.drain(waiters);
+        passTaken();
         // xenstore is re-read whole when asked (start, a watch resync after a reconnect, lost link
         // events) and as a safety net every XS_RESCAN_PASSES periodic passes; in between the watches
         // keep the cache current, and the periodic pass checks the kernel only (a whole scan costs
@@ -213,6 +224,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             swept = true;
             status.resynced();
         }
+        logPass(work, full);
         completeWaiters();
         forgetIntents();
         return true;
@@ -226,6 +238,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                 work.addAll(xenstore.entries().keySet());
                 work.addAll(executor.applied().keySet());
             }
+            passSteps.mark(Steps.Step.XENSTORE);
             links.read(work, full);
             return true;
         } catch (XenStoreException | KernelException e) {
@@ -242,6 +255,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return;
         }
         KernelObjects observed = KernelObjects.read(kernel, names, full);
+        passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {
             all.addAll(observed.devices());
@@ -281,7 +295,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private void apply(List<VifPlan> plans, KernelObjects observed, boolean full) {
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
-        executor.execute(plans, full);
+        passSteps.mark(Steps.Step.PLANNED);
+        executor.execute(plans, full, passSteps::mark);
         for (VifPlan p : plans) {
             VifExecutor.Settled s = executor.settle(p);
             Long firstEvent = s.actual() == Actual.PROGRAMMED || s.actual() == Actual.ABSENT
@@ -296,6 +311,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      */
     private void serveHotplug() {
         VifEvents.Drained d = events.drain(waiters);
+        passTaken();
         Set<String> work = new LinkedHashSet<>(d.names());
         waiters.stream().filter(w -> !w.result().isDone()).forEach(w -> work.add(w.vif()));
         status.passStarted(new HashSet<>(work));
@@ -308,6 +324,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
         try {
             KernelObjects observed = KernelObjects.read(kernel, work, false);
+            passSteps.mark(Steps.Step.KERNEL_READ);
             List<VifPlan> plans = work.stream().map(n -> VifName.parse(n).orElseThrow()).sorted()
                     .map(vif -> planner.desire(vif, d.intents().get(vif.name()), xenstore.entries().get(vif.name()),
                             xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
@@ -317,11 +334,24 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                     observed);
             apply(plans, observed, false);
             servedDuringCheck.addAll(work);
+            logPass(work, false);
         } catch (KernelException e) {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, false);
         }
         completeWaiters();
+    }
+
+    private void logPass(Set<String> work, boolean full) {
+        Steps s = passSteps;
+        LOG.log(Level.DEBUG, () -> StepLog.line("vif pass" + (full ? " (full)" : "") + " of " + work.size()
+                + " vif(s) " + (work.size() > 4 ? "" : String.join(",", work)), s));
+    }
+
+    /** A pass (or a hotplug pass inside a check) took what was recorded: its own marks start. */
+    private void passTaken() {
+        passSteps = new Steps(clock);
+        passSteps.mark(Steps.Step.PASS);
     }
 
     private void completeWaiters() {
@@ -333,6 +363,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             }
             Outcome o = status.outcome(w);
             if (o != null) {
+                w.steps().copyPass(passSteps);
+                w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(o);
                 it.remove();
             }
