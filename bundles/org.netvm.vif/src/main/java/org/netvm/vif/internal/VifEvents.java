@@ -133,6 +133,22 @@ final class VifEvents {
         });
     }
 
+    /** The online waiters no pass has taken yet, for vifs in {@code names} (they stay recorded). */
+    List<Waiter> newOnlineWaiters(Set<String> names) {
+        return loop.locked(() -> newWaiters.stream().filter(w -> w.intent() == Intent.ONLINE && names.contains(w.vif()))
+                .toList());
+    }
+
+    /** Whether a record that concerns every vif (a gateway change, a full re-read) waits for a pass. */
+    boolean everyVifPending() {
+        return loop.locked(() -> fullRequested || gatewayDirty);
+    }
+
+    /** Takes {@code w} from the new waiters; false if a pass took it meanwhile. */
+    boolean takeNewWaiter(Waiter w) {
+        return loop.locked(() -> newWaiters.remove(w));
+    }
+
     /** Takes the waiters no pass has seen yet (the service stops). */
     List<Waiter> takeNewWaiters() {
         return loop.locked(() -> {

@@ -49,6 +49,9 @@ import org.netvm.xenstore.XenStoreException;
  * Nothing is written before the first complete xenstore scan and link list. A full pass (at start,
  * every resync interval, after lost events) covers every vif and sweeps netvm's own stale objects on
  * vif devices; operations it has to re-apply to a programmed vif are counted as repairs.
+ *
+ * <p>A little over 400 lines: the pass, the hotplug pass inside a periodic check and the answering of
+ * hotplug calls share the pass's state (waiters, the pass's step marks); split them only together.
  */
 final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
@@ -226,6 +229,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
         logPass(work, full);
         completeWaiters();
+        answerArrivedMeanwhile(work);
         forgetIntents();
         return true;
     }
@@ -335,6 +339,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             apply(plans, observed, false);
             servedDuringCheck.addAll(work);
             logPass(work, false);
+            answerArrivedMeanwhile(work);
         } catch (KernelException e) {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, false);
@@ -352,6 +357,38 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private void passTaken() {
         passSteps = new Steps(clock);
         passSteps.mark(Steps.Step.PASS);
+    }
+
+    /**
+     * Answers the online calls that arrived while this pass ran, for vifs it has just programmed (their
+     * keys and device were read at its start): if xenstore still holds the keys it programmed and the
+     * device is the instance it programmed, the vif is what the call waits for, and another pass that
+     * would only read it back is not waited for (the calls stay recorded: the next pass sees their intent).
+     */
+    private void answerArrivedMeanwhile(Set<String> work) {
+        if (events.everyVifPending()) {
+            return; // a gateway change or a full re-read is recorded: the next pass answers
+        }
+        for (VifEvents.Waiter w : events.newOnlineWaiters(work)) {
+            Applied a = executor.applied().get(w.vif());
+            VifState s = status.vif(w.vif()).orElse(null);
+            if (a == null || s == null || s.actual() != Actual.PROGRAMMED) {
+                continue;
+            }
+            VifName vif = VifName.parse(w.vif()).orElseThrow();
+            try {
+                if (!xenstore.unchanged(vif) || kernel.link(w.vif()).map(l -> l.index() != a.ifindex() || !l.up()).orElse(true)) {
+                    continue; // changed since the pass read it: the next pass answers
+                }
+            } catch (XenStoreException | KernelException e) {
+                continue; // the next pass reads again and answers
+            }
+            if (events.takeNewWaiter(w)) {
+                w.steps().copyPass(passSteps);
+                w.steps().mark(Steps.Step.OUTCOME);
+                w.result().complete(Outcome.OK);
+            }
+        }
     }
 
     private void completeWaiters() {

@@ -250,6 +250,11 @@ final class XenstoreInput {
                 xs.readIfExists(dir + "/mac").orElse(null)));
     }
 
+    /** Whether xenstore still holds what the cache has for {@code vif} (reads it again; the cache is left as it is). */
+    boolean unchanged(VifName vif) throws XenStoreException {
+        return read(vif).equals(Optional.ofNullable(entries.get(vif.name())));
+    }
+
     private void refresh(VifName vif) throws XenStoreException {
         Optional<XsEntry> e = read(vif);
         if (e.isPresent()) {
