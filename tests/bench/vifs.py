@@ -8,7 +8,8 @@
       fast channel, FIFOs with shell builtins, and falls back to netvm-ctl), the script through its
       fallback (NETVM_CONTROL names the socket under another name: no channel next to it), the
       agent's own part (the same `vif online` request over the control socket, no client start-up),
-      and the floor of every script call here (ip netns exec + env + an empty bash).
+      and the floor of every script call here (ip netns exec + env + an empty bash); then the agent's
+      per-step breakdown of all these requests (`netvm vif steps`: p50/p90/p99/max per step).
   vifs.py baseline NS PEERNS FIRST COUNT
       COUNT new guests through a shell script shaped like Qubes' vif-route-qubes: one bash per vif,
       then one process per step (sysctl by echo, conntrack -D twice, ip neigh, one nft for both
@@ -94,6 +95,10 @@ def netvm(ctl, ns, peerns, xs, hotplug, first, count):
     stats("netvm hotplug script, fallback (ip netns exec + vif-route-netvm -> netvm-ctl -> control socket)", viactl)
     stats("netvm agent (vif online over the control socket)", agent)
     stats("floor: ip netns exec + env + bash -c : (no script)", floor)
+    # where the agent's time went: its per-step breakdown of these requests (both kinds)
+    st, out, err = nvctl.call(ctl, ["vif", "steps"], timeout=60)
+    for line in (out if st == 0 else "vif steps failed: " + err).strip().splitlines():
+        print("agent steps: " + line, flush=True)
 
 
 BASELINE = r'''

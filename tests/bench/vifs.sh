@@ -14,6 +14,8 @@
 #                namespace holding the same N attached guests (routes, neighbours, an nft table with
 #                N-element sets), so both pay for the same kernel state.
 #
+# VIF_BENCH_LOG=PATH keeps the agent's log as PATH.N (with NETVM_LOG_DEBUG=1: a per-step line per pass
+# and per hotplug request).
 # Output: readable lines; tests/bench/vifs-latest.txt keeps the last run (redirect it there).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -129,6 +131,7 @@ for N in $SIZES; do
         NV=$NV_SAVE PEER=$PEER_SAVE
         ip netns del "$B"; ip netns del "$BP"
     fi
+    [ -z "${VIF_BENCH_LOG:-}" ] || cp "$RUN/netvm.log" "$VIF_BENCH_LOG.$N"
     kill "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
     AGENT_PID=

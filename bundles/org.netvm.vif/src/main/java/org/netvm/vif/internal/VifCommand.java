@@ -2,6 +2,7 @@ package org.netvm.vif.internal;
 
 import java.io.PrintStream;
 import java.lang.System.Logger.Level;
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,11 +35,12 @@ final class VifCommand {
 
     static final String USAGE = """
             usage: netvm vif online|offline --vif vifD.N --xenbus-path BASE/D/N   (Xen hotplug; see vif-route-netvm)
-                   netvm vif list [--json]                                      (desired versus actual per vif)""";
+                   netvm vif list [--json]                                      (desired versus actual per vif)
+                   netvm vif steps [--each]                                     (where hotplug requests spend their time)""";
 
     /** Records a hotplug intent and returns when it was carried out. */
     interface Recorder {
-        CompletableFuture<Outcome> hotplug(VifName vif, VifReconciler.Intent intent);
+        CompletableFuture<Outcome> hotplug(VifName vif, VifReconciler.Intent intent, Steps steps);
     }
 
     private final Recorder recorder;
@@ -47,8 +49,16 @@ final class VifCommand {
     private final String base;
     private final long timeoutMillis;
     private final Pattern xenbusPath;
+    private final Clock clock;
+    private final StepLog steps = new StepLog();
 
     VifCommand(Recorder recorder, VifRegistry registry, XenStore xs, String base, long timeoutMillis) {
+        this(recorder, registry, xs, base, timeoutMillis, Clock.systemUTC());
+    }
+
+    /** @param clock times the steps of each hotplug request ({@code netvm vif steps}) */
+    VifCommand(Recorder recorder, VifRegistry registry, XenStore xs, String base, long timeoutMillis, Clock clock) {
+        this.clock = clock;
         this.recorder = recorder;
         this.registry = registry;
         this.xs = xs;
@@ -67,6 +77,14 @@ final class VifCommand {
             }
             out.print(args.size() == 2 ? VifListing.json(registry.counters(), registry.vifs())
                     : VifListing.text(registry.counters(), registry.vifs()));
+            return 0;
+        }
+        if (!args.isEmpty() && args.get(0).equals("steps")) {
+            if (args.size() > 2 || (args.size() == 2 && !args.get(1).equals("--each"))) {
+                err.println(USAGE);
+                return 2;
+            }
+            out.print(args.size() == 2 ? steps.each() : steps.summary());
             return 0;
         }
         if (args.isEmpty() || !(args.get(0).equals("online") || args.get(0).equals("offline"))) {
@@ -110,7 +128,28 @@ final class VifCommand {
         if (!(m.group(2) + "." + m.group(3)).equals(vif.get().domid() + "." + vif.get().devid())) {
             return fail(path, err, what + "does not match the xenbus path " + path);
         }
-        Outcome o = await(vif.get(), intent, what);
+        return hotplug(vif.get(), intent, args.get(0), path, what, out, err);
+    }
+
+    /** Records the intent, waits for the outcome, reports it; keeps the request's per-step breakdown. */
+    private int hotplug(VifName vif, VifReconciler.Intent intent, String intentText, String path, String what,
+            PrintStream out, PrintStream err) {
+        Steps marks = new Steps(clock);
+        marks.mark(Steps.Step.RECEIVED);
+        Outcome o = await(vif, intent, what, marks);
+        int status = report(o, intent, path, what, err);
+        marks.mark(Steps.Step.HOTPLUG_STATUS);
+        if (status == 0) {
+            out.println(vif.name() + " " + intentText);
+        }
+        marks.mark(Steps.Step.REPLY);
+        steps.add(vif.name(), intentText, status == 0, marks);
+        LOG.log(Level.DEBUG, () -> StepLog.line("hotplug " + intentText + " " + vif.name(), marks));
+        return status;
+    }
+
+    /** Reports the outcome in xenstore: {@code hotplug-status} (online), or the error. */
+    private int report(Outcome o, VifReconciler.Intent intent, String path, String what, PrintStream err) {
         if (!o.ok()) {
             return fail(path, err, o.error().startsWith("vif ") ? o.error() : what + o.error());
         }
@@ -122,7 +161,6 @@ final class VifCommand {
                 return 1;
             }
         }
-        out.println(vif.get().name() + " " + args.get(0));
         return 0;
     }
 
@@ -139,8 +177,8 @@ final class VifCommand {
     }
 
     /** Records the intent and waits for the reconciler's outcome, at most the hotplug timeout. */
-    private Outcome await(VifName vif, VifReconciler.Intent intent, String what) {
-        CompletableFuture<Outcome> f = recorder.hotplug(vif, intent);
+    private Outcome await(VifName vif, VifReconciler.Intent intent, String what, Steps marks) {
+        CompletableFuture<Outcome> f = recorder.hotplug(vif, intent, marks);
         try {
             return f.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {

@@ -20,7 +20,7 @@ import org.netvm.vif.internal.VifReconciler.Intent;
 final class VifEvents {
 
     /** A hotplug call waiting for its vif to be programmed (online) or removed (offline). */
-    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result) {
+    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result, Steps steps) {
     }
 
     /** What one pass took. */
@@ -61,9 +61,10 @@ final class VifEvents {
     }
 
     /** Records the hotplug script's intent; see {@link VifReconciler#hotplug}. */
-    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
-        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>());
+    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent, Steps steps) {
+        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>(), steps);
         loop.record(() -> {
+            steps.mark(Steps.Step.RECORDED);
             intents.put(vif.name(), intent);
             dirtyNames.add(vif.name());
             firstEvent.putIfAbsent(vif.name(), System.nanoTime());
@@ -130,6 +131,22 @@ final class VifEvents {
             intents.keySet().removeIf(gone);
             firstEvent.keySet().removeIf(gone);
         });
+    }
+
+    /** The online waiters no pass has taken yet, for vifs in {@code names} (they stay recorded). */
+    List<Waiter> newOnlineWaiters(Set<String> names) {
+        return loop.locked(() -> newWaiters.stream().filter(w -> w.intent() == Intent.ONLINE && names.contains(w.vif()))
+                .toList());
+    }
+
+    /** Whether a record that concerns every vif (a gateway change, a full re-read) waits for a pass. */
+    boolean everyVifPending() {
+        return loop.locked(() -> fullRequested || gatewayDirty);
+    }
+
+    /** Takes {@code w} from the new waiters; false if a pass took it meanwhile. */
+    boolean takeNewWaiter(Waiter w) {
+        return loop.locked(() -> newWaiters.remove(w));
     }
 
     /** Takes the waiters no pass has seen yet (the service stops). */

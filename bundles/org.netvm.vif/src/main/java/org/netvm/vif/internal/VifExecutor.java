@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 import org.netvm.dataplane.Contribution;
@@ -68,8 +69,11 @@ final class VifExecutor {
         return contributed;
     }
 
-    /** Applies the plans; {@code full}: the first full pass also tells the dataplane the vifs are recorded. */
-    void execute(List<VifPlan> plans, boolean full) {
+    /**
+     * Applies the plans; {@code full}: the first full pass also tells the dataplane the vifs are
+     * recorded. {@code mark} is told when each phase is done (the per-step breakdown).
+     */
+    void execute(List<VifPlan> plans, boolean full, Consumer<Steps.Step> mark) {
         // 0. withdraw the anti-spoof elements of vifs going away
         withdraw(plans);
         // 1. stale deletes and sysctls
@@ -78,6 +82,7 @@ final class VifExecutor {
             ops.addAll(p.sysctls);
             return ops;
         }, true);
+        mark.accept(Steps.Step.SYSCTLS);
         // 2. conntrack: started now, runs (a process) alongside 3 and 4, finished before any link comes up
         List<InetAddress> purge = new ArrayList<>();
         plans.stream().filter(p -> !p.failed || p.teardown).forEach(p -> purge.addAll(new LinkedHashSet<>(p.purge)));
@@ -85,11 +90,15 @@ final class VifExecutor {
                 : conntrack.start(purge);
         // 3. neighbours
         applyBatch(plans, p -> p.neighbours, false);
+        mark.accept(Steps.Step.NEIGHBOURS);
         // 4. anti-spoof elements, confirmed before any link comes up
         put(plans, full);
+        mark.accept(Steps.Step.ANTI_SPOOF);
         purged(plans, purged);
+        mark.accept(Steps.Step.CONNTRACK);
         // 5. link up, routes, addresses
         applyBatch(plans, p -> p.upOps, false);
+        mark.accept(Steps.Step.LINK_UP);
     }
 
     /**

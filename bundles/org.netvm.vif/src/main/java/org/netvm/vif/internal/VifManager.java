@@ -117,11 +117,12 @@ public final class VifManager implements VifRegistry, ControlCommand {
         VifReconciler.Settings settings = new VifReconciler.Settings(base,
                 clamp(config.resyncIntervalSeconds(), 1, 3600) * 1000L, clamp(config.coalesceMillis(), 0, 1000),
                 clamp(config.dataplaneTimeoutSeconds(), 1, 600) * 1000L);
+        Clock clock = Clock.systemUTC();
         this.reconciler = new VifReconciler(kernel, xs, antiSpoof,
                 // conntrack entries of the namespace the kernel seam is bound to, never elsewhere
-                new KernelConntrack(kernel), hooks, settings, Clock.systemUTC());
+                new KernelConntrack(kernel), hooks, settings, clock);
         this.command = new VifCommand(reconciler, reconciler, xs, base,
-                clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L);
+                clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L, clock);
         reconciler.start();
         long hotplugTimeout = clamp(config.hotplugTimeoutSeconds(), 1, 3600);
         this.channel = config.hotplugFastChannel() && controlSocket != null && !controlSocket.isEmpty()

@@ -49,6 +49,9 @@ import org.netvm.xenstore.XenStoreException;
  * Nothing is written before the first complete xenstore scan and link list. A full pass (at start,
  * every resync interval, after lost events) covers every vif and sweeps netvm's own stale objects on
  * vif devices; operations it has to re-apply to a programmed vif are counted as repairs.
+ *
+ * <p>A little over 400 lines: the pass, the hotplug pass inside a periodic check and the answering of
+ * hotplug calls share the pass's state (waiters, the pass's step marks); split them only together.
  */
 final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
@@ -87,9 +90,12 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final VifPlanner planner;
     private final VifExecutor executor;
     private final VifStatus status;
+    private final Clock clock;
 
     // ---- reconciler thread
     private final List<VifEvents.Waiter> waiters = new ArrayList<>();
+    /** The moments of the running pass (copied into the hotplug requests it answers). */
+    private Steps passSteps;
     private long periodicPasses;
     /** Vifs converged by hotplug passes served in the middle of a periodic check (null outside one). */
     private Set<String> servedDuringCheck;
@@ -101,6 +107,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
         this.kernel = kernel;
+        this.clock = clock;
+        this.passSteps = new Steps(clock);
         this.loop = new Reconciler("netvm-vif-reconciler", "vif reconcile",
                 new Reconciler.Timing(settings.resyncMillis(), RETRY_MILLIS, settings.coalesceMillis()), full -> {
                     subscribe();
@@ -164,8 +172,13 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      * programmed (online) or removed (offline) the vif, or failed it.
      */
     @Override
-    public CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
-        return events.hotplug(vif, intent);
+    public CompletableFuture<Outcome> hotplug(VifName vif, Intent intent, Steps steps) {
+        return events.hotplug(vif, intent, steps);
+    }
+
+    /** {@link #hotplug(VifName, Intent, Steps)} without a caller's breakdown. */
+    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent) {
+        return hotplug(vif, intent, new Steps(clock));
     }
 
     // ---- the pass (reconciler thread only; tests call it directly)
@@ -176,6 +189,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      */
     boolean pass(boolean full) {
         VifEvents.Drained d = events.drain(waiters);
+        passTaken();
         // xenstore is re-read whole when asked (start, a watch resync after a reconnect, lost link
         // events) and as a safety net every XS_RESCAN_PASSES periodic passes; in between the watches
         // keep the cache current, and the periodic pass checks the kernel only (a whole scan costs
@@ -213,7 +227,9 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             swept = true;
             status.resynced();
         }
+        logPass(work, full);
         completeWaiters();
+        answerArrivedMeanwhile(work);
         forgetIntents();
         return true;
     }
@@ -226,6 +242,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                 work.addAll(xenstore.entries().keySet());
                 work.addAll(executor.applied().keySet());
             }
+            passSteps.mark(Steps.Step.XENSTORE);
             links.read(work, full);
             return true;
         } catch (XenStoreException | KernelException e) {
@@ -242,6 +259,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return;
         }
         KernelObjects observed = KernelObjects.read(kernel, names, full);
+        passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {
             all.addAll(observed.devices());
@@ -281,7 +299,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private void apply(List<VifPlan> plans, KernelObjects observed, boolean full) {
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
-        executor.execute(plans, full);
+        passSteps.mark(Steps.Step.PLANNED);
+        executor.execute(plans, full, passSteps::mark);
         for (VifPlan p : plans) {
             VifExecutor.Settled s = executor.settle(p);
             Long firstEvent = s.actual() == Actual.PROGRAMMED || s.actual() == Actual.ABSENT
@@ -296,6 +315,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      */
     private void serveHotplug() {
         VifEvents.Drained d = events.drain(waiters);
+        passTaken();
         Set<String> work = new LinkedHashSet<>(d.names());
         waiters.stream().filter(w -> !w.result().isDone()).forEach(w -> work.add(w.vif()));
         status.passStarted(new HashSet<>(work));
@@ -308,6 +328,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
         try {
             KernelObjects observed = KernelObjects.read(kernel, work, false);
+            passSteps.mark(Steps.Step.KERNEL_READ);
             List<VifPlan> plans = work.stream().map(n -> VifName.parse(n).orElseThrow()).sorted()
                     .map(vif -> planner.desire(vif, d.intents().get(vif.name()), xenstore.entries().get(vif.name()),
                             xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
@@ -317,11 +338,57 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                     observed);
             apply(plans, observed, false);
             servedDuringCheck.addAll(work);
+            logPass(work, false);
+            answerArrivedMeanwhile(work);
         } catch (KernelException e) {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, false);
         }
         completeWaiters();
+    }
+
+    private void logPass(Set<String> work, boolean full) {
+        Steps s = passSteps;
+        LOG.log(Level.DEBUG, () -> StepLog.line("vif pass" + (full ? " (full)" : "") + " of " + work.size()
+                + " vif(s) " + (work.size() > 4 ? "" : String.join(",", work)), s));
+    }
+
+    /** A pass (or a hotplug pass inside a check) took what was recorded: its own marks start. */
+    private void passTaken() {
+        passSteps = new Steps(clock);
+        passSteps.mark(Steps.Step.PASS);
+    }
+
+    /**
+     * Answers the online calls that arrived while this pass ran, for vifs it has just programmed (their
+     * keys and device were read at its start): if xenstore still holds the keys it programmed and the
+     * device is the instance it programmed, the vif is what the call waits for, and another pass that
+     * would only read it back is not waited for (the calls stay recorded: the next pass sees their intent).
+     */
+    private void answerArrivedMeanwhile(Set<String> work) {
+        if (events.everyVifPending()) {
+            return; // a gateway change or a full re-read is recorded: the next pass answers
+        }
+        for (VifEvents.Waiter w : events.newOnlineWaiters(work)) {
+            Applied a = executor.applied().get(w.vif());
+            VifState s = status.vif(w.vif()).orElse(null);
+            if (a == null || s == null || s.actual() != Actual.PROGRAMMED) {
+                continue;
+            }
+            VifName vif = VifName.parse(w.vif()).orElseThrow();
+            try {
+                if (!xenstore.unchanged(vif) || kernel.link(w.vif()).map(l -> l.index() != a.ifindex() || !l.up()).orElse(true)) {
+                    continue; // changed since the pass read it: the next pass answers
+                }
+            } catch (XenStoreException | KernelException e) {
+                continue; // the next pass reads again and answers
+            }
+            if (events.takeNewWaiter(w)) {
+                w.steps().copyPass(passSteps);
+                w.steps().mark(Steps.Step.OUTCOME);
+                w.result().complete(Outcome.OK);
+            }
+        }
     }
 
     private void completeWaiters() {
@@ -333,6 +400,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             }
             Outcome o = status.outcome(w);
             if (o != null) {
+                w.steps().copyPass(passSteps);
+                w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(o);
                 it.remove();
             }

@@ -241,13 +241,23 @@ final class XenstoreInput {
         }
     }
 
+    /**
+     * The vif's entry: its directory's {@code ip} and {@code mac}; absent when the directory is. Two
+     * round trips when either key is there (the directory then exists), a third only when neither is.
+     */
     private Optional<XsEntry> read(VifName vif) throws XenStoreException {
         String dir = vif.xenbusPath(base);
-        if (xs.readIfExists(dir).isEmpty()) {
+        String ip = xs.readIfExists(dir + "/ip").orElse(null);
+        String mac = xs.readIfExists(dir + "/mac").orElse(null);
+        if (ip == null && mac == null && xs.readIfExists(dir).isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new XsEntry(vif, xs.readIfExists(dir + "/ip").orElse(null),
-                xs.readIfExists(dir + "/mac").orElse(null)));
+        return Optional.of(new XsEntry(vif, ip, mac));
+    }
+
+    /** Whether xenstore still holds what the cache has for {@code vif} (reads it again; the cache is left as it is). */
+    boolean unchanged(VifName vif) throws XenStoreException {
+        return read(vif).equals(Optional.ofNullable(entries.get(vif.name())));
     }
 
     private void refresh(VifName vif) throws XenStoreException {

@@ -1,0 +1,188 @@
+package org.netvm.vif.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.netvm.testing.io.Captured;
+import org.netvm.vif.internal.Steps.Step;
+
+/** Issue 12: the per-step breakdown of a hotplug request ({@code netvm vif steps}). */
+class VifStepsTest {
+
+    /** A clock that moves 1 ms each time it is read. */
+    private static Clock ticking() {
+        AtomicLong millis = new AtomicLong();
+        return new Clock() {
+            @Override
+            public ZoneOffset getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return Instant.ofEpochMilli(millis.incrementAndGet());
+            }
+        };
+    }
+
+    @Test
+    void durationsRunFromThePreviousStepReached() {
+        Steps s = new Steps(ticking());
+        s.mark(Step.RECEIVED); // 1 ms
+        s.mark(Step.RECORDED); // 2
+        s.mark(Step.PASS); // 3
+        s.mark(Step.LINK_UP); // 4: the steps between were not reached
+        s.mark(Step.REPLY); // 5
+        long[] d = s.durations();
+        long ms = 1_000_000;
+        long[] want = new long[Step.values().length + 1];
+        java.util.Arrays.fill(want, -1);
+        want[Step.RECEIVED.ordinal()] = 0;
+        want[Step.RECORDED.ordinal()] = ms;
+        want[Step.PASS.ordinal()] = ms;
+        want[Step.LINK_UP.ordinal()] = ms;
+        want[Step.REPLY.ordinal()] = ms;
+        want[Step.values().length] = 4 * ms;
+        assertArrayEquals(want, d);
+    }
+
+    @Test
+    void aPassesMarksAreCopiedIntoTheRequestItAnswers() {
+        Clock clock = ticking();
+        Steps pass = new Steps(clock);
+        Steps request = new Steps(clock);
+        request.mark(Step.RECEIVED);
+        request.mark(Step.RECORDED);
+        for (Step s : List.of(Step.PASS, Step.XENSTORE, Step.KERNEL_READ, Step.PLANNED, Step.SYSCTLS, Step.NEIGHBOURS,
+                Step.ANTI_SPOOF, Step.CONNTRACK, Step.LINK_UP, Step.OUTCOME)) {
+            pass.mark(s); // OUTCOME is the request's own: not copied
+        }
+        request.copyPass(pass);
+        long[] d = request.durations();
+        for (int i = 0; i <= Step.LINK_UP.ordinal(); i++) {
+            assertTrue(d[i] >= 0, Step.values()[i] + " reached");
+        }
+        assertEquals(-1, d[Step.OUTCOME.ordinal()]);
+    }
+
+    @Test
+    void percentilesPerStep() {
+        StepLog log = new StepLog();
+        Clock clock = ticking();
+        for (int i = 0; i < 100; i++) {
+            Steps s = new Steps(clock);
+            s.mark(Step.RECEIVED);
+            s.mark(Step.RECORDED);
+            log.add("vif" + i + ".0", "online", true, s);
+        }
+        String summary = log.summary();
+        assertTrue(summary.startsWith("hotplug requests: 100 "), summary);
+        assertTrue(summary.lines().anyMatch(l -> l.matches("recorded +1\\.000 +1\\.000 +1\\.000 +1\\.000")), summary);
+        assertTrue(summary.lines().anyMatch(l -> l.matches("queued +- +- +- +-")), summary);
+        assertEquals(99, StepLog.pct(range(100), 99));
+        assertEquals(50, StepLog.pct(range(100), 50));
+        assertEquals(1, StepLog.pct(range(1), 99));
+    }
+
+    private static long[] range(int n) {
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = i + 1;
+        }
+        return v;
+    }
+
+    @Test
+    void keepsTheLastThousand() {
+        StepLog log = new StepLog();
+        Clock clock = ticking();
+        for (int i = 0; i < StepLog.KEEP + 5; i++) {
+            Steps s = new Steps(clock);
+            s.mark(Step.RECEIVED);
+            log.add("vif" + i + ".0", "online", true, s);
+        }
+        assertEquals(StepLog.KEEP, log.durations().size());
+        assertTrue(log.each().lines().skip(1).findFirst().orElseThrow().startsWith("vif5.0 online ok "));
+    }
+
+    /** A hotplug online through the command, against the fakes: every step from received to reply is timed. */
+    @Test
+    void issue12AnOnlineRequestIsTimedStepByStep() {
+        try (Rig rig = new Rig()) {
+            rig.reconciler.start();
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.kernel.addLink("vif3.0");
+            // the reconciler of the rig times its passes by the system clock: the command shares it
+            VifCommand c = new VifCommand(rig.reconciler, rig.reconciler, rig.xs, "backend/vif", 5_000, Clock.systemUTC());
+            Captured r = Captured.run((out, err) -> c.run(List.of("online", "--vif", "vif3.0", "--xenbus-path",
+                    "backend/vif/3/0"), out, err));
+            assertEquals(0, r.status(), r.err());
+            Captured each = Captured.run((out, err) -> c.run(List.of("steps", "--each"), out, err));
+            List<String> lines = each.out().lines().toList();
+            assertEquals("vif intent result queued xenstore kernel-read plan sysctls neighbours anti-spoof conntrack"
+                    + " link-up outcome hotplug-status reply total", lines.get(0).replace("recorded ", ""));
+            String[] f = lines.get(1).split(" ");
+            assertEquals(List.of("vif3.0", "online", "ok"), List.of(f[0], f[1], f[2]));
+            for (int i = 3; i < f.length; i++) {
+                assertTrue(f[i].matches("[0-9]+\\.[0-9]{3}"), "step " + i + " timed: " + lines.get(1));
+            }
+            Captured summary = Captured.run((out, err) -> c.run(List.of("steps"), out, err));
+            assertTrue(summary.out().startsWith("hotplug requests: 1 "), summary.out());
+            assertEquals(2, Captured.run((out, err) -> c.run(List.of("steps", "--bogus"), out, err)).status());
+        }
+    }
+    /** Issue 12: a call that arrives while a pass programs its vif is answered by that pass, not one more. */
+    @Test
+    void issue12ACallArrivingDuringThePassThatProgramsItsVifIsAnsweredByIt() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.kernel.addLink("vif3.0");
+            java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
+            rig.kernel.onSysctl = () -> {
+                if (call.isEmpty()) {
+                    call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
+                }
+            };
+            assertTrue(rig.reconciler.pass(true));
+            rig.kernel.onSysctl = null;
+            assertTrue(call.getFirst().isDone(), "answered by the pass that programmed the vif");
+            assertEquals(Outcome.OK, call.getFirst().join());
+            assertEquals(1, rig.reconciler.counters().passes());
+        }
+    }
+
+    /** ... unless its keys changed meanwhile: then the next pass programs the new keys and answers. */
+    @Test
+    void issue12ACallWhoseKeysChangedDuringThePassWaitsForTheNext() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.kernel.addLink("vif3.0");
+            java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
+            rig.kernel.onSysctl = () -> {
+                if (call.isEmpty()) {
+                    rig.xs.putVif(3, 0, "10.137.0.7", Rig.MAC);
+                    call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
+                }
+            };
+            assertTrue(rig.reconciler.pass(true));
+            rig.kernel.onSysctl = null;
+            assertTrue(!call.getFirst().isDone(), "the pass programmed the old keys");
+            assertTrue(rig.reconciler.pass(false));
+            assertEquals(Outcome.OK, call.getFirst().join());
+            assertEquals("10.137.0.7", rig.state("vif3.0").ipv4());
+        }
+    }
+}
