@@ -123,12 +123,15 @@ class FirewallBenchmark {
             nft.apply(full);
             fullMs[i] = ms(t0);
         }
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         double[] oneMs = new double[reps];
         double[] planMs = new double[reps];
         double[] mergeMs = new double[reps];
         double[] cpuMs = new double[reps];
         double[] applyCpuMs = new double[reps];
-        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        double[] libCpuMs = new double[reps];
+        long[] lib = java.util.Arrays.stream(threads.dumpAllThreads(false, false))
+                .filter(t -> t.getThreadName().startsWith("netvm-libnftables")).mapToLong(t -> t.getThreadId()).toArray();
         IncrementalMerge merger = new IncrementalMerge();
         merger.update(all(base, chains), java.util.Set.of());
         int target = guests / 2;
@@ -140,9 +143,11 @@ class FirewallBenchmark {
             Plan changed = merger.update(all(base, chains), merger.last().merged().keySet()).plan();
             mergeMs[i] = ms(t0) - planMs[i];
             long a0 = threads.getCurrentThreadCpuTime();
+            long l0 = cpu(threads, lib);
             nft.apply(changed);
             oneMs[i] = ms(t0);
             applyCpuMs[i] = (threads.getCurrentThreadCpuTime() - a0) / 1e6;
+            libCpuMs[i] = (cpu(threads, lib) - l0) / 1e6;
             cpuMs[i] = (threads.getCurrentThreadCpuTime() - c0) / 1e6;
         }
         nft.sweep();
@@ -180,6 +185,8 @@ class FirewallBenchmark {
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  Java CPU time of the whole change (median; load-proof)",
                 median(cpuMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which the apply's, this thread (median)", median(applyCpuMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  libnftables' thread CPU during the apply (median)",
+                median(libCpuMs));
         System.out.println("  CPU of the change (plan+merge+apply on this thread; libnftables works on its own): "
                 + list(cpuMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: Plan.merge of all (Java, median; not in the"
@@ -195,6 +202,11 @@ class FirewallBenchmark {
         System.out.println("  measured old floor: " + list(oldFloorMs) + "; hugetlb floor: " + list(hugeFloorMs));
         System.out.println("  measured full: " + list(fullMs) + "; floor: " + list(floorMs) + "; one change: "
                 + list(oneMs));
+    }
+
+    /** The CPU time of {@code ids} together, in ns (none: 0). */
+    private static long cpu(java.lang.management.ThreadMXBean threads, long[] ids) {
+        return Arrays.stream(ids).map(threads::getThreadCpuTime).filter(t -> t > 0).sum();
     }
 
     /** The backend's log on stdout (which nft it uses). */
