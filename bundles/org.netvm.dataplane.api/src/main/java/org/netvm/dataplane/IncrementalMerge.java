@@ -2,6 +2,7 @@ package org.netvm.dataplane;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -11,6 +12,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * {@link Plan#mergeLeavingOut} kept up to date one contribution at a time: it keeps the merged plan and
@@ -52,12 +54,24 @@ public final class IncrementalMerge {
     private boolean indexed = true; // the index below describes last (false after a merge that left some out)
     private final Map<ChainRef, Declared<Chain>> chains = new HashMap<>();
     private final Map<SetRef, Declared<NamedSet>> sets = new HashMap<>();
+    private final Map<ChainRef, Chain> chainByRef = new HashMap<>();
+    private final Map<SetRef, NamedSet> setByRef = new HashMap<>();
     private final Map<ChainRef, List<Placed>> placed = new HashMap<>();
     private final Map<SetRef, Map<SetElement, Integer>> elementCounts = new HashMap<>();
+    /** How many contributions name each set for elements (even none: the full merge refuses that for an undeclared set). */
+    private final Map<SetRef, Integer> mentions = new HashMap<>();
     /** Declarations an update removed and has not put back equal (during {@link #incremental} only). */
     private final Map<Object, Object> undeclared = new HashMap<>();
-    private final TreeMap<ChainRef, List<Rule>> rules = new TreeMap<>();
-    private final TreeMap<SetRef, SortedSet<SetElement>> elements = new TreeMap<>();
+    /** Declarations an update added that the last plan did not have (during {@link #incremental} only). */
+    private final Map<Object, Object> declared = new HashMap<>();
+    /** Elements whose count went from or to zero, by set (during {@link #incremental} only). */
+    private final Map<SetRef, Set<SetElement>> flipped = new HashMap<>();
+    // the last plan's own structures: an update replaces only what it touches, the rest is shared
+    private List<Chain> chainList = List.of();
+    private List<NamedSet> setList = List.of();
+    private SharedSortedMap<ChainRef, List<Rule>> rules = SharedSortedMap.empty();
+    private SharedSortedMap<SetRef, SortedSet<SetElement>> elements = SharedSortedMap.empty();
+    private SharedSortedMap<String, Contribution> merged = SharedSortedMap.empty();
     private int fullMerges;
 
     /** The outcome of the last {@link #update}. */
@@ -76,30 +90,30 @@ public final class IncrementalMerge {
      */
     public Plan.Merge update(Collection<Contribution> contributions, Set<String> established) {
         Map<String, Contribution> now = new HashMap<>(contributions.size() * 2);
+        List<Contribution> added = new ArrayList<>();
         for (Contribution c : contributions) {
             if (now.put(c.owner(), c) != null) {
                 throw new IllegalArgumentException("two contributions of owner " + c.owner());
             }
-        }
-        List<Contribution> gone = new ArrayList<>();
-        List<Contribution> added = new ArrayList<>();
-        for (Contribution old : given.values()) {
-            Contribution c = now.get(old.owner());
-            if (c == null || c != old && !c.equals(old)) {
-                gone.add(old);
-            }
-        }
-        for (Contribution c : contributions) {
             Contribution old = given.get(c.owner());
             if (old == null || c != old && !c.equals(old)) {
                 added.add(c);
+            }
+        }
+        List<Contribution> gone = new ArrayList<>();
+        if (!added.isEmpty() || now.size() != given.size()) {
+            for (Contribution old : given.values()) {
+                Contribution c = now.get(old.owner());
+                if (c == null || c != old && !c.equals(old)) {
+                    gone.add(old);
+                }
             }
         }
         if (gone.isEmpty() && added.isEmpty()) {
             given = now;
             return last;
         }
-        Plan.Merge m = indexed && gone.size() + added.size() <= MAX_INCREMENTAL ? incremental(gone, added, now) : null;
+        Plan.Merge m = indexed && gone.size() + added.size() <= MAX_INCREMENTAL ? incremental(gone, added) : null;
         if (m == null) {
             m = full(contributions, established);
         }
@@ -116,94 +130,163 @@ public final class IncrementalMerge {
         if (indexed) {
             m.merged().values().forEach(this::add);
             // the plan's own lists and sets, so the next incremental plan shares what it does not touch
-            rules.putAll(m.plan().rules());
-            elements.putAll(m.plan().elements());
+            chainList = m.plan().chains();
+            setList = m.plan().sets();
+            rules = SharedSortedMap.copyOf(m.plan().rules());
+            elements = SharedSortedMap.copyOf(m.plan().elements());
+            merged = SharedSortedMap.copyOf(m.merged());
         }
+        undeclared.clear();
+        declared.clear();
+        flipped.clear();
         return m;
     }
 
     private void clearIndex() {
         chains.clear();
         sets.clear();
+        chainByRef.clear();
+        setByRef.clear();
         placed.clear();
         elementCounts.clear();
-        rules.clear();
-        elements.clear();
+        mentions.clear();
+        chainList = List.of();
+        setList = List.of();
+        rules = SharedSortedMap.empty();
+        elements = SharedSortedMap.empty();
+        merged = SharedSortedMap.empty();
     }
 
     /** Replaces {@code gone} by {@code added}; null when only the full merge can tell the outcome. */
-    private Plan.Merge incremental(List<Contribution> gone, List<Contribution> added, Map<String, Contribution> now) {
+    private Plan.Merge incremental(List<Contribution> gone, List<Contribution> added) {
         Set<ChainRef> touchedChains = new HashSet<>();
         Set<SetRef> touchedSets = new HashSet<>();
         undeclared.clear();
-        gone.forEach(c -> remove(c, touchedChains, touchedSets));
+        declared.clear();
+        flipped.clear();
+        for (Contribution c : gone) {
+            remove(c, touchedChains);
+            merged = merged.without(c.owner());
+        }
         for (Contribution c : added) {
             if (!add(c)) {
                 indexed = false; // half updated: the full merge rebuilds it
                 return null;
             }
             c.rules().forEach(r -> touchedChains.add(r.chain()));
-            touchedSets.addAll(c.elementSets());
+            merged = merged.with(c.owner(), c);
         }
-        for (ChainRef ref : touchedChains) {
-            List<Placed> list = placed.get(ref);
-            if (list == null || list.isEmpty()) {
-                rules.remove(ref);
-                placed.remove(ref);
-            } else {
-                list.sort(ORDER);
-                List<Rule> ordered = new ArrayList<>(list.size());
-                list.forEach(p -> ordered.add(p.rule()));
-                if (!ordered.equals(rules.get(ref))) { // an equal list stays the same object
-                    rules.put(ref, List.copyOf(ordered)); // the plan keeps this very list (no copy)
-                }
-            }
+        if (elementsForUndeclaredSets(added)) {
+            indexed = false;
+            return null;
         }
-        for (SetRef ref : touchedSets) {
-            Map<SetElement, Integer> counts = elementCounts.get(ref);
-            if (counts == null || counts.isEmpty()) {
-                elements.remove(ref);
-                elementCounts.remove(ref);
-            } else {
-                TreeSet<SetElement> fresh = new TreeSet<>(counts.keySet());
-                if (!fresh.equals(elements.get(ref))) {
-                    elements.put(ref, java.util.Collections.unmodifiableSortedSet(fresh));
-                }
-            }
+        touchedChains.forEach(this::reorder);
+        touchedSets.addAll(flipped.keySet());
+        flipped.forEach(this::refill);
+        if (!undeclared.isEmpty() || !declared.isEmpty()) {
+            chainList = redeclared(chainList, Chain.class, Chain::ref);
+            setList = redeclared(setList, NamedSet.class, NamedSet::ref);
         }
         // rules of untouched chains were checked against the same declarations (if none went away or
-        // changed): the plan checks only the touched chains' rules
-        java.util.function.Predicate<ChainRef> checked = undeclared.isEmpty() ? ref -> !touchedChains.contains(ref)
-                : ref -> false;
+        // changed): the plan checks only the touched chains' rules and sets' elements
+        boolean same = undeclared.isEmpty();
+        Plan.Prebuilt prebuilt = new Plan.Prebuilt(chainByRef, setByRef, same ? touchedChains : null,
+                same ? touchedSets : null);
         Plan plan;
         try {
-            plan = ScopedValue.where(Plan.CHECKED, checked).call(() -> new Plan(
-                    chains.values().stream().map(d -> d.value).toList(),
-                    sets.values().stream().map(d -> d.value).toList(), rules, elements));
+            plan = ScopedValue.where(Plan.PREBUILT, prebuilt).call(() -> new Plan(chainList, setList, rules, elements));
         } catch (IllegalArgumentException inconsistent) {
             indexed = false;
             return null;
         }
-        return new Plan.Merge(plan, new TreeMap<>(now), new TreeMap<>());
+        return new Plan.Merge(plan, merged, new TreeMap<>());
+    }
+
+    /** Whether a set an update added elements for, or took the declaration of, is named by one but declared by none. */
+    private boolean elementsForUndeclaredSets(List<Contribution> added) {
+        Set<SetRef> check = new HashSet<>();
+        added.forEach(c -> check.addAll(c.elementSets()));
+        undeclared.keySet().forEach(ref -> {
+            if (ref instanceof SetRef s) {
+                check.add(s);
+            }
+        });
+        for (SetRef ref : check) {
+            if (mentions.getOrDefault(ref, 0) > 0 && !setByRef.containsKey(ref)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Puts the rules of {@code ref} in merge order into the plan's map (the same list if equal). */
+    private void reorder(ChainRef ref) {
+        List<Placed> list = placed.get(ref);
+        if (list == null || list.isEmpty()) {
+            rules = rules.without(ref);
+            placed.remove(ref);
+            return;
+        }
+        list.sort(ORDER);
+        List<Rule> ordered = new ArrayList<>(list.size());
+        list.forEach(p -> ordered.add(p.rule()));
+        if (!ordered.equals(rules.get(ref))) { // an equal list stays the same object
+            rules = rules.with(ref, List.copyOf(ordered)); // the plan keeps this very list (no copy)
+        }
+    }
+
+    /** Puts the elements of {@code ref} into the plan's map: the last ones with {@code changed} added or removed. */
+    private void refill(SetRef ref, Set<SetElement> changed) {
+        Map<SetElement, Integer> counts = elementCounts.get(ref);
+        if (counts == null || counts.isEmpty()) {
+            elements = elements.without(ref);
+            elementCounts.remove(ref);
+            return;
+        }
+        SortedSet<SetElement> before = elements.get(ref);
+        TreeSet<SetElement> fresh = before == null ? new TreeSet<>() : new TreeSet<>(before);
+        for (SetElement e : changed) {
+            if (counts.containsKey(e)) {
+                fresh.add(e);
+            } else {
+                fresh.remove(e);
+            }
+        }
+        if (!fresh.equals(before)) {
+            elements = elements.with(ref, Collections.unmodifiableSortedSet(fresh));
+        }
+    }
+
+    /** {@code list} (sorted by ref) without the undeclared and with the newly declared of {@code type}. */
+    private <T, R extends Comparable<R>> List<T> redeclared(List<T> list, Class<T> type, Function<T, R> ref) {
+        List<T> out = new ArrayList<>(list);
+        Comparator<T> order = Comparator.comparing(ref);
+        for (Object x : undeclared.values()) {
+            if (type.isInstance(x)) {
+                int i = Collections.binarySearch(out, type.cast(x), order);
+                out.remove(i);
+            }
+        }
+        for (Object x : declared.values()) {
+            if (type.isInstance(x)) {
+                int i = Collections.binarySearch(out, type.cast(x), order);
+                out.add(-i - 1, type.cast(x));
+            }
+        }
+        return List.copyOf(out);
     }
 
     /** Indexes {@code c}; false on a declaration conflict. */
     private boolean add(Contribution c) {
         for (Chain chain : c.chains()) {
-            Declared<Chain> d = chains.computeIfAbsent(chain.ref(), k -> new Declared<>(chain));
-            if (!d.value.equals(chain)) {
+            if (!declare(chains, chainByRef, chain.ref(), chain)) {
                 return false;
             }
-            d.count++;
-            undeclared.remove(chain.ref(), chain);
         }
         for (NamedSet set : c.sets()) {
-            Declared<NamedSet> d = sets.computeIfAbsent(set.ref(), k -> new Declared<>(set));
-            if (!d.value.equals(set)) {
+            if (!declare(sets, setByRef, set.ref(), set)) {
                 return false;
             }
-            d.count++;
-            undeclared.remove(set.ref(), set);
         }
         List<Rule> rs = c.rules();
         for (int i = 0; i < rs.size(); i++) {
@@ -211,27 +294,47 @@ public final class IncrementalMerge {
                     .add(new Placed(rs.get(i), c.priority(), c.owner(), i));
         }
         c.elements().forEach((ref, els) -> {
+            mentions.merge(ref, 1, Integer::sum);
             Map<SetElement, Integer> counts = elementCounts.computeIfAbsent(ref, k -> new HashMap<>());
-            els.forEach(e -> counts.merge(e, 1, Integer::sum));
+            els.forEach(e -> {
+                if (counts.merge(e, 1, Integer::sum) == 1) {
+                    flipped.computeIfAbsent(ref, k -> new HashSet<>()).add(e);
+                }
+            });
         });
         return true;
     }
 
-    private void remove(Contribution c, Set<ChainRef> touchedChains, Set<SetRef> touchedSets) {
-        for (Chain chain : c.chains()) {
-            Declared<Chain> d = chains.get(chain.ref());
-            if (--d.count == 0) {
-                chains.remove(chain.ref());
-                undeclared.put(chain.ref(), chain);
+    /** Counts one more declaration of {@code ref}; false if it differs from the one in force. */
+    private <R, T> boolean declare(Map<R, Declared<T>> counts, Map<R, T> byRef, R ref, T value) {
+        Declared<T> d = counts.computeIfAbsent(ref, k -> new Declared<>(value));
+        if (!d.value.equals(value)) {
+            return false;
+        }
+        if (d.count++ == 0) {
+            byRef.put(ref, value);
+            if (!undeclared.remove(ref, value)) { // not merely put back as it was
+                declared.put(ref, value);
             }
         }
-        for (NamedSet set : c.sets()) {
-            Declared<NamedSet> d = sets.get(set.ref());
-            if (--d.count == 0) {
-                sets.remove(set.ref());
-                undeclared.put(set.ref(), set);
+        return true;
+    }
+
+    /** Takes one declaration of {@code ref} back. */
+    private <R, T> void undeclare(Map<R, Declared<T>> counts, Map<R, T> byRef, R ref) {
+        Declared<T> d = counts.get(ref);
+        if (--d.count == 0) {
+            counts.remove(ref);
+            byRef.remove(ref);
+            if (declared.remove(ref) == null) { // not one this update added
+                undeclared.put(ref, d.value);
             }
         }
+    }
+
+    private void remove(Contribution c, Set<ChainRef> touchedChains) {
+        c.chains().forEach(chain -> undeclare(chains, chainByRef, chain.ref()));
+        c.sets().forEach(set -> undeclare(sets, setByRef, set.ref()));
         Set<ChainRef> into = new HashSet<>();
         c.rules().forEach(r -> into.add(r.chain()));
         for (ChainRef ref : into) {
@@ -239,9 +342,13 @@ public final class IncrementalMerge {
         }
         touchedChains.addAll(into);
         c.elements().forEach((ref, els) -> {
-            touchedSets.add(ref);
+            mentions.computeIfPresent(ref, (k, n) -> n == 1 ? null : n - 1);
             Map<SetElement, Integer> counts = elementCounts.get(ref);
-            els.forEach(e -> counts.computeIfPresent(e, (k, n) -> n == 1 ? null : n - 1));
+            els.forEach(e -> {
+                if (counts.computeIfPresent(e, (k, n) -> n == 1 ? null : n - 1) == null) {
+                    flipped.computeIfAbsent(ref, k -> new HashSet<>()).add(e);
+                }
+            });
         });
     }
 }

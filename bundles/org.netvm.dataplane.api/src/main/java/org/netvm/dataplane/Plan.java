@@ -38,71 +38,112 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         SortedMap<SetRef, SortedSet<SetElement>> elements) {
 
     /**
-     * Chains whose rules need no check: bound by {@link IncrementalMerge} to the chains it did not touch,
-     * when no chain or set declaration went away or changed (so their earlier checks still hold).
+     * What {@link IncrementalMerge} already knows when it builds a plan: its lists are sorted and immutable,
+     * its maps are immutable {@link SharedSortedMap}s with immutable values, and only the rules of
+     * {@code touchedChains} and the elements of {@code touchedSets} need a check (null: check all, as when a
+     * declaration went away). Bound around the constructor call only.
      */
-    static final ScopedValue<java.util.function.Predicate<ChainRef>> CHECKED = ScopedValue.newInstance();
+    record Prebuilt(Map<ChainRef, Chain> chainByRef, Map<SetRef, NamedSet> setByRef, Set<ChainRef> touchedChains,
+            Set<SetRef> touchedSets) {
+    }
+
+    static final ScopedValue<Prebuilt> PREBUILT = ScopedValue.newInstance();
 
     /** Nothing at all: applying it leaves the backend's tables empty. */
     public static final Plan EMPTY = new Plan(List.of(), List.of(), new TreeMap<>(), new TreeMap<>());
 
     public Plan {
-        chains = sorted(chains, Comparator.comparing(Chain::ref));
-        sets = sorted(sets, Comparator.comparing(NamedSet::ref));
-        Map<ChainRef, Chain> chainByRef = new HashMap<>();
-        for (Chain c : chains) {
-            if (chainByRef.put(c.ref(), c) != null) {
-                throw new IllegalArgumentException("chain " + c.ref() + " declared twice");
-            }
-        }
-        Map<SetRef, NamedSet> setByRef = new HashMap<>();
-        for (NamedSet s : sets) {
-            if (setByRef.put(s.ref(), s) != null) {
-                throw new IllegalArgumentException("set " + s.ref() + " declared twice");
-            }
-        }
-        TreeMap<ChainRef, List<Rule>> r = new TreeMap<>();
-        java.util.function.Predicate<ChainRef> checked = CHECKED.orElse(ref -> false);
-        for (Map.Entry<ChainRef, List<Rule>> e : Objects.requireNonNull(rules, "rules").entrySet()) {
-            ChainRef ref = e.getKey();
-            if (!chainByRef.containsKey(ref)) {
-                throw new IllegalArgumentException("rules for undeclared chain " + ref);
-            }
-            List<Rule> list = List.copyOf(e.getValue());
-            if (checked.test(ref)) {
-                r.put(ref, list);
-                continue;
-            }
-            for (Rule rule : list) {
-                if (!rule.chain().equals(ref)) {
-                    throw new IllegalArgumentException("rule for " + rule.chain() + " listed under " + ref);
+        Prebuilt prebuilt = PREBUILT.isBound() ? PREBUILT.get() : null;
+        if (prebuilt != null) {
+            checkPrebuilt(prebuilt, rules, elements);
+        } else {
+            chains = sorted(chains, Comparator.comparing(Chain::ref));
+            sets = sorted(sets, Comparator.comparing(NamedSet::ref));
+            Map<ChainRef, Chain> chainByRef = new HashMap<>();
+            for (Chain c : chains) {
+                if (chainByRef.put(c.ref(), c) != null) {
+                    throw new IllegalArgumentException("chain " + c.ref() + " declared twice");
                 }
-                check(rule, chainByRef, setByRef);
             }
+            Map<SetRef, NamedSet> setByRef = new HashMap<>();
+            for (NamedSet s : sets) {
+                if (setByRef.put(s.ref(), s) != null) {
+                    throw new IllegalArgumentException("set " + s.ref() + " declared twice");
+                }
+            }
+            rules = checkedRules(rules, chainByRef, setByRef);
+            elements = checkedElements(elements, setByRef);
+        }
+    }
+
+    private static SortedMap<ChainRef, List<Rule>> checkedRules(SortedMap<ChainRef, List<Rule>> rules,
+            Map<ChainRef, Chain> chainByRef, Map<SetRef, NamedSet> setByRef) {
+        TreeMap<ChainRef, List<Rule>> r = new TreeMap<>();
+        for (Map.Entry<ChainRef, List<Rule>> e : Objects.requireNonNull(rules, "rules").entrySet()) {
+            List<Rule> list = List.copyOf(e.getValue());
+            checkRules(e.getKey(), list, chainByRef, setByRef);
             if (!list.isEmpty()) {
-                r.put(ref, list);
+                r.put(e.getKey(), list);
             }
         }
-        rules = Collections.unmodifiableSortedMap(r);
+        return Collections.unmodifiableSortedMap(r);
+    }
+
+    private static void checkRules(ChainRef ref, List<Rule> list, Map<ChainRef, Chain> chainByRef,
+            Map<SetRef, NamedSet> setByRef) {
+        if (!chainByRef.containsKey(ref)) {
+            throw new IllegalArgumentException("rules for undeclared chain " + ref);
+        }
+        for (Rule rule : list) {
+            if (!rule.chain().equals(ref)) {
+                throw new IllegalArgumentException("rule for " + rule.chain() + " listed under " + ref);
+            }
+            check(rule, chainByRef, setByRef);
+        }
+    }
+
+    private static SortedMap<SetRef, SortedSet<SetElement>> checkedElements(
+            SortedMap<SetRef, SortedSet<SetElement>> elements, Map<SetRef, NamedSet> setByRef) {
         TreeMap<SetRef, SortedSet<SetElement>> el = new TreeMap<>();
         for (Map.Entry<SetRef, SortedSet<SetElement>> e : Objects.requireNonNull(elements, "elements").entrySet()) {
-            NamedSet set = setByRef.get(e.getKey());
-            if (set == null) {
-                throw new IllegalArgumentException("elements for undeclared set " + e.getKey());
-            }
             TreeSet<SetElement> values = new TreeSet<>();
-            for (SetElement x : e.getValue()) {
-                if (!x.fits(set.type())) {
-                    throw new IllegalArgumentException("element " + x + " does not fit set " + set.ref()
-                            + " of type " + set.type().keyword());
-                }
-                values.add(x);
-            }
+            values.addAll(e.getValue());
+            checkElements(e.getKey(), values, setByRef);
             if (!values.isEmpty()) {
                 el.put(e.getKey(), Collections.unmodifiableSortedSet(values));
             }
         }
-        elements = Collections.unmodifiableSortedMap(el);
+        return Collections.unmodifiableSortedMap(el);
+    }
+
+    private static void checkElements(SetRef ref, Set<SetElement> values, Map<SetRef, NamedSet> setByRef) {
+        NamedSet set = setByRef.get(ref);
+        if (set == null) {
+            throw new IllegalArgumentException("elements for undeclared set " + ref);
+        }
+        for (SetElement x : values) {
+            if (!x.fits(set.type())) {
+                throw new IllegalArgumentException("element " + x + " does not fit set " + set.ref()
+                        + " of type " + set.type().keyword());
+            }
+        }
+    }
+
+    /** The checks of what {@link IncrementalMerge} built (taken as it is, not copied). */
+    private static void checkPrebuilt(Prebuilt p, SortedMap<ChainRef, List<Rule>> rules,
+            SortedMap<SetRef, SortedSet<SetElement>> elements) {
+        for (ChainRef ref : p.touchedChains() == null ? rules.keySet() : p.touchedChains()) {
+            List<Rule> list = rules.get(ref);
+            if (list != null) {
+                checkRules(ref, list, p.chainByRef(), p.setByRef());
+            }
+        }
+        for (SetRef ref : p.touchedSets() == null ? elements.keySet() : p.touchedSets()) {
+            SortedSet<SetElement> values = elements.get(ref);
+            if (values != null) {
+                checkElements(ref, values, p.setByRef());
+            }
+        }
     }
 
     private static <T> List<T> sorted(List<T> in, Comparator<T> order) {
@@ -251,7 +292,8 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
     public record Merge(Plan plan, SortedMap<String, Contribution> merged, SortedMap<String, String> leftOut) {
         public Merge {
             Objects.requireNonNull(plan, "plan");
-            merged = Collections.unmodifiableSortedMap(new TreeMap<>(merged));
+            merged = merged instanceof SharedSortedMap<String, Contribution> shared ? shared // immutable already
+                    : Collections.unmodifiableSortedMap(new TreeMap<>(merged));
             leftOut = Collections.unmodifiableSortedMap(new TreeMap<>(leftOut));
         }
     }

@@ -87,6 +87,55 @@ class IncrementalMergeTest {
         }
     }
 
+    /** One instance through many successive updates: what it keeps between updates stays exact. */
+    @Test
+    void manySuccessiveUpdatesOfOneInstanceGiveTheFullMergesResult() {
+        Random rnd = new Random(20261206L);
+        IncrementalMerge inc = new IncrementalMerge();
+        TreeMap<String, Contribution> all = new TreeMap<>();
+        all.put("base", base());
+        for (int g = 0; g < 80; g++) {
+            all.put("guest/" + g, guest(g, 1));
+        }
+        Set<String> established = Set.of();
+        for (int step = 0; step < 600; step++) {
+            int g = rnd.nextInt(100);
+            switch (rnd.nextInt(10)) {
+                case 0 -> all.remove("guest/" + g);
+                case 1 -> { // now and then a conflict or a rule for an undeclared chain: full merges until it goes
+                    String owner = "o/" + rnd.nextInt(3);
+                    all.put(owner, random(rnd, owner));
+                }
+                case 2, 7 -> all.remove("o/" + rnd.nextInt(3));
+                case 3 -> all.put("base", base());
+                case 4 -> { // a guest's elements only
+                    all.put("guest/" + g, Contribution.builder("guest/" + g).chain(Chain.regular(Family.INET, "g" + g))
+                            .element(V4, SetElement.of("10.2." + rnd.nextInt(4) + "." + rnd.nextInt(4))).build());
+                }
+                case 5 -> all.put("guest/" + g, Contribution.builder("guest/" + g).elements(V4, List.of()).build());
+                default -> all.put("guest/" + g, guest(g, 1 + rnd.nextInt(3)));
+            }
+            if (step % 97 == 0) {
+                all.remove("base");
+            }
+            List<Contribution> input = new ArrayList<>(all.values());
+            java.util.Collections.shuffle(input, rnd);
+            Plan.Merge want = Plan.mergeLeavingOut(input, established);
+            Plan.Merge got = inc.update(input, established);
+            String where = "step " + step;
+            assertEquals(want.plan(), got.plan(), where);
+            assertEquals(got.plan(), want.plan(), where);
+            assertEquals(want.plan().hashCode(), got.plan().hashCode(), where);
+            assertEquals(want.plan().chains(), got.plan().chains(), where);
+            assertEquals(List.copyOf(want.plan().rules().entrySet()), List.copyOf(got.plan().rules().entrySet()), where);
+            assertEquals(want.merged(), got.merged(), where);
+            assertEquals(want.leftOut(), got.leftOut(), where);
+            established = got.merged().keySet();
+        }
+        System.out.println("IncrementalMergeTest: 600 successive updates, " + inc.fullMerges() + " full merges");
+        assertTrue(inc.fullMerges() < 600 / 2, "mostly incremental: " + inc.fullMerges() + " full merges");
+    }
+
     @Test
     void oneGuestsChangeIsIncrementalAndSharesEveryOtherChainsRules() {
         List<Contribution> all = new ArrayList<>(List.of(base()));

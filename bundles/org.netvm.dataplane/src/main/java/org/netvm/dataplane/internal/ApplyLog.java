@@ -1,10 +1,12 @@
 package org.netvm.dataplane.internal;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.SortedMap;
 import java.util.function.LongSupplier;
 
 import org.netvm.dataplane.Contribution;
@@ -19,8 +21,8 @@ import org.osgi.service.log.Logger;
 final class ApplyLog {
     private final Logger log;
     private final LogLimiter limiter;
-    private Map<String, Contribution> merged = Map.of();
-    private Map<String, Contribution> applied = Map.of(); // what the last successful apply held
+    private SortedMap<String, Contribution> merged = Collections.emptySortedMap();
+    private SortedMap<String, Contribution> applied = Collections.emptySortedMap(); // what the last successful apply held
 
     ApplyLog(Logger log, LongSupplier nanoTime) {
         this.log = log;
@@ -28,7 +30,7 @@ final class ApplyLog {
     }
 
     /** The contributions of the current plan, by owner. */
-    void merged(Map<String, Contribution> byOwner) {
+    void merged(SortedMap<String, Contribution> byOwner) {
         merged = byOwner;
     }
 
@@ -48,17 +50,28 @@ final class ApplyLog {
 
     /** The owners whose contribution differs from what the last successful apply held, quoted. */
     String changedOwners() {
-        Set<String> changed = new TreeSet<>();
-        merged.forEach((o, c) -> {
-            if (!c.equals(applied.get(o))) {
-                changed.add(o);
+        // one walk over both (sorted by owner); an unchanged contribution is the very same object
+        List<String> changed = new ArrayList<>();
+        Iterator<Map.Entry<String, Contribution>> as = applied.entrySet().iterator();
+        Iterator<Map.Entry<String, Contribution>> ms = merged.entrySet().iterator();
+        Map.Entry<String, Contribution> a = as.hasNext() ? as.next() : null;
+        Map.Entry<String, Contribution> m = ms.hasNext() ? ms.next() : null;
+        while (a != null || m != null) {
+            int order = a == null ? 1 : m == null ? -1 : a.getKey().compareTo(m.getKey());
+            if (order != 0 || !m.getValue().equals(a.getValue())) {
+                changed.add(order <= 0 ? a.getKey() : m.getKey());
             }
-        });
-        applied.keySet().stream().filter(o -> !merged.containsKey(o)).forEach(changed::add);
+            if (order <= 0) {
+                a = as.hasNext() ? as.next() : null;
+            }
+            if (order >= 0) {
+                m = ms.hasNext() ? ms.next() : null;
+            }
+        }
         if (changed.isEmpty()) {
             return "none";
         }
-        List<String> list = List.copyOf(changed);
+        List<String> list = changed;
         String head = String.join(",", list.subList(0, Math.min(3, list.size())));
         return ControlText.quote(list.size() > 3 ? head + ",+" + (list.size() - 3) : head);
     }

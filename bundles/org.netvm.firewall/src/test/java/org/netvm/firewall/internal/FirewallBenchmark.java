@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -14,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.netvm.backend.nftables.internal.NftablesBackend;
-import org.netvm.util.SystemProcessRunner;
+import org.netvm.testing.config.Configs;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IncrementalMerge;
 import org.netvm.dataplane.IpAddress;
@@ -23,8 +22,8 @@ import org.netvm.dataplane.Plan;
 import org.netvm.policy.internal.PolicyRules;
 
 /**
- * 1 000 guests x 20 rules through the real nftables backend (as configured in the runtime: changes of one
- * chain through a long-lived {@code nft -i}), run by tests/bench/firewall.sh inside a network namespace it
+ * 1 000 guests x 20 rules through the real nftables backend (as configured in the runtime: libnftables
+ * in-process; {@code -Dnetvm.bench.library=} for nft processes, changes of one chain through {@code nft -i}), run by tests/bench/firewall.sh inside a network namespace it
  * creates and deletes ({@code -Dnetvm.bench.netns} names it; the JVM runs in it): the full apply, and one
  * guest's rule change until the backend returns (the kernel has it), against Qubes' way: one {@code nft}
  * process per guest reload (its chain flushed and refilled). Prints figures; asserts nothing.
@@ -66,8 +65,11 @@ class FirewallBenchmark {
     @Test
     void benchmark() throws Exception {
         assumeTrue(!ns.isEmpty(), "needs -Dnetvm.bench.netns (tests/bench/firewall.sh)");
-        PacketFilterBackend nft = new NftablesBackend(new SystemProcessRunner(Duration.ofSeconds(120)), "nft", "",
-                "netvm", Duration.ofSeconds(30));
+        // as the runtime configures it (libnftables in-process), or -Dnetvm.bench.library= for nft processes
+        // (nft -f, changes through nft -i)
+        String library = System.getProperty("netvm.bench.library");
+        PacketFilterBackend nft = new NftablesBackend(library == null ? Configs.of(NftablesBackend.Config.class)
+                : Configs.of(NftablesBackend.Config.class, "library", library), printingLogger());
         Map<Integer, List<IpAddress>> addresses = new HashMap<>();
         List<Contribution> base = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
                 FirewallPlanner.closed()));
@@ -121,11 +123,15 @@ class FirewallBenchmark {
             nft.apply(full);
             fullMs[i] = ms(t0);
         }
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         double[] oneMs = new double[reps];
         double[] planMs = new double[reps];
         double[] mergeMs = new double[reps];
         double[] cpuMs = new double[reps];
-        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        double[] applyCpuMs = new double[reps];
+        double[] libCpuMs = new double[reps];
+        long[] lib = java.util.Arrays.stream(threads.dumpAllThreads(false, false))
+                .filter(t -> t.getThreadName().startsWith("netvm-libnftables")).mapToLong(t -> t.getThreadId()).toArray();
         IncrementalMerge merger = new IncrementalMerge();
         merger.update(all(base, chains), java.util.Set.of());
         int target = guests / 2;
@@ -136,8 +142,12 @@ class FirewallBenchmark {
             planMs[i] = ms(t0);
             Plan changed = merger.update(all(base, chains), merger.last().merged().keySet()).plan();
             mergeMs[i] = ms(t0) - planMs[i];
+            long a0 = threads.getCurrentThreadCpuTime();
+            long l0 = cpu(threads, lib);
             nft.apply(changed);
             oneMs[i] = ms(t0);
+            applyCpuMs[i] = (threads.getCurrentThreadCpuTime() - a0) / 1e6;
+            libCpuMs[i] = (cpu(threads, lib) - l0) / 1e6;
             cpuMs[i] = (threads.getCurrentThreadCpuTime() - c0) / 1e6;
         }
         nft.sweep();
@@ -170,10 +180,15 @@ class FirewallBenchmark {
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which planning the guest (Java, median)", median(planMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which IncrementalMerge.update (Java, median)",
                 median(mergeMs));
-        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which apply: delta of one chain + nft -i (median)",
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which apply: delta of one chain + nft (median)",
                 median(diff(oneMs, planMs, mergeMs)));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  Java CPU time of the whole change (median; load-proof)",
                 median(cpuMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  of which the apply's, this thread (median)", median(applyCpuMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "  libnftables' thread CPU during the apply (median)",
+                median(libCpuMs));
+        System.out.println("  CPU of the change (plan+merge+apply on this thread; libnftables works on its own): "
+                + list(cpuMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: Plan.merge of all (Java, median; not in the"
                 + " figure above)", median(mergeFullMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: rendering the nft script (Java, median)",
@@ -187,6 +202,24 @@ class FirewallBenchmark {
         System.out.println("  measured old floor: " + list(oldFloorMs) + "; hugetlb floor: " + list(hugeFloorMs));
         System.out.println("  measured full: " + list(fullMs) + "; floor: " + list(floorMs) + "; one change: "
                 + list(oneMs));
+    }
+
+    /** The CPU time of {@code ids} together, in ns (none: 0). */
+    private static long cpu(java.lang.management.ThreadMXBean threads, long[] ids) {
+        return Arrays.stream(ids).map(threads::getThreadCpuTime).filter(t -> t > 0).sum();
+    }
+
+    /** The backend's log on stdout (which nft it uses). */
+    private static org.osgi.service.log.Logger printingLogger() {
+        return (org.osgi.service.log.Logger) java.lang.reflect.Proxy.newProxyInstance(
+                FirewallBenchmark.class.getClassLoader(), new Class<?>[] {org.osgi.service.log.Logger.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("info") || method.getName().equals("warn")) {
+                        System.out.println("  " + Arrays.toString(args));
+                    }
+                    return method.getReturnType() == boolean.class ? Boolean.FALSE
+                            : method.getReturnType() == String.class ? "benchmark" : null;
+                });
     }
 
     /**

@@ -1,7 +1,9 @@
 package org.netvm.backend.nftables.internal;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
@@ -189,14 +191,15 @@ final class NftRenderer {
      */
     String delta(Plan before, Plan after) {
         StringBuilder b = new StringBuilder();
-        Index index = new Index(after);
-        for (Chain c : after.chains()) {
-            List<Rule> rules = after.rules(c.ref());
-            if (rules.equals(before.rules(c.ref()))) {
-                continue;
-            }
+        Index index = null;
+        for (ChainRef ref : changedChains(before, after)) {
+            Chain c = chain(after, ref);
+            List<Rule> rules = after.rules(ref);
             if (c.userOwned()) {
                 return null;
+            }
+            if (index == null) {
+                index = new Index(after);
             }
             b.append("flush chain ").append(tableSpec(c.family())).append(' ').append(c.name()).append('\n');
             for (Rule r : rules) {
@@ -207,6 +210,51 @@ final class NftRenderer {
         return b.append(elementDelta(before, after)).toString();
     }
 
+    /** The declaration of {@code ref} in {@code plan} (its chains are sorted by ref; rules only for declared chains). */
+    private static Chain chain(Plan plan, ChainRef ref) {
+        List<Chain> chains = plan.chains();
+        int lo = 0;
+        int hi = chains.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int order = chains.get(mid).ref().compareTo(ref);
+            if (order == 0) {
+                return chains.get(mid);
+            }
+            if (order < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        throw new IllegalArgumentException("no chain " + ref); // a plan never has rules for an undeclared chain
+    }
+
+    /**
+     * The chains whose rules differ, in the plans' order: one walk over both rule maps (sorted alike), where
+     * a list an incremental merge left alone is the very same object and compares at once.
+     */
+    private static List<ChainRef> changedChains(Plan before, Plan after) {
+        List<ChainRef> changed = new ArrayList<>();
+        Iterator<Map.Entry<ChainRef, List<Rule>>> bs = before.rules().entrySet().iterator();
+        Iterator<Map.Entry<ChainRef, List<Rule>>> as = after.rules().entrySet().iterator();
+        Map.Entry<ChainRef, List<Rule>> x = bs.hasNext() ? bs.next() : null;
+        Map.Entry<ChainRef, List<Rule>> y = as.hasNext() ? as.next() : null;
+        while (x != null || y != null) {
+            int order = x == null ? 1 : y == null ? -1 : x.getKey().compareTo(y.getKey());
+            if (order != 0 || !x.getValue().equals(y.getValue())) {
+                changed.add(order <= 0 ? x.getKey() : y.getKey());
+            }
+            if (order <= 0) {
+                x = bs.hasNext() ? bs.next() : null;
+            }
+            if (order >= 0) {
+                y = as.hasNext() ? as.next() : null;
+            }
+        }
+        return changed;
+    }
+
     /**
      * Only the element changes from {@code before} to {@code after} (which must have the same structure):
      * deletions first, then additions, one transaction. Empty if nothing changed.
@@ -215,6 +263,7 @@ final class NftRenderer {
         StringBuilder b = new StringBuilder();
         TreeSet<SetRef> refs = new TreeSet<>(before.elements().keySet());
         refs.addAll(after.elements().keySet());
+        refs.removeIf(ref -> before.elements(ref) == after.elements(ref)); // untouched by an incremental merge
         for (SetRef ref : refs) {
             TreeSet<SetElement> gone = new TreeSet<>(before.elements(ref));
             gone.removeAll(after.elements(ref));

@@ -78,4 +78,17 @@ class NftRendererGoldenTest {
     void emptyPlanOnlyDeletesOwnTables() throws IOException {
         assertGolden("empty.nft", renderer.full(org.netvm.dataplane.Plan.EMPTY));
     }
+
+    @Test
+    void aDeltaFlushesAChainThatLostAllItsRulesAndFillsOneThatGotSome() {
+        org.netvm.dataplane.Chain a = org.netvm.dataplane.Chain.regular(org.netvm.dataplane.Family.INET, "a");
+        org.netvm.dataplane.Chain b = org.netvm.dataplane.Chain.regular(org.netvm.dataplane.Family.INET, "b");
+        var before = org.netvm.dataplane.Plan.merge(org.netvm.dataplane.Contribution.builder("x").chain(a).chain(b)
+                .rule(org.netvm.dataplane.Rule.in(org.netvm.dataplane.Family.INET, "a").accept()).build());
+        var after = org.netvm.dataplane.Plan.merge(org.netvm.dataplane.Contribution.builder("x").chain(a).chain(b)
+                .rule(org.netvm.dataplane.Rule.in(org.netvm.dataplane.Family.INET, "b").drop()).build());
+        assertEquals("flush chain inet netvm a\nflush chain inet netvm b\nadd rule inet netvm b drop\n",
+                renderer.delta(before, after));
+        assertEquals("", renderer.delta(after, after));
+    }
 }
