@@ -45,10 +45,9 @@ gcc -O2 -Wall -o "$WORK/xsbench" "$HERE/xsbench.c" -lxenstore -lpthread
 if [ "${BUILD:-0}" = 1 ]; then
     (cd "$ROOT" && mvn -q -pl bundles/org.netvm.xenstore.server,bundles/org.netvm.xenstore.client install -DskipTests) >&2
 fi
-M2="$HOME/.m2/repository/org/netvm"
+# the modules' own build output (whatever the project's version is)
 CP="$ROOT/bundles/org.netvm.xenstore.client/target/classes:$ROOT/bundles/org.netvm.xenstore.client/target/test-classes"
-CP="$CP:$M2/org.netvm.xenstore.api/0.1.0-SNAPSHOT/org.netvm.xenstore.api-0.1.0-SNAPSHOT.jar"
-CP="$CP:$M2/org.netvm.xenstore.server/0.1.0-SNAPSHOT/org.netvm.xenstore.server-0.1.0-SNAPSHOT.jar"
+CP="$CP:$ROOT/bundles/org.netvm.xenstore.api/target/classes:$ROOT/bundles/org.netvm.xenstore.server/target/classes"
 [ -f "$ROOT/bundles/org.netvm.xenstore.client/target/test-classes/org/netvm/xenstore/client/internal/XenStoreBench.class" ] ||
     { echo "build first: BUILD=1 $0" >&2; exit 1; }
 
