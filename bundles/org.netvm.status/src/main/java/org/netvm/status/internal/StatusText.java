@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.netvm.dataplane.Dataplane;
+import org.netvm.util.TextTable;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
 
@@ -79,19 +80,7 @@ final class StatusText {
                 StatusJson.lower(v.desired()), StatusJson.lower(v.actual()), StatusJson.instant(v.since()),
                 v.error() == null ? "-" : clean(v.error())});
         }
-        int[] width = new int[rows.get(0).length];
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length - 1; i++) {
-                width[i] = Math.max(width[i], row[i].length());
-            }
-        }
-        for (String[] row : rows) {
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < row.length; i++) {
-                line.append(i == row.length - 1 ? row[i] : String.format("%-" + (width[i] + 2) + "s", row[i]));
-            }
-            b.append(line.toString().stripTrailing()).append('\n');
-        }
+        TextTable.append(b, rows);
         return b.toString();
     }
 

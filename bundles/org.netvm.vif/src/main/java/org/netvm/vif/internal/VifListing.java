@@ -13,6 +13,7 @@ import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.stream.JsonGenerator;
 
+import org.netvm.util.TextTable;
 import org.netvm.vif.VifRegistry;
 import org.netvm.vif.VifState;
 
@@ -45,19 +46,7 @@ final class VifListing {
                 lower(v.desired()), lower(v.actual()), time(v.since()),
                 v.error() == null ? "-" : VifCommand.clean(v.error())});
         }
-        int[] width = new int[rows.get(0).length];
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length - 1; i++) {
-                width[i] = Math.max(width[i], row[i].length());
-            }
-        }
-        for (String[] row : rows) {
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < row.length; i++) {
-                line.append(i == row.length - 1 ? row[i] : String.format("%-" + (width[i] + 2) + "s", row[i]));
-            }
-            b.append(line.toString().stripTrailing()).append('\n');
-        }
+        TextTable.append(b, rows);
         return b.toString();
     }
 
