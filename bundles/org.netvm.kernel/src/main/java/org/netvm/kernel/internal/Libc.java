@@ -36,9 +36,6 @@ final class Libc {
     static final int NETLINK_EXT_ACK = 11;
     static final int NETLINK_GET_STRICT_CHK = 12;
     static final int MSG_TRUNC = 0x20;
-    static final int O_RDONLY = 0;
-    static final int O_CLOEXEC = 0x80000;
-    static final int CLONE_NEWNET = 0x40000000;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -53,11 +50,6 @@ final class Libc {
             handle("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle RECV = handle("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle SETNS = handle("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    // open(2) is variadic: declare the mode argument as the first variadic one
-    private static final MethodHandle OPEN = LINKER.downcallHandle(LINKER.defaultLookup().find("open").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2),
-            Linker.Option.captureCallState("errno"));
     private static final MethodHandle IF_NAMETOINDEX = handle("if_nametoindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
     private Libc() {
@@ -116,22 +108,6 @@ final class Libc {
     static int close(int fd) {
         try {
             return (int) CLOSE.invokeExact(STATE.get(), fd);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    static int setns(int fd, int nstype) {
-        try {
-            return (int) SETNS.invokeExact(STATE.get(), fd, nstype);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    static int open(MemorySegment path, int flags) {
-        try {
-            return (int) OPEN.invokeExact(STATE.get(), path, flags, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

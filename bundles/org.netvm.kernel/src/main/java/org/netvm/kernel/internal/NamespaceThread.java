@@ -1,6 +1,6 @@
 package org.netvm.kernel.internal;
 
-import java.lang.foreign.Arena;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -10,6 +10,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.netvm.kernel.KernelException;
+import org.netvm.util.NetnsEntry;
 
 /**
  * Where a kernel seam's calls run. A netlink socket belongs to the network namespace its creator was
@@ -61,18 +62,12 @@ final class NamespaceThread {
 
     /** setns(CLONE_NEWNET) of the calling thread, for good. */
     static void enterNamespace(Path nsFile) throws KernelException {
-        try (Arena a = Arena.ofConfined()) {
-            int fd = Libc.open(a.allocateFrom(nsFile.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC);
-            if (fd < 0) {
-                throw Libc.failure("open(" + nsFile + ")", Libc.errno());
-            }
-            try {
-                if (Libc.setns(fd, Libc.CLONE_NEWNET) != 0) {
-                    throw Libc.failure("setns(" + nsFile + ", CLONE_NEWNET)", Libc.errno());
-                }
-            } finally {
-                Libc.close(fd);
-            }
+        try {
+            NetnsEntry.enter(nsFile);
+        } catch (NetnsEntry.Failure e) {
+            throw Libc.failure(e.what(), e.errno());
+        } catch (IOException e) {
+            throw new KernelException(e.getMessage(), e);
         }
     }
 

@@ -89,7 +89,7 @@ final class LibNftables implements Nft {
         try {
             nft.onThread(() -> {
                 if (!netns.isEmpty()) {
-                    Setns.enter(java.nio.file.Path.of("/var/run/netns", netns));
+                    org.netvm.util.NetnsEntry.enter(java.nio.file.Path.of("/var/run/netns", netns));
                 }
                 MemorySegment c = calls.ctxNew(NFT_CTX_DEFAULT);
                 if (c.equals(MemorySegment.NULL)) {

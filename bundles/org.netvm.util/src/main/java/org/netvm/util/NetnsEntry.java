@@ -1,4 +1,4 @@
-package org.netvm.backend.nftables.internal;
+package org.netvm.util;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -15,11 +15,12 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 
 /**
- * Moves the calling thread into a named network namespace for good ({@code open} + {@code setns(fd,
- * CLONE_NEWNET)}), as the kernel seam's namespace thread does (its class is private to
- * {@code org.netvm.kernel}). Only {@link LibNftables}' own thread calls it.
+ * Moves the calling thread into a network namespace for good ({@code open} + {@code setns(fd,
+ * CLONE_NEWNET)}, Java FFM). The other threads of the process keep their namespace; a socket or a
+ * {@code /proc/sys/net} file opened by this thread afterwards belongs to the new one. Used by the
+ * kernel seam's namespace thread and the nftables backend's libnftables thread.
  */
-final class Setns {
+public final class NetnsEntry {
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
     private static final int CLONE_NEWNET = 0x40000000;
@@ -35,20 +36,41 @@ final class Setns {
     private static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
-    private Setns() {
+    private NetnsEntry() {
     }
 
-    static void enter(Path nsFile) throws IOException {
+    /** A failed {@code open} or {@code setns}, with the call ({@code what}) and its errno. */
+    public static final class Failure extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final String what;
+        private final int errno;
+
+        Failure(String what, int errno) {
+            super(what + " failed, errno " + errno);
+            this.what = what;
+            this.errno = errno;
+        }
+
+        public String what() {
+            return what;
+        }
+
+        public int errno() {
+            return errno;
+        }
+    }
+
+    /** Enters the namespace {@code nsFile} (e.g. {@code /var/run/netns/<name>}); errors name the errno. */
+    public static void enter(Path nsFile) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment state = a.allocate(CAPTURE);
             int fd = (int) OPEN.invokeExact(state, a.allocateFrom(nsFile.toString()), O_RDONLY | O_CLOEXEC, 0);
             if (fd < 0) {
-                throw new IOException("open(" + nsFile + ") failed, errno " + (int) ERRNO.get(state, 0L));
+                throw new Failure("open(" + nsFile + ")", (int) ERRNO.get(state, 0L));
             }
             try {
                 if ((int) SETNS.invokeExact(state, fd, CLONE_NEWNET) != 0) {
-                    throw new IOException("setns(" + nsFile + ", CLONE_NEWNET) failed, errno "
-                            + (int) ERRNO.get(state, 0L));
+                    throw new Failure("setns(" + nsFile + ", CLONE_NEWNET)", (int) ERRNO.get(state, 0L));
                 }
             } finally {
                 int ignored = (int) CLOSE.invokeExact(fd);
