@@ -11,7 +11,8 @@
 # port 41000); the upstream counts forged datagrams (port 40002) and queries still addressed to DNS1/DNS2.
 #
 # Faults, one at a time at random intervals for MINUTES: SIGKILL and SIGTERM of the agent (started
-# again), SIGKILL of its `nft -i`, a restart of the embedded xenstored (its bundle stopped and
+# again), SIGKILL of its `nft -i` (only when nft runs as processes: with libnftables in process there
+# is none), a guest's anti-spoofing element deleted by another root process (drift), a restart of the embedded xenstored (its bundle stopped and
 # started: the store comes back empty), a backend swap, resolv.conf flapped (no nameserver, then
 # back), vif churn (offline+online, a guest removed, a new domain), a hostile guest client against
 # its domain-D.sock (hostile_xs.py). The embedded store lives in the agent, so after a store loss
@@ -52,7 +53,7 @@ ONLINE=$RUN/online       # "D NS IP ROLE" per online guest (guests.py follows it
 STATE=$RUN/state         # guests.py: answered pings per guest
 declare -A FAULTS=()
 REACH_FAILS=0; REACH_CHECKS=0; REACH_WORST=
-SETTLE_FAILS=0; SETTLE_MAX=0; HONEST_FAILS=0; HONEST_CHECKS=0; DEGRADED_MAX=0
+SETTLE_FAILS=0; SETTLE_MAX=0; HONEST_FAILS=0; HONEST_CHECKS=0; DEGRADED_MAX=0; DRIFT_MAX=0
 now_ms() { date +%s%3N; }
 
 # --- guests
@@ -164,6 +165,36 @@ f_nft() {
     if [ -z "$p" ]; then FAULTS[nft-i-absent]=$(( ${FAULTS[nft-i-absent]:-0} + 1 )); fi
     [ -n "$p" ] && kill -9 $p
     # the next change goes through a new nft -i: make one (a guest's offline+online)
+    END=$(now_ms)
+}
+# drift: another root process deletes one guest's anti-spoofing element behind the agent's back (in
+# the set of the backend in charge). Fail closed (the guest cannot send meanwhile); the agent's
+# libnftables context (in process, no nft -i to kill) must notice the change and put it back.
+drift_element_present() { # BACKEND D
+    if [ "$1" = nftables ]; then
+        ip netns exec "$NV" nft get element inet netvm allowed "{ \"vif$2.0\" . $(guest_ip "$2") }" >/dev/null 2>&1
+    else
+        ip netns exec "$NV" ipset test NETVM-allowed.i4 "$(guest_ip "$2"),vif$2.0" >/dev/null 2>&1
+    fi
+}
+f_drift() {
+    local d t0 b=$BACKEND
+    d=$(pick_guest)
+    [ -n "$d" ] || { END=$(now_ms); return; }
+    if ! drift_element_present "$b" "$d"; then
+        FAULTS[drift-absent]=$(( ${FAULTS[drift-absent]:-0} + 1 )); END=$(now_ms); return
+    fi
+    t0=$(now_ns)
+    if [ "$b" = nftables ]; then
+        ip netns exec "$NV" nft delete element inet netvm allowed "{ \"vif$d.0\" . $(guest_ip "$d") }"
+    else
+        ip netns exec "$NV" ipset del NETVM-allowed.i4 "$(guest_ip "$d"),vif$d.0"
+    fi || { FAULTS[drift-lost-race]=$(( ${FAULTS[drift-lost-race]:-0} + 1 )); END=$(now_ms); return; }
+    if wait_until 15 drift_element_present "$b" "$d"; then
+        ms=$(ms_since "$t0"); [ "$ms" -gt "$DRIFT_MAX" ] && DRIFT_MAX=$ms
+    elif grep -q "^$d " "$ONLINE"; then
+        fail "drift repaired" "vif$d.0's element in $b's allowed set still missing 15 s after it was deleted"
+    fi
     END=$(now_ms)
 }
 f_xenstored() {
@@ -286,7 +317,7 @@ check_within 30 "setup: every guest reaches the upstream" eval '[ -z "$(unreache
 check_within "$SETTLE" "setup: status in-sync" eval 'status_line; status_in_sync'
 
 # --- the chaos
-FAULT_NAMES=(kill9 term nft nft xenstored swap swap resolv resolv churn churn churn hostile hostile)
+FAULT_NAMES=(kill9 term nft drift xenstored swap swap resolv resolv churn churn churn hostile hostile)
 if [ -n "${SOAK_FAULTS:-}" ]; then
     read -r -a FAULT_NAMES <<< "$SOAK_FAULTS"
     for f in "${FAULT_NAMES[@]}"; do
@@ -364,6 +395,7 @@ summary() {
     echo "  reachability: $REACH_CHECKS fault ends checked, $REACH_FAILS with a guest unanswered within 2 s; pings $pings_ok/$pings_sent answered"
     echo "  DNS: $dns_sent queries, $dns_ok answered, $((dns_sent - dns_ok)) dropped, $vdns leaked untranslated"
     echo "  agent RSS: max $rss_max MB (limit $RSS_LIMIT_MB MB)"
+    echo "  drift: a deleted anti-spoofing element was back after at most $DRIFT_MAX ms (${FAULTS[drift]:-0} faults)"
     echo "  status: degraded in $((HONEST_CHECKS - HONEST_FAILS))/$HONEST_CHECKS no-nameserver faults (slowest to say so $DEGRADED_MAX ms); in-sync again after $((REACH_CHECKS - SETTLE_FAILS))/$REACH_CHECKS faults (slowest $SETTLE_MAX ms)"
 }
 summary
