@@ -10,6 +10,9 @@
 # (veth pairs, peers in a bulk namespace) with their xenstore keys, and qubes-firewall/<domid>/{policy,NNNN}
 # written through xenstore as the toolstack does (the firewall bundle). Configurations, alternated in every round:
 #   plain          the router ns with no rules at all (no conntrack either): the limit
+#   plain-nat      the router ns with the least a NAT router needs: conntrack, `ct state established accept`
+#                  and masquerade, nothing else: what connection tracking alone costs, the floor for any
+#                  stateful firewall with NAT (netvm's and Qubes' included) when there is no flowtable
 #   qubes          the router ns with Qubes' own ruleset loaded by hand: its anti-spoof and ipv4 tables, the
 #                  qubes-firewall table (a jump per guest address, a chain of 20 rules each), and the
 #                  qubes-nat-accel flowtable (if the kernel has flowtables)
@@ -210,7 +213,7 @@ add_bulk_guests() { # vifs 2..N: veth pairs (peers in the bulk ns), their keys; 
     for d in $(seq 2 "$N"); do echo "link set g$d up"; done > "$batch"
     ip -n "$BULK" -batch "$batch"
 }
-programmed_count() { nvx vif list 2>/dev/null | grep -c PROGRAMMED; }
+programmed_count() { nvx vif list 2>/dev/null | grep -c ' programmed '; }
 
 write_firewall() { # N guests' rules, then every "done" signal
     local d args=() line k
@@ -295,6 +298,15 @@ measure() { # NS TARGET: prints "tcp1 Gbit/s", "tcp4 Gbit/s", "udp kpps", "rr_us
 # the configurations
 
 use_plain() { ip netns exec "$RT" nft flush ruleset; }
+use_plain_nat() {
+    ip netns exec "$RT" nft flush ruleset
+    ip netns exec "$RT" nft -f - <<'NFT'
+table ip natfloor {
+  chain forward { type filter hook forward priority 0; policy accept; ct state established,related accept; }
+  chain postrouting { type nat hook postrouting priority 100; oifname "up0" masquerade; }
+}
+NFT
+}
 use_qubes() {
     ip netns exec "$RT" nft flush ruleset
     ip netns exec "$RT" nft -f "$RUN/qubes.nft" || return 1
@@ -340,7 +352,7 @@ ip netns exec "$RG" ping -c1 -W2 198.51.101.1 >/dev/null || nt_precondition "the
 gexec 1 ping -c1 -W2 198.51.100.1 >/dev/null || nt_precondition "guest 1 cannot reach the upstream through the netvm"
 log "set-up done in $(ms_since "$t0") ms; nftables fast path: $([ $FASTPATH = 1 ] && echo on || echo 'absent (kernel without flowtables)'); qubes-nat-accel: $([ $QUBES_ACCEL = 1 ] && echo loaded || echo 'refused by this kernel')"
 
-CONFIGS=(plain qubes netvm-nft netvm-ipt)
+CONFIGS=(plain plain-nat qubes netvm-nft netvm-ipt)
 [ $FASTPATH = 1 ] && CONFIGS+=(netvm-nft-nofp)
 RES=$RUN/results
 : > "$RES"
@@ -350,6 +362,7 @@ for r in $(seq 1 "$ROUNDS"); do
         c=${CONFIGS[$(( (i + r - 1) % n ))]}
         case $c in
         plain) use_plain; ns=$RG target=198.51.101.1 ;;
+        plain-nat) use_plain_nat || log "plain-nat ruleset refused"; ns=$RG target=198.51.101.1 ;;
         qubes) use_qubes; ns=$RG target=198.51.101.1 ;;
         netvm-nft) use_nft || log "nftables swap failed"; ns=$(guest_ns 1) target=198.51.100.1 ;;
         netvm-nft-nofp) use_nft_nofp || log "nftables swap failed"; ns=$(guest_ns 1) target=198.51.100.1 ;;
@@ -381,13 +394,17 @@ print("medians over %d rounds (load after each round: %s)" % (len(loads), "; ".j
 print("%-16s" % "configuration" + "".join("%22s" % h for _, h, _ in cols))
 for c in configs:
     print("%-16s" % c + "".join("%22.2f" % med(c, k) for k, _, _ in cols))
-print("ratio to plain routing (throughput: higher is better; latency: plain/config, higher is better)")
-for c in configs:
-    row = ""
-    for k, _, d in cols:
-        p, v = med("plain", k), med(c, k)
-        row += "%22.3f" % ((v / p) if d > 0 else (p / v))
-    print("%-16s" % c + row)
+def ratios(base, title):
+    print(title)
+    for c in configs:
+        row = ""
+        for k, _, d in cols:
+            p, v = med(base, k), med(c, k)
+            row += "%22.3f" % ((v / p) if d > 0 else (p / v))
+        print("%-16s" % c + row)
+ratios("plain", "ratio to plain routing (throughput: higher is better; latency: plain/config, higher is better)")
+if "plain-nat" in configs:
+    ratios("plain-nat", "ratio to the stateful NAT floor, plain-nat (conntrack + masquerade only): what the rules themselves cost")
 PY
 }
 {
