@@ -20,12 +20,13 @@ import org.netvm.xenstore.wire.MessageType;
  * One client on a Unix socket. A reader thread decodes requests (buffered: a pipelining client's
  * burst arrives in one system call) and hands them, in order, to the core. What the core queues for
  * this connection is written whole, in order, by whoever holds the write turn: the reader itself
- * right after its request was handled (a reply leaves without waking another thread), or else the
- * writer thread, which writes what other connections' requests queue here (watch events) and takes
- * over when the reader is busy. The core never writes, so it never blocks on a slow client. A bad header (payload over 4096 bytes) or a client
- * that lets more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection
- * only, so a client that never reads cannot exhaust the heap (C xenstored would queue without limit
- * for a socket client; the netvm runtime runs with a small heap).
+ * right after its request was handled, without blocking (a reply leaves without waking another
+ * thread), or else the writer thread, which writes what other connections' requests queue here
+ * (watch events) and whatever the client's socket would not take at once. The core never writes, so
+ * it never blocks on a slow client. A bad header (payload over 4096 bytes) or a client that lets
+ * more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection only, so
+ * a client that never reads cannot exhaust the heap (C xenstored would queue without limit for a
+ * socket client; the netvm runtime runs with a small heap).
  *
  * <p>A guest's connection also counts what it queues in its domain's {@link DomainAccount}: while
  * the domain has too many replies outstanding or too much memory held, the reader waits before it
