@@ -20,6 +20,17 @@
 #  - "sequential": one caller, one request at a time. "concurrent": THREADS callers; Java shares one
 #    pipelined connection, libxenstore uses one connection per thread (a handle serialises requests).
 #  - xenstore-utils: one process per request (xenstore-read / xenstore-write), the naive baseline.
+#  - "floor": XenStoreBench raw, a minimal Java loop (one blocking socket, one write and one read per
+#    request, reused direct buffers): what a sequential caller gets when the client costs next to
+#    nothing, so the daemon's own time per request bounds it. "client/floor" says how close a client is.
+#  - "watched": the Java client's sequential writes while xenstore-watch (libxenstore, its own process)
+#    watches /bench/j, so every write fires an event for another connection; the events that had
+#    arrived 3 s after the run are counted (C xenstored 4.17 drops some under this load: its
+#    per-connection event quota). XenStoreBench's own "watch" argument (a Java watcher in the same
+#    JVM) is there for the client's event path; with C xenstored it runs ~10x slower, so it is not used here.
+#  - CPU columns: the client's process CPU time per request in the measured part (xsbench.c, the Java
+#    modes), and the daemon's CPU time per request it served during the whole client run (from
+#    /proc/PID/stat; 10 ms ticks over 2N requests, warm-up included).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -58,9 +69,11 @@ mkdir -p "$WORK/c" "$WORK/j"
 XENSTORED_PATH="$WORK/c/socket" XENSTORED_RUNDIR="$WORK/c" LD_PRELOAD="$XS_CACHE/xsfake.so" \
     "$BIN" -N </dev/null >"$WORK/c/out" 2>&1 &
 PIDS+=($!)
+CPID=$!
 "$JAVA" -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -cp "$CP" \
     org.netvm.xenstore.client.internal.XenStoreBench serve "$WORK/j/socket" >"$WORK/j/out" 2>&1 &
 PIDS+=($!)
+JPID=$!
 for s in c j; do
     for _ in $(seq 1 200); do
         XENSTORED_PATH="$WORK/$s/socket" xenstore-read /tool/xenstored >/dev/null 2>&1 && break
@@ -82,36 +95,67 @@ cli() { # SOCKET read|write
     end=$(date +%s.%N)
     awk -v n="$NCLI" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f\n", n / (b - a) }'
 }
-lib() { XENSTORED_PATH="$1" "$WORK/xsbench" "$2" "$N" "$3" | awk '{ print $3 }'; }
-jav() { "$JAVA" -cp "$CP" org.netvm.xenstore.client.internal.XenStoreBench client "$1" "$2" "$N" "$3" 2>/dev/null | awk '{ print $3 }'; }
+# each prints "ops/s client-CPU-us-per-request"
+lib() { XENSTORED_PATH="$1" "$WORK/xsbench" "$2" "$N" "$3" | awk '{ print $3, $4 }'; }
+jav() { "$JAVA" -cp "$CP" org.netvm.xenstore.client.internal.XenStoreBench client "$1" "$2" "$N" "$3" ${4:-} 2>>"$WORK/jav.err" | awk '{ print $3, $4 }'; }
+raw() { "$JAVA" -cp "$CP" org.netvm.xenstore.client.internal.XenStoreBench raw "$1" "$2" "$N" | awk '{ print $3, $4 }'; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
 
-declare -A R
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A R U S W
+# measure KEY OP SERVER REQUESTS_SERVED COMMAND...: rate, client CPU, daemon CPU per request
+measure() {
+    local key=$1 op=$2 s=$3 served=$4 pid before out
+    shift 4
+    pid=$([ "$s" = C ] && echo "$CPID" || echo "$JPID")
+    before=$(ticks "$pid")
+    out=$("$@")
+    R[$key,$op,$s]=${out%% *}
+    U[$key,$op,$s]=${out#* }
+    S[$key,$op,$s]=$(awk -v t="$(( $(ticks "$pid") - before ))" -v hz="$HZ" -v n="$served" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+}
 for op in read write; do
     for s in C J; do
         sock=${!s}
         R[cli,$op,$s]=$(cli "$sock" $op)
-        R[lib1,$op,$s]=$(lib "$sock" $op 1)
-        R[libT,$op,$s]=$(lib "$sock" $op "$THREADS")
-        R[jav1,$op,$s]=$(jav "$sock" $op 1)
-        R[javT,$op,$s]=$(jav "$sock" $op "$THREADS")
+        measure lib1 $op $s "$N" lib "$sock" $op 1
+        measure libT $op $s "$N" lib "$sock" $op "$THREADS"
+        measure raw1 $op $s $((2 * N)) raw "$sock" $op
+        measure jav1 $op $s $((2 * N)) jav "$sock" $op 1
+        measure javT $op $s $((2 * N)) jav "$sock" $op "$THREADS"
+        if [ $op = write ]; then
+            XENSTORED_PATH="$sock" xenstore-watch /bench/j >"$WORK/watch.$s" 2>&1 &
+            wpid=$!
+            sleep 0.5
+            measure javW $op $s $((2 * N)) jav "$sock" $op 1
+            sleep 3
+            kill "$wpid" 2>/dev/null || true
+            wait "$wpid" 2>/dev/null || true
+            W[$s]=$(grep -c '^/bench/j/' "$WORK/watch.$s" || true)
+        fi
     done
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "xenstore requests per second ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, N=$N, NCLI=$NCLI, THREADS=$THREADS)"
 echo "C = C xenstored 4.17 (no -T); embedded = netvm EmbeddedXenstored (JVM -Xmx64m SerialGC C1-only)"
+echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf "%-40s %-6s %12s %12s %12s\n" "client" "op" "C" "embedded" "embedded/C"
+printf "%-40s %-6s %9s %9s %6s   %-21s %-21s\n" "client" "op" "C" "embedded" "emb/C" "CPU us/req C: cli srv" "embedded: cli srv"
 rows=(cli "xenstore-utils, process per request"
       lib1 "libxenstore (xsbench.c), sequential"
       libT "libxenstore, $THREADS threads x own connection"
+      raw1 "floor: raw Java socket loop, sequential"
       jav1 "Java XenStoreClient, sequential"
-      javT "Java XenStoreClient, $THREADS threads pipelined")
+      javT "Java XenStoreClient, $THREADS threads pipelined"
+      javW "Java XenStoreClient, sequential, watched")
 for op in read write; do
     for ((k = 0; k < ${#rows[@]}; k += 2)); do
         key=${rows[k]}
-        printf "%-40s %-6s %12s %12s %12s\n" "${rows[k+1]}" "$op" "${R[$key,$op,C]}" "${R[$key,$op,J]}" \
-            "$(ratio "${R[$key,$op,J]}" "${R[$key,$op,C]}")"
+        [ -n "${R[$key,$op,C]:-}" ] || continue
+        printf "%-40s %-6s %9s %9s %6s   %9s %9s   %9s %9s\n" "${rows[k+1]}" "$op" "${R[$key,$op,C]}" "${R[$key,$op,J]}" \
+            "$(ratio "${R[$key,$op,J]}" "${R[$key,$op,C]}")" "${U[$key,$op,C]:--}" "${S[$key,$op,C]:--}" "${U[$key,$op,J]:--}" "${S[$key,$op,J]:--}"
     done
 done
 echo
@@ -121,6 +165,12 @@ for op in read write; do
         "$(ratio "${R[jav1,$op,C]}" "${R[lib1,$op,C]}")" "$(ratio "${R[jav1,$op,J]}" "${R[lib1,$op,J]}")"
     printf "%-48s %-6s %12s %12s\n" "Java $THREADS pipelined / libxenstore $THREADS conns" $op \
         "$(ratio "${R[javT,$op,C]}" "${R[libT,$op,C]}")" "$(ratio "${R[javT,$op,J]}" "${R[libT,$op,J]}")"
+    printf "%-48s %-6s %12s %12s\n" "Java sequential / floor (raw loop)" $op \
+        "$(ratio "${R[jav1,$op,C]}" "${R[raw1,$op,C]}")" "$(ratio "${R[jav1,$op,J]}" "${R[raw1,$op,J]}")"
+    printf "%-48s %-6s %12s %12s\n" "floor / libxenstore sequential" $op \
+        "$(ratio "${R[raw1,$op,C]}" "${R[lib1,$op,C]}")" "$(ratio "${R[raw1,$op,J]}" "${R[lib1,$op,J]}")"
     printf "%-48s %-6s %12s %12s\n" "libxenstore sequential / xenstore-utils" $op \
         "$(ratio "${R[lib1,$op,C]}" "${R[cli,$op,C]}")" "$(ratio "${R[lib1,$op,J]}" "${R[cli,$op,J]}")"
 done
+echo
+echo "watched runs: events seen by xenstore-watch of $((2 * N + 1)) fired (writes incl. warm-up + initial): C ${W[C]}, embedded ${W[J]}"

@@ -3,6 +3,7 @@ package org.netvm.xenstore.wire;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.ProtocolException;
+import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ReadableByteChannel;
@@ -115,6 +116,26 @@ public record Message(int type, int requestId, int txId, byte[] payload) {
         ByteBuffer b = ByteBuffer.allocate(HEADER_SIZE + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(type).putInt(requestId).putInt(txId).putInt(payload.length).put(payload);
         return b.flip();
+    }
+
+    /**
+     * Puts header and payload at {@code into}'s position (little-endian, whatever the buffer's order
+     * was; the order is left as it was).
+     *
+     * @throws IllegalArgumentException when the payload exceeds {@link #MAX_PAYLOAD}
+     * @throws BufferOverflowException when {@code into} has not room for the whole message
+     * @since 1.2
+     */
+    public void encode(ByteBuffer into) {
+        if (payload.length > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("payload of " + payload.length + " bytes exceeds " + MAX_PAYLOAD);
+        }
+        if (into.remaining() < HEADER_SIZE + payload.length) {
+            throw new BufferOverflowException();
+        }
+        ByteOrder order = into.order();
+        into.order(ByteOrder.LITTLE_ENDIAN).putInt(type).putInt(requestId).putInt(txId).putInt(payload.length).put(payload);
+        into.order(order);
     }
 
     /**

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -122,7 +120,7 @@ final class DaemonLink {
         if (payload.length > Message.MAX_PAYLOAD) {
             throw new XenStoreException(XenStoreError.E2BIG, path);
         }
-        CompletableFuture<Message> reply = new CompletableFuture<>();
+        PendingReplies.Reply reply = new PendingReplies.Reply();
         Connection c;
         int id;
         synchronized (state) {
@@ -147,10 +145,9 @@ final class DaemonLink {
         return received;
     }
 
-    private Message await(CompletableFuture<Message> reply, int id, String path) throws XenStoreException {
+    private Message await(PendingReplies.Reply reply, int id, String path) throws XenStoreException {
         try {
-            long timeout = options.requestTimeout().toNanos();
-            return timeout == 0 ? reply.get() : reply.get(timeout, TimeUnit.NANOSECONDS);
+            return reply.await(options.requestTimeout().toNanos(), path);
         } catch (TimeoutException e) {
             pending.forget(id);
             throw new XenStoreException("ETIMEDOUT", path, e);
@@ -158,8 +155,6 @@ final class DaemonLink {
             pending.forget(id);
             Thread.currentThread().interrupt();
             throw new XenStoreException("EINTR", path, e);
-        } catch (ExecutionException e) {
-            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e.getCause());
         }
     }
 

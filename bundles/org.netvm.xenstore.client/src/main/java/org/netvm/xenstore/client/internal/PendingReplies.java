@@ -1,9 +1,11 @@
 package org.netvm.xenstore.client.internal;
 
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import org.netvm.xenstore.XenStoreError;
 import org.netvm.xenstore.XenStoreException;
@@ -11,18 +13,61 @@ import org.netvm.xenstore.wire.Message;
 
 /**
  * Pipelining: the requests in flight by request id, each with the connection it was sent on and the
- * future its reply completes. Any number may be in flight; a lost connection fails its own.
+ * {@link Reply} its caller waits on. Any number may be in flight; a lost connection fails its own.
  */
 final class PendingReplies {
 
-    private record Pending(Connection connection, CompletableFuture<Message> reply) {
+    /**
+     * One caller's wait for its reply: the I/O thread sets the outcome (the reply, or the failure)
+     * once and unparks the caller; no other thread is involved and nothing else is allocated.
+     */
+    static final class Reply extends AtomicReference<Object> {
+        private static final long serialVersionUID = 1L;
+        private final transient Thread waiter = Thread.currentThread();
+
+        void complete(Object outcome) {
+            if (compareAndSet(null, outcome)) {
+                LockSupport.unpark(waiter);
+            }
+        }
+
+        /**
+         * Waits (on the thread that created it) for the outcome; {@code timeoutNanos} 0 waits forever.
+         *
+         * @throws XenStoreException DISCONNECTED when the request failed with the connection
+         */
+        Message await(long timeoutNanos, String path) throws TimeoutException, InterruptedException, XenStoreException {
+            long deadline = System.nanoTime() + timeoutNanos;
+            Object outcome;
+            while ((outcome = get()) == null) {
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                if (timeoutNanos == 0) {
+                    LockSupport.park(this);
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new TimeoutException();
+                    }
+                    LockSupport.parkNanos(this, left);
+                }
+            }
+            if (outcome instanceof Message m) {
+                return m;
+            }
+            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, (Throwable) outcome);
+        }
+    }
+
+    private record Pending(Connection connection, Reply reply) {
     }
 
     private final AtomicInteger nextRequestId = new AtomicInteger();
     private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
 
     /** Records a request about to be sent on {@code c}; returns its request id (never 0, never one in flight). */
-    int add(Connection c, CompletableFuture<Message> reply) {
+    int add(Connection c, Reply reply) {
         int id;
         do {
             id = nextRequestId.incrementAndGet();
@@ -49,7 +94,7 @@ final class PendingReplies {
     void failAll(Connection c) {
         for (Map.Entry<Integer, Pending> e : pending.entrySet()) {
             if (e.getValue().connection() == c && pending.remove(e.getKey(), e.getValue())) {
-                e.getValue().reply().completeExceptionally(new XenStoreException(XenStoreError.DISCONNECTED, null));
+                e.getValue().reply().complete(new XenStoreException(XenStoreError.DISCONNECTED, null));
             }
         }
     }
@@ -57,7 +102,7 @@ final class PendingReplies {
     /** Fails every request in flight with DISCONNECTED (the client closes). */
     void failEverything() {
         for (Pending p : pending.values()) {
-            p.reply().completeExceptionally(new XenStoreException(XenStoreError.DISCONNECTED, null));
+            p.reply().complete(new XenStoreException(XenStoreError.DISCONNECTED, null));
         }
         pending.clear();
     }

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.netvm.xenstore.server.internal.EmbeddedXenstored;
@@ -15,10 +16,17 @@ import org.netvm.xenstore.server.internal.Options;
  * <pre>
  * java -cp CLASSPATH org.netvm.xenstore.client.internal.XenStoreBench serve SOCKET
  *     runs the embedded xenstored on SOCKET until killed
- * java -cp CLASSPATH org.netvm.xenstore.client.internal.XenStoreBench client SOCKET read|write N THREADS
+ * java -cp CLASSPATH org.netvm.xenstore.client.internal.XenStoreBench client SOCKET read|write N THREADS [watch]
  *     one XenStoreClient; THREADS callers share its connection (pipelined); each does N/THREADS
- *     requests on its own node, after an unmeasured warm-up of the same size (JIT).
- *     Prints "OPS SECONDS OPS_PER_SECOND", like xsbench.c.
+ *     requests on its own node, after an unmeasured warm-up of the same size (JIT). With "watch", a
+ *     second client on the same daemon watches /bench/j, so every write fires an event; the measured
+ *     part ends when the last of them has arrived (at most 10 s later), and the events seen are
+ *     printed to standard error.
+ *     Prints "OPS SECONDS OPS_PER_SECOND CPU_US_PER_OP" (the last: this process's CPU time in the
+ *     measured part, all threads, per request).
+ * java -cp CLASSPATH org.netvm.xenstore.client.internal.XenStoreBench raw SOCKET read|write N
+ *     the floor for a sequential caller: a minimal loop on a blocking socket, one write and one read
+ *     per request from reused direct buffers, no checks, no threads. Prints the same.
  * </pre>
  */
 public final class XenStoreBench {
@@ -35,8 +43,13 @@ public final class XenStoreBench {
             }
             return;
         }
-        if (args.length != 5 || !args[0].equals("client") || !(args[2].equals("read") || args[2].equals("write"))) {
-            System.err.println("usage: XenStoreBench serve SOCKET | client SOCKET read|write N THREADS");
+        if (args.length == 4 && args[0].equals("raw")) {
+            RawLoop.main(Path.of(args[1]), args[2].equals("read"), Integer.parseInt(args[3]));
+            return;
+        }
+        boolean watch = args.length == 6 && args[5].equals("watch");
+        if (args.length != 5 && !watch || !args[0].equals("client") || !(args[2].equals("read") || args[2].equals("write"))) {
+            System.err.println("usage: XenStoreBench serve SOCKET | client SOCKET read|write N THREADS [watch] | raw SOCKET read|write N");
             System.exit(2);
         }
         Path socket = Path.of(args[1]);
@@ -44,16 +57,34 @@ public final class XenStoreBench {
         int n = Integer.parseInt(args[3]);
         int threads = Integer.parseInt(args[4]);
         int perThread = n / threads;
-        try (XenStoreClient client = XenStoreClient.connectUnix(socket)) {
+        try (XenStoreClient client = XenStoreClient.connectUnix(socket);
+                XenStoreClient watcher = XenStoreClient.connectUnix(socket)) {
             for (int t = 0; t < threads; t++) {
                 client.write("/bench/j/" + t, "value-0123456789");
             }
+            AtomicLong events = new AtomicLong();
+            if (watch) {
+                watcher.watch("/bench/j", p -> events.incrementAndGet());
+            }
             run(client, read, perThread, threads); // warm-up
+            long ops = (long) perThread * threads;
+            awaitEvents(events, watch && !read ? 1 + ops : 0); // the initial event and the warm-up's
+            long expected = watch && !read ? events.get() + ops : 0;
+            long cpu = RawLoop.processCpuNanos();
             long start = System.nanoTime();
             run(client, read, perThread, threads);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            long ops = (long) perThread * threads;
-            System.out.printf("%d %.3f %.0f%n", ops, seconds, ops / seconds);
+            awaitEvents(events, expected);
+            RawLoop.report(ops, System.nanoTime() - start, RawLoop.processCpuNanos() - cpu);
+            if (watch) {
+                System.err.println("watch events: " + events.get() + " (" + (read ? "reads fire none" : "expected " + expected) + ")");
+            }
+        }
+    }
+
+    private static void awaitEvents(AtomicLong events, long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (events.get() < expected && System.nanoTime() < deadline) {
+            Thread.sleep(0, 100_000);
         }
     }
 

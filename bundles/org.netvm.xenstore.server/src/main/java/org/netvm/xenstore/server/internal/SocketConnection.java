@@ -4,23 +4,29 @@ import java.io.IOException;
 import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.netvm.xenstore.wire.Message;
+import org.netvm.xenstore.wire.MessageReader;
 import org.netvm.xenstore.wire.MessageType;
 
 /**
- * One client on a Unix socket. A reader thread decodes requests and hands them, in order, to the
- * core; a writer thread drains this connection's queue, so a reply or event is always written whole
- * and the core never blocks on a slow client. A bad header (payload over 4096 bytes) or a client
- * that lets more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection
- * only, so a client that never reads cannot exhaust the heap (C xenstored would queue without limit
- * for a socket client; the netvm runtime runs with a small heap).
+ * One client on a Unix socket. A reader thread decodes requests (buffered: a pipelining client's
+ * burst arrives in one system call) and hands them, in order, to the core. What the core queues for
+ * this connection is written whole, in order, by whoever holds the write turn: the reader itself
+ * right after its request was handled, without blocking (a reply leaves without waking another
+ * thread), or else the writer thread, which writes what other connections' requests queue here
+ * (watch events) and whatever the client's socket would not take at once. The core never writes, so
+ * it never blocks on a slow client. A bad header (payload over 4096 bytes) or a client that lets
+ * more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection only, so
+ * a client that never reads cannot exhaust the heap (C xenstored would queue without limit for a
+ * socket client; the netvm runtime runs with a small heap).
  *
  * <p>A guest's connection also counts what it queues in its domain's {@link DomainAccount}: while
  * the domain has too many replies outstanding or too much memory held, the reader waits before it
@@ -37,7 +43,6 @@ final class SocketConnection implements MessageSink {
      * 250 replies of the maximum size, or some 10 000 typical watch events.
      */
     static final int MAX_QUEUED_BYTES = 1 << 20;
-    private static final Message POISON = new Message(0, 0, 0, new byte[0]);
     /** Messages written by one gathering write at most. */
     private static final int MAX_BATCH = 64;
 
@@ -45,7 +50,16 @@ final class SocketConnection implements MessageSink {
     private final XenstoredCore core;
     private final int domid;
     private final Consumer<SocketConnection> onClose;
-    private final LinkedBlockingQueue<Message> out = new LinkedBlockingQueue<>();
+    private final ArrayDeque<Message> out = new ArrayDeque<>(); // guarded by this
+    /** The reader is handling a request and writes what it queued afterwards; guarded by this. */
+    private boolean readerWrites;
+    /** The write turn: one thread writes at a time, taking messages in queue order. */
+    private final ReentrantLock writing = new ReentrantLock();
+    /** A batch the reader could not write without blocking, for the writer thread; guarded by writing. */
+    private ByteBuffer[] unfinished;
+    private List<Message> unfinishedBatch; // guarded by writing
+    /** The reader handed an unfinished batch to the writer thread; guarded by this. */
+    private boolean handedOver;
     private volatile boolean closed;
     private long queuedBytes; // guarded by this
     private int queuedReplies; // guarded by this
@@ -81,11 +95,12 @@ final class SocketConnection implements MessageSink {
     }
 
     private void readLoop(Session session, DomainAccount a) {
+        MessageReader reader = new MessageReader(channel, Message.MAX_PAYLOAD);
         try {
             while (!closed) {
-                Message m = Message.read(channel, Message.MAX_PAYLOAD);
+                Message m = reader.read();
                 if (a == null) {
-                    core.handle(session, m);
+                    handleAndWrite(session, m);
                 } else if (!handleCounted(session, a, m)) {
                     break;
                 }
@@ -101,13 +116,13 @@ final class SocketConnection implements MessageSink {
     }
 
     /** Handles a guest's request as one outstanding for its domain; false if the connection closed meanwhile. */
-    private boolean handleCounted(Session session, DomainAccount a, Message m) throws InterruptedException {
+    private boolean handleCounted(Session session, DomainAccount a, Message m) throws IOException, InterruptedException {
         if (!a.reserve(() -> closed, () -> Refusals.log("dom" + domid + " held", "dom" + domid
                 + " has too many requests outstanding or too much memory held; its requests wait"))) {
             return false;
         }
         long before = repliesQueued();
-        core.handle(session, m);
+        handleAndWrite(session, m);
         if (repliesQueued() == before) {
             a.dequeued(1, 0); // no reply was queued (closed connection, or dropped at its own queue limit)
         }
@@ -119,23 +134,41 @@ final class SocketConnection implements MessageSink {
     }
 
     /**
-     * Writes what is queued: everything queued at that moment in one gathering write (a pipelining
-     * client's replies and a burst of watch events leave in one system call), each message whole.
+     * Handles one request on the reader thread, then writes what it queued (the reply, its own watch
+     * events) from this thread: the writer thread is not woken for it.
+     */
+    private void handleAndWrite(Session session, Message m) throws IOException {
+        synchronized (this) {
+            readerWrites = true;
+        }
+        try {
+            core.handle(session, m);
+        } finally {
+            synchronized (this) {
+                readerWrites = false;
+            }
+        }
+        writeQueued(false);
+    }
+
+    /**
+     * The writer thread: waits until something is queued that the reader will not write itself (a
+     * watch event from another connection's request, or what the reader could not write without
+     * blocking), then writes it, blocking as long as the client does not read.
      */
     private void writeLoop() {
-        List<Message> batch = new ArrayList<>();
         try {
-            boolean stop = false;
-            while (!stop) {
-                batch.add(out.take());
-                out.drainTo(batch, MAX_BATCH - 1);
-                int poison = batch.indexOf(POISON);
-                if (poison >= 0) {
-                    batch.subList(poison, batch.size()).clear();
-                    stop = true;
+            while (true) {
+                synchronized (this) {
+                    while (!closed && !handedOver && (out.isEmpty() || readerWrites)) {
+                        wait();
+                    }
+                    if (closed) {
+                        break;
+                    }
+                    handedOver = false;
                 }
-                write(batch);
-                batch.clear();
+                writeQueued(true);
             }
         } catch (IOException | InterruptedException e) {
             // peer gone
@@ -145,18 +178,92 @@ final class SocketConnection implements MessageSink {
         }
     }
 
-    private void write(List<Message> batch) throws IOException {
-        if (batch.isEmpty()) {
-            return;
+    /**
+     * Takes the write turn and writes everything queued, up to {@link #MAX_BATCH} messages per
+     * gathering write, each message whole, in queue order.
+     *
+     * <p>The reader ({@code writerThread} false) never blocks here: it returns at once when the writer
+     * thread has the turn (that thread looks at the queue again after giving it up, so nothing is left
+     * behind), and it writes without blocking: what the client's socket does not take now is handed to
+     * the writer thread. So a client that does not read stalls only the writer thread, the reader goes
+     * on, and the client is dropped at the queue limit as before.
+     */
+    private void writeQueued(boolean writerThread) throws IOException {
+        while (true) {
+            if (writerThread) {
+                writing.lock();
+            } else if (!writing.tryLock()) {
+                return;
+            }
+            try {
+                if (unfinished != null) {
+                    if (!writerThread) {
+                        return; // handed over already
+                    }
+                    writeBlocking(unfinished);
+                    dequeued(unfinishedBatch);
+                    unfinished = null;
+                    unfinishedBatch = null;
+                }
+                List<Message> batch = new ArrayList<>();
+                synchronized (this) {
+                    for (int i = 0; i < MAX_BATCH && !out.isEmpty(); i++) {
+                        batch.add(out.poll());
+                    }
+                }
+                if (batch.isEmpty()) {
+                    return;
+                }
+                ByteBuffer[] buffers = encode(batch);
+                if (writerThread) {
+                    writeBlocking(buffers);
+                } else if (!writeNow(buffers)) {
+                    unfinished = buffers;
+                    unfinishedBatch = batch;
+                    synchronized (this) {
+                        handedOver = true;
+                        notifyAll();
+                    }
+                    return;
+                }
+                dequeued(batch);
+            } finally {
+                writing.unlock();
+            }
         }
+    }
+
+    private static ByteBuffer[] encode(List<Message> batch) {
         ByteBuffer[] buffers = new ByteBuffer[batch.size()];
         for (int i = 0; i < buffers.length; i++) {
             buffers[i] = batch.get(i).encode();
         }
+        return buffers;
+    }
+
+    private void writeBlocking(ByteBuffer[] buffers) throws IOException {
         ByteBuffer last = buffers[buffers.length - 1];
         while (last.hasRemaining()) {
             channel.write(buffers);
         }
+    }
+
+    /** Writes what the socket takes without blocking; true when everything was written. */
+    private boolean writeNow(ByteBuffer[] buffers) throws IOException {
+        ByteBuffer last = buffers[buffers.length - 1];
+        channel.configureBlocking(false);
+        try {
+            while (last.hasRemaining() && channel.write(buffers) > 0) {
+                // the socket took some; try the rest
+            }
+        } finally {
+            channel.configureBlocking(true);
+        }
+        return !last.hasRemaining();
+    }
+
+    /** A batch was written whole: it no longer counts against the connection's and domain's limits. */
+    private void dequeued(List<Message> batch) {
         int size = 0;
         int replies = 0;
         for (Message m : batch) {
@@ -179,12 +286,18 @@ final class SocketConnection implements MessageSink {
         DomainAccount a;
         int replies;
         long bytes;
-        synchronized (this) {
-            a = account;
-            replies = queuedReplies;
-            bytes = queuedBytes;
-            queuedReplies = 0;
-            queuedBytes = 0;
+        writing.lock(); // not while the reader is between taking a batch and counting it written
+        try {
+            synchronized (this) {
+                out.clear();
+                a = account;
+                replies = queuedReplies;
+                bytes = queuedBytes;
+                queuedReplies = 0;
+                queuedBytes = 0;
+            }
+        } finally {
+            writing.unlock();
         }
         if (a != null) {
             a.dequeued(replies, bytes);
@@ -228,6 +341,9 @@ final class SocketConnection implements MessageSink {
         }
         queuedBytes += size;
         out.add(message);
+        if (!readerWrites) {
+            notifyAll();
+        }
     }
 
     @Override
@@ -237,7 +353,7 @@ final class SocketConnection implements MessageSink {
         }
         closed = true;
         onClose.accept(this);
-        out.add(POISON);
+        notifyAll();
         if (account != null) {
             account.wake();
         }
