@@ -157,8 +157,8 @@ final class NetfilterSocket implements NetlinkElements.Transport {
                 if (type == SetElementBatch.NLMSG_ERROR && len >= 20 && seq - firstSeq >= 0 && lastSeq - seq >= 0) {
                     int error = -rbuf.get(ValueLayout.JAVA_INT_UNALIGNED, at + 16);
                     acks.put(seq, error);
-                    if (error != 0 && seq == firstSeq) {
-                        return acks; // the batch as a whole was refused: no per-message answer follows
+                    if (error != 0 && (seq == firstSeq || seq == lastSeq)) {
+                        return acks; // the batch as a whole was refused: no per-message answer may follow
                     }
                 }
                 at += (len + 3) & ~3;

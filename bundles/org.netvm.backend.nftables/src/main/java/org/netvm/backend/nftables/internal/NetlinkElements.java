@@ -35,7 +35,8 @@ final class NetlinkElements implements AutoCloseable {
     interface Transport extends AutoCloseable {
         /**
          * Sends {@code datagram} and waits for {@code expectedAcks} answers with a sequence number in
-         * {@code firstSeq..lastSeq} (or an error of {@code firstSeq}, the batch refused as a whole).
+         * {@code firstSeq..lastSeq} (or an error of {@code firstSeq} or {@code lastSeq}, the batch's begin and
+         * end: refused as a whole).
          *
          * @return errno (0: ok) by sequence number
          * @throws IOException no answer in time, or the socket failed: the outcome is unknown
@@ -87,9 +88,11 @@ final class NetlinkElements implements AutoCloseable {
         } catch (IOException e) {
             throw new BackendException("element change over netlink: " + e.getMessage(), "");
         }
-        Integer whole = acks.get(first);
-        if (whole != null && whole != 0) {
-            throw refused("the batch", whole);
+        for (int s : new int[] {first, last}) { // the batch's begin or end: refused as a whole
+            Integer whole = acks.get(s);
+            if (whole != null && whole != 0) {
+                throw refused("the batch", whole);
+            }
         }
         for (int i = 0; i < changes.size(); i++) {
             Integer errno = acks.get(first + 1 + i);

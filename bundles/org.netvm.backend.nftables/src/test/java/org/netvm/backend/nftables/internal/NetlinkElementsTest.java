@@ -27,6 +27,7 @@ class NetlinkElementsTest {
         final Map<Integer, Integer> errno = new HashMap<>();
         boolean silent;
         boolean closed;
+        int wholeBatch; // errno for the batch's begin (EPERM: no CAP_NET_ADMIN), 0: none
 
         @Override
         public Map<Integer, Integer> exchange(byte[] datagram, int firstSeq, int lastSeq, int expectedAcks)
@@ -36,6 +37,10 @@ class NetlinkElementsTest {
                 throw new IOException("no answer from the kernel within the timeout (outcome unknown)");
             }
             Map<Integer, Integer> acks = new HashMap<>();
+            if (wholeBatch != 0) {
+                acks.put(firstSeq, wholeBatch);
+                return acks;
+            }
             for (int i = 0; i < expectedAcks; i++) {
                 acks.put(firstSeq + 1 + i, errno.getOrDefault(i, 0));
             }
@@ -124,6 +129,16 @@ class NetlinkElementsTest {
         nft.answer(1, "", "Error: Could not process rule");
         assertThrows(BackendException.class, () -> backend.apply(QubesPlans.guestChanged()));
         assertFalse(nft.calls.isEmpty());
+    }
+
+    @Test
+    void aBatchRefusedAsAWholeIsARefusal() {
+        kernel.wholeBatch = 1;
+        NetlinkElements e = new NetlinkElements(new NftRenderer("netvm"), kernel);
+        BackendException x = assertThrows(BackendException.class,
+                () -> e.apply(QubesPlans.twoGuests(), QubesPlans.guestChanged()));
+        assertTrue(x.getMessage().contains("refused the batch"), x.getMessage());
+        assertTrue(x.detail().contains("EPERM"), x.detail());
     }
 
     private static Plan guests(int n) {
