@@ -14,6 +14,9 @@
 #                namespace holding the same N attached guests (routes, neighbours, an nft table with
 #                N-element sets), so both pay for the same kernel state.
 #
+# VIF_BENCH_BEFORE=FILE: the online part runs twice in the same run, first with the agent restarted under
+# the configuration FILE (e.g. a feature switched off: the "before"), then under the default one again
+# (its lines say "before (FILE)"; the second run's guests come on top of the first's).
 # VIF_BENCH_LOG=PATH keeps the agent's log as PATH.N (with NETVM_LOG_DEBUG=1: a per-step line per pass
 # and per hotplug request).
 # Output: readable lines; tests/bench/vifs-latest.txt keeps the last run (redirect it there).
@@ -43,6 +46,28 @@ attach_links() {
         echo "link set g$d address $(mac_of $d) up"
     done > "$b"
     ip -n "$NV" -batch "$b"
+}
+
+# wait_programmed N: until the agent reports N vifs programmed, in sync with its backend (30 s at most)
+wait_programmed() {
+    local l
+    for _ in $(seq 1 300); do
+        l=$(nvx vif list 2>/dev/null) || { sleep 0.1; continue; }
+        if [[ ${l%%$'\n'*} == *'synced true'* ]] && [ "$(printf '%s\n' "$l" | grep -c ' programmed ')" -ge "$1" ] &&
+            nvx backend 2>/dev/null | grep -e '^active: .*(in sync)' >/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# restart_agent N CONFIG: the agent stopped and started again under CONFIG (empty: the default), N vifs programmed
+restart_agent() {
+    kill "$AGENT_PID" 2>/dev/null
+    wait "$AGENT_PID" 2>/dev/null
+    NETVM_CONFIG=$2 start_agent "$RUN/felix$N" || { echo "the agent did not start again${2:+ under $2}"; return 1; }
+    wait_programmed "$1" || { echo "the restarted agent did not program $1 vifs"; return 1; }
 }
 
 for N in $SIZES; do
@@ -95,8 +120,17 @@ for N in $SIZES; do
 
     # --- online latency with N attached (first size only), then the baseline
     if [ "$N" = "${SIZES%% *}" ]; then
+        FIRST=$((N + 1))
+        if [ -n "${VIF_BENCH_BEFORE:-}" ]; then
+            restart_agent "$N" "$VIF_BENCH_BEFORE" || exit 1
+            "$PY" "$HERE/vifs.py" netvm "$CTL" "$NV" "$PEER" "$CXS/socket" "$E2E_TOP/distribution/hotplug/vif-route-netvm" \
+                "$FIRST" "$M" | sed "s|^|N=$N: online before ($(basename "$VIF_BENCH_BEFORE")): |"
+            echo "N=$N: online: load $(cut -d' ' -f1-3 /proc/loadavg) after the online runs before ($(basename "$VIF_BENCH_BEFORE"))"
+            restart_agent "$((N + M))" "" || exit 1
+            FIRST=$((N + M + 1))
+        fi
         "$PY" "$HERE/vifs.py" netvm "$CTL" "$NV" "$PEER" "$CXS/socket" "$E2E_TOP/distribution/hotplug/vif-route-netvm" \
-            $((N + 1)) "$M" | sed "s/^/N=$N: online: /" | tee "$RUN/online.txt"
+            "$FIRST" "$M" | sed "s/^/N=$N: online: /" | tee "$RUN/online.txt"
         B=nvb-base$N-$SUF
         BP=nvb-basepeer$N-$SUF
         ip netns add "$B" && ip netns add "$BP" || exit 1

@@ -13,9 +13,10 @@ public @interface DataplaneConfig {
     @AttributeDefinition(description = "Seconds between drift checks (1..5)", min = "1", max = "5")
     int resyncSeconds() default 5;
 
-    @AttributeDefinition(description = "Milliseconds a change waits for more before one apply (0..1000)",
+    @AttributeDefinition(description = "Milliseconds a change waits for more before one apply (0..1000); 0: a "
+            + "pass starts at once and takes whatever was recorded by then (what comes meanwhile is the next pass's)",
             min = "0", max = "1000")
-    int debounceMillis() default 2;
+    int debounceMillis() default 0;
 
     @AttributeDefinition(description = "Owners whose contribution must be in the plan before anything is "
             + "written; while one is missing the kernel keeps its last state (fail closed)")

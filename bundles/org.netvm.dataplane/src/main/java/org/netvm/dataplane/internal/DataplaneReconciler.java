@@ -41,8 +41,9 @@ import org.osgi.service.metatype.annotations.Designate;
  * <p>Threading: every callback ({@link #put}, {@link #remove}, whiteboard and backend bind/unbind,
  * {@link #modified}, the operator requests) only records desired state under the reconciler's lock and asks for
  * a pass. All backend calls happen in passes on one reconciler thread ({@link Reconciler}, the one every
- * netvm reconciler uses); a pass starts {@code debounceMillis} after the first request, so a burst of
- * changes becomes one merge and one apply. Every {@code resyncSeconds} a pass also reads the kernel back
+ * netvm reconciler uses); a pass starts {@code debounceMillis} after the first request (0 by default: at
+ * once, a vif waits for its anti-spoof elements), and takes everything recorded by then, so a burst of
+ * changes during a pass becomes one merge and one apply. Every {@code resyncSeconds} a pass also reads the kernel back
  * and re-applies on drift. The reconciler's lock is never held during a backend call.
  *
  * <p>Start-up: nothing is written until at least one contribution exists, every required owner

@@ -32,7 +32,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * transaction, so no packet ever sees a missing element; conntrack entries (established flows, NAT
  * bindings) live outside the tables and are not touched. Counters restart at zero. When only set
  * elements differ from the last plan applied, only {@code delete element}/{@code add element} lines are
- * sent; if that fails (e.g. an element was deleted by hand), the full transaction is sent instead.
+ * sent; if that fails (e.g. an element was deleted by hand), the full transaction is sent instead. Such
+ * element-only changes (a guest's anti-spoof elements) go to the kernel as one nf_tables netlink batch
+ * ({@link NetlinkElements}, config {@code netlinkElements}): no nft cache refill, the kernel's acks are
+ * the confirmation.
  *
  * <p>nft is reached through the {@link Nft} seam. Where libnftables loads (config {@code library}, the
  * library {@code nft} itself uses) every transaction, change and listing is a call into it in-process
@@ -86,6 +89,11 @@ public final class NftablesBackend implements PacketFilterBackend {
         @AttributeDefinition(description = "libnftables, called in-process for every transaction and listing "
                 + "(file name or path); empty, or a library that cannot be loaded: nft processes")
         String library() default LibNftables.DEFAULT_LIBRARY;
+
+        @AttributeDefinition(description = "Send changes of set elements only (a guest coming or going) to the kernel "
+                + "as one nf_tables netlink batch, acknowledged per message, instead of through nft (whose cache "
+                + "refill after each commit grows with the ruleset); off, or no netlink socket: through nft")
+        boolean netlinkElements() default true;
     }
 
     private final ProcessRunner runner;
@@ -94,6 +102,7 @@ public final class NftablesBackend implements PacketFilterBackend {
     private final NftRenderer renderer;
     private final NftShell shell;
     private final Fastpath fastpath; // null: none (tests and tools that count nft runs)
+    private final NetlinkElements elements; // null: element changes through nft too
     private Plan lastApplied;
 
     @Activate
@@ -101,8 +110,22 @@ public final class NftablesBackend implements PacketFilterBackend {
         this(new SystemProcessRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
                 config.tablePrefix(), argv -> config.interactive()
                         ? new InteractiveNft(argv, Duration.ofMillis(config.timeoutMillis()), "netvm-probe") : null,
-                config.flowtable(), library(config, log));
-        log.info("nftables backend: nft through {}", nft.describe());
+                config.flowtable(), library(config, log), netlinkElements(config, log));
+        log.info("nftables backend: nft through {}{}", nft.describe(),
+                elements == null ? "" : "; element changes over netlink");
+    }
+
+    /** The netlink channel for element changes as configured, or null (through nft). */
+    private static NetlinkElements.Transport netlinkElements(Config config, Logger log) {
+        if (!config.netlinkElements()) {
+            return null;
+        }
+        try {
+            return NetfilterSocket.open(config.netns(), Duration.ofMillis(config.timeoutMillis()));
+        } catch (IOException | RuntimeException e) {
+            log.warn("nftables backend: no netfilter netlink socket, element changes through nft: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** libnftables as configured, or null (nft processes) when it is off or cannot be loaded. */
@@ -132,26 +155,34 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells) {
-        this(runner, nft, netns, tablePrefix, shells, null, null);
+        this(runner, nft, netns, tablePrefix, shells, null, null, null);
     }
 
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable) {
-        this(runner, nft, netns, tablePrefix, shells, flowtable, null);
+        this(runner, nft, netns, tablePrefix, shells, flowtable, null, null);
     }
 
     /** For tests and tools: every transaction and listing through {@code library} (e.g. {@link LibNftables}). */
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix, Nft library) {
-        this(runner, nft, netns, tablePrefix, argv -> null, null, library);
+        this(runner, nft, netns, tablePrefix, argv -> null, null, library, null);
+    }
+
+    /** For tests and tools: like the above, element-only changes through {@code elements} (null: through nft). */
+    NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix, Nft library,
+            NetlinkElements.Transport elements) {
+        this(runner, nft, netns, tablePrefix, argv -> null, null, library, elements);
     }
 
     /**
      * {@code flowtable}: null for no fast path at all, else its configuration switch (see {@link Fastpath});
      * {@code library}: the {@link Nft} of every transaction and listing, or null for nft processes (and
-     * then {@code shells} for small changes).
+     * then {@code shells} for small changes); {@code elements}: element-only changes over netlink
+     * ({@link NetlinkElements}), or null for through nft.
      */
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
-            java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable, Nft library) {
+            java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable, Nft library,
+            NetlinkElements.Transport elements) {
         this.runner = runner;
         this.renderer = new NftRenderer(tablePrefix);
         List<String> p = new ArrayList<>();
@@ -169,12 +200,16 @@ public final class NftablesBackend implements PacketFilterBackend {
         this.nft = library != null ? library : new ProcessNft(runner, nftPrefix);
         this.shell = library != null ? null : shells.apply(nftPrefix);
         this.fastpath = flowtable == null ? null : new Fastpath(tablePrefix, flowtable, fastpathRunner());
+        this.elements = elements == null ? null : new NetlinkElements(renderer, elements);
     }
 
     @Deactivate
     public void close() {
         if (shell != null) {
             shell.close();
+        }
+        if (elements != null) {
+            elements.close();
         }
         nft.close();
     }
@@ -191,8 +226,8 @@ public final class NftablesBackend implements PacketFilterBackend {
             // same tables, chains and sets: only the chains whose rules changed are replaced (flush +
             // rules) and only the changed elements sent, still in one transaction (a DNS change is a
             // few lines, not the whole ruleset)
-            String delta = renderer.delta(lastApplied, plan);
             try {
+                String delta = elementsOverNetlink(plan) ? "" : renderer.delta(lastApplied, plan);
                 if (delta != null) {
                     small(delta);
                     lastApplied = plan;
@@ -213,6 +248,16 @@ public final class NftablesBackend implements PacketFilterBackend {
                 // the next change starts it again, or falls back to nft -f
             }
         }
+    }
+
+    /**
+     * Whether the change to {@code plan} (same tables, chains and sets as the last applied) was element-only
+     * and is in the kernel now, sent over netlink ({@link NetlinkElements}); false: for nft to send.
+     *
+     * @throws BackendException the kernel refused it (nothing changed) or its outcome is unknown
+     */
+    private boolean elementsOverNetlink(Plan plan) throws BackendException {
+        return elements != null && elements.apply(lastApplied, plan);
     }
 
     /**

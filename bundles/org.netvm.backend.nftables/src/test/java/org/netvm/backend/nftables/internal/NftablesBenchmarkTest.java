@@ -91,9 +91,12 @@ class NftablesBenchmarkTest {
                 // through libnftables in-process, alternating with the nft -i session in the same run
                 Plan dnsA = Plan.merge(QubesPlans.basePolicy(), guests(n, 0), QubesPlans.dns(List.of("192.168.0.1", "9.9.9.9")));
                 Plan dnsB = Plan.merge(QubesPlans.basePolicy(), guests(n, 0), QubesPlans.dns(List.of("192.168.0.7", "9.9.9.9")));
-                long[] session = measureChanges(ns, null, plan, more, dnsA, dnsB, changes);
+                long[] session = measureChanges(ns, null, null, plan, more, dnsA, dnsB, changes);
                 long[] lib = measureChanges(ns, LibNftables.open(LibNftables.DEFAULT_LIBRARY, ns.name(),
-                        Duration.ofSeconds(30)), plan, more, dnsA, dnsB, changes);
+                        Duration.ofSeconds(30)), null, plan, more, dnsA, dnsB, changes);
+                long[] netlink = measureChanges(ns, LibNftables.open(LibNftables.DEFAULT_LIBRARY, ns.name(),
+                        Duration.ofSeconds(30)), NetfilterSocket.open(ns.name(), Duration.ofSeconds(30)), plan, more,
+                        dnsA, dnsB, changes);
                 System.out.printf("N=%d elements/set (x2 sets): full apply %.1f ms (median of 3, empty table),"
                         + " full re-apply %.1f ms, readBack %.1f ms (nft list alone %.1f ms); one guest more or less:"
                         + " via nft -f %.2f ms, via the nft -i session %.3f ms (%.0fx faster)%n", n, median(fresh),
@@ -104,6 +107,8 @@ class NftablesBenchmarkTest {
                 System.out.printf("N=%d   libnftables:    guest change %.3f ms, DNS change %.3f ms, full apply %.1f ms,"
                         + " readBack %.1f ms  (load %s)%n", n, lib[0] / 1e6, lib[1] / 1e6, lib[2] / 1e6, lib[3] / 1e6,
                         java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0]);
+                System.out.printf("N=%d   + netlink:      guest change %.3f ms (element-only changes as one nf_tables"
+                        + " netlink batch), DNS change %.3f ms%n", n, netlink[0] / 1e6, netlink[1] / 1e6);
             }
             b.sweep();
         }
@@ -113,12 +118,13 @@ class NftablesBenchmarkTest {
      * Medians (ns) of a guest change, a DNS change, a full apply and a read-back, through a backend
      * with {@code library} (null: nft processes and the nft -i session).
      */
-    private static long[] measureChanges(Netns ns, Nft library, Plan plan, Plan more, Plan dnsA, Plan dnsB,
+    private static long[] measureChanges(Netns ns, Nft library, NetlinkElements.Transport elements, Plan plan, Plan more, Plan dnsA, Plan dnsB,
             int changes) throws Exception {
         NftablesBackend b = library == null
                 ? new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft", ns.name(), "netvm",
                         Duration.ofSeconds(30))
-                : new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft", ns.name(), "netvm", library);
+                : new NftablesBackend(new SystemProcessRunner(Duration.ofMinutes(2)), "nft", ns.name(), "netvm", library,
+                        elements);
         List<Long> guest = new ArrayList<>();
         List<Long> dns = new ArrayList<>();
         List<Long> full = new ArrayList<>();

@@ -1,0 +1,244 @@
+package org.netvm.backend.nftables.internal;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * One {@code NETLINK_NETFILTER} socket ({@link NetlinkElements.Transport}): a batch goes out as one
+ * datagram and the kernel's acks come back, matched by sequence number (acks of an earlier batch whose
+ * answer came too late are skipped). Opened in the backend's network namespace by a short-lived thread
+ * that enters it ({@link Setns}); a socket keeps its namespace, so any thread may use it afterwards, one
+ * at a time (the backend's lock). Acks are capped ({@code NETLINK_CAP_ACK}: the failed message's header
+ * only). The libc calls are foreign-function downcalls; the kernel seam has its own, private to
+ * {@code org.netvm.kernel}.
+ */
+final class NetfilterSocket implements NetlinkElements.Transport {
+    private static final int AF_NETLINK = 16;
+    private static final int SOCK_RAW = 3;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int NETLINK_NETFILTER = 12;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_SNDBUF = 7;
+    private static final int SO_RCVTIMEO = 20;
+    private static final int SO_SNDBUFFORCE = 32;
+    private static final int SOL_NETLINK = 270;
+    private static final int NETLINK_CAP_ACK = 10;
+    private static final int EINTR = 4;
+    private static final int EAGAIN = 11;
+    private static final int RECV_BUFFER = 64 * 1024;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle SOCKET = handle("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BIND = handle("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SETSOCKOPT =
+            handle("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SENDTO =
+            handle("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle RECV = handle("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment state = arena.allocate(CAPTURE);
+    private final MemorySegment kernel = arena.allocate(12, 4); // sockaddr_nl of the kernel: all zero but the family
+    private final MemorySegment rbuf = arena.allocate(RECV_BUFFER, 8);
+    private MemorySegment sbuf = arena.allocate(64 * 1024, 8);
+    private final int fd;
+    private boolean closed;
+
+    private NetfilterSocket(int fd) {
+        this.fd = fd;
+        kernel.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
+    }
+
+    /**
+     * Opens the socket in {@code netns} (an {@code ip netns} name; empty: the process's own namespace).
+     *
+     * @param timeout how long a batch's acks may take before its outcome counts as unknown
+     */
+    static NetfilterSocket open(String netns, Duration timeout) throws IOException {
+        CompletableFuture<NetfilterSocket> opened = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("netvm-nfnetlink-open").start(() -> {
+            try {
+                if (!netns.isEmpty()) {
+                    Setns.enter(java.nio.file.Path.of("/var/run/netns", netns)); // this thread only, for good
+                }
+                opened.complete(openHere(timeout));
+            } catch (IOException | RuntimeException e) {
+                opened.completeExceptionally(e);
+            }
+        });
+        try {
+            return opened.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while opening a netfilter netlink socket", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(String.valueOf(e.getCause()), e.getCause());
+        }
+    }
+
+    private static NetfilterSocket openHere(Duration timeout) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int fd = (int) SOCKET.invokeExact(st, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+            if (fd < 0) {
+                throw new IOException("socket(AF_NETLINK, NETLINK_NETFILTER) failed, errno " + errno(st));
+            }
+            NetfilterSocket s = new NetfilterSocket(fd);
+            try {
+                MemorySegment one = a.allocate(JAVA_INT);
+                one.set(JAVA_INT, 0, 1);
+                int ignored = (int) SETSOCKOPT.invokeExact(st, fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4); // best effort
+                MemorySegment size = a.allocate(JAVA_INT);
+                size.set(JAVA_INT, 0, 1024 * 1024);
+                if ((int) SETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4) != 0) {
+                    ignored = (int) SETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_SNDBUF, size, 4);
+                }
+                long millis = Math.max(1, timeout.toMillis());
+                MemorySegment tv = a.allocate(16, 8); // struct timeval
+                tv.set(JAVA_LONG, 0, millis / 1000);
+                tv.set(JAVA_LONG, 8, (millis % 1000) * 1000L);
+                if ((int) SETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) != 0) {
+                    throw new IOException("setsockopt(SO_RCVTIMEO) failed, errno " + errno(st));
+                }
+                MemorySegment local = a.allocate(12, 4);
+                local.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
+                if ((int) BIND.invokeExact(st, fd, local, 12) != 0) {
+                    throw new IOException("bind(AF_NETLINK) failed, errno " + errno(st));
+                }
+                return s;
+            } catch (IOException | RuntimeException e) {
+                s.close();
+                throw e;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("netlink socket: " + t, t);
+        }
+    }
+
+    @Override
+    public synchronized Map<Integer, Integer> exchange(byte[] datagram, int firstSeq, int lastSeq,
+            int expectedAcks) throws IOException {
+        if (closed) {
+            throw new IOException("netfilter netlink socket closed");
+        }
+        send(datagram);
+        Map<Integer, Integer> acks = new HashMap<>();
+        while (acks.size() < expectedAcks) {
+            int n = recv();
+            for (int at = 0; at + 16 <= n; ) {
+                int len = rbuf.get(ValueLayout.JAVA_INT_UNALIGNED, at);
+                int type = Short.toUnsignedInt(rbuf.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 4));
+                int seq = rbuf.get(ValueLayout.JAVA_INT_UNALIGNED, at + 8);
+                if (len < 16 || at + len > n) {
+                    throw new IOException("netlink: a malformed answer (length " + len + ")");
+                }
+                if (type == SetElementBatch.NLMSG_ERROR && len >= 20 && seq - firstSeq >= 0 && lastSeq - seq >= 0) {
+                    int error = -rbuf.get(ValueLayout.JAVA_INT_UNALIGNED, at + 16);
+                    acks.put(seq, error);
+                    if (error != 0 && (seq == firstSeq || seq == lastSeq)) {
+                        return acks; // the batch as a whole was refused: no per-message answer may follow
+                    }
+                }
+                at += (len + 3) & ~3;
+            }
+        }
+        return acks;
+    }
+
+    private void send(byte[] datagram) throws IOException {
+        if (sbuf.byteSize() < datagram.length) {
+            sbuf = arena.allocate(datagram.length, 8);
+        }
+        MemorySegment.copy(datagram, 0, sbuf, ValueLayout.JAVA_BYTE, 0, datagram.length);
+        while (true) {
+            long n;
+            try {
+                n = (long) SENDTO.invokeExact(state, fd, sbuf, (long) datagram.length, 0, kernel, 12);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (n >= 0) {
+                return;
+            }
+            int e = errno(state);
+            if (e != EINTR) {
+                throw new IOException("sendto(netfilter netlink, " + datagram.length + " bytes) failed, errno " + e);
+            }
+        }
+    }
+
+    private int recv() throws IOException {
+        while (true) {
+            long n;
+            try {
+                n = (long) RECV.invokeExact(state, fd, rbuf, rbuf.byteSize(), 0);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (n >= 0) {
+                return (int) n;
+            }
+            int e = errno(state);
+            if (e == EAGAIN) {
+                throw new IOException("netlink: no answer from the kernel within the timeout (outcome unknown)");
+            }
+            if (e != EINTR) {
+                throw new IOException("recv(netfilter netlink) failed, errno " + e);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            try {
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+            } catch (Throwable t) {
+                // nothing more to do
+            }
+            arena.close();
+        }
+    }
+
+    private static int errno(MemorySegment st) {
+        return (int) ERRNO.get(st, 0L);
+    }
+
+    private static MethodHandle handle(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)),
+                fd, Linker.Option.captureCallState("errno"));
+    }
+
+    private static IOException rethrow(Throwable t) {
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        return new IOException(t.toString(), t);
+    }
+}
