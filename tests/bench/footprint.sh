@@ -10,8 +10,9 @@
 # footprint work). Each configuration gets its own AOT cache first (a training run, as `netvm aot-cache`
 # makes at install). Then, N times (default 3), alternating: start (role netvm, embedded xenstored, own
 # network namespace), time to ready (control socket answers `help`), CPU used until then, RSS 3 s after
-# ready; attach N guests (tests/bench/guests.sh: xenstore keys + veth pairs, until every vif is
-# programmed), RSS 3 s after. --breakdown adds, for "after", where the memory goes: mappings
+# ready and in sync (`netvm status` exit status 0); attach N guests (default 1000, none with
+# --guests 0; tests/bench/guests.sh: xenstore keys + veth pairs, until every vif is programmed), RSS
+# 3 s after. --breakdown adds, for "after", where the memory goes: mappings
 # (/proc/PID/smaps), native memory tracking, heap, threads, code cache. Output: stdout and
 # tests/bench/footprint-latest.txt. Needs root (namespaces, veths), python3.
 set -euo pipefail
@@ -52,6 +53,9 @@ trap cleanup EXIT
 # the readiness poll of measure-startup.sh (control socket protocol, `help` until exit status 0)
 sed -n "/^cat > \"\$WORK\/poll.py\" <<'EOF'/,/^EOF/p" "$DIST/measure-startup.sh" | sed '1d;$d' > "$WORK/poll.py"
 [ -s "$WORK/poll.py" ] || die "cannot take the readiness poll from measure-startup.sh"
+# the same poll asking `status` instead: exit status 0 once the agent is in sync (its first apply done)
+sed 's/struct.pack(">I", 4) + b"help"/struct.pack(">I", 6) + b"status"/' "$WORK/poll.py" > "$WORK/insync.py"
+grep -q 'b"status"' "$WORK/insync.py" || die "cannot make the in-sync poll"
 
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
@@ -85,11 +89,14 @@ one() {
     local dir=$WORK/run-$1-$RANDOM ready cpu idle thr
     start "$2" "$3" "$dir" -XX:AOTCache="$WORK/$1.aot"
     cpu=$(cpu_ms "$PID"); ready=$(cat "$dir/ready")
+    python3 "$WORK/insync.py" "$dir/c.sock" "$(date +%s%N)" 120 >/dev/null || die "not in sync within 120 s"
     sleep 3
     idle=$(rss_mb "$PID"); thr=$(ls "/proc/$PID/task" | wc -l)
-    NETVM_JAVA=$JAVA NETVM_CLI=$CLI NETVM_CONTROL=$dir/c.sock NETVM_XENSTORED=$dir/xs NETVM_PID=$PID \
-        "$HERE/guests.sh" "$GUESTS" >"$dir/guests.log" 2>&1 || { tail "$dir/guests.log" >&2; die "guests.sh failed"; }
-    sleep 3
+    if [ "$GUESTS" -gt 0 ]; then
+        NETVM_JAVA=$JAVA NETVM_CLI=$CLI NETVM_CONTROL=$dir/c.sock NETVM_XENSTORED=$dir/xs NETVM_PID=$PID \
+            "$HERE/guests.sh" "$GUESTS" >"$dir/guests.log" 2>&1 || { tail "$dir/guests.log" >&2; die "guests.sh failed"; }
+        sleep 3
+    fi
     echo "$ready $cpu $idle $(rss_mb "$PID") $thr $(ls "/proc/$PID/task" | wc -l)"
     stop
     rm -rf "$dir"
@@ -118,9 +125,11 @@ row() {
 breakdown() {
     local dir=$WORK/bd jcmd=$JDK/bin/jcmd
     start "$AFTER_JAR" "$AFTER_FLAGS" "$dir" -XX:AOTCache="$WORK/after.aot" -XX:NativeMemoryTracking=summary
+    python3 "$WORK/insync.py" "$dir/c.sock" "$(date +%s%N)" 120 >/dev/null || die "not in sync within 120 s"
     sleep 3
     local when
-    for when in idle "$GUESTS guests"; do
+    local phases=(idle); [ "$GUESTS" -gt 0 ] && phases+=("$GUESTS guests")
+    for when in "${phases[@]}"; do
         if [ "$when" != idle ]; then
             NETVM_JAVA=$JAVA NETVM_CLI=$CLI NETVM_CONTROL=$dir/c.sock NETVM_XENSTORED=$dir/xs NETVM_PID=$PID \
                 "$HERE/guests.sh" "$GUESTS" >/dev/null 2>&1
@@ -137,7 +146,7 @@ breakdown() {
             sort -rn | awk '$1 >= 100 {printf "%8d  %s\n", $1, substr($0, index($0, $2))}'
         echo "Heap: $("$jcmd" "$PID" GC.heap_info | awk '/total/ {printf "%s %s used %s; ", $1, $3, $5}')"
         echo "Code cache: $("$jcmd" "$PID" Compiler.codecache | grep -m3 -E 'size=|used=' | tr -s ' ' | paste -sd' ' | cut -c1-200)"
-        echo "Threads by name: $(for t in /proc/"$PID"/task/*; do sed 's/[-0-9]*$//' "$t/comm"; done | sort | uniq -c | sort -rn |
+        echo "Threads by name: $(for t in /proc/"$PID"/task/*; do sed 's/[-0-9]*$//' "$t/comm" 2>/dev/null; done | sort | uniq -c | sort -rn |
             awk '{c = $1; $1 = ""; printf "%s%s x%d", (NR > 1 ? ", " : ""), substr($0, 2), c}')"
     done
     stop
@@ -146,7 +155,7 @@ breakdown() {
 {
     echo "# tests/bench/footprint.sh --runs $RUNS --guests $GUESTS  ($(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?'))"
     echo "jlink runtime ($JAVA), each with its own AOT cache; role netvm, embedded xenstored; RSS = VmRSS 3 s after"
-    echo "ready / after the last of $GUESTS guests is programmed; medians of $RUNS alternated runs (all runs in brackets)."
+    echo "ready and in sync / after the last of $GUESTS guests is programmed; medians of $RUNS alternated runs (all runs in brackets)."
     echo "$(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) at the end."
     echo "before: $(basename "$BEFORE_JAR"), $BEFORE_FLAGS"
     echo "after:  $(basename "$AFTER_JAR"), $AFTER_FLAGS"
