@@ -23,14 +23,21 @@ public final class StatusCommand implements ControlCommand {
     static final String USAGE = "usage: netvm status [--json]";
 
     private final Supplier<StatusReport> reports;
+    private final Supplier<ProcessFacts> process;
 
     @Activate
     public StatusCommand(@Reference StatusCollector collector) {
-        this(collector::report);
+        this(collector::report, ProcessFacts::current);
     }
 
+    /** Without the process line (the golden texts of the report alone). */
     StatusCommand(Supplier<StatusReport> reports) {
+        this(reports, () -> null);
+    }
+
+    StatusCommand(Supplier<StatusReport> reports, Supplier<ProcessFacts> process) {
         this.reports = reports;
+        this.process = process;
     }
 
     @Override
@@ -50,10 +57,14 @@ public final class StatusCommand implements ControlCommand {
             return 2;
         }
         StatusReport r = reports.get();
+        ProcessFacts p = process.get();
         if (json) {
-            out.println(StatusJson.render(r, true));
+            out.println(StatusJson.render(r, p, true));
         } else {
             out.print(StatusText.render(r));
+            if (p != null) {
+                out.println(StatusText.process(p, r.time()));
+            }
         }
         return r.inSync() ? 0 : 1;
     }

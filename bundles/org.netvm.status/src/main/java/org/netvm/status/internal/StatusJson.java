@@ -35,6 +35,11 @@ final class StatusJson {
     }
 
     static String render(StatusReport r, boolean pretty) {
+        return render(r, null, pretty);
+    }
+
+    /** With {@code process} (the agent's own RSS and start time; null: left out) after {@code guests}. */
+    static String render(StatusReport r, ProcessFacts process, boolean pretty) {
         JsonObjectBuilder o = Json.createObjectBuilder();
         o.add("schema", SCHEMA);
         put(o, "time", instant(r.time()));
@@ -51,7 +56,22 @@ final class StatusJson {
         JsonArrayBuilder guests = Json.createArrayBuilder();
         r.vifs().forEach(v -> guests.add(guest(v)));
         o.add("guests", guests);
+        if (process != null) {
+            o.add("process", process(process));
+        }
         return write(o.build(), pretty);
+    }
+
+    private static JsonObjectBuilder process(ProcessFacts p) {
+        JsonObjectBuilder o = Json.createObjectBuilder();
+        if (p.residentBytes() >= 0) {
+            o.add("residentBytes", p.residentBytes());
+        } else {
+            o.addNull("residentBytes");
+        }
+        put(o, "start", instant(p.start()));
+        o.add("version", p.version());
+        return o;
     }
 
     private static JsonObjectBuilder xenstore(StatusReport.XenStoreView x) {

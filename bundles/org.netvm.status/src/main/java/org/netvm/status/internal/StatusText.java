@@ -15,6 +15,17 @@ final class StatusText {
     private StatusText() {
     }
 
+    /** {@code process:   RSS 71.6 MB, started 2026-12-06T00:28:01.123Z (up 3m12s), version 0.2.0}. */
+    static String process(ProcessFacts p, java.time.Instant now) {
+        String rss = p.residentBytes() < 0 ? "RSS unknown"
+                : String.format(java.util.Locale.ROOT, "RSS %.1f MB", p.residentBytes() / (1024.0 * 1024.0));
+        Duration up = Duration.between(p.start(), now);
+        String upText = up.isNegative() ? "?" : up.toSeconds() >= 60 ? up.toMinutes() + "m" + up.toSecondsPart() + "s"
+                : up.toSeconds() + "s";
+        return "process:   " + rss + ", started " + StatusJson.instant(p.start()) + " (up " + upText + "), version "
+                + clean(p.version());
+    }
+
     static String render(StatusReport r) {
         StringBuilder b = new StringBuilder();
         b.append("netvm: ").append(r.verdict()).append('\n');

@@ -53,4 +53,21 @@ class StatusCommandTest {
         rig.failVif4();
         assertTrue(command.status().startsWith("netvm: degraded\n"), "Gogo prints a degraded status too");
     }
+
+    @Test
+    void theProcessLineAndObjectGiveRssAndStartTime() throws Exception {
+        var report = rig.report();
+        var start = report.time().minusSeconds(75);
+        var withProcess = new StatusCommand(() -> report, () -> new ProcessFacts("0.2.0", 71L * 1024 * 1024, start));
+        var o = new ByteArrayOutputStream();
+        withProcess.run(List.of(), new PrintStream(o, true, StandardCharsets.UTF_8), System.err);
+        String text = o.toString(StandardCharsets.UTF_8);
+        assertTrue(text.endsWith("process:   RSS 71.0 MB, started " + StatusJson.instant(start)
+                + " (up 1m15s), version 0.2.0\n"), text);
+        o.reset();
+        withProcess.run(List.of("--json"), new PrintStream(o, true, StandardCharsets.UTF_8), System.err);
+        String json = o.toString(StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"residentBytes\": " + 71L * 1024 * 1024), json);
+        assertTrue(json.contains("\"start\": \"" + StatusJson.instant(start) + "\""), json);
+    }
 }
