@@ -127,6 +127,22 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
                         + " of type " + set.type().keyword());
             }
         }
+        if (set.type().interval()) {
+            checkNoOverlap(set, values);
+        }
+    }
+
+    /** The elements of an interval set must not overlap (the kernel refuses it); pairwise, sets are small. */
+    private static void checkNoOverlap(NamedSet set, Set<SetElement> values) {
+        SetElement[] els = values.toArray(SetElement[]::new);
+        for (int i = 0; i < els.length; i++) {
+            for (int j = i + 1; j < els.length; j++) {
+                if (els[i].overlaps(els[j])) {
+                    throw new IllegalArgumentException("elements " + els[i] + " and " + els[j] + " of set "
+                            + set.ref() + " overlap");
+                }
+            }
+        }
     }
 
     /** The checks of what {@link IncrementalMerge} built (taken as it is, not copied). */
@@ -171,7 +187,7 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
                                 + s.set());
                     }
                     versions.set(set.type().ipVersion());
-                    if (set.type().withIfname() != s.key().withIfname()) {
+                    if (!s.key().fits(set.type())) {
                         throw new IllegalArgumentException("set @" + s.set() + " of type " + set.type().keyword()
                                 + " cannot be looked up with key " + s.key());
                     }
