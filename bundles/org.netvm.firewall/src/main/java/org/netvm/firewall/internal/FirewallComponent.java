@@ -396,7 +396,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             }
             if (changed) {
                 conntrack.cutIfRefused(ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid)),
-                        c.rules(), g.addresses);
+                        c, g.addresses);
             }
         }));
     }

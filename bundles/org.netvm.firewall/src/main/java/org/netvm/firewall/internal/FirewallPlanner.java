@@ -24,7 +24,8 @@ import org.netvm.policy.BasePolicy;
  *     iifgroup 2 oifgroup != 2 reject with icmpx admin-prohibited  (order LAST-1: fail closed, {@link #closed})
  *     oifgroup 2 drop; iifgroup 2 oifgroup != 2 accept }           (the base policy's, order LAST)
  * chain fw-3 {
- *     ip daddr 192.168.1.0/24 tcp dport 443 accept
+ *     ip daddr . meta l4proto . th dport @fw-3-0-4p accept           (a run of rules of one verdict, {@link KeyedRuns})
+ *     meta l4proto icmp icmp type 8 accept                            (a rule no set key expresses)
  *     ...                                                           (first match wins)
  *     reject with icmpx admin-prohibited }                          (policy drop; accept for policy accept)
  * </pre>
@@ -79,17 +80,29 @@ final class FirewallPlanner {
         ChainRef chain = ChainRef.of(BasePolicy.FAMILY, chain(in.domid()));
         Contribution.Builder b = Contribution.builder(owner(in.domid())).chain(Chain.regular(chain.family(),
                 chain.name()));
+        List<Rule> rules = plainRules(in);
+        KeyedRuns.merge(in.domid(), chain, rules.subList(0, rules.size() - 1), b);
+        return b.rule(rules.getLast()).build(); // the policy
+    }
+
+    /**
+     * The guest chain's rules one by one, as Qubes writes them (what {@link #plan} merges into key sets), the
+     * policy last.
+     */
+    static List<Rule> plainRules(Input in) {
+        ChainRef chain = ChainRef.of(BasePolicy.FAMILY, chain(in.domid()));
+        List<Rule> out = new ArrayList<>();
         boolean policyAccept = false;
         if (in.rules() != null) {
             for (FirewallRule r : in.rules().rules()) {
                 if (!r.expiredAt(in.now())) {
-                    expand(in, chain, r).forEach(b::rule);
+                    out.addAll(expand(in, chain, r));
                 }
             }
             policyAccept = in.rules().policyAccept();
         }
-        b.rule(policyAccept ? Rule.in(chain).accept() : Rule.in(chain).reject(Verdict.RejectType.ADMIN_PROHIBITED));
-        return b.build();
+        out.add(policyAccept ? Rule.in(chain).accept() : Rule.in(chain).reject(Verdict.RejectType.ADMIN_PROHIBITED));
+        return out;
     }
 
     /** The earliest {@code expire} after {@code now} of the rules, or 0 if none. */

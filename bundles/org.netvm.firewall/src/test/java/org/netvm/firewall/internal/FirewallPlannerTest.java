@@ -84,6 +84,9 @@ class FirewallPlannerTest {
     static String dump(Contribution c) {
         StringBuilder b = new StringBuilder("# owner ").append(c.owner()).append('\n');
         c.chains().forEach(ch -> b.append("chain ").append(ch.name()).append('\n'));
+        c.sets().forEach(s -> b.append("set ").append(s.name()).append(" ").append(s.type().keyword()).append(" { ")
+                .append(c.elements().getOrDefault(s.ref(), java.util.Collections.emptySortedSet()).stream()
+                        .map(Object::toString).collect(Collectors.joining(", "))).append(" }\n"));
         for (Rule r : c.rules()) {
             b.append(r.chain().name()).append(" [").append(r.order()).append("] ")
                     .append(r.matches().stream().map(FirewallPlannerTest::match).collect(Collectors.joining(" ")))
@@ -105,6 +108,11 @@ class FirewallPlannerTest {
             case Match.Port p -> p.protocol().keyword() + " dport " + p.first()
                     + (p.first() == p.last() ? "" : "-" + p.last());
             case Match.IcmpType t -> t.protocol().keyword() + " type " + t.type();
+            case Match.InSet s -> switch (s.key()) {
+                case DESTINATION_ADDRESS_PROTOCOL -> "daddr . l4proto";
+                case DESTINATION_ADDRESS_PROTOCOL_PORT -> "daddr . l4proto . dport";
+                default -> s.key().toString();
+            } + " @" + s.set();
             default -> m.toString();
         };
     }

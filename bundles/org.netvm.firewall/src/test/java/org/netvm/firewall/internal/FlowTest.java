@@ -51,8 +51,8 @@ class FlowTest {
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
                 List.of(IpAddress.of("192.168.0.1")), Map.of(), 0));
         ChainRef chain = ChainRef.of(Family.INET, "fw-3");
-        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c.rules()));
-        assertFalse(Flow.of(WEB).allowedBy(chain, c.rules()));
-        assertTrue(Flow.of(PING).allowedBy(chain, c.rules()), "icmptype=8 allows the echo request's entry");
+        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c));
+        assertFalse(Flow.of(WEB).allowedBy(chain, c));
+        assertTrue(Flow.of(PING).allowedBy(chain, c), "icmptype=8 allows the echo request's entry");
     }
 }
