@@ -53,15 +53,15 @@ public sealed interface Match {
         /** {@code oifname . ip daddr}: needs an ifname . address set. */
         OIFNAME_DESTINATION_ADDRESS,
         /**
-         * {@code ip daddr . meta l4proto}: needs a prefix . protocol set ({@link SetType#IPV4_NET_PROTO},
-         * {@link SetType#IPV6_NET_PROTO}). @since 1.2
+         * {@code ip saddr . ip daddr . meta l4proto}: needs a source . prefix . protocol set
+         * ({@link SetType#IPV4_SRC_DST_PROTO}, {@link SetType#IPV6_SRC_DST_PROTO}). @since 1.2
          */
-        DESTINATION_ADDRESS_PROTOCOL,
+        SOURCE_DESTINATION_PROTOCOL,
         /**
-         * {@code ip daddr . meta l4proto . th dport}: needs a prefix . protocol . port set
-         * ({@link SetType#IPV4_NET_PROTO_PORT}, {@link SetType#IPV6_NET_PROTO_PORT}). @since 1.2
+         * {@code ip saddr . ip daddr . meta l4proto . th dport}: needs a source . prefix . protocol . port set
+         * ({@link SetType#IPV4_SRC_DST_PROTO_PORT}, {@link SetType#IPV6_SRC_DST_PROTO_PORT}). @since 1.2
          */
-        DESTINATION_ADDRESS_PROTOCOL_PORT;
+        SOURCE_DESTINATION_PROTOCOL_PORT;
 
         /** Whether the key is an interface name . address concatenation. */
         public boolean withIfname() {
@@ -73,8 +73,8 @@ public sealed interface Match {
             return switch (this) {
                 case SOURCE_ADDRESS, DESTINATION_ADDRESS, IIFNAME_SOURCE_ADDRESS, OIFNAME_DESTINATION_ADDRESS ->
                         withIfname() == type.withIfname() && !type.withProtocol();
-                case DESTINATION_ADDRESS_PROTOCOL -> type.withProtocol() && !type.withPort();
-                case DESTINATION_ADDRESS_PROTOCOL_PORT -> type.withPort();
+                case SOURCE_DESTINATION_PROTOCOL -> type.withProtocol() && !type.withPort();
+                case SOURCE_DESTINATION_PROTOCOL_PORT -> type.withPort();
             };
         }
     }

@@ -132,16 +132,25 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         }
     }
 
-    /** The elements of an interval set must not overlap (the kernel refuses it); pairwise, sets are small. */
+    /**
+     * The elements of an interval set with the same interface name and source must not overlap (the kernel
+     * refuses it); they are neighbours in the sorted set, so each group is compared pairwise (a group is one
+     * guest's run: small).
+     */
     private static void checkNoOverlap(NamedSet set, Set<SetElement> values) {
-        SetElement[] els = values.toArray(SetElement[]::new);
-        for (int i = 0; i < els.length; i++) {
-            for (int j = i + 1; j < els.length; j++) {
-                if (els[i].overlaps(els[j])) {
-                    throw new IllegalArgumentException("elements " + els[i] + " and " + els[j] + " of set "
-                            + set.ref() + " overlap");
+        List<SetElement> group = new ArrayList<>();
+        for (SetElement e : values) {
+            if (!group.isEmpty() && !(Objects.equals(group.getFirst().ifname(), e.ifname())
+                    && Objects.equals(group.getFirst().source(), e.source()))) {
+                group.clear();
+            }
+            for (SetElement other : group) {
+                if (other.overlaps(e)) {
+                    throw new IllegalArgumentException("elements " + other + " and " + e + " of set " + set.ref()
+                            + " overlap");
                 }
             }
+            group.add(e);
         }
     }
 

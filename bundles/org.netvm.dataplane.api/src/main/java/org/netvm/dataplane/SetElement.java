@@ -5,21 +5,24 @@ import java.util.Objects;
 
 /**
  * One element of a named set: an address, an interface name . address pair, or (1.2, for the interval
- * types {@link SetType#withProtocol()}) a key tuple of a destination prefix, a protocol and a port range.
- * Interface names here are exact (no wildcard).
+ * types {@link SetType#withProtocol()}) a key tuple of a source address, a destination prefix, a protocol
+ * and a destination port range. Interface names here are exact (no wildcard). Elements sort by interface
+ * name, then source, so the elements of one source are neighbours.
  *
  * @param ifname       the interface name, or null
- * @param address      the address (the network address of the prefix)
- * @param prefixLength the prefix length; the full length (32 or 128) for an address
+ * @param source       the source address of a key tuple, else null
+ * @param address      the address (of a key tuple: the destination prefix's network address)
+ * @param prefixLength the prefix length of a key tuple's destination; the full length (32 or 128) otherwise
  * @param protocol     the protocol of a key tuple, null for any protocol (and for elements without one)
  * @param firstPort    the first destination port of a key tuple with ports (0..65535), else -1
  * @param lastPort     the last destination port (firstPort..65535), else -1
  */
-public record SetElement(String ifname, IpAddress address, int prefixLength, Match.Protocol protocol,
-        int firstPort, int lastPort) implements Comparable<SetElement> {
+public record SetElement(String ifname, IpAddress source, IpAddress address, int prefixLength,
+        Match.Protocol protocol, int firstPort, int lastPort) implements Comparable<SetElement> {
 
     private static final Comparator<SetElement> ORDER = Comparator
             .comparing(SetElement::ifname, Comparator.nullsFirst(Comparator.naturalOrder()))
+            .thenComparing(SetElement::source, Comparator.nullsFirst(Comparator.naturalOrder()))
             .thenComparing(SetElement::address)
             .thenComparingInt(SetElement::prefixLength)
             .thenComparing(SetElement::protocol, Comparator.nullsFirst(Comparator.naturalOrder()))
@@ -43,14 +46,19 @@ public record SetElement(String ifname, IpAddress address, int prefixLength, Mat
                         + (protocol == null ? "any protocol" : protocol.keyword()));
             }
         }
-        if (ifname != null && (prefixLength != address.bytes().length * 8 || protocol != null || ports)) {
-            throw new IllegalArgumentException("an interface name element holds an address only");
+        boolean key = source != null;
+        if (key && (ifname != null || source.version() != address.version())) {
+            throw new IllegalArgumentException("a key tuple has no interface name and one IP version: " + source
+                    + " . " + address);
+        }
+        if (!key && (prefixLength != address.bytes().length * 8 || protocol != null || ports)) {
+            throw new IllegalArgumentException("prefix, protocol and ports need a source (a key tuple)");
         }
     }
 
     /** An address or an interface name . address element. */
     public SetElement(String ifname, IpAddress address) {
-        this(ifname, address, Objects.requireNonNull(address, "address").bytes().length * 8, null, -1, -1);
+        this(ifname, null, address, Objects.requireNonNull(address, "address").bytes().length * 8, null, -1, -1);
     }
 
     /** A plain address element. */
@@ -64,24 +72,27 @@ public record SetElement(String ifname, IpAddress address, int prefixLength, Mat
     }
 
     /**
-     * A prefix . protocol element ({@link SetType#IPV4_NET_PROTO}, {@link SetType#IPV6_NET_PROTO}).
+     * A source . destination prefix . protocol element ({@link SetType#IPV4_SRC_DST_PROTO},
+     * {@link SetType#IPV6_SRC_DST_PROTO}).
      *
      * @param protocol null for any protocol
      * @since 1.2
      */
-    public static SetElement key(IpPrefix destination, Match.Protocol protocol) {
-        return new SetElement(null, destination.address(), destination.length(), protocol, -1, -1);
+    public static SetElement key(IpAddress source, IpPrefix destination, Match.Protocol protocol) {
+        return new SetElement(null, Objects.requireNonNull(source, "source"), destination.address(),
+                destination.length(), protocol, -1, -1);
     }
 
     /**
-     * A prefix . protocol . port range element ({@link SetType#IPV4_NET_PROTO_PORT},
-     * {@link SetType#IPV6_NET_PROTO_PORT}); 0-65535 is every port.
+     * A source . destination prefix . protocol . port range element ({@link SetType#IPV4_SRC_DST_PROTO_PORT},
+     * {@link SetType#IPV6_SRC_DST_PROTO_PORT}); 0-65535 is every port.
      *
      * @since 1.2
      */
-    public static SetElement key(IpPrefix destination, Match.Protocol protocol, int firstPort, int lastPort) {
-        return new SetElement(null, destination.address(), destination.length(),
-                Objects.requireNonNull(protocol, "protocol"), firstPort, lastPort);
+    public static SetElement key(IpAddress source, IpPrefix destination, Match.Protocol protocol, int firstPort,
+            int lastPort) {
+        return new SetElement(null, Objects.requireNonNull(source, "source"), destination.address(),
+                destination.length(), Objects.requireNonNull(protocol, "protocol"), firstPort, lastPort);
     }
 
     /** The address with its prefix length. @since 1.2 */
@@ -96,21 +107,19 @@ public record SetElement(String ifname, IpAddress address, int prefixLength, Mat
 
     /** Whether this element fits a set of type {@code type}. */
     public boolean fits(SetType type) {
-        if ((ifname != null) != type.withIfname() || address.version() != type.ipVersion()
-                || hasPorts() != type.withPort()) {
-            return false;
-        }
-        return type.withProtocol() || protocol == null && prefixLength == address.bytes().length * 8;
+        return (ifname != null) == type.withIfname() && address.version() == type.ipVersion()
+                && (source != null) == type.withProtocol() && hasPorts() == type.withPort();
     }
 
     /**
-     * Whether some key is in both elements (same interface name, intersecting prefixes, protocols and
-     * port ranges). Elements of an interval set must not overlap.
+     * Whether some key is in both elements (same interface name and source, intersecting prefixes, protocols
+     * and port ranges). Elements of an interval set must not overlap.
      *
      * @since 1.2
      */
     public boolean overlaps(SetElement o) {
-        if (!Objects.equals(ifname, o.ifname) || address.version() != o.address.version()
+        if (!Objects.equals(ifname, o.ifname) || !Objects.equals(source, o.source)
+                || address.version() != o.address.version()
                 || protocol != null && o.protocol != null && protocol != o.protocol) {
             return false;
         }
@@ -135,16 +144,16 @@ public record SetElement(String ifname, IpAddress address, int prefixLength, Mat
         return ORDER.compare(this, o);
     }
 
-    /** {@code 10.137.0.5}, {@code vif3.0 . 10.137.0.5}, {@code 10.0.0.0/8 . tcp . 80-90}, {@code ::/0 . any}. */
+    /** {@code 10.137.0.5}, {@code vif3.0 . 10.137.0.5}, {@code 10.137.0.5 . 10.0.0.0/8 . tcp . 80-90}, {@code ... . any}. */
     @Override
     public String toString() {
         if (ifname != null) {
             return ifname + " . " + address.text();
         }
-        if (protocol == null && !hasPorts() && prefixLength == address.bytes().length * 8) {
-            return address.text(); // a plain address (or a key with any protocol: only its set's type tells)
+        if (source == null) {
+            return address.text();
         }
-        return prefix() + " . " + (protocol == null ? "any" : protocol.keyword())
+        return source.text() + " . " + prefix() + " . " + (protocol == null ? "any" : protocol.keyword())
                 + (hasPorts() ? " . " + (firstPort == lastPort ? firstPort + "" : firstPort + "-" + lastPort) : "");
     }
 }

@@ -17,11 +17,11 @@
  * contents belong to the user: the rules an admin adds to it survive every apply and are not drift.</li>
  * <li>{@link org.netvm.dataplane.NamedSet}: a typed set ({@code ipv4_addr}, {@code ipv6_addr},
  * {@code ifname . ipv4_addr}, {@code ifname . ipv6_addr}, and (1.2) the interval key sets
- * {@code ipv4_addr . inet_proto [. inet_service]}: destination prefix . protocol or any [. port range]); its
- * {@link org.netvm.dataplane.SetElement elements} are given apart from rules, so a guest coming or going
- * changes elements only. A key set stands for a run of rules that share a verdict: one rule with
- * {@code Match.InSet} of key {@code DESTINATION_ADDRESS_PROTOCOL[_PORT]} matches what any of them matched.
- * Elements of an interval set may not overlap.</li>
+ * {@code ipv4_addr . ipv4_addr . inet_proto [. inet_service]}: source . destination prefix . protocol or any
+ * [. port range]); its {@link org.netvm.dataplane.SetElement elements} are given apart from rules, so a guest
+ * coming or going changes elements only. A key set stands for runs of rules that share a verdict: one rule
+ * with {@code Match.InSet} of key {@code SOURCE_DESTINATION_PROTOCOL[_PORT]} matches what any of them matched.
+ * Elements of an interval set with the same source may not overlap.</li>
  * </ul>
  * All types are immutable and validate in their constructors; bad input (names, ports, addresses,
  * prefixes with host bits) throws {@link java.lang.IllegalArgumentException} with a clear message. Chain and

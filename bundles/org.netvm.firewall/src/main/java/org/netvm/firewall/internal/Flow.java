@@ -69,13 +69,13 @@ record Flow(Protocol protocol, IpAddress source, IpAddress origDst, IpAddress ds
             case Match.L4 l -> (l.protocol() == protocol) != l.negated();
             case Match.Port p -> p.protocol() == protocol && (dport >= p.first() && dport <= p.last()) != p.negated();
             case Match.IcmpType t -> t.protocol() == protocol && (icmpType == t.type()) != t.negated();
-            case Match.InSet s when s.key() == Match.SetKey.DESTINATION_ADDRESS_PROTOCOL
-                    || s.key() == Match.SetKey.DESTINATION_ADDRESS_PROTOCOL_PORT -> inSet(s, chain, guest) != s.negated();
+            case Match.InSet s when s.key() == Match.SetKey.SOURCE_DESTINATION_PROTOCOL
+                    || s.key() == Match.SetKey.SOURCE_DESTINATION_PROTOCOL_PORT -> inSet(s, chain, guest) != s.negated();
             default -> false;
         };
     }
 
-    /** Whether a key set of {@code guest} holds this flow's destination . protocol [. port]. */
+    /** Whether a key set of {@code guest} holds this flow's source . destination . protocol [. port]. */
     private boolean inSet(Match.InSet s, ChainRef chain, Contribution guest) {
         SetRef ref = SetRef.of(chain.family(), s.set());
         NamedSet set = guest.sets().stream().filter(x -> x.ref().equals(ref)).findFirst().orElse(null);
@@ -83,7 +83,7 @@ record Flow(Protocol protocol, IpAddress source, IpAddress origDst, IpAddress ds
             return false;
         }
         for (SetElement e : guest.elements().getOrDefault(ref, java.util.Collections.emptySortedSet())) {
-            if (contains(e.prefix(), dst) && (e.protocol() == null || e.protocol() == protocol)
+            if (source.equals(e.source()) && contains(e.prefix(), dst) && (e.protocol() == null || e.protocol() == protocol)
                     && (!e.hasPorts() || dport >= e.firstPort() && dport <= e.lastPort())) {
                 return true;
             }

@@ -16,40 +16,50 @@ import org.netvm.dataplane.SetType;
 import org.netvm.dataplane.Verdict;
 
 /**
- * Pure: a guest chain's rules with runs of consecutive rules of one verdict turned into lookups in the guest's
- * own key sets. nft parses and evaluates a rule at ~4 times the cost of a set element, so a run of n rules
- * becomes at most 4 rules (one per set: IPv4/IPv6 × with/without ports) and n elements:
+ * Pure: a guest chain's rules with runs of consecutive rules of one verdict turned into lookups in key sets
+ * shared by all guests, keyed by the guest's own addresses. nft parses and evaluates a rule at several times
+ * the cost of a set element, so a run of n rules becomes at most 4 rules (one per set kind: IPv4/IPv6 ×
+ * with/without ports) and n elements per guest address:
  *
  * <pre>
- * ip daddr 192.168.1.0/24 tcp dport 443 accept          ip daddr . meta l4proto . th dport @fw-3-0-4p accept
- * tcp dport 8000-8080 accept                      →     ip6 daddr . meta l4proto . th dport @fw-3-0-6p accept
- * ip daddr 10.0.0.1 accept                               ip daddr . meta l4proto @fw-3-0-4 accept
- *   set fw-3-0-4p { 192.168.1.0/24 . tcp . 443, 0.0.0.0/0 . tcp . 8000-8080 }
- *   set fw-3-0-6p { ::/0 . tcp . 8000-8080 }      set fw-3-0-4 { 10.0.0.1 . 0-255 (any protocol) }
+ * ip daddr 192.168.1.0/24 tcp dport 443 accept        ip saddr . ip daddr . meta l4proto . th dport @fwk-0-4p-a-3 accept
+ * tcp dport 8000-8080 accept                    →     ip6 saddr . ip6 daddr . meta l4proto . th dport @fwk-0-6p-a-3 accept
+ * ip daddr 10.0.0.1 accept                            ip saddr . ip daddr . meta l4proto @fwk-0-4-a-3 accept
+ *   fwk-0-4p-a-3 += { 10.137.0.5 . 192.168.1.0/24 . tcp . 443, 10.137.0.5 . 0.0.0.0/0 . tcp . 8000-8080 }
+ *   fwk-0-6p-a-3 += { fd09::5 . ::/0 . tcp . 8000-8080 }   fwk-0-4-a-3 += { 10.137.0.5 . 10.0.0.1 . any }
  * </pre>
  *
- * First match wins, so only consecutive rules with the same verdict merge, and the order inside a run does not
- * matter. A rule merges only if all its matches are set keys: a destination prefix, a protocol, a destination
- * port range (not negated); any other rule (ICMP type, ...) is kept as it is and ends the run. A rule without a
- * destination goes into both IPv4 and IPv6 sets (/0). An element that would overlap one already in its set
- * (the kernel refuses overlapping intervals of a concatenation) ends the run too. A run is kept as plain rules
- * when the lookups would not be fewer than its rules.
+ * Sets are named by run number, kind, verdict ({@code a} accept, {@code x} reject admin-prohibited) and a
+ * shard ({@code domid % 16}, so a guest's change touches sets of ~1/16 of the guests); every guest declares
+ * the sets it uses (identical declarations merge). Thousands of per-guest sets would cost the kernel more
+ * than they save: it finds a set by name in a list, for every set and every lookup added. A guest's chain is
+ * only reached for its own addresses (the dispatch), so only its elements can match there.
+ *
+ * <p>First match wins, so only consecutive rules with the same verdict merge, and the order inside a run does
+ * not matter. A rule merges only if all its matches are set keys: a destination prefix, a protocol, a
+ * destination port range (not negated); any other rule (ICMP type, ...) is kept as it is and ends the run. A
+ * rule without a destination goes into both IPv4 and IPv6 sets (/0). An element that would overlap one already
+ * in its set (the kernel refuses overlapping intervals of a concatenation) ends the run too. A run is kept as
+ * plain rules when the lookups would not be fewer than its rules.
  */
 final class KeyedRuns {
+    static final int SHARDS = 16;
+
     private final int domid;
     private final ChainRef chain;
+    private final List<IpAddress> sources;
     private final Contribution.Builder out;
     private final List<Rule> run = new ArrayList<>();
     private final List<Set<SetElement>> buckets = new ArrayList<>(); // by Bucket ordinal
     private Verdict verdict;
-    private int sets;
+    private int runs;
 
     /** Which set of a run: IPv4/IPv6, with/without ports, in the order the lookups are written. */
     private enum Bucket {
-        V4_PORT("4p", SetType.IPV4_NET_PROTO_PORT, Match.SetKey.DESTINATION_ADDRESS_PROTOCOL_PORT),
-        V4("4", SetType.IPV4_NET_PROTO, Match.SetKey.DESTINATION_ADDRESS_PROTOCOL),
-        V6_PORT("6p", SetType.IPV6_NET_PROTO_PORT, Match.SetKey.DESTINATION_ADDRESS_PROTOCOL_PORT),
-        V6("6", SetType.IPV6_NET_PROTO, Match.SetKey.DESTINATION_ADDRESS_PROTOCOL);
+        V4_PORT("4p", SetType.IPV4_SRC_DST_PROTO_PORT, Match.SetKey.SOURCE_DESTINATION_PROTOCOL_PORT),
+        V4("4", SetType.IPV4_SRC_DST_PROTO, Match.SetKey.SOURCE_DESTINATION_PROTOCOL),
+        V6_PORT("6p", SetType.IPV6_SRC_DST_PROTO_PORT, Match.SetKey.SOURCE_DESTINATION_PROTOCOL_PORT),
+        V6("6", SetType.IPV6_SRC_DST_PROTO, Match.SetKey.SOURCE_DESTINATION_PROTOCOL);
 
         final String suffix;
         final SetType type;
@@ -66,34 +76,46 @@ final class KeyedRuns {
         }
     }
 
+    /** One element of a rule's keys (one per guest address of the key's IP version). */
     record Key(Bucket bucket, SetElement element) {
     }
 
-    private KeyedRuns(int domid, ChainRef chain, Contribution.Builder out) {
+    private KeyedRuns(int domid, ChainRef chain, List<IpAddress> sources, Contribution.Builder out) {
         this.domid = domid;
         this.chain = chain;
+        this.sources = sources;
         this.out = out;
         for (int i = 0; i < Bucket.values().length; i++) {
             buckets.add(new LinkedHashSet<>());
         }
     }
 
-    /** Adds {@code rules} (of chain {@code chain}, in order) to {@code out}, runs merged into sets. */
-    static void merge(int domid, ChainRef chain, List<Rule> rules, Contribution.Builder out) {
-        KeyedRuns k = new KeyedRuns(domid, chain, out);
+    /**
+     * Adds {@code rules} (of chain {@code chain}, in order) to {@code out}, runs merged into key sets with
+     * elements for each of {@code sources} (the guest's addresses).
+     */
+    static void merge(int domid, ChainRef chain, List<IpAddress> sources, List<Rule> rules, Contribution.Builder out) {
+        KeyedRuns k = new KeyedRuns(domid, chain, sources, out);
         for (Rule r : rules) {
             k.add(r);
         }
         k.flush();
     }
 
-    /** The name of a run's set: {@code fw-<domid>-<run>-<4|4p|6|6p>}. */
-    static String setName(int domid, int run, String suffix) {
-        return FirewallPlanner.chain(domid) + "-" + run + "-" + suffix;
+    /** The name of a run's set: {@code fwk-<run>-<4|4p|6|6p>-<a|x>-<shard>}. */
+    static String setName(int run, String suffix, Verdict verdict, int domid) {
+        return "fwk-" + run + "-" + suffix + "-" + (verdict instanceof Verdict.Accept ? "a" : "x") + "-"
+                + domid % SHARDS;
+    }
+
+    /** The verdicts a run may have: accept and reject admin-prohibited (what Qubes' rules say). */
+    private static boolean mergeable(Verdict v) {
+        return v instanceof Verdict.Accept
+                || v instanceof Verdict.Reject r && r.type() == Verdict.RejectType.ADMIN_PROHIBITED;
     }
 
     private void add(Rule r) {
-        List<Key> keys = keys(r);
+        List<Key> keys = mergeable(r.verdict()) ? keys(r, sources) : null;
         if (keys == null || !r.verdict().equals(verdict) || overlaps(keys)) {
             flush();
         }
@@ -125,20 +147,20 @@ final class KeyedRuns {
             for (Bucket b : Bucket.values()) {
                 Set<SetElement> els = buckets.get(b.ordinal());
                 if (!els.isEmpty()) {
-                    NamedSet set = NamedSet.of(chain.family(), setName(domid, sets, b.suffix), b.type);
+                    NamedSet set = NamedSet.of(chain.family(), setName(runs, b.suffix, verdict, domid), b.type);
                     out.set(set).elements(set.ref(), els);
                     out.rule(Rule.in(chain).inSet(b.key, set.name()).verdict(verdict));
                 }
             }
-            sets++;
+            runs++;
         }
         run.clear();
         buckets.forEach(Set::clear);
         verdict = null;
     }
 
-    /** The set keys a rule is made of, or null if it has a match no key expresses. */
-    static List<Key> keys(Rule r) {
+    /** The set keys a rule is made of for {@code sources}, or null if it has a match no key expresses. */
+    static List<Key> keys(Rule r, List<IpAddress> sources) {
         IpPrefix dst = null;
         Match.Protocol protocol = null;
         Match.Port port = null;
@@ -162,9 +184,13 @@ final class KeyedRuns {
         List<Key> keys = new ArrayList<>(2);
         for (int version : versions) {
             IpPrefix prefix = dst != null ? dst : new IpPrefix(IpAddress.of(version == 4 ? "0.0.0.0" : "::"), 0);
-            SetElement e = port != null ? SetElement.key(prefix, protocol, port.first(), port.last())
-                    : SetElement.key(prefix, protocol);
-            keys.add(new Key(Bucket.of(version, port != null), e));
+            for (IpAddress source : sources) {
+                if (source.version() == version) {
+                    SetElement e = port != null ? SetElement.key(source, prefix, protocol, port.first(), port.last())
+                            : SetElement.key(source, prefix, protocol);
+                    keys.add(new Key(Bucket.of(version, port != null), e));
+                }
+            }
         }
         return keys;
     }

@@ -58,7 +58,7 @@ class KernelConntrackTest {
         GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns",
                 "0001", "action=accept proto=icmp icmptype=8"));
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
-                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0));
+                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0, List.of(GUEST)));
         return c;
     }
 

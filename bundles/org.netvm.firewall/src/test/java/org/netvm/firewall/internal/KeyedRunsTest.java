@@ -24,6 +24,9 @@ import org.netvm.policy.BasePolicy;
  * random packets.
  */
 class KeyedRunsTest {
+    private static final IpAddress V4 = IpAddress.of("10.137.0.7");
+    private static final IpAddress V6 = IpAddress.of("fd09:24ef::7");
+    private static final IpAddress V6B = IpAddress.of("fd09:24ef::8");
     private static final List<IpAddress> DNS = List.of(IpAddress.of("10.139.1.1"), IpAddress.of("fd00::53"));
     private static final String[] DST = {"", "", "", " dst4=10.0.0.0/8", " dst4=10.1.0.0/16", " dst4=10.1.2.3",
         " dst4=192.168.0.0/24", " dst6=2001:db8::/32", " dst6=2001:db8::1", " dsthost=h.example"};
@@ -39,7 +42,8 @@ class KeyedRunsTest {
         int merged = 0;
         for (int i = 0; i < 800; i++) {
             FirewallPlanner.Input in = new FirewallPlanner.Input(7, randomRules(random), DNS,
-                    Map.of("h.example", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2001:db8::1"))), 0);
+                    Map.of("h.example", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2001:db8::1"))), 0,
+                    random.nextInt(4) == 0 ? List.of(V4) : List.of(V4, V6, V6B));
             Contribution withSets = FirewallPlanner.plan(in);
             Plan.merge(withSets); // declarations, key fit, no overlapping elements
             List<Rule> plain = FirewallPlanner.plainRules(in);
@@ -49,7 +53,7 @@ class KeyedRunsTest {
             assertTrue(withSets.rules().size() <= plain.size(), "never more rules than one by one");
             merged += withSets.sets().isEmpty() ? 0 : 1;
             for (int p = 0; p < 60; p++) {
-                Flow f = randomFlow(random);
+                Flow f = randomFlow(random, in.addresses());
                 assertEquals(f.allowedBy(chain, oneByOne), f.allowedBy(chain, withSets),
                         () -> f + "\nplain: " + plain + "\nmerged: " + withSets);
             }
@@ -61,7 +65,8 @@ class KeyedRunsTest {
     void aRunOfOneRuleStaysARule() throws Exception {
         Map<String, String> m = new HashMap<>(Map.of("policy", "drop", "0000", "action=accept proto=tcp dstports=80",
                 "0001", "action=accept proto=icmp icmptype=8"));
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, RuleParser.parse(m), DNS, Map.of(), 0));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, RuleParser.parse(m), DNS, Map.of(), 0,
+                List.of(V4, V6)));
         assertEquals(List.of(), c.sets(), "tcp/80 of both families: 2 lookups would not save a rule");
         assertEquals(BasePolicy.FAMILY, c.chains().getFirst().family());
     }
@@ -104,15 +109,22 @@ class KeyedRunsTest {
                 .toString();
     }
 
-    private static Flow randomFlow(Random random) {
-        IpAddress dst = IpAddress.of(TARGETS[random.nextInt(TARGETS.length)]);
+    /** A packet from one of the guest's addresses (the dispatch sends no other to its chain). */
+    private static Flow randomFlow(Random random, List<IpAddress> sources) {
+        IpAddress dst;
+        List<IpAddress> from;
+        do {
+            IpAddress d = IpAddress.of(TARGETS[random.nextInt(TARGETS.length)]);
+            dst = d;
+            from = sources.stream().filter(s -> s.version() == d.version()).toList();
+        } while (from.isEmpty());
         Protocol p = switch (random.nextInt(3)) {
             case 0 -> Protocol.TCP;
             case 1 -> Protocol.UDP;
             default -> dst.version() == 4 ? Protocol.ICMP : Protocol.ICMPV6;
         };
         boolean ports = p == Protocol.TCP || p == Protocol.UDP;
-        IpAddress src = IpAddress.of(dst.version() == 4 ? "10.137.0.7" : "fd09:24ef::7");
+        IpAddress src = from.get(random.nextInt(from.size()));
         return new Flow(p, src, dst, dst, ports ? DPORTS[random.nextInt(DPORTS.length)] : 0,
                 ports ? -1 : random.nextBoolean() ? 8 : 0);
     }

@@ -400,7 +400,7 @@ final class NftRenderer {
 
     /**
      * One element of a set of {@code type}, as {@code nft -n list} prints it: {@code 10.137.0.5},
-     * {@code "vif3.0" . 10.137.0.5}, a key tuple {@code 10.0.0.0/8 . 6 . 80-90} (protocol by number, any
+     * {@code "vif3.0" . 10.137.0.5}, a key tuple {@code 10.137.0.5 . 10.0.0.0/8 . 6 . 80-90} (protocol by number, any
      * protocol {@code 0-255}, a host without /32).
      */
     static String element(SetElement e, SetType type) {
@@ -410,7 +410,8 @@ final class NftRenderer {
         if (!type.withProtocol()) {
             return e.address().text();
         }
-        return e.prefix() + " . " + (e.protocol() == null ? "0-255" : protocolNumber(e.protocol()))
+        return e.source().text() + " . " + e.prefix() + " . "
+                + (e.protocol() == null ? "0-255" : protocolNumber(e.protocol()))
                 + (e.hasPorts() ? " . " + (e.firstPort() == e.lastPort() ? e.firstPort() + ""
                         : e.firstPort() + "-" + e.lastPort()) : "");
     }
@@ -482,8 +483,8 @@ final class NftRenderer {
                     case DESTINATION_ADDRESS -> ip + " daddr";
                     case IIFNAME_SOURCE_ADDRESS -> "iifname . " + ip + " saddr";
                     case OIFNAME_DESTINATION_ADDRESS -> "oifname . " + ip + " daddr";
-                    case DESTINATION_ADDRESS_PROTOCOL -> ip + " daddr . meta l4proto";
-                    case DESTINATION_ADDRESS_PROTOCOL_PORT -> ip + " daddr . meta l4proto . th dport";
+                    case SOURCE_DESTINATION_PROTOCOL -> ip + " saddr . " + ip + " daddr . meta l4proto";
+                    case SOURCE_DESTINATION_PROTOCOL_PORT -> ip + " saddr . " + ip + " daddr . meta l4proto . th dport";
                 };
                 yield key + op(s.negated()) + "@" + s.set();
             }
