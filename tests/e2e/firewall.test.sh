@@ -10,6 +10,7 @@
 #   - guest 3: a dsthost resolved by the upstream's dnsmasq (e2e.test), an expiring rule that disappears
 #     live, and 20 backend swaps while it sends a forbidden and an allowed UDP packet every 10 ms (each a
 #     new flow): the upstream counts 0 forbidden packets and every allowed one.
+#   FW_BACKEND=iptables: the same checks with the iptables backend in charge.
 #   - guest 4, an IPv6 guest (testlib's setup_upstream6/add_guest6): a dst6 accept rule lets its UDP reach
 #     the upstream (counted there), a dst6 drop rule answers its ping with ICMPv6 admin-prohibited.
 set -uo pipefail
@@ -18,6 +19,10 @@ e2e_init firewall
 
 setup_upstream || { fail "setup: upstream namespace" "see above"; e2e_finish; }
 start_agent || { fail "setup: netvm runtime starts" "see above"; e2e_finish; }
+# FW_BACKEND=iptables runs every check on the iptables backend (default: nftables); the swaps use both
+if [ "${FW_BACKEND:-nftables}" != nftables ]; then
+    nvx backend use "$FW_BACKEND" >/dev/null || { fail "setup: backend $FW_BACKEND" "refused"; e2e_finish; }
+fi
 write_netvm_keys
 nvx xs write /local/domain/0/qubes-service/qubes-firewall 1 >/dev/null
 for d in 1 2; do

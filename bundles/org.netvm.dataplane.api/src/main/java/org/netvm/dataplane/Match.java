@@ -51,11 +51,31 @@ public sealed interface Match {
         /** {@code iifname . ip saddr}: needs an ifname . address set. */
         IIFNAME_SOURCE_ADDRESS,
         /** {@code oifname . ip daddr}: needs an ifname . address set. */
-        OIFNAME_DESTINATION_ADDRESS;
+        OIFNAME_DESTINATION_ADDRESS,
+        /**
+         * {@code ip saddr . ip daddr . meta l4proto}: needs a source . prefix . protocol set
+         * ({@link SetType#IPV4_SRC_DST_PROTO}, {@link SetType#IPV6_SRC_DST_PROTO}). @since 1.2
+         */
+        SOURCE_DESTINATION_PROTOCOL,
+        /**
+         * {@code ip saddr . ip daddr . meta l4proto . th dport}: needs a source . prefix . protocol . port set
+         * ({@link SetType#IPV4_SRC_DST_PROTO_PORT}, {@link SetType#IPV6_SRC_DST_PROTO_PORT}). @since 1.2
+         */
+        SOURCE_DESTINATION_PROTOCOL_PORT;
 
         /** Whether the key is an interface name . address concatenation. */
         public boolean withIfname() {
             return this == IIFNAME_SOURCE_ADDRESS || this == OIFNAME_DESTINATION_ADDRESS;
+        }
+
+        /** Whether a set of {@code type} can be looked up with this key. @since 1.2 */
+        public boolean fits(SetType type) {
+            return switch (this) {
+                case SOURCE_ADDRESS, DESTINATION_ADDRESS, IIFNAME_SOURCE_ADDRESS, OIFNAME_DESTINATION_ADDRESS ->
+                        withIfname() == type.withIfname() && !type.withProtocol();
+                case SOURCE_DESTINATION_PROTOCOL -> type.withProtocol() && !type.withPort();
+                case SOURCE_DESTINATION_PROTOCOL_PORT -> type.withPort();
+            };
         }
     }
 

@@ -127,6 +127,31 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
                         + " of type " + set.type().keyword());
             }
         }
+        if (set.type().interval()) {
+            checkNoOverlap(set, values);
+        }
+    }
+
+    /**
+     * The elements of an interval set with the same interface name and source must not overlap (the kernel
+     * refuses it); they are neighbours in the sorted set, so each group is compared pairwise (a group is one
+     * guest's run: small).
+     */
+    private static void checkNoOverlap(NamedSet set, Set<SetElement> values) {
+        List<SetElement> group = new ArrayList<>();
+        for (SetElement e : values) {
+            if (!group.isEmpty() && !(Objects.equals(group.getFirst().ifname(), e.ifname())
+                    && Objects.equals(group.getFirst().source(), e.source()))) {
+                group.clear();
+            }
+            for (SetElement other : group) {
+                if (other.overlaps(e)) {
+                    throw new IllegalArgumentException("elements " + other + " and " + e + " of set " + set.ref()
+                            + " overlap");
+                }
+            }
+            group.add(e);
+        }
     }
 
     /** The checks of what {@link IncrementalMerge} built (taken as it is, not copied). */
@@ -171,7 +196,7 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
                                 + s.set());
                     }
                     versions.set(set.type().ipVersion());
-                    if (set.type().withIfname() != s.key().withIfname()) {
+                    if (!s.key().fits(set.type())) {
                         throw new IllegalArgumentException("set @" + s.set() + " of type " + set.type().keyword()
                                 + " cannot be looked up with key " + s.key());
                     }

@@ -16,8 +16,12 @@
  * A {@link org.netvm.dataplane.Chain#userOwned user-owned} chain (1.3) is created by netvm but its
  * contents belong to the user: the rules an admin adds to it survive every apply and are not drift.</li>
  * <li>{@link org.netvm.dataplane.NamedSet}: a typed set ({@code ipv4_addr}, {@code ipv6_addr},
- * {@code ifname . ipv4_addr}, {@code ifname . ipv6_addr}); its {@link org.netvm.dataplane.SetElement
- * elements} are given apart from rules, so a guest coming or going changes elements only.</li>
+ * {@code ifname . ipv4_addr}, {@code ifname . ipv6_addr}, and (1.2) the interval key sets
+ * {@code ipv4_addr . ipv4_addr . inet_proto [. inet_service]}: source . destination prefix . protocol or any
+ * [. port range]); its {@link org.netvm.dataplane.SetElement elements} are given apart from rules, so a guest
+ * coming or going changes elements only. A key set stands for runs of rules that share a verdict: one rule
+ * with {@code Match.InSet} of key {@code SOURCE_DESTINATION_PROTOCOL[_PORT]} matches what any of them matched.
+ * Elements of an interval set with the same source may not overlap.</li>
  * </ul>
  * All types are immutable and validate in their constructors; bad input (names, ports, addresses,
  * prefixes with host bits) throws {@link java.lang.IllegalArgumentException} with a clear message. Chain and
@@ -71,7 +75,7 @@
  * {@code backend} property of configuration PID {@code org.netvm.dataplane}). Backends must render every
  * {@link org.netvm.dataplane.Match} and {@link org.netvm.dataplane.Verdict} type. Those are sealed; a
  * minor version may add a type or a {@link org.netvm.dataplane.Verdict.RejectType} (1.2: {@code Match.IcmpType},
- * {@code RejectType.ADMIN_PROHIBITED}): a backend built against an older version fails a plan that uses it
+ * {@code RejectType.ADMIN_PROHIBITED}, the key set types and set keys): a backend built against an older version fails a plan that uses it
  * (its apply completes exceptionally) and handles every plan that does not.
  */
 @org.osgi.annotation.bundle.Export

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.function.Predicate;
 import org.netvm.dataplane.ChainRef;
 import org.netvm.dataplane.IpAddress;
-import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.Contribution;
 
 /** The seam to the connection tracking table. */
 interface Conntrack {
@@ -18,12 +18,12 @@ interface Conntrack {
 
     /**
      * On a thread of its own: deletes the tracked flows from {@code sources} that the guest's new chain
-     * {@code chain} (its {@code rules}) would refuse; allowed flows continue.
+     * {@code chain} (in its contribution {@code guest}) would refuse; allowed flows continue.
      */
-    default void cutIfRefused(ChainRef chain, List<Rule> rules, List<IpAddress> sources) {
+    default void cutIfRefused(ChainRef chain, Contribution guest, List<IpAddress> sources) {
         if (sources.isEmpty()) {
             return;
         }
-        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> delete(sources, f -> !f.allowedBy(chain, rules)));
+        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> delete(sources, f -> !f.allowedBy(chain, guest)));
     }
 }

@@ -378,7 +378,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         }
         long now = clock.millis() / 1000;
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.rules, dns,
-                g.resolved, now));
+                g.resolved, now, g.addresses));
         g.expiresAt = FirewallPlanner.nextExpiry(g.rules, now);
         boolean changed = !c.equals(g.put);
         boolean handled = g.handledDue;
@@ -396,7 +396,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             }
             if (changed) {
                 conntrack.cutIfRefused(ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid)),
-                        c.rules(), g.addresses);
+                        c, g.addresses);
             }
         }));
     }

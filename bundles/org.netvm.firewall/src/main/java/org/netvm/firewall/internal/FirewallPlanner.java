@@ -24,7 +24,8 @@ import org.netvm.policy.BasePolicy;
  *     iifgroup 2 oifgroup != 2 reject with icmpx admin-prohibited  (order LAST-1: fail closed, {@link #closed})
  *     oifgroup 2 drop; iifgroup 2 oifgroup != 2 accept }           (the base policy's, order LAST)
  * chain fw-3 {
- *     ip daddr 192.168.1.0/24 tcp dport 443 accept
+ *     ip saddr . ip daddr . meta l4proto . th dport @fwk-0-4p-a-3 accept  (a run of rules of one verdict, {@link KeyedRuns})
+ *     meta l4proto icmp icmp type 8 accept                            (a rule no set key expresses)
  *     ...                                                           (first match wins)
  *     reject with icmpx admin-prohibited }                          (policy drop; accept for policy accept)
  * </pre>
@@ -59,9 +60,10 @@ final class FirewallPlanner {
      * @param dns       the DNS servers guests reach through DNS1/DNS2 (after DNAT)
      * @param resolved  every {@code dsthost} name of the rules → its addresses
      * @param now       unix seconds, for {@code expire}
+     * @param addresses the guest's addresses (the sources of its elements in the key sets)
      */
     record Input(int domid, GuestRules rules, List<IpAddress> dns,
-            Map<String, List<IpAddress>> resolved, long now) {
+            Map<String, List<IpAddress>> resolved, long now, List<IpAddress> addresses) {
     }
 
     /** The catch-all of an enabled firewall: vif traffic to the uplink that no guest chain took is refused. */
@@ -72,24 +74,36 @@ final class FirewallPlanner {
     }
 
     /**
-     * The guest's contribution: its chain (the jumps to it are {@link FirewallDispatch}'s). A rule change
-     * touches this chain only.
+     * The guest's contribution: its chain (the jumps to it are {@link FirewallDispatch}'s) and its elements
+     * in the key sets. A rule change touches this chain and those elements only.
      */
     static Contribution plan(Input in) {
         ChainRef chain = ChainRef.of(BasePolicy.FAMILY, chain(in.domid()));
         Contribution.Builder b = Contribution.builder(owner(in.domid())).chain(Chain.regular(chain.family(),
                 chain.name()));
+        List<Rule> rules = plainRules(in);
+        KeyedRuns.merge(in.domid(), chain, in.addresses(), rules.subList(0, rules.size() - 1), b);
+        return b.rule(rules.getLast()).build(); // the policy
+    }
+
+    /**
+     * The guest chain's rules one by one, as Qubes writes them (what {@link #plan} merges into key sets), the
+     * policy last.
+     */
+    static List<Rule> plainRules(Input in) {
+        ChainRef chain = ChainRef.of(BasePolicy.FAMILY, chain(in.domid()));
+        List<Rule> out = new ArrayList<>();
         boolean policyAccept = false;
         if (in.rules() != null) {
             for (FirewallRule r : in.rules().rules()) {
                 if (!r.expiredAt(in.now())) {
-                    expand(in, chain, r).forEach(b::rule);
+                    out.addAll(expand(in, chain, r));
                 }
             }
             policyAccept = in.rules().policyAccept();
         }
-        b.rule(policyAccept ? Rule.in(chain).accept() : Rule.in(chain).reject(Verdict.RejectType.ADMIN_PROHIBITED));
-        return b.build();
+        out.add(policyAccept ? Rule.in(chain).accept() : Rule.in(chain).reject(Verdict.RejectType.ADMIN_PROHIBITED));
+        return out;
     }
 
     /** The earliest {@code expire} after {@code now} of the rules, or 0 if none. */

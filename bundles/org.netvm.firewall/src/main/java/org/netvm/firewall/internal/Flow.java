@@ -1,14 +1,17 @@
 package org.netvm.firewall.internal;
 
 import java.net.InetAddress;
-import java.util.List;
 import java.util.Objects;
 import org.netvm.dataplane.ChainRef;
+import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.IpPrefix;
 import org.netvm.dataplane.Match;
 import org.netvm.dataplane.Match.Protocol;
+import org.netvm.dataplane.NamedSet;
 import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.SetElement;
+import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.Verdict;
 import org.netvm.kernel.ConntrackEntry;
 
@@ -47,24 +50,45 @@ record Flow(Protocol protocol, IpAddress source, IpAddress origDst, IpAddress ds
         return IpAddress.of(a.getHostAddress());
     }
 
-    /** Whether {@code rules} of a guest chain (first match wins; a chain ends in a verdict) accept this flow. */
-    boolean allowedBy(ChainRef chain, List<Rule> rules) {
-        for (Rule r : rules) {
-            if (r.chain().equals(chain) && r.matches().stream().allMatch(this::matches)) {
+    /**
+     * Whether the rules of a guest chain in {@code guest} (first match wins; a chain ends in a verdict) accept
+     * this flow; lookups in the guest's key sets see the contribution's elements.
+     */
+    boolean allowedBy(ChainRef chain, Contribution guest) {
+        for (Rule r : guest.rules()) {
+            if (r.chain().equals(chain) && r.matches().stream().allMatch(m -> matches(m, chain, guest))) {
                 return r.verdict() instanceof Verdict.Accept;
             }
         }
         return false;
     }
 
-    private boolean matches(Match m) {
+    private boolean matches(Match m, ChainRef chain, Contribution guest) {
         return switch (m) {
             case Match.Address a -> a.side() == Match.Side.DESTINATION && contains(a.prefix(), dst) != a.negated();
             case Match.L4 l -> (l.protocol() == protocol) != l.negated();
             case Match.Port p -> p.protocol() == protocol && (dport >= p.first() && dport <= p.last()) != p.negated();
             case Match.IcmpType t -> t.protocol() == protocol && (icmpType == t.type()) != t.negated();
+            case Match.InSet s when s.key() == Match.SetKey.SOURCE_DESTINATION_PROTOCOL
+                    || s.key() == Match.SetKey.SOURCE_DESTINATION_PROTOCOL_PORT -> inSet(s, chain, guest) != s.negated();
             default -> false;
         };
+    }
+
+    /** Whether a key set of {@code guest} holds this flow's source . destination . protocol [. port]. */
+    private boolean inSet(Match.InSet s, ChainRef chain, Contribution guest) {
+        SetRef ref = SetRef.of(chain.family(), s.set());
+        NamedSet set = guest.sets().stream().filter(x -> x.ref().equals(ref)).findFirst().orElse(null);
+        if (set == null || set.type().ipVersion() != dst.version()) {
+            return false;
+        }
+        for (SetElement e : guest.elements().getOrDefault(ref, java.util.Collections.emptySortedSet())) {
+            if (source.equals(e.source()) && contains(e.prefix(), dst) && (e.protocol() == null || e.protocol() == protocol)
+                    && (!e.hasPorts() || dport >= e.firstPort() && dport <= e.lastPort())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static boolean contains(IpPrefix p, IpAddress a) {

@@ -59,7 +59,7 @@ class FirewallBenchmark {
     }
 
     static Contribution guest(int d, int variant) throws RuleError {
-        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0));
+        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0, address(d)));
     }
 
     @Test
@@ -81,10 +81,11 @@ class FirewallBenchmark {
         base.add(FirewallDispatch.plan(addresses));
         Plan full = plan(base, chains);
         int rules = full.rules().values().stream().mapToInt(List::size).sum();
+        int elements = full.elements().values().stream().mapToInt(java.util.Set::size).sum();
         System.out.println();
-        System.out.printf(Locale.ROOT, "netvm firewall benchmark -- %d guests x 20 Qubes rules (%d kernel rules in"
-                + " all), namespace %s, %d cpus, load %s%n", guests, rules, ns, Runtime.getRuntime().availableProcessors(),
-                loadAverage());
+        System.out.printf(Locale.ROOT, "netvm firewall benchmark -- %d guests x 20 Qubes rules (%d kernel rules, %d"
+                + " sets, %d elements in all), namespace %s, %d cpus, load %s%n", guests, rules, full.sets().size(),
+                elements, ns, Runtime.getRuntime().availableProcessors(), loadAverage());
 
         double[] fullMs = new double[5];
         double[] mergeFullMs = new double[fullMs.length];
@@ -276,7 +277,8 @@ class FirewallBenchmark {
         StringBuilder b = new StringBuilder();
         b.append("add chain inet qubes-bench ").append(chain).append('\n');
         b.append("flush chain inet qubes-bench ").append(chain).append('\n');
-        for (var r : guest(d, variant).rules()) {
+        // Qubes writes every rule one by one (no sets)
+        for (var r : FirewallPlanner.plainRules(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0, address(d)))) {
             b.append("add rule inet qubes-bench ").append(chain).append(' ').append(nftText(r)).append('\n');
         }
         if (create) {

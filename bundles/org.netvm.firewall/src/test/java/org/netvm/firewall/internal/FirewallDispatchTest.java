@@ -76,7 +76,7 @@ class FirewallDispatchTest {
         List<Contribution> all = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
                 FirewallPlanner.closed(), FirewallDispatch.plan(guests)));
         guests.keySet().forEach(d -> all.add(FirewallPlanner.plan(new FirewallPlanner.Input(d, null, List.of(),
-                Map.of(), 0))));
+                Map.of(), 0, guests.get(d)))));
         Plan.merge(all);
     }
 

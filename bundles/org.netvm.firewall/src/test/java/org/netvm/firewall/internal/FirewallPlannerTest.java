@@ -56,7 +56,7 @@ class FirewallPlannerTest {
                 "action=accept proto=tcp dstports=22 expire=100",
                 "action=accept proto=tcp dstports=23 expire=300");
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, g, DNS,
-                Map.of("example.com", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2606:2800:220:1::1"))), 200));
+                Map.of("example.com", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2606:2800:220:1::1"))), 200, GUEST));
         assertGolden("every-rule-kind.txt", dump(c));
         assertEquals(300, FirewallPlanner.nextExpiry(g, 200));
         Plan.merge(org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT), c, FirewallPlanner.closed()); // merges
@@ -64,14 +64,14 @@ class FirewallPlannerTest {
 
     @Test
     void blockedGuestRejectsEverything() throws IOException {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, DNS, Map.of(), 0));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, DNS, Map.of(), 0, GUEST));
         assertGolden("blocked.txt", dump(c));
     }
 
     @Test
     void policyAcceptAndNoDnsServer() throws Exception {
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"), List.of(),
-                Map.of(), 0));
+                Map.of(), 0, GUEST));
         assertGolden("policy-accept.txt", dump(c));
     }
 
@@ -84,6 +84,9 @@ class FirewallPlannerTest {
     static String dump(Contribution c) {
         StringBuilder b = new StringBuilder("# owner ").append(c.owner()).append('\n');
         c.chains().forEach(ch -> b.append("chain ").append(ch.name()).append('\n'));
+        c.sets().forEach(s -> b.append("set ").append(s.name()).append(" ").append(s.type().keyword()).append(" { ")
+                .append(c.elements().getOrDefault(s.ref(), java.util.Collections.emptySortedSet()).stream()
+                        .map(Object::toString).collect(Collectors.joining(", "))).append(" }\n"));
         for (Rule r : c.rules()) {
             b.append(r.chain().name()).append(" [").append(r.order()).append("] ")
                     .append(r.matches().stream().map(FirewallPlannerTest::match).collect(Collectors.joining(" ")))
@@ -105,6 +108,11 @@ class FirewallPlannerTest {
             case Match.Port p -> p.protocol().keyword() + " dport " + p.first()
                     + (p.first() == p.last() ? "" : "-" + p.last());
             case Match.IcmpType t -> t.protocol().keyword() + " type " + t.type();
+            case Match.InSet s -> switch (s.key()) {
+                case SOURCE_DESTINATION_PROTOCOL -> "saddr . daddr . l4proto";
+                case SOURCE_DESTINATION_PROTOCOL_PORT -> "saddr . daddr . l4proto . dport";
+                default -> s.key().toString();
+            } + " @" + s.set();
             default -> m.toString();
         };
     }

@@ -49,10 +49,10 @@ class FlowTest {
         GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns",
                 "0001", "action=accept proto=tcp dstports=80", "0002", "action=accept proto=icmp icmptype=8"));
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
-                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0));
+                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0, List.of(IpAddress.of("10.137.0.5"))));
         ChainRef chain = ChainRef.of(Family.INET, "fw-3");
-        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c.rules()));
-        assertFalse(Flow.of(WEB).allowedBy(chain, c.rules()));
-        assertTrue(Flow.of(PING).allowedBy(chain, c.rules()), "icmptype=8 allows the echo request's entry");
+        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c));
+        assertFalse(Flow.of(WEB).allowedBy(chain, c));
+        assertTrue(Flow.of(PING).allowedBy(chain, c), "icmptype=8 allows the echo request's entry");
     }
 }

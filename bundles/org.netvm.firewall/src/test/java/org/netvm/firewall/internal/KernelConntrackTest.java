@@ -54,19 +54,19 @@ class KernelConntrackTest {
         }
     }
 
-    private static List<org.netvm.dataplane.Rule> rules() throws Exception {
+    private static Contribution rules() throws Exception {
         GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns",
                 "0001", "action=accept proto=icmp icmptype=8"));
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
-                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0));
-        return c.rules();
+                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0, List.of(GUEST)));
+        return c;
     }
 
     @Test
     void cutsOnlyTheGuestsOwnFlowsTheNewChainRefuses() throws Exception {
         Table t = new Table();
         t.entries.addAll(List.of(FlowTest.WEB, FlowTest.DNAT_DNS, FlowTest.PING, INBOUND));
-        List<org.netvm.dataplane.Rule> rules = rules();
+        Contribution rules = rules();
 
         int cut = new KernelConntrack(() -> t, Loggers.formatting(log)).delete(List.of(GUEST),
                 f -> !f.allowedBy(CHAIN, rules));

@@ -114,6 +114,8 @@ final class PacketWalk {
                 String addr = switch (s.key()) {
                     case SOURCE_ADDRESS, IIFNAME_SOURCE_ADDRESS -> p.src();
                     case DESTINATION_ADDRESS, OIFNAME_DESTINATION_ADDRESS -> p.dst();
+                    case SOURCE_DESTINATION_PROTOCOL, SOURCE_DESTINATION_PROTOCOL_PORT ->
+                            throw new IllegalStateException("the base policy has no key sets (the firewall's)");
                 };
                 String ifname = switch (s.key()) {
                     case IIFNAME_SOURCE_ADDRESS -> p.iif();

@@ -114,6 +114,9 @@ final class IptRenderer {
             case IPV6_ADDR -> "a6";
             case IFNAME_IPV4_ADDR -> "i4";
             case IFNAME_IPV6_ADDR -> "i6";
+            case IPV4_SRC_DST_PROTO, IPV6_SRC_DST_PROTO, IPV4_SRC_DST_PROTO_PORT, IPV6_SRC_DST_PROTO_PORT ->
+                    throw new IllegalArgumentException("a key set is written out as rules, not an ipset: "
+                            + set.name());
         };
         return fit(prefix + tag(set.family()) + set.name() + "." + code, SET_MAX);
     }
@@ -145,6 +148,9 @@ final class IptRenderer {
             case IPV6_ADDR -> "hash:ip family inet6";
             case IFNAME_IPV4_ADDR -> "hash:net,iface family inet";
             case IFNAME_IPV6_ADDR -> "hash:net,iface family inet6";
+            // written out as rules (KeySetExpansion), never an ipset
+            case IPV4_SRC_DST_PROTO, IPV6_SRC_DST_PROTO, IPV4_SRC_DST_PROTO_PORT, IPV6_SRC_DST_PROTO_PORT ->
+                    throw new IllegalArgumentException("a key set is not an ipset: " + type);
         };
     }
 
@@ -200,7 +206,8 @@ final class IptRenderer {
     }
 
     /** Renders {@code plan}; throws if some part of it cannot be expressed with iptables and ipset. */
-    Snapshot render(Plan plan) throws BackendException {
+    Snapshot render(Plan given) throws BackendException {
+        Plan plan = KeySetExpansion.expand(given);
         // 1. place chains: base chains by attachment, regular chains wherever they are reachable from
         Map<TableKey, Map<ChainRef, EnumSet<Hook>>> placed = new TreeMap<>();
         ArrayDeque<Object[]> work = new ArrayDeque<>();

@@ -279,6 +279,8 @@ final class IptRules {
                         case DESTINATION_ADDRESS -> "dst";
                         case IIFNAME_SOURCE_ADDRESS -> "src,src";
                         case OIFNAME_DESTINATION_ADDRESS -> "dst,dst";
+                        case SOURCE_DESTINATION_PROTOCOL, SOURCE_DESTINATION_PROTOCOL_PORT ->
+                                throw new IllegalArgumentException("key sets are written out as rules");
                     };
                     parts.add("-m set " + (s.negated() ? "! " : "") + "--match-set " + names.setName(set) + " " + flags);
                 }

@@ -42,6 +42,11 @@ class GoldenTest {
     }
 
     @Test
+    void keySetLookupsAreWrittenOutAsOneRulePerElement() throws Exception {
+        golden("keysets.rules", backend.render(Plans.keySets(0)));
+    }
+
+    @Test
     void firewallMatchesAndRejectAdminProhibited() throws Exception {
         golden("firewall-reject.rules", backend.render(Plans.firewall()));
     }

@@ -126,6 +126,21 @@ class KernelTest {
         assertTrue(peer.exec("ping", "-c1", "-W2", "-I", "10.137.0.99", "10.137.0.1").ok(), "another source pings");
     }
 
+    /** Issue 10, key sets: one rule per element decides like the lookup; an element change reads back as planned. */
+    @Test
+    void keySetLookupsWrittenOutAsRulesDecideAndChange() throws Exception {
+        backend.apply(Plans.keySets(0));
+        assertEquals(List.of(), backend.expected(Plans.keySets(0)).diff(backend.readBack()));
+        assertEquals("REJECTED", probe("10.137.0.5"), "tcp 80 is in 79-81 for 10.137.0.5");
+        assertEquals("REACHED", probe("10.137.0.99"), "another source has no element");
+        assertTrue(peer.exec("ping", "-c1", "-W2", "-I", "10.137.0.5", "10.137.0.1").stdout()
+                .contains("Packet filtered"));
+        backend.apply(Plans.keySets(1));
+        assertEquals(List.of(), backend.expected(Plans.keySets(1)).diff(backend.readBack()));
+        assertEquals("REACHED", probe("10.137.0.5"), "only tcp 82 now");
+        assertTrue(peer.exec("ping", "-c1", "-W2", "-I", "10.137.0.5", "10.137.0.1").ok());
+    }
+
     @Test
     void antiSpoofSetsAndSingleGuestChange() throws Exception {
         backend.apply(Plans.base(new Plans.Guest("vif3.0", "10.137.0.5")));

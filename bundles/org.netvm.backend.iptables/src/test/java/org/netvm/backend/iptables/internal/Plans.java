@@ -136,4 +136,38 @@ final class Plans {
                 .rule(Rule.in(INPUT).daddr("10.137.0.0/24").match(Match.icmpType(Protocol.ICMP, 3).not()).accept())
                 .build());
     }
+
+    /**
+     * Key sets (one guest's merged firewall runs, written out as rules by iptables): the input chain
+     * rejects, admin-prohibited, what the sets hold for source 10.137.0.5. Variant 0: tcp 79-81 to 10.137.0.1,
+     * udp 53 anywhere, icmp to 10.137.0.0/24, anything from fd99::5 to fd98::/16; variant 1: tcp 82 only.
+     */
+    static Plan keySets(int variant) {
+        org.netvm.dataplane.IpAddress guest = org.netvm.dataplane.IpAddress.of("10.137.0.5");
+        Contribution.Builder c = Contribution.builder("firewall/5")
+                .chain(Chain.filter(Family.INET, "input", Hook.INPUT, Priority.FILTER, Policy.ACCEPT));
+        NamedSet ports = NamedSet.of(Family.INET, "fwk-0-4p-x-5", SetType.IPV4_SRC_DST_PROTO_PORT);
+        c.set(ports).rule(Rule.in(INPUT).inSet(SetKey.SOURCE_DESTINATION_PROTOCOL_PORT, ports.name()).counter()
+                .reject(RejectType.ADMIN_PROHIBITED));
+        if (variant == 0) {
+            NamedSet any = NamedSet.of(Family.INET, "fwk-0-4-x-5", SetType.IPV4_SRC_DST_PROTO);
+            NamedSet six = NamedSet.of(Family.INET, "fwk-0-6-x-5", SetType.IPV6_SRC_DST_PROTO);
+            c.element(ports.ref(), SetElement.key(guest, org.netvm.dataplane.IpPrefix.parse("10.137.0.1"),
+                    Protocol.TCP, 79, 81))
+                    .element(ports.ref(), SetElement.key(guest, org.netvm.dataplane.IpPrefix.parse("0.0.0.0/0"),
+                            Protocol.UDP, 53, 53))
+                    .set(any).element(any.ref(), SetElement.key(guest,
+                            org.netvm.dataplane.IpPrefix.parse("10.137.0.0/24"), Protocol.ICMP))
+                    .rule(Rule.in(INPUT).inSet(SetKey.SOURCE_DESTINATION_PROTOCOL, any.name())
+                            .reject(RejectType.ADMIN_PROHIBITED))
+                    .set(six).element(six.ref(), SetElement.key(org.netvm.dataplane.IpAddress.of("fd99::5"),
+                            org.netvm.dataplane.IpPrefix.parse("fd98::/16"), null))
+                    .rule(Rule.in(INPUT).inSet(SetKey.SOURCE_DESTINATION_PROTOCOL, six.name())
+                            .reject(RejectType.ADMIN_PROHIBITED));
+        } else {
+            c.element(ports.ref(), SetElement.key(guest, org.netvm.dataplane.IpPrefix.parse("10.137.0.1"),
+                    Protocol.TCP, 82, 82));
+        }
+        return Plan.merge(c.build());
+    }
 }

@@ -106,8 +106,11 @@ final class NftJson {
         JsonValue type = s.get("type");
         List<String> types = type instanceof JsonArray a ? a.stream().map(NftJson::text).toList() : List.of(text(type));
         List<String> header = new ArrayList<>(List.of("type " + String.join(" . ", types)));
+        if (s.get("flags") instanceof JsonArray flags && flags.size() == 1 && "interval".equals(text(flags.get(0)))) {
+            header.add("flags interval"); // the key sets' (the only flag netvm writes)
+        }
         s.forEach((name, v) -> {
-            if (!SET_KEYS.contains(name)) {
+            if (!SET_KEYS.contains(name) && !(name.equals("flags") && header.contains("flags interval"))) {
                 header.add("?" + name + " " + v);
             }
         });

@@ -111,12 +111,15 @@ final class NftRenderer {
                 }
                 b.append("\tset ").append(s.name()).append(" {\n");
                 b.append("\t\ttype ").append(s.type().keyword()).append('\n');
+                if (s.type().interval()) {
+                    b.append("\t\tflags interval\n");
+                }
                 SortedSet<SetElement> els = plan.elements(s.ref());
                 if (!els.isEmpty()) {
                     b.append("\t\telements = {\n");
                     int i = 0;
                     for (SetElement e : els) {
-                        b.append("\t\t\t").append(element(e)).append(++i < els.size() ? ",\n" : "\n");
+                        b.append("\t\t\t").append(element(e, s.type())).append(++i < els.size() ? ",\n" : "\n");
                     }
                     b.append("\t\t}\n");
                 }
@@ -184,13 +187,24 @@ final class NftRenderer {
     }
 
     /**
-     * The changes from {@code before} to {@code after}, which declare the same chains and sets: each
-     * chain whose rules differ is flushed and refilled, then the element changes; one transaction. Null
+     * The changes from {@code before} to {@code after}, which declare the same chains: the sets only
+     * {@code after} declares are added, each chain whose rules differ is flushed and refilled, then the
+     * element changes, then the sets only {@code before} declared are deleted (no rule refers to them any
+     * more); one transaction. A guest whose rules change touches its chain and its own key sets only. Null
      * if the rules of a {@link Chain#userOwned user-owned} chain differ (never flushed: only a full
-     * transaction, which keeps the user's rules, changes netvm's rules there).
+     * transaction, which keeps the user's rules, changes netvm's rules there) or a set of the same name
+     * changes its type.
      */
     String delta(Plan before, Plan after) {
+        SetChanges sets = SetChanges.of(before, after);
+        if (sets == null) {
+            return null;
+        }
         StringBuilder b = new StringBuilder();
+        for (NamedSet s : sets.added()) {
+            b.append("add set ").append(tableSpec(s.family())).append(' ').append(s.name()).append(" { type ")
+                    .append(s.type().keyword()).append(s.type().interval() ? "; flags interval" : "").append("; }\n");
+        }
         Index index = null;
         for (ChainRef ref : changedChains(before, after)) {
             Chain c = chain(after, ref);
@@ -207,7 +221,47 @@ final class NftRenderer {
                         .append(rule(index, r, false)).append('\n');
             }
         }
-        return b.append(elementDelta(before, after)).toString();
+        b.append(elementDelta(before, after, sets.removed()));
+        for (NamedSet s : sets.removed()) {
+            b.append("delete set ").append(tableSpec(s.family())).append(' ').append(s.name()).append('\n');
+        }
+        return b.toString();
+    }
+
+    /**
+     * The sets declared only before and only after (one walk over both sorted lists), or null if a set of
+     * the same name changed its declaration.
+     */
+    record SetChanges(List<NamedSet> added, List<NamedSet> removed) {
+        static SetChanges of(Plan before, Plan after) {
+            List<NamedSet> added = new ArrayList<>();
+            List<NamedSet> removed = new ArrayList<>();
+            if (before.sets() == after.sets()) {
+                return new SetChanges(added, removed);
+            }
+            Iterator<NamedSet> bs = before.sets().iterator();
+            Iterator<NamedSet> as = after.sets().iterator();
+            NamedSet x = bs.hasNext() ? bs.next() : null;
+            NamedSet y = as.hasNext() ? as.next() : null;
+            while (x != null || y != null) {
+                int order = x == null ? 1 : y == null ? -1 : x.ref().compareTo(y.ref());
+                if (order == 0 && !x.equals(y)) {
+                    return null;
+                }
+                if (order < 0) {
+                    removed.add(x);
+                } else if (order > 0) {
+                    added.add(y);
+                }
+                if (order <= 0) {
+                    x = bs.hasNext() ? bs.next() : null;
+                }
+                if (order >= 0) {
+                    y = as.hasNext() ? as.next() : null;
+                }
+            }
+            return new SetChanges(added, removed);
+        }
     }
 
     /** The declaration of {@code ref} in {@code plan} (its chains are sorted by ref; rules only for declared chains). */
@@ -260,29 +314,40 @@ final class NftRenderer {
      * deletions first, then additions, one transaction. Empty if nothing changed.
      */
     String elementDelta(Plan before, Plan after) {
+        return elementDelta(before, after, List.of());
+    }
+
+    /** {@link #elementDelta(Plan, Plan)} leaving out the sets {@code deleted} (the transaction deletes them). */
+    private String elementDelta(Plan before, Plan after, List<NamedSet> deleted) {
         StringBuilder b = new StringBuilder();
         TreeSet<SetRef> refs = new TreeSet<>(before.elements().keySet());
         refs.addAll(after.elements().keySet());
         refs.removeIf(ref -> before.elements(ref) == after.elements(ref)); // untouched by an incremental merge
+        deleted.forEach(s -> refs.remove(s.ref()));
         for (SetRef ref : refs) {
             TreeSet<SetElement> gone = new TreeSet<>(before.elements(ref));
             gone.removeAll(after.elements(ref));
-            elementLine(b, "delete", ref, gone);
+            elementLine(b, "delete", ref, gone, type(before, after, ref));
         }
         for (SetRef ref : refs) {
             TreeSet<SetElement> added = new TreeSet<>(after.elements(ref));
             added.removeAll(before.elements(ref));
-            elementLine(b, "add", ref, added);
+            elementLine(b, "add", ref, added, type(before, after, ref));
         }
         return b.toString();
     }
 
-    private void elementLine(StringBuilder b, String verb, SetRef ref, Set<SetElement> els) {
+    private void elementLine(StringBuilder b, String verb, SetRef ref, Set<SetElement> els, SetType type) {
         if (!els.isEmpty()) {
             b.append(verb).append(" element ").append(tableSpec(ref.family())).append(' ').append(ref.name())
-                    .append(" { ").append(els.stream().map(NftRenderer::element).collect(Collectors.joining(", ")))
+                    .append(" { ").append(els.stream().map(e -> element(e, type)).collect(Collectors.joining(", ")))
                     .append(" }\n");
         }
+    }
+
+    /** The type of set {@code ref}, declared in {@code after} or else in {@code before}. */
+    private static SetType type(Plan before, Plan after, SetRef ref) {
+        return after.set(ref).or(() -> before.set(ref)).orElseThrow().type();
     }
 
     /**
@@ -306,8 +371,8 @@ final class NftRenderer {
         }
         for (NamedSet s : plan.sets()) {
             String k = key(s.family(), s.name());
-            sets.put(k, "type " + s.type().keyword());
-            elements.put(k, plan.elements(s.ref()).stream().map(NftRenderer::element)
+            sets.put(k, "type " + s.type().keyword() + (s.type().interval() ? "; flags interval" : ""));
+            elements.put(k, plan.elements(s.ref()).stream().map(e -> element(e, s.type()))
                     .collect(Collectors.toCollection(TreeSet::new)));
         }
         return new OwnedState(chains, rules, sets, elements);
@@ -333,8 +398,26 @@ final class NftRenderer {
                 + "; policy " + base.policy().keyword() + ";";
     }
 
-    static String element(SetElement e) {
-        return e.ifname() == null ? e.address().text() : "\"" + e.ifname() + "\" . " + e.address().text();
+    /**
+     * One element of a set of {@code type}, as {@code nft -n list} prints it: {@code 10.137.0.5},
+     * {@code "vif3.0" . 10.137.0.5}, a key tuple {@code 10.137.0.5 . 10.0.0.0/8 . 6 . 80-90} (protocol by number, any
+     * protocol {@code 0-255}, a host without /32).
+     */
+    static String element(SetElement e, SetType type) {
+        if (e.ifname() != null) {
+            return "\"" + e.ifname() + "\" . " + e.address().text();
+        }
+        if (!type.withProtocol()) {
+            return e.address().text();
+        }
+        return e.source().text() + " . " + e.prefix() + " . "
+                + (e.protocol() == null ? "0-255" : protocolNumber(e.protocol()))
+                + (e.hasPorts() ? " . " + (e.firstPort() == e.lastPort() ? e.firstPort() + ""
+                        : e.firstPort() + "-" + e.lastPort()) : "");
+    }
+
+    private static String protocolNumber(Match.Protocol p) {
+        return protocol(p, true);
     }
 
     /** What rendering a rule looks up in its plan, by key (a plan's own lookups are linear). */
@@ -400,6 +483,8 @@ final class NftRenderer {
                     case DESTINATION_ADDRESS -> ip + " daddr";
                     case IIFNAME_SOURCE_ADDRESS -> "iifname . " + ip + " saddr";
                     case OIFNAME_DESTINATION_ADDRESS -> "oifname . " + ip + " daddr";
+                    case SOURCE_DESTINATION_PROTOCOL -> ip + " saddr . " + ip + " daddr . meta l4proto";
+                    case SOURCE_DESTINATION_PROTOCOL_PORT -> ip + " saddr . " + ip + " daddr . meta l4proto . th dport";
                 };
                 yield key + op(s.negated()) + "@" + s.set();
             }

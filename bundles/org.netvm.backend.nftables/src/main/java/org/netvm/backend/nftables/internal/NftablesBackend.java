@@ -221,11 +221,11 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized void apply(Plan plan) throws BackendException {
-        if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.chains().equals(plan.chains())
-                && lastApplied.sets().equals(plan.sets())) {
-            // same tables, chains and sets: only the chains whose rules changed are replaced (flush +
-            // rules) and only the changed elements sent, still in one transaction (a DNS change is a
-            // few lines, not the whole ruleset)
+        if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.chains().equals(plan.chains())) {
+            // same tables and chains: only the chains whose rules changed are replaced (flush + rules), sets
+            // added or deleted (a guest's key sets) and only the changed elements sent, still in one
+            // transaction (a DNS change is a few lines, not the whole ruleset; a guest's rules its chain and
+            // its sets); a change of elements alone goes over netlink (NetlinkElements checks that)
             try {
                 String delta = elementsOverNetlink(plan) ? "" : renderer.delta(lastApplied, plan);
                 if (delta != null) {

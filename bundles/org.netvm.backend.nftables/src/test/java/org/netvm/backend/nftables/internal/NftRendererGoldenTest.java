@@ -75,6 +75,17 @@ class NftRendererGoldenTest {
     }
 
     @Test
+    void keySetsAndTheirLookups() throws IOException {
+        assertGolden("keysets.nft", renderer.full(FirewallPlans.keySets(0)));
+    }
+
+    /** One guest's change: its sets added and deleted, its elements changed, its chain refilled; one transaction. */
+    @Test
+    void aGuestsChangeTouchesItsChainAndItsSetsOnly() throws IOException {
+        assertGolden("keysets-change.delta.nft", renderer.delta(FirewallPlans.keySets(0), FirewallPlans.keySets(1)));
+    }
+
+    @Test
     void emptyPlanOnlyDeletesOwnTables() throws IOException {
         assertGolden("empty.nft", renderer.full(org.netvm.dataplane.Plan.EMPTY));
     }

@@ -152,11 +152,34 @@ class NftablesKernelTest {
                         .build());
     }
 
+    /** Issue 10, key sets: lookups decide like the rules they stand for; a change is a delta; no drift. */
+    @Test
+    void keySetLookupsRejectWhatTheyHoldAndChangeByDelta() throws Exception {
+        ns.exec("ip", "addr", "add", "fd99::1/64", "dev", "veth0", "nodad"); // may be there from another test
+        peer.exec("ip", "addr", "add", "fd99::2/64", "dev", "veth1", "nodad");
+        backend.apply(FirewallPlans.keySets(0));
+        assertNoDrift(FirewallPlans.keySets(0));
+        var tcp = peer.exec("timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.99.0.1/10");
+        assertTrue(tcp.stderr().contains("No route to host"), tcp.stderr());
+        assertTrue(peer.tcpAnswered("10.99.0.1", 11, 2), "port 11 is not in the set");
+        assertTrue(peer.exec("ping", "-c1", "-W2", "10.99.0.1").stdout().contains("Packet filtered"));
+        assertTrue(peer.tcpAnswered("fd99::1", 9, 2), "no IPv6 element holds fd99::1");
+
+        backend.apply(FirewallPlans.keySets(1)); // sets added and deleted, elements changed: a delta
+        assertNoDrift(FirewallPlans.keySets(1));
+        assertTrue(peer.tcpAnswered("10.99.0.1", 10, 2), "9-10 left the set");
+        tcp = peer.exec("timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.99.0.1/11");
+        assertTrue(tcp.stderr().contains("No route to host"), tcp.stderr());
+        assertFalse(peer.exec("ping", "-c1", "-W2", "10.99.0.1").stdout().contains("Packet filtered"));
+        assertFalse(peer.tcpAnswered("fd99::1", 9, 2), "tcp 9 to fd99::1 is in the new IPv6 set");
+        assertTrue(peer.tcpAnswered("fd99::1", 10, 2));
+    }
+
     /** Issue 10: the peer sees ICMP / ICMPv6 admin-prohibited (ping: "Packet filtered"). */
     @Test
     void rejectAnswersAdminProhibitedForIcmpTypesAndPortRanges() throws Exception {
-        ns.ok("ip", "addr", "add", "fd99::1/64", "dev", "veth0", "nodad");
-        peer.ok("ip", "addr", "add", "fd99::2/64", "dev", "veth1", "nodad");
+        ns.exec("ip", "addr", "add", "fd99::1/64", "dev", "veth0", "nodad"); // may be there from another test
+        peer.exec("ip", "addr", "add", "fd99::2/64", "dev", "veth1", "nodad");
         backend.apply(FirewallPlans.rejecting());
         assertNoDrift(FirewallPlans.rejecting());
         String ping = peer.exec("ping", "-c1", "-W2", "10.99.0.1").stdout();
