@@ -24,7 +24,7 @@ import java.util.concurrent.ExecutionException;
  * One {@code NETLINK_NETFILTER} socket ({@link NetlinkElements.Transport}): a batch goes out as one
  * datagram and the kernel's acks come back, matched by sequence number (acks of an earlier batch whose
  * answer came too late are skipped). Opened in the backend's network namespace by a short-lived thread
- * that enters it ({@link Setns}); a socket keeps its namespace, so any thread may use it afterwards, one
+ * that enters it ({@code NetnsEntry}); a socket keeps its namespace, so any thread may use it afterwards, one
  * at a time (the backend's lock). Acks are capped ({@code NETLINK_CAP_ACK}: the failed message's header
  * only). The libc calls are foreign-function downcalls; the kernel seam has its own, private to
  * {@code org.netvm.kernel}.
@@ -79,7 +79,7 @@ final class NetfilterSocket implements NetlinkElements.Transport {
         Thread.ofPlatform().daemon().name("netvm-nfnetlink-open").start(() -> {
             try {
                 if (!netns.isEmpty()) {
-                    Setns.enter(java.nio.file.Path.of("/var/run/netns", netns)); // this thread only, for good
+                    org.netvm.util.NetnsEntry.enter(java.nio.file.Path.of("/var/run/netns", netns)); // this thread only, for good
                 }
                 opened.complete(openHere(timeout));
             } catch (IOException | RuntimeException e) {
