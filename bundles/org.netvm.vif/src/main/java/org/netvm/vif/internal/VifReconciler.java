@@ -300,9 +300,13 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
         passSteps.mark(Steps.Step.PLANNED);
+        plans.stream().filter(p -> p.program && !p.failed).forEach(p -> links.programming(p.name(), p.link.index()));
         executor.execute(plans, full, passSteps::mark);
         for (VifPlan p : plans) {
             VifExecutor.Settled s = executor.settle(p);
+            if (s.actual() != Actual.PROGRAMMED) {
+                links.notProgrammed(p.name());
+            }
             Long firstEvent = s.actual() == Actual.PROGRAMMED || s.actual() == Actual.ABSENT
                     ? events.takeFirstEvent(p.name()) : null;
             status.record(p, s, firstEvent, full);
