@@ -10,11 +10,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 
 import org.netvm.xenstore.Watch;
 import org.netvm.xenstore.WatchListener;
@@ -37,8 +32,6 @@ final class XenstoreInput {
     /** Qubes' virtual DNS addresses when the keys are absent. */
     static final String DNS1_DEFAULT = "10.139.1.1";
     static final String DNS2_DEFAULT = "10.139.1.2";
-    /** How many domains a whole scan reads at once. */
-    static final int SCAN_CONCURRENCY = 16;
 
     private final XenStore xs;
     private final String base;
@@ -191,62 +184,15 @@ final class XenstoreInput {
         return gatewayChanged;
     }
 
-    /**
-     * Reads every domain's vifs, {@link #SCAN_CONCURRENCY} domains at a time (the client pipelines
-     * concurrent requests on its one connection: with 1 000 guests the scan is 2 000 reads, which one
-     * after the other cost a round trip each). The cache is replaced only when every read succeeded.
-     */
     private void scanAll() throws XenStoreException {
-        List<String> domids = directory(base);
         Map<String, XsEntry> found = new HashMap<>();
-        if (domids.size() <= 1) {
-            for (String domid : domids) {
-                readDomain(domid).forEach(e -> found.put(e.vif().name(), e));
-            }
-        } else {
-            for (List<XsEntry> domain : readConcurrently(domids)) {
-                domain.forEach(e -> found.put(e.vif().name(), e));
+        for (String domid : directory(base)) {
+            for (XsEntry e : readDomain(domid)) {
+                found.put(e.vif().name(), e);
             }
         }
         entries.clear();
         entries.putAll(found);
-    }
-
-    /** {@link #readDomain} of each domid on virtual threads, at most {@link #SCAN_CONCURRENCY} at once. */
-    private List<List<XsEntry>> readConcurrently(List<String> domids) throws XenStoreException {
-        Semaphore slots = new Semaphore(SCAN_CONCURRENCY);
-        List<Future<List<XsEntry>>> reads = new ArrayList<>();
-        try (ExecutorService threads = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name("netvm-vif-xenstore-scan").factory())) {
-            for (String domid : domids) {
-                reads.add(threads.submit(() -> {
-                    slots.acquire();
-                    try {
-                        return readDomain(domid);
-                    } finally {
-                        slots.release();
-                    }
-                }));
-            }
-            List<List<XsEntry>> out = new ArrayList<>();
-            for (Future<List<XsEntry>> f : reads) {
-                out.add(f.get());
-            }
-            return out;
-        } catch (ExecutionException e) {
-            reads.forEach(f -> f.cancel(true));
-            if (e.getCause() instanceof XenStoreException xe) {
-                throw xe;
-            }
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException("xenstore scan failed", e.getCause());
-        } catch (InterruptedException e) {
-            reads.forEach(f -> f.cancel(true));
-            Thread.currentThread().interrupt();
-            throw new XenStoreException(XenStoreError.EIO, base);
-        }
     }
 
     /** Re-reads one domain's directory; returns the names touched (present before or now). */
