@@ -400,6 +400,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             swapWaiters.removeAll(o.doneSwaps());
         });
         o.notifications().forEach(notifier::execute);
+        o.afterwards().run();
         return true;
     }
 

@@ -37,8 +37,12 @@ final class Reconciliation {
             List<IpForwarding.Request> forwarding) {
     }
 
-    /** The waiters a pass answered, and the notifications to run once they are dropped. */
-    record Outcome(List<Waiter> doneWaiters, List<SwapWaiter> doneSwaps, List<Runnable> notifications) {
+    /**
+     * The waiters a pass answered, the notifications to run once they are dropped, and what the pass
+     * runs after it handed them to the notifier ({@code afterwards}: an idle backend's sweep).
+     */
+    record Outcome(List<Waiter> doneWaiters, List<SwapWaiter> doneSwaps, List<Runnable> notifications,
+            Runnable afterwards) {
     }
 
     private final Logger log;
@@ -58,6 +62,7 @@ final class Reconciliation {
     private long seenRetrySeq;
     private boolean ready;           // something desired and every required owner in the plan
     private Set<String> loggedMissing = Set.of();
+    private boolean sweepLeft;       // this pass applied: idle backends are swept after its callers are notified
 
     Reconciliation(Logger log, Clock clock, StatusBoard board, IpForwarding forwarding, FullApplyListener fullApplies) {
         this.log = log;
@@ -103,6 +108,7 @@ final class Reconciliation {
         BackendEntry candidate = s.backends.stream().filter(b -> b.name().equals(s.settings.backend()))
                 .findFirst().orElse(null);
         checkReady(s);
+        sweepLeft = false;
         BackendException applyError = swap.paused() ? null : converge(s, candidate, plan, resync);
         boolean sync = !swap.paused() && ready && swap.holds(plan);
         forwarding.handle(List.of(), swap.inForce(), notifications); // on, once the rules are in force
@@ -113,7 +119,10 @@ final class Reconciliation {
                 candidate != null && candidate.equals(swap.active()), sync, ready, failure, board.lastError());
         List<SwapWaiter> doneSwaps = Waiters.completeSwaps(s.swapWaiters, outcome, notifications);
         publish(plan, sync, failure);
-        return new Outcome(doneWaiters, doneSwaps, notifications);
+        List<BackendEntry> backends = s.backends;
+        Runnable afterwards = sweepLeft ? () -> swap.sweepIdle(backends) : () -> {
+        };
+        return new Outcome(doneWaiters, doneSwaps, notifications, afterwards);
     }
 
     /** Status first, so that whoever is notified sees it. */
@@ -162,12 +171,17 @@ final class Reconciliation {
             return null;
         }
         BackendException applyError = null;
+        boolean applied = false;
         if (!swap.holds(plan)) {
             applyError = apply(plan, "change");
+            applied = true;
         } else if (resync) {
             applyError = checkDrift();
         }
-        if (applyError == null && swap.holds(plan)) {
+        // after an apply, idle backends are swept (processes, after a start: ~0.1-0.2 s) once the callers
+        // waiting for the apply are answered
+        sweepLeft = applyError == null && swap.holds(plan) && applied;
+        if (applyError == null && swap.holds(plan) && !applied) {
             swap.sweepIdle(s.backends);
         }
         return applyError;

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.netvm.kernel.Kernel;
 import org.netvm.kernel.KernelException;
@@ -26,9 +27,15 @@ final class LinkInput {
     private final Kernel kernel;
     private final VifEvents events;
 
-    // ---- reconciler thread
+    /**
+     * Vifs the reconciler brings (or brought) up with group 2, by name: the device (ifindex) it programs.
+     * Written by the reconciler thread, read by the event thread.
+     */
+    private final Map<String, Integer> programmed = new ConcurrentHashMap<>();
+
+    // ---- reconciler thread (read by the event thread: replaced whole, never changed in place)
     private Subscription subscription;
-    private Map<String, Link> links = Map.of();
+    private volatile Map<String, Link> links = Map.of();
 
     LinkInput(Kernel kernel, VifEvents events) {
         this.kernel = kernel;
@@ -64,11 +71,41 @@ final class LinkInput {
         }
     }
 
+    /**
+     * Records the vif as dirty, unless the event only echoes what the reconciler knows: the device as
+     * the last pass read it, or as the reconciler programs it (its own link-up, the sysctl writes before
+     * it). With 1 000 vifs coming up at start, those echoes would otherwise cost a pass over all of
+     * them right after the first one (xenstore re-read, kernel read-back); the periodic check still
+     * reads every device.
+     */
     void changed(LinkEvent event) {
         String name = event.link().name();
-        if (VifName.parse(name).isPresent()) {
+        if (VifName.parse(name).isPresent() && !echo(event)) {
             events.vifChanged(name);
         }
+    }
+
+    private boolean echo(LinkEvent event) {
+        if (event.kind() != LinkEvent.Kind.NEW) {
+            return false;
+        }
+        Link l = event.link();
+        Link known = links.get(l.name());
+        if (known != null && known.index() == l.index() && known.up() == l.up() && known.group() == l.group()) {
+            return true;
+        }
+        Integer index = programmed.get(l.name());
+        return index != null && index == l.index() && l.up() && l.group() == AntiSpoof.VIF_GROUP;
+    }
+
+    /** The reconciler is bringing {@code name} (device {@code index}) up with group 2 or has done so. */
+    void programming(String name, int index) {
+        programmed.put(name, index);
+    }
+
+    /** The reconciler did not (or no longer) program {@code name}. */
+    void notProgrammed(String name) {
+        programmed.remove(name);
     }
 
     /** The vif devices as last read. */

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.kernel.Batch;
@@ -76,6 +77,12 @@ final class VifExecutor {
     void execute(List<VifPlan> plans, boolean full, Consumer<Steps.Step> mark) {
         // 0. withdraw the anti-spoof elements of vifs going away
         withdraw(plans);
+        // 4a. the anti-spoof elements of vifs whose link is down go to the dataplane at once, so that it
+        //     applies them while the kernel batches below run (at start: its first apply, alongside the
+        //     creation of every vif's kernel objects); nothing passes a link that is down, and it comes
+        //     up only once they are confirmed (step 5)
+        List<Put> early = startPuts(plans, p -> !p.link.up(), full,
+                plans.stream().noneMatch(p -> wantsPut(p) && p.link.up()));
         // 1. stale deletes and sysctls
         applyBatch(plans, p -> {
             List<Op> ops = new ArrayList<>(p.deletes);
@@ -91,8 +98,11 @@ final class VifExecutor {
         // 3. neighbours
         applyBatch(plans, p -> p.neighbours, false);
         mark.accept(Steps.Step.NEIGHBOURS);
-        // 4. anti-spoof elements, confirmed before any link comes up
-        put(plans, full);
+        // 4b. the elements of vifs whose link is up (a changed address: after its stale objects went),
+        //     then every vif's elements confirmed before any link comes up
+        List<Put> late = startPuts(plans, p -> p.link.up(), full, true);
+        awaitPuts(early);
+        awaitPuts(late);
         mark.accept(Steps.Step.ANTI_SPOOF);
         purged(plans, purged);
         mark.accept(Steps.Step.CONNTRACK);
@@ -160,24 +170,51 @@ final class VifExecutor {
         }
     }
 
-    private void put(List<VifPlan> plans, boolean full) {
-        List<VifPlan> putting = plans.stream().filter(p -> p.program && !p.failed && p.contribution != null).toList();
-        List<CompletableFuture<Void>> puts = putting.stream()
-                .map(p -> antiSpoof.put(p.contribution).toCompletableFuture()).toList();
-        if (full && !announced) {
+    /** A vif's elements handed to the dataplane, and the dataplane's answer to come. */
+    private record Put(VifPlan plan, CompletableFuture<Void> confirmed) {
+    }
+
+    /** Whether the plan programs a vif whose elements differ from what the dataplane confirmed. */
+    private static boolean wantsPut(VifPlan p) {
+        return p.program && !p.failed && p.contribution != null;
+    }
+
+    /**
+     * Hands the elements of the plans that want a put and match {@code which} to the dataplane; with
+     * {@code announce}, every put of this pass is now made and the first full pass tells the dataplane so.
+     */
+    private List<Put> startPuts(List<VifPlan> plans, Predicate<VifPlan> which, boolean full, boolean announce) {
+        List<Put> puts = plans.stream().filter(p -> wantsPut(p) && which.test(p))
+                .map(p -> new Put(p, antiSpoof.put(p.contribution).toCompletableFuture())).toList();
+        if (announce && full && !announced) {
             // After a start the dataplane writes nothing until this owner is present (its
             // requiredOwners): by now every vif's elements are recorded, so the first apply already
             // holds them and no working guest loses a packet to an anti-spoof set without it.
             antiSpoof.put(Contribution.empty(READY_OWNER));
             announced = true;
         }
-        for (int i = 0; i < puts.size(); i++) {
-            VifPlan p = putting.get(i);
-            String err = await(puts.get(i));
-            if (err == null) {
+        return puts;
+    }
+
+    /**
+     * Waits for the dataplane's answers; a refused contribution fails its vif. A vif that failed after
+     * its elements went in (early, its link down: it stays down) has them withdrawn again, as a failed
+     * vif has none; if that fails they stay booked, so that a later pass withdraws them.
+     */
+    private void awaitPuts(List<Put> puts) {
+        for (Put put : puts) {
+            VifPlan p = put.plan();
+            String err = await(put.confirmed());
+            if (err != null) {
+                if (!p.failed) {
+                    p.fail(p.name() + ": anti-spoof elements not applied, link left as it was: " + err);
+                }
+            } else if (!p.failed) {
                 contributed.put(p.name(), p.contribution);
+            } else if (await(antiSpoof.remove(AntiSpoof.owner(p.name())).toCompletableFuture()) == null) {
+                contributed.remove(p.name());
             } else {
-                p.fail(p.name() + ": anti-spoof elements not applied, link left as it was: " + err);
+                contributed.put(p.name(), p.contribution);
             }
         }
     }

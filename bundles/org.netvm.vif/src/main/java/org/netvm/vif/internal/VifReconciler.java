@@ -37,11 +37,12 @@ import org.netvm.xenstore.XenStoreException;
  * difference ({@link VifPlan});</li>
  * <li>the {@link VifExecutor} applies the plans of all dirty vifs together, in the order of vif-route-qubes:
  * <ol>
- * <li>dataplane: withdraw contributions of vifs going away;</li>
+ * <li>dataplane: withdraw contributions of vifs going away; put the anti-spoof elements of vifs whose
+ * link is down (the dataplane applies them while the batches run);</li>
  * <li>batch 1: deletes of stale objects, {@code proxy_arp} / {@code proxy_ndp};</li>
  * <li>conntrack purge of new and departed guest addresses;</li>
  * <li>batch 2: permanent neighbours;</li>
- * <li>dataplane: anti-spoof elements of each vif, waiting until the backend applied them;</li>
+ * <li>dataplane: anti-spoof elements of the other vifs; every put waited for until the backend applied it;</li>
  * <li>batch 3: link group 2 + up (only for vifs whose elements are in place), host routes, gateway address;</li>
  * </ol></li>
  * <li>{@link VifStatus} publishes the outcome (states, hooks, metrics); hotplug calls are answered.</li>
@@ -300,9 +301,13 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         plans.forEach(p -> observed.readSysctls(kernel, VifPlanner.sysctlsToRead(p)));
         plans.forEach(p -> planner.ops(p, observed, executor.contributed().get(p.name()), swept));
         passSteps.mark(Steps.Step.PLANNED);
+        plans.stream().filter(p -> p.program && !p.failed).forEach(p -> links.programming(p.name(), p.link.index()));
         executor.execute(plans, full, passSteps::mark);
         for (VifPlan p : plans) {
             VifExecutor.Settled s = executor.settle(p);
+            if (s.actual() != Actual.PROGRAMMED) {
+                links.notProgrammed(p.name());
+            }
             Long firstEvent = s.actual() == Actual.PROGRAMMED || s.actual() == Actual.ABSENT
                     ? events.takeFirstEvent(p.name()) : null;
             status.record(p, s, firstEvent, full);
