@@ -255,9 +255,14 @@ final class Reconciliation {
             return null;
         }
         if (want.equals(got)) {
+            swap.verified();
             return null;
         }
         List<String> diff = want.diff(got);
+        if (swap.unverified() && swap.revert(swap.applied(), diff)) {
+            return null; // the first read-back after a switch: the switch is undone (BackendSwap#revert)
+        }
+        swap.verified();
         log.warn("{}", "drift in " + active.name() + ": " + diff.size() + " difference(s): "
                 + String.join("; ", diff.subList(0, Math.min(3, diff.size())))
                 + (diff.size() > 3 ? "; ..." : "") + "; re-applying");
