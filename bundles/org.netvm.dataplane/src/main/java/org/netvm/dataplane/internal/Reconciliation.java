@@ -148,11 +148,13 @@ final class Reconciliation {
             }
             return null; // a required owner is missing: no kernel I/O at all (fail closed)
         }
+        boolean switched = false;
         if (swap.shouldTakeOver(candidate)) {
             if (swap.active() == null) {
                 swap.takeCharge(candidate);
                 log.info("{}", "backend " + candidate.name() + " takes charge");
             } else if (swap.swap(candidate, plan)) {
+                switched = true;
                 applyLog.appliedMerged();
                 forwarding.afterApply(candidate.name());
                 fullApplies.fullApplyDone(candidate.name());
@@ -164,7 +166,7 @@ final class Reconciliation {
         BackendException applyError = null;
         if (!swap.holds(plan)) {
             applyError = apply(plan, "change");
-        } else if (resync) {
+        } else if (resync && !switched) { // a switch's read-back is the next resync's, not this pass's
             applyError = checkDrift();
         }
         if (applyError == null && swap.holds(plan)) {
