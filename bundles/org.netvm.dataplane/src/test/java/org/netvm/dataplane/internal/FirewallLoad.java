@@ -70,14 +70,14 @@ final class FirewallLoad {
         return (Contribution) plan.invoke(null, input.newInstance(domid, rules, DNS, Map.of(), 0L));
     }
 
-    /** Every contribution of an enabled firewall for {@code guests} (domid → addresses): catch-all, dispatch, chains. */
+    /** Every contribution of an enabled firewall for {@code guests} (domid → addresses): catch-all, chains, dispatch. */
     List<Contribution> contributions(Map<Integer, List<IpAddress>> guests) throws ReflectiveOperationException {
         List<Contribution> all = new ArrayList<>();
         all.add((Contribution) closed.invoke(null));
-        all.add((Contribution) dispatch.invoke(null, guests));
         for (int domid : guests.keySet()) {
             all.add(guest(domid, 0));
         }
+        all.add((Contribution) dispatch.invoke(null, guests)); // last: it jumps to the guests' chains
         return all;
     }
 }
