@@ -4,9 +4,18 @@
 # 1000 guests through the reconciler. Runs BackendBenchmark (bundles/org.netvm.dataplane, JUnit tag
 # "benchmark", excluded from the normal build) in a network namespace it creates and deletes.
 #
-# usage: sudo tests/bench/backends.sh [-Dnetvm.bench.sizes=100,1000,10000] [-Dnetvm.bench.naiveMax=1000]
+# The swap is measured twice (-Dnetvm.bench.swapLoads=plain,firewall): the guests alone, and the guests with
+# the per-guest firewall of tests/bench/firewall.sh (20 Qubes rules each, through the real firewall planner, so
+# the rule count follows it), nftables through libnftables as the runtime configures it; each direction's
+# median and p90, where the time went (apply of the new backend, its read-back and verification, sweep of the
+# old one, from the swap's log line) and each backend's parts measured alone.
+#
+# usage: sudo tests/bench/backends.sh [--swap] [-Dnetvm.bench.sizes=100,1000,10000] [-Dnetvm.bench.naiveMax=1000]
 #                                     [-Dnetvm.bench.reps=9] [-Dnetvm.bench.swapGuests=1000]
-# Output: stdout and tests/bench/backends-latest.txt. Takes ~5-15 min (the naive baseline dominates).
+#                                     [-Dnetvm.bench.swapLoads=plain,firewall]
+#   --swap: the hot swap only (no table; ~2-4 min)
+# Output: stdout and tests/bench/backends-latest.txt (this run on top, earlier runs kept below). Takes ~5-15
+# min (the naive baseline dominates).
 # Needs root, ip, nft, iptables-nft(-restore), ip6tables-nft-restore, ipset, Maven and JDK 25; the
 # backend and policy bundles must be installed in ~/.m2 (mvn -q -pl bundles/<it> install).
 set -euo pipefail
@@ -21,12 +30,16 @@ for tool in ip nft iptables-nft iptables-nft-restore ip6tables-nft-restore ipset
 done
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
+args=()
+for a in "$@"; do
+    if [ "$a" = --swap ]; then args+=(-Dnetvm.bench.sizes=); else args+=("$a"); fi
+done
 cd "$TOP"
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 set +e
 mvn -q -B -pl bundles/org.netvm.dataplane test -Dgroups=benchmark -DexcludedGroups=none \
-    -Dtest=BackendBenchmark -Dsurefire.failIfNoSpecifiedTests=false "$@" 2>&1 |
+    -Dtest=BackendBenchmark -Dsurefire.failIfNoSpecifiedTests=false ${args[@]+"${args[@]}"} 2>&1 |
     sed -u -e 's/\x1b\[[0-9;]*m//g' -e '/^WARNING: .*sun\.misc\.Unsafe/d' \
         -e '/^WARNING: Please consider reporting/d' | tee "$tmp"
 status=${PIPESTATUS[0]}
@@ -35,6 +48,10 @@ if [ "$status" != 0 ] || ! grep -q '^hot swap through the reconciler' "$tmp"; th
     echo "backends.sh: the benchmark failed or was skipped (exit $status); $OUT left as it was" >&2
     exit 1
 fi
+earlier=$(mktemp)
+[ -f "$OUT" ] && grep -v '^# ---- earlier runs ----$' "$OUT" > "$earlier"
 { echo "# tests/bench/backends.sh $*  ($(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-  sed -n '/^netvm backend benchmark/,$p' "$tmp" | grep -v '^  measured '; } > "$OUT"
+  sed -n '/^netvm backend benchmark/,$p' "$tmp" | grep -v '^  measured '
+  if [ -s "$earlier" ]; then echo; echo "# ---- earlier runs ----"; cat "$earlier"; fi; } > "$OUT"
+rm -f "$earlier"
 echo "written: $OUT"

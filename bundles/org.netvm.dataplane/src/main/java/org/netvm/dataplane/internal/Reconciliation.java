@@ -157,11 +157,13 @@ final class Reconciliation {
             }
             return null; // a required owner is missing: no kernel I/O at all (fail closed)
         }
+        boolean switched = false;
         if (swap.shouldTakeOver(candidate)) {
             if (swap.active() == null) {
                 swap.takeCharge(candidate);
                 log.info("{}", "backend " + candidate.name() + " takes charge");
             } else if (swap.swap(candidate, plan)) {
+                switched = true;
                 applyLog.appliedMerged();
                 forwarding.afterApply(candidate.name());
                 fullApplies.fullApplyDone(candidate.name());
@@ -175,7 +177,7 @@ final class Reconciliation {
         if (!swap.holds(plan)) {
             applyError = apply(plan, "change");
             applied = true;
-        } else if (resync) {
+        } else if (resync && !switched) { // a switch's read-back is the next resync's, not this pass's
             applyError = checkDrift();
         }
         // after an apply, idle backends are swept (processes, after a start: ~0.1-0.2 s) once the callers
@@ -269,9 +271,14 @@ final class Reconciliation {
             return null;
         }
         if (want.equals(got)) {
+            swap.verified();
             return null;
         }
         List<String> diff = want.diff(got);
+        if (swap.unverified() && swap.revert(swap.applied(), diff)) {
+            return null; // the first read-back after a switch: the switch is undone (BackendSwap#revert)
+        }
+        swap.verified();
         log.warn("{}", "drift in " + active.name() + ": " + diff.size() + " difference(s): "
                 + String.join("; ", diff.subList(0, Math.min(3, diff.size())))
                 + (diff.size() > 3 ? "; ..." : "") + "; re-applying");

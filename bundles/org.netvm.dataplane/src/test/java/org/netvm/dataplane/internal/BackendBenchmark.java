@@ -85,7 +85,9 @@ class BackendBenchmark {
     void backends() throws Exception {
         Netns.assumeUsable("nft", "iptables-nft", "iptables-nft-restore", "ip6tables-nft-restore", "ipset");
         int[] sizes = Arrays.stream(System.getProperty("netvm.bench.sizes", "100,1000,10000").split(","))
-                .map(String::strip).mapToInt(Integer::parseInt).toArray();
+                .map(String::strip).filter(x -> !x.isEmpty()).mapToInt(Integer::parseInt).toArray();
+        List<String> swapLoads = Arrays.stream(System.getProperty("netvm.bench.swapLoads", "plain,firewall").split(","))
+                .map(String::strip).filter(x -> !x.isEmpty()).toList();
         int naiveMax = Integer.getInteger("netvm.bench.naiveMax", 1000);
         int reps = Math.max(1, Integer.getInteger("netvm.bench.reps", 9));
         int swapGuests = Integer.getInteger("netvm.bench.swapGuests", 1000);
@@ -112,6 +114,25 @@ class BackendBenchmark {
                     + " after a warm-up");
             System.out.println();
             warmUp(nft, ipt);
+            if (sizes.length > 0) {
+                table(nft, ipt, sizes, naiveMax, reps);
+            }
+            PacketFilterBackend lib = libnftables();
+            for (String load : swapLoads) {
+                System.out.println();
+                hotSwap(lib, ipt, swapGuests, reps, load.equals("firewall"));
+            }
+            System.out.println();
+            System.out.println("load average at the end: " + loadAverage()
+                    + " (other work on the machine inflates every figure, the naive ones most)");
+        } finally {
+            ns.close();
+        }
+    }
+
+    private void table(PacketFilterBackend nft, PacketFilterBackend ipt, int[] sizes, int naiveMax, int reps)
+            throws Exception {
+        {
             List<Row> rows = new ArrayList<>();
             Map<String, Double> perCommand = new java.util.HashMap<>();
             for (int n : sizes) {
@@ -122,14 +143,23 @@ class BackendBenchmark {
             }
             System.out.println();
             printTable(rows, naiveMax);
-            System.out.println();
-            hotSwap(nft, ipt, swapGuests, reps);
-            System.out.println();
-            System.out.println("load average at the end: " + loadAverage()
-                    + " (other work on the machine inflates every figure, the naive ones most)");
-        } finally {
-            ns.close();
         }
+    }
+
+    /**
+     * The nftables backend as the runtime configures it (libnftables in-process, in the namespace), for the
+     * swap; nft processes if the library does not load (its log line says which).
+     */
+    private PacketFilterBackend libnftables() throws ReflectiveOperationException {
+        ClassLoader cl = BackendBenchmark.class.getClassLoader();
+        Class<?> type = Class.forName("org.netvm.backend.nftables.internal.NftablesBackend", true, cl);
+        @SuppressWarnings("unchecked")
+        Class<? extends java.lang.annotation.Annotation> config = (Class<? extends java.lang.annotation.Annotation>)
+                Class.forName("org.netvm.backend.nftables.internal.NftablesBackend$Config", true, cl);
+        Object c = org.netvm.testing.config.Configs.of(config, "netns", ns.name());
+        PacketFilterBackend b = (PacketFilterBackend) type.getConstructor(config, Logger.class).newInstance(c, log);
+        System.out.println("swap: " + logLines.getLast());
+        return b;
     }
 
     // ------------------------------------------------------------------ the plan
@@ -159,10 +189,13 @@ class BackendBenchmark {
     /** Guest {@code i} (0-based): domid i+2, vif{domid}.0, 10.137.x.y, as the vif feature contributes it. */
     static Contribution guest(int i) {
         String vif = "vif" + (i + 2) + ".0";
-        String ip = "10.137." + (i / 250) + "." + (i % 250 + 2);
         Contribution.Builder b = Contribution.builder("vif/" + vif);
-        BasePolicy.guestElements(vif, List.of(IpAddress.of(ip))).forEach(b::elements);
+        BasePolicy.guestElements(vif, List.of(address(i))).forEach(b::elements);
         return b.build();
+    }
+
+    static IpAddress address(int i) {
+        return IpAddress.of("10.137." + (i / 250) + "." + (i % 250 + 2));
     }
 
     static List<Contribution> contributions(int guests) throws ReflectiveOperationException {
@@ -303,46 +336,136 @@ class BackendBenchmark {
 
     // ------------------------------------------------------------------ hot swap
 
-    private void hotSwap(PacketFilterBackend nft, PacketFilterBackend ipt, int guests, int reps) throws Exception {
+    /**
+     * Swaps nftables to iptables and back {@code reps} times each through the reconciler with {@code guests}
+     * guests, with or without the per-guest firewall ({@link FirewallLoad}); prints the medians and p90,
+     * where each swap's time went ({@code BackendSwap}'s log line: apply, read back and verify, sweep of the
+     * old), and the backends' parts measured alone with the plan in place.
+     */
+    private void hotSwap(PacketFilterBackend nft, PacketFilterBackend ipt, int guests, int reps, boolean firewall)
+            throws Exception {
         nft.sweep();
         ipt.sweep();
+        List<Contribution> cs = contributions(guests);
+        if (firewall) {
+            Map<Integer, List<IpAddress>> addresses = new java.util.TreeMap<>();
+            for (int i = 0; i < guests; i++) {
+                addresses.put(i + 2, List.of(address(i)));
+            }
+            cs.addAll(new FirewallLoad().contributions(addresses));
+        }
+        Plan plan = Plan.merge(cs);
+        int rules = plan.rules().values().stream().mapToInt(List::size).sum();
+        int elements = plan.elements().values().stream().mapToInt(Set::size).sum();
         var r = new DataplaneReconciler(new Settings("nftables", 5, 0), Clock.SYSTEM,
                 Runnable::run, log).start();
-        List<Double> toIpt = new ArrayList<>();
-        List<Double> toNft = new ArrayList<>();
+        Map<String, List<double[]>> runs = new java.util.TreeMap<>();
         try {
             r.bindBackend(nft, Map.of("service.id", 1L, "netvm.backend", "nftables"));
             r.bindBackend(ipt, Map.of("service.id", 2L, "netvm.backend", "iptables"));
             List<CompletableFuture<Void>> puts = new ArrayList<>();
-            for (Contribution c : contributions(guests)) {
+            for (Contribution c : cs) {
                 puts.add(r.put(c).toCompletableFuture());
             }
-            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(300, TimeUnit.SECONDS);
             for (int i = 1; i <= 2 * reps; i++) {
                 String next = i % 2 == 1 ? "iptables" : "nftables";
                 PacketFilterBackend now = i % 2 == 1 ? ipt : nft;
                 PacketFilterBackend old = i % 2 == 1 ? nft : ipt;
+                int mark = logLines.size();
                 long t0 = System.nanoTime();
                 var outcome = r.awaitBackend(next);
                 r.modified(new Settings(next, 5, 0));
-                String msg = outcome.get(120, TimeUnit.SECONDS);
-                (i % 2 == 1 ? toIpt : toNft).add(ms(t0));
+                String msg = outcome.get(300, TimeUnit.SECONDS);
+                double total = ms(t0);
                 assertEquals(next + " is in charge and in sync", msg);
+                double[] parts = swapParts(logLines.subList(mark, logLines.size()));
+                long v0 = System.nanoTime(); // what the next drift check does (not part of the swap)
                 OwnedState want = now.expected(r.plan());
                 OwnedState got = now.readBack();
-                assertEquals(want, got, () -> "swap " + next + ": " + want.diff(got));
+                boolean same = want.equals(got);
+                runs.computeIfAbsent(old.name() + " -> " + next, k -> new ArrayList<>())
+                        .add(new double[] {total, parts[0], parts[1], ms(v0)});
+                assertTrue(same, () -> "swap " + next + ": " + want.diff(got));
                 assertTrue(old.readBack().isEmpty(), "the old backend was swept");
+                // the reconciler's own drift check of the new backend comes with the next resync (5 s); the next
+                // swap starts after it, so that it measures the swap, not a wait behind that read-back
+                Thread.sleep(5200);
+                r.put(cs.getFirst()).toCompletableFuture().get(300, TimeUnit.SECONDS);
             }
             assertEquals(0, r.status().failures(), () -> String.join("\n", logLines));
         } finally {
             r.deactivate();
-            nft.sweep();
-            ipt.sweep();
         }
-        System.out.printf(Locale.ROOT, "hot swap through the reconciler, %d guests (%d set elements; new backend applies"
-                + " the whole plan, is read back and verified, then the old one is swept):%n", guests, 2 * guests);
-        System.out.printf(Locale.ROOT, "  nftables -> iptables: median %.0f ms (%s)%n", median(toIpt), list(toIpt));
-        System.out.printf(Locale.ROOT, "  iptables -> nftables: median %.0f ms (%s)%n", median(toNft), list(toNft));
+        System.out.printf(Locale.ROOT, "hot swap through the reconciler, %d guests%s: %d rules, %d set elements;"
+                + " load %s%n", guests, firewall ? " x 20 Qubes firewall rules (the firewall planner's output)"
+                        : " (no firewall)", rules, elements, loadAverage());
+        System.out.println("  (the new backend applies the whole plan, then the old one is swept; parts from the swap's log"
+                + " line; the read-back of the new one is the next drift check's, timed after the swap, not in it;"
+                + " each swap starts after that drift check)");
+        runs.forEach((direction, list) -> {
+            System.out.printf(Locale.ROOT, "  %-22s median %5.0f ms, p90 %5.0f ms  (apply %5.0f, sweep old %5.0f;"
+                    + " next drift check: expected+readBack %5.0f; medians)  all: %s%n", direction + ":",
+                    median(column(list, 0)), p90(column(list, 0)), median(column(list, 1)), median(column(list, 2)),
+                    median(column(list, 3)), list(column(list, 0)));
+        });
+        parts(nft, ipt, plan);
+        nft.sweep();
+        ipt.sweep();
+    }
+
+    /** Each backend's parts alone, with {@code plan} in place: render/expected, read-back, sweep, full apply. */
+    private void parts(PacketFilterBackend nft, PacketFilterBackend ipt, Plan plan) throws Exception {
+        for (PacketFilterBackend b : List.of(nft, ipt)) {
+            double[] expected = new double[3];
+            double[] read = new double[3];
+            double[] sweep = new double[3];
+            double[] apply = new double[3];
+            for (int i = 0; i < 3; i++) {
+                b.sweep();
+                long t0 = System.nanoTime();
+                b.apply(plan);
+                apply[i] = ms(t0);
+                t0 = System.nanoTime();
+                b.expected(plan);
+                expected[i] = ms(t0);
+                t0 = System.nanoTime();
+                b.readBack();
+                read[i] = ms(t0);
+                t0 = System.nanoTime();
+                b.sweep();
+                sweep[i] = ms(t0);
+            }
+            System.out.printf(Locale.ROOT, "  %-8s alone: full apply on empty %4.0f ms, expected() %4.0f ms,"
+                    + " readBack() %4.0f ms, sweep() %4.0f ms (medians of 3)%n", b.name(), median(apply),
+                    median(expected), median(read), median(sweep));
+        }
+    }
+
+    private static final java.util.regex.Pattern SWAP_PARTS = java.util.regex.Pattern.compile(
+            "switched from .* \\(apply (\\d+) ms, sweep (\\d+) ms\\)");
+
+    /** apply and sweep ms from BackendSwap's log line among {@code lines} (NaN if absent). */
+    private static double[] swapParts(List<String> lines) {
+        synchronized (lines) {
+            for (String l : lines) {
+                var m = SWAP_PARTS.matcher(l);
+                if (m.find()) {
+                    return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))};
+                }
+            }
+        }
+        return new double[] {Double.NaN, Double.NaN};
+    }
+
+    private static double[] column(List<double[]> rows, int i) {
+        return rows.stream().mapToDouble(r -> r[i]).toArray();
+    }
+
+    private static double p90(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s[Math.min(s.length - 1, (int) Math.ceil(0.9 * s.length) - 1)];
     }
 
     // ------------------------------------------------------------------ output
@@ -380,6 +503,10 @@ class BackendBenchmark {
         }
         double r = naive / ours;
         return String.format(Locale.ROOT, r < 10 ? "%.1fx" : "%.0fx", r);
+    }
+
+    private static String list(double[] values) {
+        return list(Arrays.stream(values).boxed().toList());
     }
 
     private static String list(List<Double> values) {

@@ -220,7 +220,7 @@ class DataplaneReconcilerTest {
     }
 
     @Test
-    void hotSwapAppliesVerifiesThenSweepsTheOld() throws Exception {
+    void hotSwapAppliesThenSweepsTheOldAndTheNextDriftCheckVerifies() throws Exception {
         var r = reconciler("a");
         var a = new FakeBackend("a", calls);
         var b = new FakeBackend("b", calls);
@@ -235,10 +235,13 @@ class DataplaneReconcilerTest {
         CompletableFuture<String> outcome = r.awaitBackend("b");
         r.modified(new Settings("b", 5, 2));
         settle();
-        assertEquals(List.of("b.apply", "b.readBack", "a.sweep"), calls);
+        assertEquals(List.of("b.apply", "a.sweep"), calls, "no read-back on the switch's path");
         assertEquals("b is in charge and in sync", outcome.get());
         assertEquals(a.expected(r.plan()), b.kernel);
         assertTrue(a.kernel.isEmpty());
+        calls.clear();
+        clock.advance(5000);
+        assertEquals(List.of("b.readBack"), calls, "the next drift check reads b back");
         Dataplane.Status st = r.status();
         assertEquals("b", st.activeBackend());
         assertTrue(st.inSync());
@@ -301,17 +304,30 @@ class DataplaneReconcilerTest {
 
         r.modified(new Settings("b", 5, 2));
         settle();
-        assertEquals(List.of("b.apply", "b.readBack", "b.sweep"), calls);
+        assertEquals(List.of("b.apply", "a.sweep"), calls, "b applied without error: the old one goes");
+        assertEquals("b", r.status().activeBackend());
+        calls.clear();
+        clock.advance(5000); // the next drift check: b does not hold what it applied, the switch is undone
+        assertEquals(List.of("b.readBack", "a.apply", "b.sweep"), calls, "make before break, backwards");
         assertTrue(b.kernel.isEmpty());
+        assertEquals(a.expected(r.plan()), a.kernel);
         assertEquals("a", r.status().activeBackend());
         assertTrue(r.status().lastError().contains("does not read back what it applied"), r.status().lastError());
+        assertTrue(r.status().requestFailure().startsWith("requested but failed"), r.status().requestFailure());
+        calls.clear();
+        clock.advance(5000);
+        assertEquals(List.of("a.readBack"), calls, "a stays in charge; b is not tried again by itself");
 
         // a later retry (operator) succeeds once b is fixed
         b.corrupt = x -> x;
         calls.clear();
         r.retry();
         settle();
-        assertEquals(List.of("b.apply", "b.readBack", "a.sweep"), calls);
+        assertEquals(List.of("b.apply", "a.sweep"), calls);
+        assertEquals("b", r.status().activeBackend());
+        calls.clear();
+        clock.advance(5000);
+        assertEquals(List.of("b.readBack"), calls, "in sync: no revert");
         assertEquals("b", r.status().activeBackend());
     }
 
@@ -362,7 +378,7 @@ class DataplaneReconcilerTest {
         calls.clear();
         bind(r, c);
         settle();
-        assertEquals(List.of("c.apply", "c.readBack", "a.sweep"), calls);
+        assertEquals(List.of("c.apply", "a.sweep"), calls);
         assertEquals("c", r.status().activeBackend());
     }
 

@@ -83,6 +83,8 @@ public final class IptablesBackend implements PacketFilterBackend {
     private final String variant;
     /** What the last successful apply rendered; null after a failure or sweep. */
     private Snapshot lastApplied;
+    /** The plan {@link #lastApplied} was rendered from (what {@link #expected} of it returns without rendering). */
+    private Plan lastPlan;
     /** The iptables names of the user-owned chains of the last plan applied (their unmarked rules are the user's). */
     private java.util.Set<String> userChains = java.util.Set.of();
 
@@ -130,6 +132,7 @@ public final class IptablesBackend implements PacketFilterBackend {
             try {
                 ipsetRestore(delta, "ipset refused the element changes");
                 lastApplied = desired;
+                lastPlan = plan;
                 return;
             } catch (BackendException e) {
                 // the kernel is not what we applied last (drift): the full path below repairs it
@@ -142,6 +145,7 @@ public final class IptablesBackend implements PacketFilterBackend {
             try {
                 applyChains(lastApplied, desired);
                 lastApplied = desired;
+                lastPlan = plan;
                 return;
             } catch (BackendException e) {
                 // the kernel is not what we applied last (drift): the full path below repairs it
@@ -152,6 +156,7 @@ public final class IptablesBackend implements PacketFilterBackend {
         Snapshot current = read();
         applyFull(current, desired.keepingUserRules(current, userChains));
         lastApplied = desired;
+        lastPlan = plan;
     }
 
     /**
@@ -359,6 +364,13 @@ public final class IptablesBackend implements PacketFilterBackend {
      */
     @Override
     public OwnedState expected(Plan plan) {
+        Snapshot last;
+        synchronized (this) {
+            last = plan.equals(lastPlan) ? lastApplied : null;
+        }
+        if (last != null) {
+            return last.toOwnedState(); // the drift check after an apply: no second rendering of the plan
+        }
         try {
             return renderer.render(plan).toOwnedState();
         } catch (BackendException e) {
@@ -366,17 +378,30 @@ public final class IptablesBackend implements PacketFilterBackend {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One {@code iptables-restore --noflush} per IP version removes netvm's hooks and chains from all its
+     * tables (each table a transaction of its own, as with one process per table, but one process start).
+     */
     @Override
     public synchronized void sweep() throws BackendException {
         lastApplied = null;
         Snapshot current = read();
+        Map<Integer, StringBuilder> inputs = new TreeMap<>();
+        Map<Integer, List<String>> tables = new TreeMap<>();
         for (Map.Entry<TableKey, TableState> e : current.tables().entrySet()) {
             TableKey key = e.getKey();
-            String input = TableState.restoreInput(key.table(), e.getValue(), TableState.EMPTY);
-            ProcessRunner.Result r = run(List.of(program(key.version(), "restore"), "--noflush"), input);
+            inputs.computeIfAbsent(key.version(), v -> new StringBuilder())
+                    .append(TableState.restoreInput(key.table(), e.getValue(), TableState.EMPTY));
+            tables.computeIfAbsent(key.version(), v -> new ArrayList<>()).add(key.table().keyword());
+        }
+        for (Map.Entry<Integer, StringBuilder> e : inputs.entrySet()) {
+            int v = e.getKey();
+            ProcessRunner.Result r = run(List.of(program(v, "restore"), "--noflush"), e.getValue().toString());
             if (!r.ok()) {
-                throw new BackendException(program(key.version(), "restore") + " refused to remove netvm's chains from "
-                        + key.table().keyword() + " (exit " + r.exitCode() + ")", r.stderr());
+                throw new BackendException(program(v, "restore") + " refused to remove netvm's chains from "
+                        + String.join(", ", tables.get(v)) + " (exit " + r.exitCode() + ")", r.stderr());
             }
         }
         StringBuilder destroy = new StringBuilder();

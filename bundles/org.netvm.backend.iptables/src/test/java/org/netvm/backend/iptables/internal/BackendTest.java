@@ -53,6 +53,40 @@ class BackendTest {
         assertEquals(List.of(), runner.writes());
     }
 
+    /** The sweep removes netvm's hooks and chains of every table it finds with one restore per IP version. */
+    @Test
+    void sweepRemovesEveryTableWithOneRestorePerIpVersion() throws Exception {
+        String save = String.join("\n", "*raw", ":PREROUTING ACCEPT [0:0]", ":NETVM-raw - [0:0]",
+                "-A PREROUTING -m comment --comment netvm -j NETVM-raw", "-A NETVM-raw -j ACCEPT", "COMMIT",
+                "*filter", ":INPUT ACCEPT [0:0]", ":NETVM-input - [0:0]",
+                "-A INPUT -m comment --comment netvm -j NETVM-input", "-A NETVM-input -j ACCEPT", "COMMIT", "");
+        runner.answer = (argv, stdin) -> new ProcessRunner.Result(0,
+                argv.getFirst().equals("iptables-nft-save") ? save : "", "");
+        new IptablesBackend(runner, "", "NETVM-", "nft").sweep();
+        List<FakeRunner.Call> w = runner.writes();
+        assertEquals(List.of("iptables-nft-restore"), w.stream().map(FakeRunner.Call::program).toList(),
+                "one process for both tables, none for IPv6 (nothing there): " + w);
+        List<String> lines = w.getFirst().stdin().lines().toList();
+        assertEquals(List.of("*raw", "*filter"), lines.stream().filter(l -> l.startsWith("*")).toList());
+        assertEquals(2, lines.stream().filter("COMMIT"::equals).count(), "each table its own transaction");
+        assertTrue(lines.contains("-D PREROUTING -m comment --comment netvm -j NETVM-raw"), lines.toString());
+        assertTrue(lines.contains("-X NETVM-raw") && lines.contains("-X NETVM-input"), lines.toString());
+    }
+
+    /** expected() of the plan just applied reuses that rendering: the same state as rendering it afresh. */
+    @Test
+    void expectedOfTheAppliedPlanEqualsAFreshRendering() throws Exception {
+        IptablesBackend backend = new IptablesBackend(runner, "", "NETVM-", "nft");
+        Plan plan = withGuestChain(22);
+        backend.apply(plan);
+        Plan same = withGuestChain(22); // equal, not the same object
+        assertEquals(new IptablesBackend(runner, "", "NETVM-", "nft").expected(same), backend.expected(same));
+        assertEquals(new IptablesBackend(runner, "", "NETVM-", "nft").expected(withGuestChain(23)),
+                backend.expected(withGuestChain(23)), "another plan is rendered");
+        backend.sweep();
+        assertEquals(new IptablesBackend(runner, "", "NETVM-", "nft").expected(same), backend.expected(same));
+    }
+
     /** One guest's chain changed: one restore per IP version naming only that chain; nothing read back. */
     @Test
     void aChangeOfOneChainRewritesOnlyThatChain() throws Exception {
