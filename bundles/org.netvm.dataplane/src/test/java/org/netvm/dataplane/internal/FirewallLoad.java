@@ -64,10 +64,10 @@ final class FirewallLoad {
         return m;
     }
 
-    /** The guest's contribution {@code firewall/<domid>}, as the firewall component would put it. */
-    Contribution guest(int domid, int variant) throws ReflectiveOperationException {
+    /** The guest's contribution {@code firewall/<domid>} for its {@code addresses}, as the firewall component would put it. */
+    Contribution guest(int domid, int variant, List<IpAddress> addresses) throws ReflectiveOperationException {
         Object rules = parse.invoke(null, entries(domid, variant));
-        return (Contribution) plan.invoke(null, input.newInstance(domid, rules, DNS, Map.of(), 0L));
+        return (Contribution) plan.invoke(null, input.newInstance(domid, rules, DNS, Map.of(), 0L, addresses));
     }
 
     /** Every contribution of an enabled firewall for {@code guests} (domid → addresses): catch-all, chains, dispatch. */
@@ -75,7 +75,7 @@ final class FirewallLoad {
         List<Contribution> all = new ArrayList<>();
         all.add((Contribution) closed.invoke(null));
         for (int domid : guests.keySet()) {
-            all.add(guest(domid, 0));
+            all.add(guest(domid, 0, guests.get(domid)));
         }
         all.add((Contribution) dispatch.invoke(null, guests)); // last: it jumps to the guests' chains
         return all;
