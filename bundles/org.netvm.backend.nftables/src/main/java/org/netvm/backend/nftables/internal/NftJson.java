@@ -12,10 +12,11 @@ import java.util.TreeSet;
 import jakarta.json.Json;
 import jakarta.json.JsonArray;
 import jakarta.json.JsonNumber;
+import jakarta.json.JsonException;
 import jakarta.json.JsonObject;
-import jakarta.json.JsonReader;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.stream.JsonParser;
 
 /**
  * Reads what {@code nft -j -n list table F T} prints (libnftables' JSON schema, which nft keeps stable
@@ -43,18 +44,18 @@ final class NftJson {
     /** The {@code family name} of every table in a {@code list tables} answer. */
     static List<String[]> tables(String json) {
         List<String[]> out = new ArrayList<>();
-        for (JsonObject o : objects(json)) {
+        eachObject(json, o -> {
             if (o.containsKey("table")) {
                 JsonObject t = o.getJsonObject("table");
                 out.add(new String[] {t.getString("family", ""), t.getString("name", "")});
             }
-        }
+        });
         return out;
     }
 
     /** Adds the objects of one {@code list table} answer. */
     void parse(String json) {
-        for (JsonObject o : objects(json)) {
+        eachObject(json, o -> {
             if (o.containsKey("chain")) {
                 chain(o.getJsonObject("chain"));
             } else if (o.containsKey("set")) {
@@ -67,12 +68,35 @@ final class NftJson {
                 JsonObject v = o.get(kind) instanceof JsonObject j ? j : JsonValue.EMPTY_JSON_OBJECT;
                 chains.put(tableSpec(v) + "/?" + kind + " " + v.getString("name", ""), "unexpected object");
             }
-        }
+        });
     }
 
-    private static List<JsonObject> objects(String json) {
-        try (JsonReader r = Json.createReader(new StringReader(json))) {
-            return r.readObject().getJsonArray("nftables").getValuesAs(JsonObject.class);
+    /**
+     * Each object of the answer's {@code nftables} array, one at a time: the listing of 1 000 guests' rules
+     * is megabytes of JSON, and a tree of all of it at once ran a 64 MB heap out of memory.
+     */
+    private static void eachObject(String json, java.util.function.Consumer<JsonObject> each) {
+        try (JsonParser p = Json.createParser(new StringReader(json))) {
+            if (!p.hasNext() || p.next() != JsonParser.Event.START_OBJECT) {
+                throw new JsonException("not an nft JSON answer: no object");
+            }
+            while (p.hasNext()) {
+                JsonParser.Event e = p.next();
+                if (e == JsonParser.Event.KEY_NAME && p.getString().equals("nftables")) {
+                    if (p.next() != JsonParser.Event.START_ARRAY) {
+                        throw new JsonException("not an nft JSON answer: nftables is not an array");
+                    }
+                    while (p.next() == JsonParser.Event.START_OBJECT) {
+                        each.accept(p.getObject());
+                    }
+                    return;
+                } else if (e == JsonParser.Event.START_OBJECT) {
+                    p.skipObject(); // another key's value (none in nft's answers today)
+                } else if (e == JsonParser.Event.START_ARRAY) {
+                    p.skipArray();
+                }
+            }
+            throw new JsonException("not an nft JSON answer: no nftables array");
         }
     }
 

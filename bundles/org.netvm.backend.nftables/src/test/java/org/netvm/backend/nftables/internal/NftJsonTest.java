@@ -1,6 +1,7 @@
 package org.netvm.backend.nftables.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -39,6 +40,17 @@ class NftJsonTest {
                  {"table": {"family": "inet", "name": "netvm", "handle": 1}},
                  {"table": {"family": "ip", "name": "nat", "handle": 2}}]}""");
         assertEquals(List.of("inet netvm", "ip nat"), t.stream().map(a -> a[0] + " " + a[1]).toList());
+    }
+
+    @Test
+    void otherKeysBeforeTheArrayAreSkippedAndANonAnswerIsAnError() {
+        List<String[]> t = NftJson.tables("""
+                {"other": {"nftables": [{"table": {"family": "ip", "name": "inner"}}]}, "list": [[1], {"a": 2}],
+                 "nftables": [{"table": {"family": "inet", "name": "netvm", "handle": 1}}]}""");
+        assertEquals(List.of("inet netvm"), t.stream().map(a -> a[0] + " " + a[1]).toList());
+        for (String bad : List.of("[]", "{\"nftables\": {}}", "{\"tables\": []}")) {
+            assertThrows(jakarta.json.JsonException.class, () -> NftJson.tables(bad), bad);
+        }
     }
 
     @Test
