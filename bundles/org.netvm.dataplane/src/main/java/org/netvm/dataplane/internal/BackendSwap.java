@@ -23,9 +23,11 @@ import org.osgi.service.log.Logger;
  * with the same name own the same kernel objects: a switch between them never sweeps.</li>
  * <li>Verified by the next drift check ({@link #unverified}, {@link #revert}): the read-back of the new
  * backend is not on the switch's path (with 1 000 guests' firewalls it costs more than the apply: 26 000
- * rules listed and parsed), it is the drift check of the next resync. If that first check finds the new
- * backend does not hold what it applied, the switch is undone the same way, make before break: the old
- * backend applies the plan again, then the new one is swept, and the old one stays in charge.</li>
+ * rules listed and parsed), it is the drift check of the next resync. A difference found then is repaired
+ * like any drift (the new backend applies the plan again; someone may have changed the kernel since the
+ * switch); only if it still does not read back what it applied is the switch undone the same way, make
+ * before break: the old backend applies the plan again, then the new one is swept, and the old one stays
+ * in charge.</li>
  * <li>Fail closed ({@link #wentAway}): a backend that goes away is never swept (the kernel keeps
  * enforcing its last state) and nothing is in charge until it or the configured one is back.</li>
  * <li>Idle backends ({@link #sweepIdle}) are swept once per registration, once the active one is in

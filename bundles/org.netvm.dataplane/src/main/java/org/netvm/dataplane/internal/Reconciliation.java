@@ -257,10 +257,41 @@ final class Reconciliation {
         return took;
     }
 
-    /** Reads the kernel back; re-applies on drift. Returns a re-apply's error, or null. */
+    /**
+     * Reads the kernel back; re-applies on drift. Returns a re-apply's error, or null. The first read-back
+     * after a switch that differs is repaired like any drift (someone may have changed the kernel since the
+     * switch); only if the new backend still does not read back what it has just applied again is the
+     * switch undone ({@link BackendSwap#revert}).
+     */
     private BackendException checkDrift() {
         BackendEntry active = swap.active();
-        OwnedState want = swap.expected();
+        List<String> diff = differences(active, swap.expected());
+        if (diff == null || diff.isEmpty()) {
+            if (diff != null) {
+                swap.verified();
+            }
+            return null;
+        }
+        boolean afterSwitch = swap.unverified();
+        log.warn("{}", "drift in " + active.name() + ": " + diff.size() + " difference(s): "
+                + String.join("; ", diff.subList(0, Math.min(3, diff.size())))
+                + (diff.size() > 3 ? "; ..." : "") + "; re-applying");
+        board.driftRepaired();
+        Plan plan = swap.applied();
+        swap.forgetApplied();
+        BackendException error = apply(plan, "drift");
+        if (afterSwitch) {
+            List<String> still = error != null ? diff : differences(active, swap.expected());
+            if (still != null && !still.isEmpty() && swap.revert(plan, still)) {
+                return null;
+            }
+        }
+        swap.verified();
+        return error;
+    }
+
+    /** What {@code active} holds that differs from {@code want}; null if it could not be read back. */
+    private List<String> differences(BackendEntry active, OwnedState want) {
         OwnedState got;
         try {
             got = active.backend().readBack();
@@ -270,22 +301,7 @@ final class Reconciliation {
             board.recordFailure(msg);
             return null;
         }
-        if (want.equals(got)) {
-            swap.verified();
-            return null;
-        }
-        List<String> diff = want.diff(got);
-        if (swap.unverified() && swap.revert(swap.applied(), diff)) {
-            return null; // the first read-back after a switch: the switch is undone (BackendSwap#revert)
-        }
-        swap.verified();
-        log.warn("{}", "drift in " + active.name() + ": " + diff.size() + " difference(s): "
-                + String.join("; ", diff.subList(0, Math.min(3, diff.size())))
-                + (diff.size() > 3 ? "; ..." : "") + "; re-applying");
-        board.driftRepaired();
-        Plan plan = swap.applied();
-        swap.forgetApplied();
-        return apply(plan, "drift");
+        return want.equals(got) ? List.of() : want.diff(got);
     }
 
     /** What the active (else the configured) backend would own, and holds; {@code bs} sorted. */
