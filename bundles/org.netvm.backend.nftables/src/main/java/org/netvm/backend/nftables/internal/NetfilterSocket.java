@@ -26,10 +26,10 @@ import java.util.concurrent.ExecutionException;
  * answer came too late are skipped). Opened in the backend's network namespace by a short-lived thread
  * that enters it ({@code NetnsEntry}); a socket keeps its namespace, so any thread may use it afterwards, one
  * at a time (the backend's lock). Acks are capped ({@code NETLINK_CAP_ACK}: the failed message's header
- * only). The libc calls are foreign-function downcalls; the kernel seam has its own, private to
+ * only). It also answers one-message requests ({@link Generation}: the ruleset generation). The libc calls are foreign-function downcalls; the kernel seam has its own, private to
  * {@code org.netvm.kernel}.
  */
-final class NetfilterSocket implements NetlinkElements.Transport {
+final class NetfilterSocket implements NetlinkElements.Transport, Generation.Query {
     private static final int AF_NETLINK = 16;
     private static final int SOCK_RAW = 3;
     private static final int SOCK_CLOEXEC = 0x80000;
@@ -165,6 +165,27 @@ final class NetfilterSocket implements NetlinkElements.Transport {
             }
         }
         return acks;
+    }
+
+    @Override
+    public synchronized byte[] query(byte[] request, int seq) throws IOException {
+        if (closed) {
+            throw new IOException("netfilter netlink socket closed");
+        }
+        send(request);
+        while (true) {
+            int n = recv();
+            for (int at = 0; at + 16 <= n; ) {
+                int len = rbuf.get(ValueLayout.JAVA_INT_UNALIGNED, at);
+                if (len < 16 || at + len > n) {
+                    throw new IOException("netlink: a malformed answer (length " + len + ")");
+                }
+                if (rbuf.get(ValueLayout.JAVA_INT_UNALIGNED, at + 8) == seq) {
+                    return rbuf.asSlice(at, len).toArray(ValueLayout.JAVA_BYTE);
+                }
+                at += (len + 3) & ~3; // a late answer to an earlier request
+            }
+        }
     }
 
     private void send(byte[] datagram) throws IOException {

@@ -45,7 +45,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * ({@link InteractiveNft}, one line = one transaction: 2–4 ms with 100–1 000 guests) rather than a new
  * {@code nft -f} process (25–45 ms here: process start plus loading the ruleset into nft's cache).
  * Read-back parses nft's JSON ({@code nft -j -n list table}, {@link NftJson}), whose schema is stable
- * across nft versions, unlike its text.
+ * across nft versions, unlike its text. A read-back is skipped when the nf_tables ruleset generation of the
+ * namespace is still the one of the last read-back and netvm applied nothing since ({@link Generation}):
+ * any commit to nf_tables, by anyone, changes it.
  *
  * <p>User-owned chains ({@link org.netvm.dataplane.Chain#userOwned}, e.g. {@code custom-forward}): netvm's
  * rules there carry {@code comment "netvm"}; every other rule is the user's. A full transaction reads them
@@ -103,27 +105,28 @@ public final class NftablesBackend implements PacketFilterBackend {
     private final NftShell shell;
     private final Fastpath fastpath; // null: none (tests and tools that count nft runs)
     private final NetlinkElements elements; // null: element changes through nft too
+    private final Generation generation; // the read-back's "nothing changed" shortcut
+    private int listings; // real read-backs (tests)
     private Plan lastApplied;
 
     @Activate
     public NftablesBackend(Config config, @Reference(service = LoggerFactory.class) Logger log) {
+        NetfilterSocket socket = netfilterSocket(config, log); // the generation is asked over it even without netlinkElements
         this(new SystemProcessRunner(Duration.ofMillis(config.timeoutMillis())), config.nft(), config.netns(),
                 config.tablePrefix(), argv -> config.interactive()
                         ? new InteractiveNft(argv, Duration.ofMillis(config.timeoutMillis()), "netvm-probe") : null,
-                config.flowtable(), library(config, log), netlinkElements(config, log));
+                config.flowtable(), library(config, log), config.netlinkElements() ? socket : null, socket);
         log.info("nftables backend: nft through {}{}", nft.describe(),
                 elements == null ? "" : "; element changes over netlink");
     }
 
-    /** The netlink channel for element changes as configured, or null (through nft). */
-    private static NetlinkElements.Transport netlinkElements(Config config, Logger log) {
-        if (!config.netlinkElements()) {
-            return null;
-        }
+    /** The netfilter netlink socket (element changes, the ruleset generation), or null. */
+    private static NetfilterSocket netfilterSocket(Config config, Logger log) {
         try {
             return NetfilterSocket.open(config.netns(), Duration.ofMillis(config.timeoutMillis()));
         } catch (IOException | RuntimeException e) {
-            log.warn("nftables backend: no netfilter netlink socket, element changes through nft: {}", e.getMessage());
+            log.warn("nftables backend: no netfilter netlink socket, element changes through nft and every "
+                    + "read-back a full listing: {}", e.getMessage());
             return null;
         }
     }
@@ -183,6 +186,14 @@ public final class NftablesBackend implements PacketFilterBackend {
     NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
             java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable, Nft library,
             NetlinkElements.Transport elements) {
+        this(runner, nft, netns, tablePrefix, shells, flowtable, library, elements,
+                elements instanceof Generation.Query q ? q : null);
+    }
+
+    /** {@code generation}: where the ruleset generation is asked ({@link Generation}), or null (never skip). */
+    NftablesBackend(ProcessRunner runner, String nft, String netns, String tablePrefix,
+            java.util.function.Function<List<String>, NftShell> shells, Boolean flowtable, Nft library,
+            NetlinkElements.Transport elements, Generation.Query generation) {
         this.runner = runner;
         this.renderer = new NftRenderer(tablePrefix);
         List<String> p = new ArrayList<>();
@@ -201,6 +212,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         this.shell = library != null ? null : shells.apply(nftPrefix);
         this.fastpath = flowtable == null ? null : new Fastpath(tablePrefix, flowtable, fastpathRunner());
         this.elements = elements == null ? null : new NetlinkElements(renderer, elements);
+        this.generation = new Generation(generation);
     }
 
     @Deactivate
@@ -211,6 +223,7 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (elements != null) {
             elements.close();
         }
+        generation.close(); // the same socket as the elements' or its own: closing twice is harmless
         nft.close();
     }
 
@@ -221,6 +234,7 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized void apply(Plan plan) throws BackendException {
+        generation.changed();
         if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.chains().equals(plan.chains())) {
             // same tables and chains: only the chains whose rules changed are replaced (flush + rules), sets
             // added or deleted (a guest's key sets) and only the changed elements sent, still in one
@@ -301,6 +315,24 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (fastpath != null) {
             fastpath.refreshUplinks(lastApplied);
         }
+        long before = generation.now();
+        OwnedState same = generation.unchanged(before);
+        if (same != null) {
+            return same; // nothing committed to nf_tables since that read-back, and netvm applied nothing
+        }
+        OwnedState found = listOwned();
+        generation.record(found, before, generation.now());
+        return found;
+    }
+
+    /** The number of real read-backs (listings) so far. */
+    synchronized int listings() {
+        return listings;
+    }
+
+    /** The real read-back: the owned tables listed as JSON and parsed. */
+    private OwnedState listOwned() throws BackendException {
+        listings++;
         NftJson listing = new NftJson();
         Nft.Reply tables = list("list tables", Nft.Output.JSON);
         if (!tables.ok()) {
@@ -336,6 +368,7 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized void sweep() throws BackendException {
+        generation.changed();
         transaction(renderer.sweep() + (fastpath == null ? "" : fastpath.sweep()));
         lastApplied = null;
         if (fastpath != null) {

@@ -1,0 +1,142 @@
+package org.netvm.backend.nftables.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.netvm.dataplane.OwnedState;
+
+/**
+ * The ruleset generation request and answer, byte for byte (include/uapi/linux/netlink.h,
+ * netfilter/nfnetlink.h, netfilter/nf_tables.h; little-endian host), and when a read-back result is kept.
+ */
+class GenerationTest {
+
+    private static byte[] hex(String annotated) {
+        return HexFormat.of().parseHex(annotated.replaceAll("#[^\n]*", "").replaceAll("\\s+", ""));
+    }
+
+    /** What the kernel answers (nf_tables_fill_gen_info): NEWGEN with the id, the pid and name of the asker. */
+    private static byte[] newgen(int seq, String genidBigEndian) {
+        String s = HexFormat.of().formatHex(new byte[] {(byte) seq, (byte) (seq >> 8), (byte) (seq >> 16), (byte) (seq >> 24)});
+        return hex("""
+                2c000000 0f0a 0000 %s 00000000     # nlmsghdr: len 44, NEWGEN (10<<8|15), seq
+                00 00 1234                         # nfgenmsg: AF_UNSPEC, v0, res_id: the generation's low 16 bits (BE)
+                0800 0100 %s                       # NFTA_GEN_ID, network order
+                0800 0200 00000457                 # NFTA_GEN_PROC_PID
+                0900 0300 6a617661 00000000        # NFTA_GEN_PROC_NAME "java\\0" + pad
+                """.formatted(s, genidBigEndian));
+    }
+
+    private final Deque<Object> answers = new ArrayDeque<>(); // byte[] or IOException, in order
+    private final List<byte[]> sent = new ArrayList<>();
+    private final Generation.Query fake = new Generation.Query() {
+        @Override
+        public byte[] query(byte[] request, int seq) throws IOException {
+            sent.add(request);
+            Object a = answers.pop();
+            if (a instanceof IOException e) {
+                throw e;
+            }
+            return (byte[]) a;
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    @BeforeEach
+    void littleEndian() {
+        assumeTrue(ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN, "golden bytes of a little-endian host");
+    }
+
+    @Test
+    void theRequestIsOneGetgenOfNoFamily() {
+        byte[] want = hex("""
+                14000000 100a 0100 07000000 00000000   # nlmsghdr: len 20, GETGEN (10<<8|16), REQUEST, seq 7, port 0
+                00 00 0000                             # nfgenmsg: AF_UNSPEC, NFNETLINK_V0, res_id 0
+                """);
+        assertEquals(HexFormat.of().formatHex(want), HexFormat.of().formatHex(Generation.request(7)));
+    }
+
+    @Test
+    void theAnswerCarriesTheIdInNetworkOrderUnsigned() throws IOException {
+        assertEquals(0x00011234L, Generation.decode(newgen(7, "00011234")));
+        assertEquals(0xfffffffeL, Generation.decode(newgen(7, "fffffffe")));
+    }
+
+    @Test
+    void errorsOtherMessagesAndMalformedAnswersAreRefused() {
+        byte[] error = hex("24000000 0200 0001 07000000 00000000 edffffff 14000000 100a 0100 07000000 00000000");
+        IOException e = assertThrows(IOException.class, () -> Generation.decode(error));
+        assertTrue(e.getMessage().contains("errno 19"), e.getMessage());
+        byte[] other = newgen(7, "00000001");
+        other[4] = 0x0e; // NFT_MSG_DELSETELEM, not NEWGEN
+        assertThrows(IOException.class, () -> Generation.decode(other));
+        byte[] truncated = java.util.Arrays.copyOf(newgen(7, "00000001"), 24);
+        assertThrows(IOException.class, () -> Generation.decode(truncated)); // header says 44 bytes
+        byte[] badAttribute = newgen(7, "00000001");
+        badAttribute[20] = 0x40; // NFTA_GEN_ID claims 64 bytes
+        assertThrows(IOException.class, () -> Generation.decode(badAttribute));
+        byte[] noId = hex("18000000 0f0a 0000 07000000 00000000 00000000 0800 0200 00000457");
+        assertThrows(IOException.class, () -> Generation.decode(noId));
+        assertThrows(IOException.class, () -> Generation.decode(new byte[8]));
+    }
+
+    @Test
+    void aResultIsKeptWhileTheGenerationStaysAndNetvmAppliesNothing() {
+        Generation g = new Generation(fake);
+        OwnedState state = OwnedState.EMPTY;
+        answers.add(newgen(1, "00000005"));
+        answers.add(newgen(2, "00000005"));
+        long before = g.now();
+        assertEquals(5, before);
+        assertNull(g.unchanged(before), "nothing recorded yet");
+        g.record(state, before, g.now());
+        assertSame(state, g.unchanged(5));
+        assertNull(g.unchanged(6), "another generation: anyone committed something");
+        assertNull(g.unchanged(Generation.UNKNOWN));
+        g.changed();
+        assertNull(g.unchanged(5), "netvm applied something");
+        assertEquals(2, sent.size());
+        assertEquals(0x0a10, (sent.get(0)[4] & 0xff) | (sent.get(0)[5] & 0xff) << 8);
+    }
+
+    @Test
+    void aResultIsNotKeptWhenTheGenerationMovedDuringTheListingOrIsUnknown() {
+        Generation g = new Generation(fake);
+        g.record(OwnedState.EMPTY, 5, 6);
+        assertNull(g.unchanged(5));
+        assertNull(g.unchanged(6));
+        g.record(OwnedState.EMPTY, Generation.UNKNOWN, Generation.UNKNOWN);
+        assertNull(g.unchanged(Generation.UNKNOWN));
+        g.record(OwnedState.EMPTY, 5, 5);
+        g.record(OwnedState.EMPTY, 7, 8); // a later listing during a commit forgets the earlier result
+        assertNull(g.unchanged(5));
+    }
+
+    @Test
+    void anyFailureIsAnUnknownGeneration() {
+        Generation g = new Generation(fake);
+        answers.add(new IOException("no answer within the timeout"));
+        answers.add(hex("24000000 0200 0000 07000000 00000000 ffffffff 14000000 100a 0100 07000000 00000000"));
+        answers.add(new byte[3]);
+        assertEquals(Generation.UNKNOWN, g.now());
+        assertEquals(Generation.UNKNOWN, g.now());
+        assertEquals(Generation.UNKNOWN, g.now());
+        assertEquals(Generation.UNKNOWN, new Generation(null).now(), "no socket");
+    }
+}
