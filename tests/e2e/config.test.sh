@@ -55,7 +55,7 @@ pass "the agent starts with the good file" "$AGENT_START_MS ms"
 show=$(netvm_cli config show)
 shown() { printf '%s\n' "$show" | awk -v pid="$1" -v key="$2" '/^[^ ]/ {p=$1} p==pid && $1==key {print $2, $NF}'; }
 if [ "$(shown org.netvm.dataplane resyncSeconds)" = "4 file" ] &&
-   [ "$(shown org.netvm.dataplane debounceMillis)" = "2 default" ] &&
+   [ "$(shown org.netvm.dataplane debounceMillis)" = "0 default" ] &&
    [ "$(shown org.netvm.control socketPath)" = "$CTL launcher" ]; then
     pass "config show: effective values and their source (file, default, launcher)"
 else
