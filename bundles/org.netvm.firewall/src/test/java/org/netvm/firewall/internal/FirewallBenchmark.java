@@ -59,7 +59,7 @@ class FirewallBenchmark {
     }
 
     static Contribution guest(int d, int variant) throws RuleError {
-        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0, address(d)));
+        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), Map.of(), 0, address(d)));
     }
 
     @Test
@@ -72,7 +72,7 @@ class FirewallBenchmark {
                 : Configs.of(NftablesBackend.Config.class, "library", library), printingLogger());
         Map<Integer, List<IpAddress>> addresses = new HashMap<>();
         List<Contribution> base = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
-                FirewallPlanner.closed()));
+                FirewallPlanner.closed(), FirewallPlanner.dns(DNS)));
         Map<Integer, Contribution> chains = new HashMap<>();
         for (int d = 1; d <= guests; d++) {
             addresses.put(d, address(d));
@@ -278,7 +278,7 @@ class FirewallBenchmark {
         b.append("add chain inet qubes-bench ").append(chain).append('\n');
         b.append("flush chain inet qubes-bench ").append(chain).append('\n');
         // Qubes writes every rule one by one (no sets)
-        for (var r : FirewallPlanner.plainRules(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0, address(d)))) {
+        for (var r : FirewallPlanner.plainRules(new FirewallPlanner.Input(d, rules(d, variant), Map.of(), 0, address(d)))) {
             b.append("add rule inet qubes-bench ").append(chain).append(' ').append(nftText(r)).append('\n');
         }
         if (create) {

@@ -55,24 +55,32 @@ class FirewallPlannerTest {
                 "action=accept specialtarget=dns dstports=80",
                 "action=accept proto=tcp dstports=22 expire=100",
                 "action=accept proto=tcp dstports=23 expire=300");
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, g, DNS,
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, g,
                 Map.of("example.com", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2606:2800:220:1::1"))), 200, GUEST));
         assertGolden("every-rule-kind.txt", dump(c));
         assertEquals(300, FirewallPlanner.nextExpiry(g, 200));
-        Plan.merge(org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT), c, FirewallPlanner.closed()); // merges
+        Plan.merge(org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT), c, FirewallPlanner.closed(),
+                FirewallPlanner.dns(DNS)); // merges
     }
 
     @Test
     void blockedGuestRejectsEverything() throws IOException {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, DNS, Map.of(), 0, GUEST));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, Map.of(), 0, GUEST));
         assertGolden("blocked.txt", dump(c));
     }
 
     @Test
-    void policyAcceptAndNoDnsServer() throws Exception {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"), List.of(),
+    void policyAccept() throws Exception {
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"),
                 Map.of(), 0, GUEST));
         assertGolden("policy-accept.txt", dump(c));
+    }
+
+    @Test
+    void theDnsServersAreTheElementsOfTheirOwnSets() throws IOException {
+        assertGolden("dns.txt", dump(FirewallPlanner.dns(DNS)) + dump(FirewallPlanner.dns(List.of())));
+        Contribution none = FirewallPlanner.plan(new FirewallPlanner.Input(5, null, Map.of(), 0, GUEST));
+        assertEquals(List.of(), none.sets(), "a guest without a dns rule declares no DNS set");
     }
 
     @Test
@@ -111,6 +119,7 @@ class FirewallPlannerTest {
             case Match.InSet s -> switch (s.key()) {
                 case SOURCE_DESTINATION_PROTOCOL -> "saddr . daddr . l4proto";
                 case SOURCE_DESTINATION_PROTOCOL_PORT -> "saddr . daddr . l4proto . dport";
+                case DESTINATION_ADDRESS -> "daddr";
                 default -> s.key().toString();
             } + " @" + s.set();
             default -> m.toString();
