@@ -328,6 +328,10 @@ class FirewallBenchmark {
                         .append(' ');
                 case org.netvm.dataplane.Match.IcmpType t -> b.append(t.protocol().keyword()).append(" type ")
                         .append(t.type()).append(' ');
+                // Qubes writes the DNS servers into the rule itself (and rewrites every chain when they change)
+                case org.netvm.dataplane.Match.InSet in when in.set().equals(FirewallPlanner.DNS4.name()) ->
+                        b.append("ip daddr { ").append(String.join(", ", DNS.stream().filter(x -> x.version() == 4)
+                                .map(IpAddress::text).toList())).append(" } ");
                 default -> throw new IllegalArgumentException("not in the benchmark: " + m);
             }
         }
