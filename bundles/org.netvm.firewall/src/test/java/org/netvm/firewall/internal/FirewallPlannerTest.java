@@ -1,6 +1,7 @@
 package org.netvm.firewall.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -81,6 +82,32 @@ class FirewallPlannerTest {
         assertGolden("dns.txt", dump(FirewallPlanner.dns(DNS)) + dump(FirewallPlanner.dns(List.of())));
         Contribution none = FirewallPlanner.plan(new FirewallPlanner.Input(5, null, Map.of(), 0, GUEST));
         assertEquals(List.of(), none.sets(), "a guest without a dns rule declares no DNS set");
+    }
+
+    @Test
+    void aDnsChangeWithAThousandGuestsChangesTheDnsSetElementsOnly() throws Exception {
+        List<Contribution> all = new java.util.ArrayList<>(List.of(
+                org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT),
+                FirewallPlanner.closed(), FirewallPlanner.dns(DNS)));
+        Map<Integer, List<IpAddress>> addresses = new java.util.HashMap<>();
+        for (int d = 1; d <= 1000; d++) {
+            addresses.put(d, FirewallBenchmark.address(d));
+            all.add(FirewallBenchmark.guest(d, 0)); // 20 rules, one of them specialtarget=dns
+        }
+        all.add(FirewallDispatch.plan(addresses));
+        org.netvm.dataplane.IncrementalMerge merger = new org.netvm.dataplane.IncrementalMerge();
+        Plan before = merger.update(all, java.util.Set.of()).plan();
+        assertEquals(List.of(), merger.last().leftOut().keySet().stream().toList());
+
+        all.set(2, FirewallPlanner.dns(List.of(IpAddress.of("192.168.0.2"), IpAddress.of("fd00::53"))));
+        Plan after = merger.update(all, merger.last().merged().keySet()).plan();
+
+        assertTrue(after.sameStructure(before), "no chain, set or rule changes");
+        java.util.Set<org.netvm.dataplane.SetRef> changed = new java.util.HashSet<>(before.elements().keySet());
+        changed.addAll(after.elements().keySet());
+        changed.removeIf(ref -> before.elements(ref).equals(after.elements(ref)));
+        assertEquals(java.util.Set.of(FirewallPlanner.DNS4.ref(), FirewallPlanner.DNS6.ref()), changed);
+        assertEquals("[192.168.0.2]", after.elements(FirewallPlanner.DNS4.ref()).toString());
     }
 
     @Test
