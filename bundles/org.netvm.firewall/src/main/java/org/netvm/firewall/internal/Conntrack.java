@@ -25,6 +25,7 @@ interface Conntrack {
         if (sources.isEmpty()) {
             return;
         }
-        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> delete(sources, f -> !f.allowedBy(chain, guest, dns)));
+        Thread.ofVirtual().name("netvm-firewall-conntrack")
+                .start(() -> delete(sources, f -> !f.allowedBy(chain, guest, dns)));
     }
 }

@@ -40,8 +40,9 @@ import org.netvm.policy.BasePolicy;
  * when it names another port; {@code dsthost} is every address it resolved to; an expired rule is left out.
  * The DNS servers are the elements of two address sets of their own contribution ({@link #dns}), which a
  * guest's {@code specialtarget=dns} rule looks up: a DNS change is an element change, no guest chain changes
- * (with no DNS server the sets are empty and the lookup matches nothing). The dispatch only covers traffic leaving through a non-vif interface, so the
- * base policy's "no guest-to-guest" stays in force whatever the guest's rules accept.
+ * (with no DNS server the sets are empty and the lookup matches nothing). The dispatch only covers traffic
+ * leaving through a non-vif interface, so the base policy's "no guest-to-guest" stays in force whatever the
+ * guest's rules accept.
  */
 final class FirewallPlanner {
     static final ChainRef FORWARD = BasePolicy.FORWARD;
@@ -74,7 +75,8 @@ final class FirewallPlanner {
      * @param now       unix seconds, for {@code expire}
      * @param addresses the guest's addresses (the sources of its elements in the key sets)
      */
-    record Input(int domid, GuestRules rules, Map<String, List<IpAddress>> resolved, long now, List<IpAddress> addresses) {
+    record Input(int domid, GuestRules rules, Map<String, List<IpAddress>> resolved, long now,
+            List<IpAddress> addresses) {
     }
 
     /** The catch-all of an enabled firewall: vif traffic to the uplink that no guest chain took is refused. */
