@@ -3,7 +3,8 @@
 #   - qubes-service/qubes-firewall=1; guest 1's rules written as the toolstack does (rules, then the
 #     "done" write of qubes-firewall/1): allowed host/port passes, another host and port are rejected
 #     and the guest sees ICMP admin-prohibited (EHOSTUNREACH / "Packet filtered") at once; an icmptype
-#     rule; specialtarget=dns through DNS1; the handled counter as the toolstack sees it;
+#     rule; specialtarget=dns through DNS1, also right after a DNS change (the new server only enters the
+#     firewall's DNS sets); the handled counter as the toolstack sees it;
 #   - a rule change cuts a now-forbidden established flow while an allowed one continues;
 #   - hostile rule text for guest 2 blocks only guest 2 (guest 1 keeps passing), with the reason logged
 #     and in `netvm status` / `--json`;
@@ -79,6 +80,13 @@ ping_allowed() { gexec 1 ping -c1 -W2 198.51.100.5 >/dev/null 2>&1 && echo "ping
 check "icmptype=8 rule lets pings to 198.51.100.5 pass" ping_allowed
 dns_ok() { local a; a=$(dig_short 1 $DNS1); echo "answer $a"; [ "$a" = 203.0.113.1 ]; }
 check "specialtarget=dns: the guest's DNS1 answers" dns_ok
+# a DNS change only changes the elements of the firewall's DNS sets: the guest's rule then lets it reach the
+# new server (if the set kept the old one, the DNAT'd query would be rejected)
+dns_moved() { local a; a=$(dig_short 1 $DNS1); echo "answer $a"; [ "$a" = 203.0.113.5 ]; }
+set_upstreams 198.51.100.5  # not among the first servers (.1, .3)
+check_within 5 "specialtarget=dns after a DNS change: DNS1 answers from the new server" dns_moved
+set_upstreams 198.51.100.1 198.51.100.3
+check_within 5 "... and from the first one again" dns_ok
 
 hostile_blocked() {
     local r; r=$(tcp_try 2 198.51.100.1 8080)

@@ -14,7 +14,7 @@ import org.netvm.dataplane.IpAddress;
  * The per-guest firewall of {@code tests/bench/firewall.sh} for the swap benchmark: each guest's 20 Qubes
  * rules (the same entries as {@code FirewallBenchmark.rules(d, 0)} of org.netvm.firewall), put through the
  * real firewall's parser, planner and dispatch ({@code RuleParser.parse}, {@code FirewallPlanner.plan},
- * {@code FirewallPlanner.closed}, {@code FirewallDispatch.plan}), so the kernel rule count follows the
+ * {@code FirewallPlanner.closed}, {@code FirewallPlanner.dns}, {@code FirewallDispatch.plan}), so the kernel rule count follows the
  * planner as it changes. Reached by reflection (like {@code PolicyRules}): this module does not compile
  * against the firewall's internals; a changed signature there is reported as a skipped benchmark.
  */
@@ -26,6 +26,7 @@ final class FirewallLoad {
     private final Constructor<?> input;
     private final Method plan;
     private final Method closed;
+    private final Method dns;
     private final Method dispatch;
 
     FirewallLoad() throws ReflectiveOperationException {
@@ -37,6 +38,7 @@ final class FirewallLoad {
         input.setAccessible(true);
         plan = accessible(planner.getDeclaredMethod("plan", in));
         closed = accessible(planner.getDeclaredMethod("closed"));
+        dns = accessible(planner.getDeclaredMethod("dns", List.class));
         dispatch = accessible(Class.forName(PKG + "FirewallDispatch", true, cl).getDeclaredMethod("plan", Map.class));
     }
 
@@ -67,13 +69,17 @@ final class FirewallLoad {
     /** The guest's contribution {@code firewall/<domid>} for its {@code addresses}, as the firewall component would put it. */
     Contribution guest(int domid, int variant, List<IpAddress> addresses) throws ReflectiveOperationException {
         Object rules = parse.invoke(null, entries(domid, variant));
-        return (Contribution) plan.invoke(null, input.newInstance(domid, rules, DNS, Map.of(), 0L, addresses));
+        return (Contribution) plan.invoke(null, input.newInstance(domid, rules, Map.of(), 0L, addresses));
     }
 
-    /** Every contribution of an enabled firewall for {@code guests} (domid → addresses): catch-all, chains, dispatch. */
+    /**
+     * Every contribution of an enabled firewall for {@code guests} (domid → addresses): catch-all, the DNS
+     * servers' sets, chains, dispatch.
+     */
     List<Contribution> contributions(Map<Integer, List<IpAddress>> guests) throws ReflectiveOperationException {
         List<Contribution> all = new ArrayList<>();
         all.add((Contribution) closed.invoke(null));
+        all.add((Contribution) dns.invoke(null, DNS));
         for (int domid : guests.keySet()) {
             all.add(guest(domid, 0, guests.get(domid)));
         }

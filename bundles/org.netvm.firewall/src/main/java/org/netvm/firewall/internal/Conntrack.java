@@ -18,12 +18,14 @@ interface Conntrack {
 
     /**
      * On a thread of its own: deletes the tracked flows from {@code sources} that the guest's new chain
-     * {@code chain} (in its contribution {@code guest}) would refuse; allowed flows continue.
+     * {@code chain} (in its contribution {@code guest}, its DNS lookups in {@code dns}: the DNS servers' sets,
+     * {@link FirewallPlanner#dns}) would refuse; allowed flows continue.
      */
-    default void cutIfRefused(ChainRef chain, Contribution guest, List<IpAddress> sources) {
+    default void cutIfRefused(ChainRef chain, Contribution guest, Contribution dns, List<IpAddress> sources) {
         if (sources.isEmpty()) {
             return;
         }
-        Thread.ofVirtual().name("netvm-firewall-conntrack").start(() -> delete(sources, f -> !f.allowedBy(chain, guest)));
+        Thread.ofVirtual().name("netvm-firewall-conntrack")
+                .start(() -> delete(sources, f -> !f.allowedBy(chain, guest, dns)));
     }
 }

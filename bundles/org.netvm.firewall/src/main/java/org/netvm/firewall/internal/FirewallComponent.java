@@ -47,7 +47,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * contribution is in the kernel: the handled counter and resolved addresses ({@link FirewallStore}), and the
  * guest's tracked flows its new chain refuses are cut. Every {@value #PASS_MILLIS} ms a pass re-plans guests
  * with a rule that expired since. The DNS servers ({@code specialtarget=dns}) come from the DNS bundle
- * ({@link UpstreamListener}); a change re-plans every guest at once and re-resolves its {@code dsthost} names.
+ * ({@link UpstreamListener}) and are the elements of sets of their own contribution ({@code firewall/dns},
+ * {@link FirewallPlanner#dns}): a change puts that contribution only (no guest chain changes) and
+ * re-resolves the guests' {@code dsthost} names.
  */
 @Component(service = {FirewallStatus.class, UpstreamListener.class}, immediate = true, configurationPid = FirewallComponent.PID)
 @Designate(ocd = FirewallComponent.Config.class)
@@ -90,6 +92,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     private boolean enabled;
     private boolean closed;
     private List<IpAddress> dns = List.of();
+    private Contribution dnsSets; // as put, null when not
     private Contribution dispatch;
     private final List<Integer> withdrawn = new ArrayList<>();
 
@@ -126,7 +129,10 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         request();
     }
 
-    /** New DNS servers: every guest is re-planned; guests with names re-resolve them first. */
+    /**
+     * New DNS servers: the next reconcile puts their sets ({@link #putDns}); guests with names re-resolve them
+     * (as Qubes does), the others stay as they are.
+     */
     private void dnsChanged(List<IpAddress> servers) {
         if (servers.equals(dns)) {
             return;
@@ -137,9 +143,16 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             GuestState g = e.getValue();
             if (g.rules != null && !g.rules.hostnames().isEmpty()) {
                 resolve(e.getKey(), g);
-            } else {
-                vifsDirty.add(e.getKey());
             }
+        }
+    }
+
+    /** Puts the DNS servers' sets if they changed (before the guests whose rules look them up). */
+    private void putDns() {
+        Contribution c = FirewallPlanner.dns(dns);
+        if (!c.equals(dnsSets)) {
+            dnsSets = c;
+            dataplane.put(c);
         }
     }
 
@@ -275,6 +288,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 rescan = false;
                 dataplane.put(FirewallPlanner.closed());
                 dispatch = null;
+                dnsSets = null;
                 rulesDirty.addAll(store.domains(RULES));
                 vifsDirty.addAll(store.domains(VIFS));
                 vifsDirty.addAll(guests.keySet());
@@ -283,6 +297,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 readRules(domid, guests.computeIfAbsent(domid, k -> new GuestState()));
             }
             rulesDirty.clear();
+            putDns();
             for (Integer domid : new TreeSet<>(vifsDirty)) {
                 apply(domid);
             }
@@ -324,6 +339,8 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             dataplane.remove(FirewallPlanner.owner(domid));
         }
         guests.clear();
+        dataplane.remove(FirewallPlanner.DNS_OWNER);
+        dnsSets = null;
         dataplane.remove("firewall");
     }
 
@@ -377,8 +394,9 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             return;
         }
         long now = clock.millis() / 1000;
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.rules, dns,
-                g.resolved, now, g.addresses));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.rules, g.resolved, now,
+                g.addresses));
+        Contribution dnsNow = dnsSets;
         g.expiresAt = FirewallPlanner.nextExpiry(g.rules, now);
         boolean changed = !c.equals(g.put);
         boolean handled = g.handledDue;
@@ -396,7 +414,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             }
             if (changed) {
                 conntrack.cutIfRefused(ChainRef.of(FirewallPlanner.FORWARD.family(), FirewallPlanner.chain(domid)),
-                        c, g.addresses);
+                        c, dnsNow, g.addresses);
             }
         }));
     }

@@ -10,7 +10,10 @@ import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.IpPrefix;
 import org.netvm.dataplane.Match;
 import org.netvm.dataplane.Match.Protocol;
+import org.netvm.dataplane.NamedSet;
 import org.netvm.dataplane.Rule;
+import org.netvm.dataplane.SetElement;
+import org.netvm.dataplane.SetType;
 import org.netvm.dataplane.Verdict;
 import org.netvm.policy.BasePolicy;
 
@@ -26,6 +29,7 @@ import org.netvm.policy.BasePolicy;
  * chain fw-3 {
  *     ip saddr . ip daddr . meta l4proto . th dport @fwk-0-4p-a-3 accept  (a run of rules of one verdict, {@link KeyedRuns})
  *     meta l4proto icmp icmp type 8 accept                            (a rule no set key expresses)
+ *     ip daddr @fw-dns4 udp dport 53 accept                          (specialtarget=dns, {@link #dns})
  *     ...                                                           (first match wins)
  *     reject with icmpx admin-prohibited }                          (policy drop; accept for policy accept)
  * </pre>
@@ -33,9 +37,12 @@ import org.netvm.policy.BasePolicy;
  * Qubes semantics (qubesagent/firewall.py): {@code dstports} without {@code proto} is tcp and udp;
  * {@code proto=icmp} is ICMPv6 for IPv6 destinations (both when the rule has none); {@code specialtarget=dns}
  * is tcp and udp port 53 to the current DNS servers (as the forward hook sees them, after DNAT), left out
- * when it names another port or there is no DNS server; {@code dsthost} is every address it resolved to;
- * an expired rule is left out. The dispatch only covers traffic leaving through a non-vif interface, so the
- * base policy's "no guest-to-guest" stays in force whatever the guest's rules accept.
+ * when it names another port; {@code dsthost} is every address it resolved to; an expired rule is left out.
+ * The DNS servers are the elements of two address sets of their own contribution ({@link #dns}), which a
+ * guest's {@code specialtarget=dns} rule looks up: a DNS change is an element change, no guest chain changes
+ * (with no DNS server the sets are empty and the lookup matches nothing). The dispatch only covers traffic
+ * leaving through a non-vif interface, so the base policy's "no guest-to-guest" stays in force whatever the
+ * guest's rules accept.
  */
 final class FirewallPlanner {
     static final ChainRef FORWARD = BasePolicy.FORWARD;
@@ -48,6 +55,13 @@ final class FirewallPlanner {
         return "firewall/" + domid;
     }
 
+    /** Owner id of the DNS servers' sets ({@link #dns}). */
+    static final String DNS_OWNER = "firewall/dns";
+    /** The IPv4 DNS servers. */
+    static final NamedSet DNS4 = NamedSet.of(BasePolicy.FAMILY, "fw-dns4", SetType.IPV4_ADDR);
+    /** The IPv6 DNS servers. */
+    static final NamedSet DNS6 = NamedSet.of(BasePolicy.FAMILY, "fw-dns6", SetType.IPV6_ADDR);
+
     static String chain(int domid) {
         return "fw-" + domid;
     }
@@ -57,13 +71,12 @@ final class FirewallPlanner {
      *
      * @param domid     the guest's domain id
      * @param rules     its rules, or null if it is blocked
-     * @param dns       the DNS servers guests reach through DNS1/DNS2 (after DNAT)
      * @param resolved  every {@code dsthost} name of the rules → its addresses
      * @param now       unix seconds, for {@code expire}
      * @param addresses the guest's addresses (the sources of its elements in the key sets)
      */
-    record Input(int domid, GuestRules rules, List<IpAddress> dns,
-            Map<String, List<IpAddress>> resolved, long now, List<IpAddress> addresses) {
+    record Input(int domid, GuestRules rules, Map<String, List<IpAddress>> resolved, long now,
+            List<IpAddress> addresses) {
     }
 
     /** The catch-all of an enabled firewall: vif traffic to the uplink that no guest chain took is refused. */
@@ -71,6 +84,24 @@ final class FirewallPlanner {
         return Contribution.builder("firewall").rule(Rule.in(FORWARD).order(Rule.LAST - 1)
                 .iifgroup(BasePolicy.VIF_GROUP).not(Match.oifgroup(BasePolicy.VIF_GROUP)).counter()
                 .reject(Verdict.RejectType.ADMIN_PROHIBITED)).build();
+    }
+
+    /**
+     * The DNS servers guests reach through DNS1/DNS2 (after DNAT) as the elements of {@link #DNS4} and
+     * {@link #DNS6}, which the guests' {@code specialtarget=dns} rules look up. Put while the firewall is
+     * enabled; a DNS change puts this contribution only.
+     */
+    static Contribution dns(List<IpAddress> servers) {
+        Contribution.Builder b = Contribution.builder(DNS_OWNER).set(DNS4).set(DNS6);
+        for (IpAddress a : servers) {
+            b.element((a.version() == 4 ? DNS4 : DNS6).ref(), new SetElement(null, a));
+        }
+        return b.build();
+    }
+
+    /** The set of DNS servers of IP version {@code version}. */
+    static NamedSet dnsSet(int version) {
+        return version == 4 ? DNS4 : DNS6;
     }
 
     /**
@@ -82,8 +113,22 @@ final class FirewallPlanner {
         Contribution.Builder b = Contribution.builder(owner(in.domid())).chain(Chain.regular(chain.family(),
                 chain.name()));
         List<Rule> rules = plainRules(in);
+        declareDnsSets(rules, b);
         KeyedRuns.merge(in.domid(), chain, in.addresses(), rules.subList(0, rules.size() - 1), b);
         return b.rule(rules.getLast()).build(); // the policy
+    }
+
+    /**
+     * Declares the DNS sets the rules look up (as {@link #dns} does: identical declarations merge), so the
+     * guest never depends on another contribution's declaration; their elements come from {@link #dns}.
+     */
+    private static void declareDnsSets(List<Rule> rules, Contribution.Builder b) {
+        for (NamedSet set : List.of(DNS4, DNS6)) {
+            if (rules.stream().anyMatch(r -> r.matches().stream().anyMatch(m -> m instanceof Match.InSet s
+                    && s.set().equals(set.name())))) {
+                b.set(set);
+            }
+        }
     }
 
     /**
@@ -119,6 +164,9 @@ final class FirewallPlanner {
         if (dsts == null || protos == null) {
             return List.of(); // can never match (Qubes leaves it out)
         }
+        if (r.dns()) {
+            return dnsRules(in, chain, r, dsts, protos);
+        }
         List<Rule> out = new ArrayList<>();
         for (IpPrefix dst : dsts.isEmpty() ? java.util.Collections.<IpPrefix>singletonList(null) : dsts) {
             for (Protocol p : protos.isEmpty() ? java.util.Collections.<Protocol>singletonList(null) : protos) {
@@ -134,6 +182,30 @@ final class FirewallPlanner {
         return out;
     }
 
+    /** A {@code specialtarget=dns} rule: per destination (or any), IP version and protocol. */
+    private static List<Rule> dnsRules(Input in, ChainRef chain, FirewallRule r, List<IpPrefix> dsts,
+            List<Protocol> protos) {
+        List<Rule> out = new ArrayList<>();
+        for (IpPrefix dst : dsts.isEmpty() ? java.util.Collections.<IpPrefix>singletonList(null) : dsts) {
+            for (int version : dst == null ? versions(in.addresses()) : new int[] {dst.version()}) {
+                for (Protocol p : protos) {
+                    out.add(dnsRule(chain, r, dst, version, p));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The IP versions of the guest's addresses (both if it has none yet): its chain only sees packets from
+     * them (the dispatch), so a DNS lookup of another version could never match.
+     */
+    private static int[] versions(List<IpAddress> addresses) {
+        boolean v4 = addresses.stream().anyMatch(a -> a.version() == 4);
+        boolean v6 = addresses.stream().anyMatch(a -> a.version() == 6);
+        return v4 == v6 ? new int[] {4, 6} : new int[] {v4 ? 4 : 6};
+    }
+
     /** Destination prefixes (empty: any), or null if the rule can never match. */
     private static List<IpPrefix> destinations(Input in, FirewallRule r) {
         List<IpPrefix> dsts = new ArrayList<>();
@@ -145,16 +217,7 @@ final class FirewallPlanner {
                 return null;
             }
         }
-        if (!r.dns()) {
-            return dsts;
-        }
-        List<IpPrefix> dns = new ArrayList<>();
-        for (IpAddress a : in.dns()) {
-            if (dsts.isEmpty() || dsts.stream().anyMatch(p -> Flow.contains(p, a))) {
-                dns.add(IpPrefix.host(a));
-            }
-        }
-        return dns.isEmpty() ? null : dns;
+        return dsts;
     }
 
     /** Protocols (empty: any), or null if the rule can never match. */
@@ -179,15 +242,26 @@ final class FirewallPlanner {
         };
     }
 
+    /**
+     * A {@code specialtarget=dns} rule for one IP version and protocol: the destination in that version's DNS
+     * set (and in {@code dst}, if the rule restricts it), port 53.
+     */
+    private static Rule dnsRule(ChainRef chain, FirewallRule r, IpPrefix dst, int version, Protocol p) {
+        Rule.Builder b = Rule.in(chain);
+        if (dst != null) {
+            b.match(new Match.Address(Match.Side.DESTINATION, dst, false));
+        }
+        b.inSet(Match.SetKey.DESTINATION_ADDRESS, dnsSet(version).name()).dport(p, 53);
+        return r.accept() ? b.accept() : b.reject(Verdict.RejectType.ADMIN_PROHIBITED);
+    }
+
     private static Rule one(ChainRef chain, FirewallRule r, IpPrefix dst, Protocol p) {
         Rule.Builder b = Rule.in(chain);
         if (dst != null) {
             b.match(new Match.Address(Match.Side.DESTINATION, dst, false));
         }
         if (p == Protocol.TCP || p == Protocol.UDP) {
-            if (r.dns()) {
-                b.dport(p, 53);
-            } else if (r.hasPorts()) {
+            if (r.hasPorts()) {
                 b.dport(p, r.firstPort(), r.lastPort());
             } else {
                 b.protocol(p);

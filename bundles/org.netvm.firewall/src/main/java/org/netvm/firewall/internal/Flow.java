@@ -52,18 +52,19 @@ record Flow(Protocol protocol, IpAddress source, IpAddress origDst, IpAddress ds
 
     /**
      * Whether the rules of a guest chain in {@code guest} (first match wins; a chain ends in a verdict) accept
-     * this flow; lookups in the guest's key sets see the contribution's elements.
+     * this flow; lookups see the elements of the guest's key sets and of the sets of {@code shared} (the DNS
+     * servers, {@link FirewallPlanner#dns}; a set no one declares is empty).
      */
-    boolean allowedBy(ChainRef chain, Contribution guest) {
+    boolean allowedBy(ChainRef chain, Contribution guest, Contribution shared) {
         for (Rule r : guest.rules()) {
-            if (r.chain().equals(chain) && r.matches().stream().allMatch(m -> matches(m, chain, guest))) {
+            if (r.chain().equals(chain) && r.matches().stream().allMatch(m -> matches(m, chain, guest, shared))) {
                 return r.verdict() instanceof Verdict.Accept;
             }
         }
         return false;
     }
 
-    private boolean matches(Match m, ChainRef chain, Contribution guest) {
+    private boolean matches(Match m, ChainRef chain, Contribution guest, Contribution shared) {
         return switch (m) {
             case Match.Address a -> a.side() == Match.Side.DESTINATION && contains(a.prefix(), dst) != a.negated();
             case Match.L4 l -> (l.protocol() == protocol) != l.negated();
@@ -71,19 +72,25 @@ record Flow(Protocol protocol, IpAddress source, IpAddress origDst, IpAddress ds
             case Match.IcmpType t -> t.protocol() == protocol && (icmpType == t.type()) != t.negated();
             case Match.InSet s when s.key() == Match.SetKey.SOURCE_DESTINATION_PROTOCOL
                     || s.key() == Match.SetKey.SOURCE_DESTINATION_PROTOCOL_PORT -> inSet(s, chain, guest) != s.negated();
+            case Match.InSet s when s.key() == Match.SetKey.DESTINATION_ADDRESS ->
+                    (inSet(s, chain, guest) || inSet(s, chain, shared)) != s.negated();
             default -> false;
         };
     }
 
-    /** Whether a key set of {@code guest} holds this flow's source . destination . protocol [. port]. */
-    private boolean inSet(Match.InSet s, ChainRef chain, Contribution guest) {
+    /**
+     * Whether a set of {@code c} holds this flow: a key set its source . destination . protocol [. port], an
+     * address set its destination.
+     */
+    private boolean inSet(Match.InSet s, ChainRef chain, Contribution c) {
         SetRef ref = SetRef.of(chain.family(), s.set());
-        NamedSet set = guest.sets().stream().filter(x -> x.ref().equals(ref)).findFirst().orElse(null);
+        NamedSet set = c.sets().stream().filter(x -> x.ref().equals(ref)).findFirst().orElse(null);
         if (set == null || set.type().ipVersion() != dst.version()) {
             return false;
         }
-        for (SetElement e : guest.elements().getOrDefault(ref, java.util.Collections.emptySortedSet())) {
-            if (source.equals(e.source()) && contains(e.prefix(), dst) && (e.protocol() == null || e.protocol() == protocol)
+        for (SetElement e : c.elements().getOrDefault(ref, java.util.Collections.emptySortedSet())) {
+            if (e.source() == null ? dst.equals(e.address()) : source.equals(e.source()) && contains(e.prefix(), dst)
+                    && (e.protocol() == null || e.protocol() == protocol)
                     && (!e.hasPorts() || dport >= e.firstPort() && dport <= e.lastPort())) {
                 return true;
             }

@@ -59,7 +59,7 @@ class FirewallBenchmark {
     }
 
     static Contribution guest(int d, int variant) throws RuleError {
-        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0, address(d)));
+        return FirewallPlanner.plan(new FirewallPlanner.Input(d, rules(d, variant), Map.of(), 0, address(d)));
     }
 
     @Test
@@ -72,7 +72,7 @@ class FirewallBenchmark {
                 : Configs.of(NftablesBackend.Config.class, "library", library), printingLogger());
         Map<Integer, List<IpAddress>> addresses = new HashMap<>();
         List<Contribution> base = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
-                FirewallPlanner.closed()));
+                FirewallPlanner.closed(), FirewallPlanner.dns(DNS)));
         Map<Integer, Contribution> chains = new HashMap<>();
         for (int d = 1; d <= guests; d++) {
             addresses.put(d, address(d));
@@ -151,6 +151,7 @@ class FirewallBenchmark {
             libCpuMs[i] = (cpu(threads, lib) - l0) / 1e6;
             cpuMs[i] = (threads.getCurrentThreadCpuTime() - c0) / 1e6;
         }
+        double[] dnsMs = dnsChanges(nft, merger, base, chains, reps);
         nft.sweep();
 
         double[] qubesFull = new double[1];
@@ -190,6 +191,9 @@ class FirewallBenchmark {
                 median(libCpuMs));
         System.out.println("  CPU of the change (plan+merge+apply on this thread; libnftables works on its own): "
                 + list(cpuMs));
+        System.out.printf(Locale.ROOT, "%-58s %9.1f ms %12s %s%n", "a DNS change: firewall/dns elements, merge, apply"
+                + " (median)", median(dnsMs), "", "<= 20 ms");
+        System.out.println("  DNS changes: " + list(dnsMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: Plan.merge of all (Java, median; not in the"
                 + " figure above)", median(mergeFullMs));
         System.out.printf(Locale.ROOT, "%-58s %9.1f ms%n", "full apply: rendering the nft script (Java, median)",
@@ -203,6 +207,29 @@ class FirewallBenchmark {
         System.out.println("  measured old floor: " + list(oldFloorMs) + "; hugetlb floor: " + list(hugeFloorMs));
         System.out.println("  measured full: " + list(fullMs) + "; floor: " + list(floorMs) + "; one change: "
                 + list(oneMs));
+    }
+
+    /**
+     * New DNS servers {@code reps} times (two lists in turn): the firewall/dns contribution's elements only
+     * (asserted: the plan keeps its structure), merged and applied; each in ms.
+     */
+    private static double[] dnsChanges(PacketFilterBackend nft, IncrementalMerge merger, List<Contribution> base,
+            Map<Integer, Contribution> chains, int reps) throws Exception {
+        int at = base.indexOf(FirewallPlanner.dns(DNS));
+        double[] out = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            Plan before = merger.last().plan();
+            long t0 = System.nanoTime();
+            base.set(at, FirewallPlanner.dns(i % 2 == 0 ? List.of(IpAddress.of("192.168.0.2"), IpAddress.of("fd00::53"))
+                    : DNS));
+            Plan changed = merger.update(all(base, chains), merger.last().merged().keySet()).plan();
+            nft.apply(changed);
+            out[i] = ms(t0);
+            if (!changed.sameStructure(before)) {
+                throw new AssertionError("a DNS change changed more than set elements");
+            }
+        }
+        return out;
     }
 
     /** The CPU time of {@code ids} together, in ns (none: 0). */
@@ -278,7 +305,7 @@ class FirewallBenchmark {
         b.append("add chain inet qubes-bench ").append(chain).append('\n');
         b.append("flush chain inet qubes-bench ").append(chain).append('\n');
         // Qubes writes every rule one by one (no sets)
-        for (var r : FirewallPlanner.plainRules(new FirewallPlanner.Input(d, rules(d, variant), DNS, Map.of(), 0, address(d)))) {
+        for (var r : FirewallPlanner.plainRules(new FirewallPlanner.Input(d, rules(d, variant), Map.of(), 0, address(d)))) {
             b.append("add rule inet qubes-bench ").append(chain).append(' ').append(nftText(r)).append('\n');
         }
         if (create) {
@@ -301,6 +328,10 @@ class FirewallBenchmark {
                         .append(' ');
                 case org.netvm.dataplane.Match.IcmpType t -> b.append(t.protocol().keyword()).append(" type ")
                         .append(t.type()).append(' ');
+                // Qubes writes the DNS servers into the rule itself (and rewrites every chain when they change)
+                case org.netvm.dataplane.Match.InSet in when in.set().equals(FirewallPlanner.DNS4.name()) ->
+                        b.append("ip daddr { ").append(String.join(", ", DNS.stream().filter(x -> x.version() == 4)
+                                .map(IpAddress::text).toList())).append(" } ");
                 default -> throw new IllegalArgumentException("not in the benchmark: " + m);
             }
         }

@@ -197,12 +197,13 @@ class FirewallComponentTest {
         guest(3, "10.137.0.5");
         rules(3, "accept");
         FirewallComponent c = start(false);
-        assertEquals(List.of("firewall", "firewall/3", "firewall/dispatch"), List.copyOf(new TreeSet<>(dataplane.contributions().keySet())));
+        assertEquals(List.of("firewall", "firewall/3", "firewall/dispatch", "firewall/dns"), List.copyOf(new TreeSet<>(dataplane.contributions().keySet())));
         signal("qubes-service/qubes-firewall", "0");
         tasks.runNow();
         assertEquals(FirewallStatus.Snapshot.DISABLED, c.snapshot());
         assertTrue(dataplane.contributions().isEmpty(), dataplane.contributions().keySet().toString());
-        assertTrue(calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/3", "remove firewall")));
+        assertTrue(calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/3", "remove firewall/dns",
+                "remove firewall")));
     }
 
     @Test
@@ -236,23 +237,40 @@ class FirewallComponentTest {
     }
 
     @Test
-    void newDnsServersReplanAtOnceAndReresolveNames() throws Exception {
+    void newDnsServersChangeOnlyTheDnsSetsAndReresolveNames() throws Exception {
         guest(3, "10.137.0.5");
         rules(3, "drop", "action=accept specialtarget=dns");
         guest(4, "10.137.0.6");
         rules(4, "drop", "action=accept proto=tcp dsthost=updates.example");
         FirewallComponent c = start(true);
         runUntil(() -> dataplane.contributions().containsKey("firewall/4"));
-        assertEquals(List.of(Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)), chain(3), "no DNS server yet");
+        assertEquals(List.of(Verdict.ACCEPT, Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
+                chain(3), "tcp and udp 53 to the IPv4 DNS set (an IPv4-only guest)");
+        assertTrue(calls.indexOf("put firewall/dns") < calls.indexOf("put firewall/3"), calls.toString());
+        assertEquals(List.of(), dnsServers(), "no DNS server yet: empty sets, the lookups match nothing");
         assertEquals(List.of("updates.example"), lookups);
-        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1")));
+        Contribution guest3 = dataplane.contributions().get("firewall/3");
+        calls.clear();
+
+        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1"), java.net.InetAddress.getByName("fd00::53")));
         tasks.runNow();
-        assertEquals(List.of(Verdict.ACCEPT, Verdict.reject(Verdict.RejectType.ADMIN_PROHIBITED)),
-                chain(3), "udp and tcp 53 to the new server (one key set lookup), without waiting for a pass");
-        assertEquals(List.of("10.137.0.5 . 192.168.0.1 . tcp . 53", "10.137.0.5 . 192.168.0.1 . udp . 53"),
-                elements(3));
+
+        assertEquals("put firewall/dns", calls.getFirst(), "without waiting for a pass");
+        assertFalse(calls.contains("put firewall/3"), "a guest without names is not re-planned: " + calls);
+        assertEquals(List.of("192.168.0.1", "fd00::53"), dnsServers());
+        assertTrue(guest3 == dataplane.contributions().get("firewall/3"), "guest 3 untouched");
         runUntil(() -> lookups.size() == 2);
         runUntil(() -> dataplane.contributions().get("firewall/4").toString().contains("192.0.2.2"));
+        calls.clear();
+        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1"), java.net.InetAddress.getByName("fd00::53")));
+        tasks.runNow();
+        assertEquals(List.of(), calls, "the same servers again: nothing");
+    }
+
+    /** The elements of the DNS servers' sets, as text. */
+    private List<String> dnsServers() {
+        return dataplane.contributions().get(FirewallPlanner.DNS_OWNER).elements().values().stream()
+                .flatMap(java.util.Collection::stream).map(Object::toString).sorted().toList();
     }
 
     @Test

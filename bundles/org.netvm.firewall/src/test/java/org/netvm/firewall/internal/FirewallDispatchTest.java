@@ -75,8 +75,8 @@ class FirewallDispatchTest {
         Map<Integer, List<IpAddress>> guests = guests(40);
         List<Contribution> all = new ArrayList<>(List.of(PolicyRules.contribution(PolicyRules.Options.DEFAULT),
                 FirewallPlanner.closed(), FirewallDispatch.plan(guests)));
-        guests.keySet().forEach(d -> all.add(FirewallPlanner.plan(new FirewallPlanner.Input(d, null, List.of(),
-                Map.of(), 0, guests.get(d)))));
+        guests.keySet().forEach(d -> all.add(FirewallPlanner.plan(new FirewallPlanner.Input(d, null, Map.of(), 0,
+                guests.get(d)))));
         Plan.merge(all);
     }
 

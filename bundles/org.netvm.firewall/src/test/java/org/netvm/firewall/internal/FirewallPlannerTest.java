@@ -1,6 +1,7 @@
 package org.netvm.firewall.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,24 +56,58 @@ class FirewallPlannerTest {
                 "action=accept specialtarget=dns dstports=80",
                 "action=accept proto=tcp dstports=22 expire=100",
                 "action=accept proto=tcp dstports=23 expire=300");
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, g, DNS,
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, g,
                 Map.of("example.com", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2606:2800:220:1::1"))), 200, GUEST));
         assertGolden("every-rule-kind.txt", dump(c));
         assertEquals(300, FirewallPlanner.nextExpiry(g, 200));
-        Plan.merge(org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT), c, FirewallPlanner.closed()); // merges
+        Plan.merge(org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT), c, FirewallPlanner.closed(),
+                FirewallPlanner.dns(DNS)); // merges
     }
 
     @Test
     void blockedGuestRejectsEverything() throws IOException {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, DNS, Map.of(), 0, GUEST));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(7, null, Map.of(), 0, GUEST));
         assertGolden("blocked.txt", dump(c));
     }
 
     @Test
-    void policyAcceptAndNoDnsServer() throws Exception {
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"), List.of(),
+    void policyAccept() throws Exception {
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(4, rules("accept", "action=drop proto=tcp dstports=25", "action=drop specialtarget=dns"),
                 Map.of(), 0, GUEST));
         assertGolden("policy-accept.txt", dump(c));
+    }
+
+    @Test
+    void theDnsServersAreTheElementsOfTheirOwnSets() throws IOException {
+        assertGolden("dns.txt", dump(FirewallPlanner.dns(DNS)) + dump(FirewallPlanner.dns(List.of())));
+        Contribution none = FirewallPlanner.plan(new FirewallPlanner.Input(5, null, Map.of(), 0, GUEST));
+        assertEquals(List.of(), none.sets(), "a guest without a dns rule declares no DNS set");
+    }
+
+    @Test
+    void aDnsChangeWithAThousandGuestsChangesTheDnsSetElementsOnly() throws Exception {
+        List<Contribution> all = new java.util.ArrayList<>(List.of(
+                org.netvm.policy.internal.PolicyRules.contribution(org.netvm.policy.internal.PolicyRules.Options.DEFAULT),
+                FirewallPlanner.closed(), FirewallPlanner.dns(DNS)));
+        Map<Integer, List<IpAddress>> addresses = new java.util.HashMap<>();
+        for (int d = 1; d <= 1000; d++) {
+            addresses.put(d, FirewallBenchmark.address(d));
+            all.add(FirewallBenchmark.guest(d, 0)); // 20 rules, one of them specialtarget=dns
+        }
+        all.add(FirewallDispatch.plan(addresses));
+        org.netvm.dataplane.IncrementalMerge merger = new org.netvm.dataplane.IncrementalMerge();
+        Plan before = merger.update(all, java.util.Set.of()).plan();
+        assertEquals(List.of(), merger.last().leftOut().keySet().stream().toList());
+
+        all.set(2, FirewallPlanner.dns(List.of(IpAddress.of("192.168.0.2"), IpAddress.of("fd00::53"))));
+        Plan after = merger.update(all, merger.last().merged().keySet()).plan();
+
+        assertTrue(after.sameStructure(before), "no chain, set or rule changes");
+        java.util.Set<org.netvm.dataplane.SetRef> changed = new java.util.HashSet<>(before.elements().keySet());
+        changed.addAll(after.elements().keySet());
+        changed.removeIf(ref -> before.elements(ref).equals(after.elements(ref)));
+        assertEquals(java.util.Set.of(FirewallPlanner.DNS4.ref(), FirewallPlanner.DNS6.ref()), changed);
+        assertEquals("[192.168.0.2]", after.elements(FirewallPlanner.DNS4.ref()).toString());
     }
 
     @Test
@@ -111,6 +146,7 @@ class FirewallPlannerTest {
             case Match.InSet s -> switch (s.key()) {
                 case SOURCE_DESTINATION_PROTOCOL -> "saddr . daddr . l4proto";
                 case SOURCE_DESTINATION_PROTOCOL_PORT -> "saddr . daddr . l4proto . dport";
+                case DESTINATION_ADDRESS -> "daddr";
                 default -> s.key().toString();
             } + " @" + s.set();
             default -> m.toString();

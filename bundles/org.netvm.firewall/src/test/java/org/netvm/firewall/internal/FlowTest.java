@@ -48,11 +48,25 @@ class FlowTest {
     void firstMatchOfTheNewChainDecides() throws Exception {
         GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns",
                 "0001", "action=accept proto=tcp dstports=80", "0002", "action=accept proto=icmp icmptype=8"));
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
-                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0, List.of(IpAddress.of("10.137.0.5"))));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules, Map.of(), 0,
+                List.of(IpAddress.of("10.137.0.5"))));
+        Contribution dns = FirewallPlanner.dns(List.of(IpAddress.of("192.168.0.1")));
         ChainRef chain = ChainRef.of(Family.INET, "fw-3");
-        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c));
-        assertFalse(Flow.of(WEB).allowedBy(chain, c));
-        assertTrue(Flow.of(PING).allowedBy(chain, c), "icmptype=8 allows the echo request's entry");
+        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c, dns));
+        assertFalse(Flow.of(WEB).allowedBy(chain, c, dns));
+        assertTrue(Flow.of(PING).allowedBy(chain, c, dns), "icmptype=8 allows the echo request's entry");
+    }
+
+    @Test
+    void theDnsLookupSeesTheCurrentServers() throws Exception {
+        GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns"));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules, Map.of(), 0,
+                List.of(IpAddress.of("10.137.0.5"))));
+        ChainRef chain = ChainRef.of(Family.INET, "fw-3");
+        assertFalse(Flow.of(DNAT_DNS).allowedBy(chain, c, FirewallPlanner.dns(List.of())), "no DNS server");
+        assertFalse(Flow.of(DNAT_DNS).allowedBy(chain, c, FirewallPlanner.dns(List.of(IpAddress.of("9.9.9.9")))),
+                "another server");
+        assertTrue(Flow.of(DNAT_DNS).allowedBy(chain, c, FirewallPlanner.dns(List.of(IpAddress.of("fd00::1"),
+                IpAddress.of("192.168.0.1")))));
     }
 }

@@ -57,8 +57,7 @@ class KernelConntrackTest {
     private static Contribution rules() throws Exception {
         GuestRules rules = RuleParser.parse(Map.of("policy", "drop", "0000", "action=accept specialtarget=dns",
                 "0001", "action=accept proto=icmp icmptype=8"));
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules,
-                List.of(IpAddress.of("192.168.0.1")), Map.of(), 0, List.of(GUEST)));
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, rules, Map.of(), 0, List.of(GUEST)));
         return c;
     }
 
@@ -69,7 +68,7 @@ class KernelConntrackTest {
         Contribution rules = rules();
 
         int cut = new KernelConntrack(() -> t, Loggers.formatting(log)).delete(List.of(GUEST),
-                f -> !f.allowedBy(CHAIN, rules));
+                f -> !f.allowedBy(CHAIN, rules, FirewallPlanner.dns(List.of(IpAddress.of("192.168.0.1")))));
 
         assertEquals(1, cut);
         assertEquals(List.of(FlowTest.DNAT_DNS, FlowTest.PING, INBOUND), t.entries);

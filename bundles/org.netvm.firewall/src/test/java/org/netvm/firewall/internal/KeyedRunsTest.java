@@ -28,6 +28,7 @@ class KeyedRunsTest {
     private static final IpAddress V6 = IpAddress.of("fd09:24ef::7");
     private static final IpAddress V6B = IpAddress.of("fd09:24ef::8");
     private static final List<IpAddress> DNS = List.of(IpAddress.of("10.139.1.1"), IpAddress.of("fd00::53"));
+    private static final List<List<IpAddress>> DNS_CHOICES = List.of(DNS, List.of(), List.of(IpAddress.of("10.139.1.1")));
     private static final String[] DST = {"", "", "", " dst4=10.0.0.0/8", " dst4=10.1.0.0/16", " dst4=10.1.2.3",
         " dst4=192.168.0.0/24", " dst6=2001:db8::/32", " dst6=2001:db8::1", " dsthost=h.example"};
     private static final String[] PORTS = {"", "", " dstports=80", " dstports=80-90", " dstports=85",
@@ -41,11 +42,13 @@ class KeyedRunsTest {
         Random random = new Random(10);
         int merged = 0;
         for (int i = 0; i < 800; i++) {
-            FirewallPlanner.Input in = new FirewallPlanner.Input(7, randomRules(random), DNS,
+            FirewallPlanner.Input in = new FirewallPlanner.Input(7, randomRules(random),
                     Map.of("h.example", List.of(IpAddress.of("93.184.216.34"), IpAddress.of("2001:db8::1"))), 0,
                     random.nextInt(4) == 0 ? List.of(V4) : List.of(V4, V6, V6B));
             Contribution withSets = FirewallPlanner.plan(in);
+            Contribution dns = FirewallPlanner.dns(DNS_CHOICES.get(random.nextInt(DNS_CHOICES.size())));
             Plan.merge(withSets); // declarations, key fit, no overlapping elements
+            Plan.merge(withSets, dns); // the DNS sets declared alike
             List<Rule> plain = FirewallPlanner.plainRules(in);
             ChainRef chain = plain.getFirst().chain();
             Contribution oneByOne = Contribution.builder("plain").chain(withSets.chains().getFirst()).rules(plain)
@@ -54,7 +57,7 @@ class KeyedRunsTest {
             merged += withSets.sets().isEmpty() ? 0 : 1;
             for (int p = 0; p < 60; p++) {
                 Flow f = randomFlow(random, in.addresses());
-                assertEquals(f.allowedBy(chain, oneByOne), f.allowedBy(chain, withSets),
+                assertEquals(f.allowedBy(chain, oneByOne, dns), f.allowedBy(chain, withSets, dns),
                         () -> f + "\nplain: " + plain + "\nmerged: " + withSets);
             }
         }
@@ -65,7 +68,7 @@ class KeyedRunsTest {
     void aRunOfOneRuleStaysARule() throws Exception {
         Map<String, String> m = new HashMap<>(Map.of("policy", "drop", "0000", "action=accept proto=tcp dstports=80",
                 "0001", "action=accept proto=icmp icmptype=8"));
-        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, RuleParser.parse(m), DNS, Map.of(), 0,
+        Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(3, RuleParser.parse(m), Map.of(), 0,
                 List.of(V4, V6)));
         assertEquals(List.of(), c.sets(), "tcp/80 of both families: 2 lookups would not save a rule");
         assertEquals(BasePolicy.FAMILY, c.chains().getFirst().family());
