@@ -50,6 +50,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * ({@link UpstreamListener}) and are the elements of sets of their own contribution ({@code firewall/dns},
  * {@link FirewallPlanner#dns}): a change puts that contribution only (no guest chain changes) and
  * re-resolves the guests' {@code dsthost} names.
+ *
+ * <p>Longer than the project's ~400 lines: it is the one place that orders a guest's steps (read, plan,
+ * put, handled counter, cut); parsing, planning, storage, resolution and the cut are classes of their own.
  */
 @Component(service = {FirewallStatus.class, UpstreamListener.class}, immediate = true, configurationPid = FirewallComponent.PID)
 @Designate(ocd = FirewallComponent.Config.class)

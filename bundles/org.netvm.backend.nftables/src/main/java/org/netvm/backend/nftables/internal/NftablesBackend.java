@@ -53,6 +53,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * rules there carry {@code comment "netvm"}; every other rule is the user's. A full transaction reads them
  * (one {@code nft list table}) and puts them back, with their counters, after netvm's rules; a delta never
  * flushes such a chain; {@link #readBack} leaves them out. {@link #sweep} removes them with the tables.
+ *
+ * <p>Longer than the project's ~400 lines: the component's configuration, its seams' wiring and the
+ * choice among the three ways to the kernel (netlink elements, a delta, the full transaction keeping user
+ * rules) are one decision per apply; the ways themselves live in their own classes.
  */
 @Component(name = NftablesBackend.PID, configurationPid = NftablesBackend.PID,
         property = PacketFilterBackend.BACKEND + "=" + NftablesBackend.NAME)
