@@ -334,20 +334,16 @@ public final class NftablesBackend implements PacketFilterBackend {
         return listings;
     }
 
-    /** The real read-back: the owned tables listed as JSON and parsed. */
+    /**
+     * The real read-back: each owned table listed by name as JSON and parsed; one that is not there is
+     * not. Not {@code list tables}: nft fills its cache with the whole ruleset for it, every table of
+     * everyone (25 000 iptables-nft rules beside netvm's: 0.8 s, against 0.03 s for an absent table).
+     */
     private OwnedState listOwned() throws BackendException {
         listings++;
         NftJson listing = new NftJson();
-        Nft.Reply tables = list("list tables", Nft.Output.JSON);
-        if (!tables.ok()) {
-            throw new BackendException("nft list tables failed", tables.error());
-        }
         try {
-            for (String[] t : NftJson.tables(tables.output())) {
-                Family f = renderer.owned(t[0], t[1]);
-                if (f == null) {
-                    continue;
-                }
+            for (Family f : Family.values()) {
                 Nft.Reply r = list("list table " + renderer.tableSpec(f), Nft.Output.JSON);
                 if (r.ok()) {
                     listing.parse(r.output());
