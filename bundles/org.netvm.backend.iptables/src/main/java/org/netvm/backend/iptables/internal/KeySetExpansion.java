@@ -8,6 +8,7 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.ChainRef;
+import org.netvm.dataplane.IpAddress;
 import org.netvm.dataplane.IpPrefix;
 import org.netvm.dataplane.Match;
 import org.netvm.dataplane.NamedSet;
@@ -15,6 +16,7 @@ import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.Rule;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
+import org.netvm.dataplane.Verdict;
 
 /**
  * Pure: a plan whose lookups in key sets ({@link org.netvm.dataplane.SetType#withProtocol()}: source .
@@ -24,6 +26,11 @@ import org.netvm.dataplane.SetRef;
  * need one set per kind), and iptables is not the backend meant for speed: the plain rules are the simplest
  * exact equivalent (same verdict for each element, so their order does not matter). Element changes become
  * rule changes of the chains that look the set up, which the backend already rewrites chain by chain.
+ *
+ * <p>Key sets are shared by many guests (their elements keyed by each guest's source address). A chain
+ * that every jump reaches with an {@code ip saddr <host>} match (a guest's chain under the firewall's
+ * dispatch) gets only the elements of those sources: an element of another source could never match
+ * there, and writing them all out in every guest's chain made 1 000 guests x 20 rules a million rules.
  */
 final class KeySetExpansion {
     private KeySetExpansion() {
@@ -36,11 +43,13 @@ final class KeySetExpansion {
         }
         Map<SetRef, NamedSet> keySets = new TreeMap<>();
         plan.sets().stream().filter(s -> s.type().withProtocol()).forEach(s -> keySets.put(s.ref(), s));
+        Map<String, java.util.Set<IpAddress>> reachedFrom = hostSources(plan);
         TreeMap<ChainRef, List<Rule>> rules = new TreeMap<>();
         for (Map.Entry<ChainRef, List<Rule>> e : plan.rules().entrySet()) {
             List<Rule> out = new ArrayList<>();
+            java.util.Set<IpAddress> sources = reachedFrom.get(e.getKey().family() + " " + e.getKey().name());
             for (Rule r : e.getValue()) {
-                expand(plan, keySets, r, out);
+                expand(plan, keySets, r, sources, out);
             }
             rules.put(e.getKey(), out);
         }
@@ -50,8 +59,41 @@ final class KeySetExpansion {
                 rules, elements);
     }
 
-    private static void expand(Plan plan, Map<SetRef, NamedSet> keySets, Rule r, List<Rule> out)
-            throws BackendException {
+    /**
+     * For each chain (family and name) that every jump or goto reaches with a host source match: those
+     * sources. A chain reached otherwise too, or not by a jump, is absent: all elements apply there.
+     */
+    static Map<String, java.util.Set<IpAddress>> hostSources(Plan plan) {
+        Map<String, java.util.Set<IpAddress>> sources = new java.util.HashMap<>();
+        java.util.Set<String> unrestricted = new java.util.HashSet<>();
+        for (List<Rule> chain : plan.rules().values()) {
+            for (Rule r : chain) {
+                String target = r.verdict() instanceof Verdict.Jump j ? j.chain()
+                        : r.verdict() instanceof Verdict.Goto g ? g.chain() : null;
+                if (target == null) {
+                    continue;
+                }
+                String key = r.chain().family() + " " + target;
+                IpAddress host = null;
+                for (Match m : r.matches()) {
+                    if (m instanceof Match.Address a && a.side() == Match.Side.SOURCE && !a.negated()
+                            && a.prefix().isHost()) {
+                        host = a.prefix().address();
+                    }
+                }
+                if (host == null) {
+                    unrestricted.add(key);
+                } else {
+                    sources.computeIfAbsent(key, k -> new java.util.HashSet<>()).add(host);
+                }
+            }
+        }
+        unrestricted.forEach(sources::remove);
+        return sources;
+    }
+
+    private static void expand(Plan plan, Map<SetRef, NamedSet> keySets, Rule r, java.util.Set<IpAddress> sources,
+            List<Rule> out) throws BackendException {
         Match.InSet lookup = null;
         List<Match> others = new ArrayList<>();
         for (Match m : r.matches()) {
@@ -72,6 +114,9 @@ final class KeySetExpansion {
         SortedMap<SetRef, SortedSet<SetElement>> all = plan.elements();
         for (SetElement e : all.getOrDefault(SetRef.of(r.chain().family(), lookup.set()),
                 java.util.Collections.emptySortedSet())) {
+            if (sources != null && !sources.contains(e.source())) {
+                continue; // another guest's element: no packet from its source reaches this chain
+            }
             List<Match> matches = new ArrayList<>(others);
             matches.add(new Match.Address(Match.Side.SOURCE, IpPrefix.host(e.source()), false));
             matches.add(new Match.Address(Match.Side.DESTINATION, e.prefix(), false));
