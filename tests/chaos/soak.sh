@@ -168,8 +168,11 @@ f_nft() {
     END=$(now_ms)
 }
 # drift: another root process deletes one guest's anti-spoofing element behind the agent's back (in
-# the set of the backend in charge). Fail closed (the guest cannot send meanwhile); the agent's
-# libnftables context (in process, no nft -i to kill) must notice the change and put it back.
+# the set of the backend in charge: nft set `inet netvm allowed`, or ipset NETVM-allowed.i4). Fail closed
+# (the guest cannot send meanwhile); the agent must notice the change and put it back. Which backend is
+# in charge is asked of the agent at each fault (`netvm backend`), not remembered by this script: a swap
+# lasts until the agent restarts (kill9, term), and the one that comes back (nftables) sweeps the idle
+# iptables backend's ipsets, so a remembered "iptables" looked in a set that no longer existed.
 drift_element_present() { # BACKEND D
     if [ "$1" = nftables ]; then
         ip netns exec "$NV" nft get element inet netvm allowed "{ \"vif$2.0\" . $(guest_ip "$2") }" >/dev/null 2>&1
@@ -178,7 +181,12 @@ drift_element_present() { # BACKEND D
     fi
 }
 f_drift() {
-    local d t0 b=$BACKEND
+    local d t0 b
+    b=$(backend_active)
+    case $b in nftables|iptables) ;; *)
+        fail "drift: a backend in charge" "netvm backend says: $(nvx backend 2>&1 | head -1)"; END=$(now_ms); return ;;
+    esac
+    BACKEND=$b
     d=$(pick_guest)
     [ -n "$d" ] || { END=$(now_ms); return; }
     if ! drift_element_present "$b" "$d"; then
@@ -190,8 +198,10 @@ f_drift() {
     else
         ip netns exec "$NV" ipset del NETVM-allowed.i4 "$(guest_ip "$d"),vif$d.0"
     fi || { FAULTS[drift-lost-race]=$(( ${FAULTS[drift-lost-race]:-0} + 1 )); END=$(now_ms); return; }
+    FAULTS[drift-$b]=$(( ${FAULTS[drift-$b]:-0} + 1 ))
     if wait_until 15 drift_element_present "$b" "$d"; then
         ms=$(ms_since "$t0"); [ "$ms" -gt "$DRIFT_MAX" ] && DRIFT_MAX=$ms; DRIFT_DONE=$((DRIFT_DONE + 1))
+        log "drift: vif$d.0's element deleted from $b's set, back after $ms ms"
     elif grep -q "^$d " "$ONLINE"; then
         fail "drift repaired" "vif$d.0's element in $b's allowed set still missing 15 s after it was deleted"
     fi
@@ -206,12 +216,16 @@ f_xenstored() {
     END=$(now_ms)
 }
 BACKEND=nftables
+backend_active() { # the backend in charge, as the agent says ("active:     NAME (in sync)")
+    nvx backend 2>/dev/null | awk '$1 == "active:" {print $2; exit}'
+}
 backend_in_sync() { # NAME: "active:     NAME (in sync)"
     local s; s=$(nvx backend 2>/dev/null | head -1)
     [[ $s =~ ^active:\ +$1\ \(in\ sync\) ]]
 }
 f_swap() {
     local to=iptables
+    BACKEND=$(backend_active)
     [ "$BACKEND" = iptables ] && to=nftables
     nvx backend use $to >/dev/null || fail "backend swap to $to" "$(nvx backend use $to 2>&1 | tail -1)"
     BACKEND=$to
@@ -395,7 +409,7 @@ summary() {
     echo "  reachability: $REACH_CHECKS fault ends checked, $REACH_FAILS with a guest unanswered within 2 s; pings $pings_ok/$pings_sent answered"
     echo "  DNS: $dns_sent queries, $dns_ok answered, $((dns_sent - dns_ok)) dropped, $vdns leaked untranslated"
     echo "  agent RSS: max $rss_max MB (limit $RSS_LIMIT_MB MB)"
-    echo "  drift: $DRIFT_DONE anti-spoofing elements deleted by hand, each back within $DRIFT_MAX ms (${FAULTS[drift]:-0} drift faults; drift-absent: the element was not there to delete)"
+    echo "  drift: $DRIFT_DONE anti-spoofing elements deleted by hand, each back within $DRIFT_MAX ms (${FAULTS[drift]:-0} drift faults: drift-nftables/drift-iptables deleted one in that backend's set, drift-absent found none to delete)"
     echo "  status: degraded in $((HONEST_CHECKS - HONEST_FAILS))/$HONEST_CHECKS no-nameserver faults (slowest to say so $DEGRADED_MAX ms); in-sync again after $((REACH_CHECKS - SETTLE_FAILS))/$REACH_CHECKS faults (slowest $SETTLE_MAX ms)"
 }
 summary
