@@ -3,7 +3,6 @@ package org.netvm.dataplane.internal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -11,6 +10,7 @@ import java.util.function.LongSupplier;
 
 import org.netvm.dataplane.Contribution;
 import org.netvm.util.LogLimiter;
+import org.netvm.util.SortedMerge;
 import org.osgi.service.log.Logger;
 
 /**
@@ -52,22 +52,12 @@ final class ApplyLog {
     String changedOwners() {
         // one walk over both (sorted by owner); an unchanged contribution is the very same object
         List<String> changed = new ArrayList<>();
-        Iterator<Map.Entry<String, Contribution>> as = applied.entrySet().iterator();
-        Iterator<Map.Entry<String, Contribution>> ms = merged.entrySet().iterator();
-        Map.Entry<String, Contribution> a = as.hasNext() ? as.next() : null;
-        Map.Entry<String, Contribution> m = ms.hasNext() ? ms.next() : null;
-        while (a != null || m != null) {
-            int order = a == null ? 1 : m == null ? -1 : a.getKey().compareTo(m.getKey());
-            if (order != 0 || !m.getValue().equals(a.getValue())) {
-                changed.add(order <= 0 ? a.getKey() : m.getKey());
+        SortedMerge.walk(applied.entrySet(), merged.entrySet(), Map.Entry.comparingByKey(), (a, m) -> {
+            if (a == null || m == null || !m.getValue().equals(a.getValue())) {
+                changed.add(a == null ? m.getKey() : a.getKey());
             }
-            if (order <= 0) {
-                a = as.hasNext() ? as.next() : null;
-            }
-            if (order >= 0) {
-                m = ms.hasNext() ? ms.next() : null;
-            }
-        }
+            return true;
+        });
         if (changed.isEmpty()) {
             return "none";
         }

@@ -11,6 +11,7 @@ import java.util.function.Predicate;
 import org.netvm.kernel.ConntrackEntry;
 import org.netvm.kernel.ConntrackTable;
 import org.netvm.kernel.KernelException;
+import org.netvm.util.SocketCalls;
 
 /**
  * {@link ConntrackTable} over one NETLINK_NETFILTER socket, opened on first use on the kernel seam's
@@ -87,7 +88,7 @@ final class NetlinkConntrack implements ConntrackTable {
 
     private NetlinkExchange exchange() throws KernelException {
         if (exchange == null) {
-            exchange = new NetlinkExchange(NetlinkSocket.open(Libc.NETLINK_NETFILTER, 0, NetlinkExchange.ACK_TIMEOUT_MILLIS,
+            exchange = new NetlinkExchange(NetlinkSocket.open(SocketCalls.NETLINK_NETFILTER, 0, NetlinkExchange.ACK_TIMEOUT_MILLIS,
                     4 * 1024 * 1024));
         }
         return exchange;

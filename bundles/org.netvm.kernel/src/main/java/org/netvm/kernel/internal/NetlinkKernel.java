@@ -29,6 +29,7 @@ import org.netvm.kernel.Op;
 import org.netvm.kernel.Route;
 import org.netvm.kernel.Subscription;
 import org.netvm.kernel.Sysctl;
+import org.netvm.util.SocketCalls;
 
 /**
  * The kernel seam over rtnetlink: the {@link org.netvm.kernel.Kernel} reads (links, addresses, routes,
@@ -132,7 +133,7 @@ public final class NetlinkKernel implements CloseableKernel {
     /** if_nametoindex in the calling thread's namespace (the kernel's): 0 if there is no such device. */
     static int ifindex(String device) {
         try (Arena a = Arena.ofConfined()) {
-            return Libc.ifNameToIndex(a.allocateFrom(device));
+            return SocketCalls.ifNameToIndex(a.allocateFrom(device));
         }
     }
 

@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.netvm.kernel.KernelException;
+import org.netvm.util.SocketCalls;
 
 /**
  * One netlink socket (NETLINK_ROUTE unless opened for another protocol) with its native send and receive buffers. The socket lives in the
@@ -26,7 +27,7 @@ final class NetlinkSocket implements AutoCloseable {
         this.arena = arena;
         this.fd = fd;
         this.dest = arena.allocate(12, 4); // sockaddr_nl of the kernel: all zero but the family
-        Nl.put16(dest, 0, Libc.AF_NETLINK);
+        Nl.put16(dest, 0, SocketCalls.AF_NETLINK);
         this.writer = new Nl.Writer(arena.allocate(SEND_BUFFER, 8));
         this.rbuf = arena.allocate(RECV_BUFFER, 8);
     }
@@ -38,15 +39,15 @@ final class NetlinkSocket implements AutoCloseable {
      * @param receiveTimeoutMillis how long {@link #recv()} blocks before reporting a timeout
      */
     static NetlinkSocket open(int groups, int receiveTimeoutMillis, int receiveBufferBytes) throws KernelException {
-        return open(Libc.NETLINK_ROUTE, groups, receiveTimeoutMillis, receiveBufferBytes);
+        return open(SocketCalls.NETLINK_ROUTE, groups, receiveTimeoutMillis, receiveBufferBytes);
     }
 
     /** Like {@link #open(int, int, int)} for another netlink protocol ({@link Libc#NETLINK_NETFILTER}). */
     static NetlinkSocket open(int protocol, int groups, int receiveTimeoutMillis, int receiveBufferBytes)
             throws KernelException {
-        int fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, protocol);
+        int fd = SocketCalls.socket(SocketCalls.AF_NETLINK, SocketCalls.SOCK_RAW | SocketCalls.SOCK_CLOEXEC, protocol);
         if (fd < 0) {
-            throw Libc.failure("socket(AF_NETLINK, " + protocol + ")", Libc.errno());
+            throw Libc.failure("socket(AF_NETLINK, " + protocol + ")", SocketCalls.errno());
         }
         Arena arena = Arena.ofShared();
         NetlinkSocket s = new NetlinkSocket(arena, fd);
@@ -64,28 +65,28 @@ final class NetlinkSocket implements AutoCloseable {
             MemorySegment one = a.allocate(ValueLayout.JAVA_INT);
             one.set(ValueLayout.JAVA_INT, 0, 1);
             // best effort: older kernels lack them, and the seam works without
-            Libc.setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, one, 4);
-            Libc.setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, one, 4);
+            SocketCalls.setsockopt(fd, SocketCalls.SOL_NETLINK, SocketCalls.NETLINK_CAP_ACK, one, 4);
+            SocketCalls.setsockopt(fd, SocketCalls.SOL_NETLINK, SocketCalls.NETLINK_EXT_ACK, one, 4);
             // dump requests are checked strictly, and their filters (one device) honoured
-            Libc.setsockopt(fd, Libc.SOL_NETLINK, Libc.NETLINK_GET_STRICT_CHK, one, 4);
+            SocketCalls.setsockopt(fd, SocketCalls.SOL_NETLINK, SocketCalls.NETLINK_GET_STRICT_CHK, one, 4);
             MemorySegment size = a.allocate(ValueLayout.JAVA_INT);
             size.set(ValueLayout.JAVA_INT, 0, receiveBufferBytes);
-            if (Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, size, 4) != 0) {
-                Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, size, 4); // capped by rmem_max without CAP_NET_ADMIN
+            if (SocketCalls.setsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUFFORCE, size, 4) != 0) {
+                SocketCalls.setsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, size, 4); // capped by rmem_max without CAP_NET_ADMIN
             }
             size.set(ValueLayout.JAVA_INT, 0, 1024 * 1024);
-            Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, size, 4);
+            SocketCalls.setsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, size, 4);
             MemorySegment tv = a.allocate(16, 8); // struct timeval
             tv.set(ValueLayout.JAVA_LONG, 0, receiveTimeoutMillis / 1000);
             tv.set(ValueLayout.JAVA_LONG, 8, (receiveTimeoutMillis % 1000) * 1000L);
-            if (Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, tv, 16) != 0) {
-                throw Libc.failure("setsockopt(SO_RCVTIMEO)", Libc.errno());
+            if (SocketCalls.setsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, tv, 16) != 0) {
+                throw Libc.failure("setsockopt(SO_RCVTIMEO)", SocketCalls.errno());
             }
             MemorySegment local = a.allocate(12, 4);
-            Nl.put16(local, 0, Libc.AF_NETLINK);
+            Nl.put16(local, 0, SocketCalls.AF_NETLINK);
             Nl.put32(local, 8, groups);
-            if (Libc.bind(fd, local, 12) != 0) {
-                throw Libc.failure("bind(AF_NETLINK, groups=" + groups + ")", Libc.errno());
+            if (SocketCalls.bind(fd, local, 12) != 0) {
+                throw Libc.failure("bind(AF_NETLINK, groups=" + groups + ")", SocketCalls.errno());
             }
         }
     }
@@ -95,11 +96,11 @@ final class NetlinkSocket implements AutoCloseable {
         int len = writer.pos;
         writer.reset();
         while (true) {
-            long n = Libc.sendto(fd, writer.buf, len, 0, dest, 12);
+            long n = SocketCalls.sendto(fd, writer.buf, len, 0, dest, 12);
             if (n >= 0) {
                 return;
             }
-            int e = Libc.errno();
+            int e = SocketCalls.errno();
             if (e != Errno.EINTR) {
                 throw Libc.failure("sendto(netlink, " + len + " bytes)", e);
             }
@@ -112,14 +113,14 @@ final class NetlinkSocket implements AutoCloseable {
      */
     int recv() throws KernelException {
         while (true) {
-            long n = Libc.recv(fd, rbuf, rbuf.byteSize(), Libc.MSG_TRUNC);
+            long n = SocketCalls.recv(fd, rbuf, rbuf.byteSize(), SocketCalls.MSG_TRUNC);
             if (n > rbuf.byteSize()) {
                 throw Libc.failure("recv(netlink): datagram of " + n + " bytes truncated", Errno.EMSGSIZE);
             }
             if (n >= 0) {
                 return (int) n;
             }
-            int e = Libc.errno();
+            int e = SocketCalls.errno();
             if (e == Errno.EAGAIN) {
                 return -1;
             }
@@ -136,7 +137,7 @@ final class NetlinkSocket implements AutoCloseable {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            Libc.close(fd);
+            SocketCalls.close(fd);
             arena.close();
         }
     }

@@ -1,24 +1,31 @@
 package org.netvm.backend.nftables.internal;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.netvm.util.SocketCalls.AF_NETLINK;
+import static org.netvm.util.SocketCalls.EAGAIN;
+import static org.netvm.util.SocketCalls.EINTR;
+import static org.netvm.util.SocketCalls.NETLINK_CAP_ACK;
+import static org.netvm.util.SocketCalls.NETLINK_NETFILTER;
+import static org.netvm.util.SocketCalls.SOCK_CLOEXEC;
+import static org.netvm.util.SocketCalls.SOCK_RAW;
+import static org.netvm.util.SocketCalls.SOL_NETLINK;
+import static org.netvm.util.SocketCalls.SOL_SOCKET;
+import static org.netvm.util.SocketCalls.SO_RCVTIMEO;
+import static org.netvm.util.SocketCalls.SO_SNDBUF;
+import static org.netvm.util.SocketCalls.SO_SNDBUFFORCE;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+
+import org.netvm.util.SocketCalls;
 
 /**
  * One {@code NETLINK_NETFILTER} socket ({@link NetlinkElements.Transport}): a batch goes out as one
@@ -26,38 +33,13 @@ import java.util.concurrent.ExecutionException;
  * answer came too late are skipped). Opened in the backend's network namespace by a short-lived thread
  * that enters it ({@code NetnsEntry}); a socket keeps its namespace, so any thread may use it afterwards, one
  * at a time (the backend's lock). Acks are capped ({@code NETLINK_CAP_ACK}: the failed message's header
- * only). It also answers one-message requests ({@link Generation}: the ruleset generation). The libc calls are foreign-function downcalls; the kernel seam has its own, private to
- * {@code org.netvm.kernel}.
+ * only). It also answers one-message requests ({@link Generation}: the ruleset generation). The libc calls are
+ * {@code org.netvm.util.SocketCalls} (foreign-function downcalls, errno per thread), shared with the kernel seam.
  */
 final class NetfilterSocket implements NetlinkElements.Transport, Generation.Query {
-    private static final int AF_NETLINK = 16;
-    private static final int SOCK_RAW = 3;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int NETLINK_NETFILTER = 12;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_SNDBUF = 7;
-    private static final int SO_RCVTIMEO = 20;
-    private static final int SO_SNDBUFFORCE = 32;
-    private static final int SOL_NETLINK = 270;
-    private static final int NETLINK_CAP_ACK = 10;
-    private static final int EINTR = 4;
-    private static final int EAGAIN = 11;
     private static final int RECV_BUFFER = 64 * 1024;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SOCKET = handle("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle BIND = handle("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SETSOCKOPT =
-            handle("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SENDTO =
-            handle("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle RECV = handle("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment state = arena.allocate(CAPTURE);
     private final MemorySegment kernel = arena.allocate(12, 4); // sockaddr_nl of the kernel: all zero but the family
     private final MemorySegment rbuf = arena.allocate(RECV_BUFFER, 8);
     private MemorySegment sbuf = arena.allocate(64 * 1024, 8);
@@ -97,43 +79,36 @@ final class NetfilterSocket implements NetlinkElements.Transport, Generation.Que
     }
 
     private static NetfilterSocket openHere(Duration timeout) throws IOException {
+        int fd = SocketCalls.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+        if (fd < 0) {
+            throw new IOException("socket(AF_NETLINK, NETLINK_NETFILTER) failed, errno " + SocketCalls.errno());
+        }
+        NetfilterSocket s = new NetfilterSocket(fd);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            int fd = (int) SOCKET.invokeExact(st, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-            if (fd < 0) {
-                throw new IOException("socket(AF_NETLINK, NETLINK_NETFILTER) failed, errno " + errno(st));
+            MemorySegment one = a.allocate(JAVA_INT);
+            one.set(JAVA_INT, 0, 1);
+            SocketCalls.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4); // best effort
+            MemorySegment size = a.allocate(JAVA_INT);
+            size.set(JAVA_INT, 0, 1024 * 1024);
+            if (SocketCalls.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4) != 0) {
+                SocketCalls.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, size, 4);
             }
-            NetfilterSocket s = new NetfilterSocket(fd);
-            try {
-                MemorySegment one = a.allocate(JAVA_INT);
-                one.set(JAVA_INT, 0, 1);
-                int ignored = (int) SETSOCKOPT.invokeExact(st, fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4); // best effort
-                MemorySegment size = a.allocate(JAVA_INT);
-                size.set(JAVA_INT, 0, 1024 * 1024);
-                if ((int) SETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4) != 0) {
-                    ignored = (int) SETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_SNDBUF, size, 4);
-                }
-                long millis = Math.max(1, timeout.toMillis());
-                MemorySegment tv = a.allocate(16, 8); // struct timeval
-                tv.set(JAVA_LONG, 0, millis / 1000);
-                tv.set(JAVA_LONG, 8, (millis % 1000) * 1000L);
-                if ((int) SETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) != 0) {
-                    throw new IOException("setsockopt(SO_RCVTIMEO) failed, errno " + errno(st));
-                }
-                MemorySegment local = a.allocate(12, 4);
-                local.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
-                if ((int) BIND.invokeExact(st, fd, local, 12) != 0) {
-                    throw new IOException("bind(AF_NETLINK) failed, errno " + errno(st));
-                }
-                return s;
-            } catch (IOException | RuntimeException e) {
-                s.close();
-                throw e;
+            long millis = Math.max(1, timeout.toMillis());
+            MemorySegment tv = a.allocate(16, 8); // struct timeval
+            tv.set(JAVA_LONG, 0, millis / 1000);
+            tv.set(JAVA_LONG, 8, (millis % 1000) * 1000L);
+            if (SocketCalls.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) != 0) {
+                throw new IOException("setsockopt(SO_RCVTIMEO) failed, errno " + SocketCalls.errno());
             }
-        } catch (IOException | RuntimeException | Error e) {
+            MemorySegment local = a.allocate(12, 4);
+            local.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
+            if (SocketCalls.bind(fd, local, 12) != 0) {
+                throw new IOException("bind(AF_NETLINK) failed, errno " + SocketCalls.errno());
+            }
+            return s;
+        } catch (IOException | RuntimeException e) {
+            s.close();
             throw e;
-        } catch (Throwable t) {
-            throw new IOException("netlink socket: " + t, t);
         }
     }
 
@@ -194,16 +169,11 @@ final class NetfilterSocket implements NetlinkElements.Transport, Generation.Que
         }
         MemorySegment.copy(datagram, 0, sbuf, ValueLayout.JAVA_BYTE, 0, datagram.length);
         while (true) {
-            long n;
-            try {
-                n = (long) SENDTO.invokeExact(state, fd, sbuf, (long) datagram.length, 0, kernel, 12);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
+            long n = SocketCalls.sendto(fd, sbuf, datagram.length, 0, kernel, 12);
             if (n >= 0) {
                 return;
             }
-            int e = errno(state);
+            int e = SocketCalls.errno();
             if (e != EINTR) {
                 throw new IOException("sendto(netfilter netlink, " + datagram.length + " bytes) failed, errno " + e);
             }
@@ -212,16 +182,11 @@ final class NetfilterSocket implements NetlinkElements.Transport, Generation.Que
 
     private int recv() throws IOException {
         while (true) {
-            long n;
-            try {
-                n = (long) RECV.invokeExact(state, fd, rbuf, rbuf.byteSize(), 0);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
+            long n = SocketCalls.recv(fd, rbuf, rbuf.byteSize(), 0);
             if (n >= 0) {
                 return (int) n;
             }
-            int e = errno(state);
+            int e = SocketCalls.errno();
             if (e == EAGAIN) {
                 throw new IOException("netlink: no answer from the kernel within the timeout (outcome unknown)");
             }
@@ -235,31 +200,8 @@ final class NetfilterSocket implements NetlinkElements.Transport, Generation.Que
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            try {
-                int ignored = (int) CLOSE.invokeExact(state, fd);
-            } catch (Throwable t) {
-                // nothing more to do
-            }
+            SocketCalls.close(fd);
             arena.close();
         }
-    }
-
-    private static int errno(MemorySegment st) {
-        return (int) ERRNO.get(st, 0L);
-    }
-
-    private static MethodHandle handle(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)),
-                fd, Linker.Option.captureCallState("errno"));
-    }
-
-    private static IOException rethrow(Throwable t) {
-        if (t instanceof Error e) {
-            throw e;
-        }
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        return new IOException(t.toString(), t);
     }
 }

@@ -2,8 +2,8 @@ package org.netvm.backend.nftables.internal;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,6 +16,7 @@ import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
+import org.netvm.util.SortedMerge;
 
 /**
  * Element-only changes (a guest's anti-spoof elements) straight to the kernel: one nf_tables netlink
@@ -152,24 +153,14 @@ final class NetlinkElements implements AutoCloseable {
     /** One walk over two sets sorted alike: what only {@code was} holds, what only {@code is} holds. */
     static void difference(SortedSet<SetElement> was, SortedSet<SetElement> is, List<SetElement> gone,
             List<SetElement> added) {
-        Iterator<SetElement> a = was.iterator();
-        Iterator<SetElement> b = is.iterator();
-        SetElement x = a.hasNext() ? a.next() : null;
-        SetElement y = b.hasNext() ? b.next() : null;
-        while (x != null || y != null) {
-            int order = x == null ? 1 : y == null ? -1 : x.compareTo(y);
-            if (order < 0) {
+        SortedMerge.walk(was, is, Comparator.<SetElement>naturalOrder(), (x, y) -> {
+            if (y == null) {
                 gone.add(x);
-            } else if (order > 0) {
+            } else if (x == null) {
                 added.add(y);
             }
-            if (order <= 0) {
-                x = a.hasNext() ? a.next() : null;
-            }
-            if (order >= 0) {
-                y = b.hasNext() ? b.next() : null;
-            }
-        }
+            return true;
+        });
     }
 
     private static BackendException refused(String what, int errno) {

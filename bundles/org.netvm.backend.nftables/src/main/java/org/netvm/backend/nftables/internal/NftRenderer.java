@@ -1,7 +1,7 @@
 package org.netvm.backend.nftables.internal;
 
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,6 +22,7 @@ import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetRef;
 import org.netvm.dataplane.SetType;
 import org.netvm.dataplane.Verdict;
+import org.netvm.util.SortedMerge;
 
 /**
  * Renders plans into nft scripts and into the canonical form {@code nft -n list table} prints.
@@ -239,26 +240,15 @@ final class NftRenderer {
             if (before.sets() == after.sets()) {
                 return new SetChanges(added, removed);
             }
-            Iterator<NamedSet> bs = before.sets().iterator();
-            Iterator<NamedSet> as = after.sets().iterator();
-            NamedSet x = bs.hasNext() ? bs.next() : null;
-            NamedSet y = as.hasNext() ? as.next() : null;
-            while (x != null || y != null) {
-                int order = x == null ? 1 : y == null ? -1 : x.ref().compareTo(y.ref());
-                if (order == 0 && !x.equals(y)) {
-                    return null;
+            boolean same = SortedMerge.walk(before.sets(), after.sets(), Comparator.comparing(NamedSet::ref), (x, y) -> {
+                if (x != null && y != null) {
+                    return x.equals(y); // a set of the same name must keep its declaration
                 }
-                if (order < 0) {
-                    removed.add(x);
-                } else if (order > 0) {
-                    added.add(y);
-                }
-                if (order <= 0) {
-                    x = bs.hasNext() ? bs.next() : null;
-                }
-                if (order >= 0) {
-                    y = as.hasNext() ? as.next() : null;
-                }
+                (x == null ? added : removed).add(x == null ? y : x);
+                return true;
+            });
+            if (!same) {
+                return null;
             }
             return new SetChanges(added, removed);
         }
@@ -290,22 +280,12 @@ final class NftRenderer {
      */
     private static List<ChainRef> changedChains(Plan before, Plan after) {
         List<ChainRef> changed = new ArrayList<>();
-        Iterator<Map.Entry<ChainRef, List<Rule>>> bs = before.rules().entrySet().iterator();
-        Iterator<Map.Entry<ChainRef, List<Rule>>> as = after.rules().entrySet().iterator();
-        Map.Entry<ChainRef, List<Rule>> x = bs.hasNext() ? bs.next() : null;
-        Map.Entry<ChainRef, List<Rule>> y = as.hasNext() ? as.next() : null;
-        while (x != null || y != null) {
-            int order = x == null ? 1 : y == null ? -1 : x.getKey().compareTo(y.getKey());
-            if (order != 0 || !x.getValue().equals(y.getValue())) {
-                changed.add(order <= 0 ? x.getKey() : y.getKey());
+        SortedMerge.walk(before.rules().entrySet(), after.rules().entrySet(), Map.Entry.comparingByKey(), (x, y) -> {
+            if (x == null || y == null || !x.getValue().equals(y.getValue())) {
+                changed.add(x == null ? y.getKey() : x.getKey());
             }
-            if (order <= 0) {
-                x = bs.hasNext() ? bs.next() : null;
-            }
-            if (order >= 0) {
-                y = as.hasNext() ? as.next() : null;
-            }
-        }
+            return true;
+        });
         return changed;
     }
 
@@ -324,20 +304,19 @@ final class NftRenderer {
         refs.addAll(after.elements().keySet());
         refs.removeIf(ref -> before.elements(ref) == after.elements(ref)); // untouched by an incremental merge
         deleted.forEach(s -> refs.remove(s.ref()));
+        StringBuilder adds = new StringBuilder();
         for (SetRef ref : refs) {
-            TreeSet<SetElement> gone = new TreeSet<>(before.elements(ref));
-            gone.removeAll(after.elements(ref));
-            elementLine(b, "delete", ref, gone, type(before, after, ref));
+            List<SetElement> gone = new ArrayList<>();
+            List<SetElement> added = new ArrayList<>();
+            NetlinkElements.difference(before.elements(ref), after.elements(ref), gone, added);
+            SetType type = type(before, after, ref);
+            elementLine(b, "delete", ref, gone, type);
+            elementLine(adds, "add", ref, added, type);
         }
-        for (SetRef ref : refs) {
-            TreeSet<SetElement> added = new TreeSet<>(after.elements(ref));
-            added.removeAll(before.elements(ref));
-            elementLine(b, "add", ref, added, type(before, after, ref));
-        }
-        return b.toString();
+        return b.append(adds).toString();
     }
 
-    private void elementLine(StringBuilder b, String verb, SetRef ref, Set<SetElement> els, SetType type) {
+    private void elementLine(StringBuilder b, String verb, SetRef ref, List<SetElement> els, SetType type) {
         if (!els.isEmpty()) {
             b.append(verb).append(" element ").append(tableSpec(ref.family())).append(' ').append(ref.name())
                     .append(" { ").append(els.stream().map(e -> element(e, type)).collect(Collectors.joining(", ")))
