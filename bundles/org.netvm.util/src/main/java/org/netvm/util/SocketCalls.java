@@ -14,8 +14,9 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The libc socket calls of netvm's netlink sockets, as foreign-function downcalls (Java FFM): the kernel
- * seam's rtnetlink and ctnetlink sockets and the nftables backend's nf_tables socket. errno is captured
+ * The libc socket calls netvm makes, as foreign-function downcalls (Java FFM): the kernel seam's rtnetlink
+ * and ctnetlink sockets, the nftables backend's nf_tables socket, systemd's notify socket
+ * ({@link SystemdNotifier}). errno is captured
  * right after each call ({@code Linker.Option.captureCallState("errno")}) into a per-thread segment. Every
  * method returns the raw result; {@link #errno()} reads the errno of this thread's last call through
  * this class.
