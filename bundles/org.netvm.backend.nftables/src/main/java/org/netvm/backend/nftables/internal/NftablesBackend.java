@@ -47,7 +47,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Read-back parses nft's JSON ({@code nft -j -n list table}, {@link NftJson}), whose schema is stable
  * across nft versions, unlike its text. A read-back is skipped when the nf_tables ruleset generation of the
  * namespace is still the one of the last read-back and netvm applied nothing since ({@link Generation}):
- * any commit to nf_tables, by anyone, changes it.
+ * any commit to nf_tables, by anyone, changes it; and when the generation moved only by netvm's own commits
+ * since a read-back that held exactly what netvm expected, the read-back is that expectation for the plan
+ * applied since (no listing after each of netvm's own changes).
  *
  * <p>User-owned chains ({@link org.netvm.dataplane.Chain#userOwned}, e.g. {@code custom-forward}): netvm's
  * rules there carry {@code comment "netvm"}; every other rule is the user's. A full transaction reads them
@@ -110,6 +112,7 @@ public final class NftablesBackend implements PacketFilterBackend {
     private final Fastpath fastpath; // null: none (tests and tools that count nft runs)
     private final NetlinkElements elements; // null: element changes through nft too
     private final Generation generation; // the read-back's "nothing changed" shortcut
+    private volatile Expected lastExpected; // the last plan's expectation (a plan is immutable)
     private int listings; // real read-backs (tests)
     private Plan lastApplied;
 
@@ -238,7 +241,12 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public synchronized void apply(Plan plan) throws BackendException {
-        generation.changed();
+        Generation.Before before = generation.beforeApply(lastApplied);
+        applyPlan(plan);
+        generation.afterApply(before, plan);
+    }
+
+    private void applyPlan(Plan plan) throws BackendException {
         if (lastApplied != null && !lastApplied.equals(plan) && lastApplied.chains().equals(plan.chains())) {
             // same tables and chains: only the chains whose rules changed are replaced (flush + rules), sets
             // added or deleted (a guest's key sets) and only the changed elements sent, still in one
@@ -324,8 +332,12 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (same != null) {
             return same; // nothing committed to nf_tables since that read-back, and netvm applied nothing
         }
+        OwnedState derived = generation.derived(before, this::expected);
+        if (derived != null) {
+            return derived; // since an exact read-back, only netvm's own commits
+        }
         OwnedState found = listOwned();
-        generation.record(found, before, generation.now());
+        generation.record(found, lastApplied, before, generation.now());
         return found;
     }
 
@@ -363,7 +375,16 @@ public final class NftablesBackend implements PacketFilterBackend {
 
     @Override
     public OwnedState expected(Plan plan) {
-        return renderer.expected(plan);
+        Expected e = lastExpected;
+        if (e != null && e.plan() == plan) {
+            return e.state(); // the dataplane's drift check asks for the plan a derived read-back rendered
+        }
+        OwnedState state = renderer.expected(plan);
+        lastExpected = new Expected(plan, state);
+        return state;
+    }
+
+    private record Expected(Plan plan, OwnedState state) {
     }
 
     @Override

@@ -14,9 +14,13 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.OwnedState;
+import org.netvm.dataplane.Plan;
 
 /**
  * The ruleset generation request and answer, byte for byte (include/uapi/linux/netlink.h,
@@ -138,5 +142,78 @@ class GenerationTest {
         assertEquals(Generation.UNKNOWN, g.now());
         assertEquals(Generation.UNKNOWN, g.now());
         assertEquals(Generation.UNKNOWN, new Generation(null).now(), "no socket");
+    }
+
+    private static OwnedState state(String chain) {
+        return new OwnedState(new TreeMap<>(Map.of(chain, "")), new TreeMap<>(), new TreeMap<>(), new TreeMap<>());
+    }
+
+    private final Plan p0 = new Plan(List.of(), List.of(), new TreeMap<>(), new TreeMap<>());
+    private final Plan p1 = new Plan(List.of(), List.of(), new TreeMap<>(), new TreeMap<>());
+    private final Plan p2 = new Plan(List.of(), List.of(), new TreeMap<>(), new TreeMap<>());
+    private final OwnedState a = state("ip netvm-ip/a");
+    private final OwnedState b = state("ip netvm-ip/b");
+    private final OwnedState c = state("ip netvm-ip/c");
+    private final Function<Plan, OwnedState> expected = p -> p == p0 ? a : p == p1 ? b : c;
+
+    @Test
+    void afterNetvmsOwnCommitOnAnExactStateTheReadBackIsTheNewPlansExpectation() {
+        Generation g = new Generation(fake);
+        g.record(a, p0, 5, 5);
+        answers.add(newgen(1, "00000005"));
+        answers.add(newgen(2, "00000006"));
+        g.afterApply(g.beforeApply(p0), p1);
+        assertNull(g.unchanged(5), "netvm applied something");
+        assertSame(b, g.derived(6, expected));
+        assertSame(b, g.unchanged(6), "recorded as if read back");
+        answers.add(newgen(3, "00000006")); // a second apply on the derived state
+        answers.add(newgen(4, "00000007"));
+        g.afterApply(g.beforeApply(p1), p2);
+        assertSame(c, g.derived(7, expected));
+    }
+
+    @Test
+    void appliesInARowDeriveFromTheLastExactReadBack() {
+        Generation g = new Generation(fake);
+        g.record(a, p0, 5, 5);
+        answers.addAll(List.of(newgen(1, "00000005"), newgen(2, "00000006"), newgen(3, "00000006"), newgen(4, "00000007")));
+        g.afterApply(g.beforeApply(p0), p1);
+        g.afterApply(g.beforeApply(p1), p2); // no read-back in between
+        assertSame(c, g.derived(7, expected));
+    }
+
+    @Test
+    void anyDoubtMeansARealReadBack() {
+        Generation g = new Generation(fake);
+        g.record(a, p0, 5, 5);
+        answers.add(newgen(1, "00000005"));
+        answers.add(newgen(2, "00000007")); // someone else committed too
+        g.afterApply(g.beforeApply(p0), p1);
+        assertNull(g.derived(7, expected));
+
+        g.record(c, p0, 5, 5); // a read-back that was not what netvm expected (drift)
+        answers.add(newgen(3, "00000005"));
+        answers.add(newgen(4, "00000006"));
+        g.afterApply(g.beforeApply(p0), p1);
+        assertNull(g.derived(6, expected));
+
+        g.record(a, p0, 5, 5);
+        answers.add(newgen(5, "00000006")); // something committed since the read-back: nothing more is asked
+        g.afterApply(g.beforeApply(p0), p1);
+        assertNull(g.derived(7, expected));
+
+        g.record(a, p0, 5, 5);
+        answers.add(newgen(7, "00000005"));
+        answers.add(newgen(8, "00000006"));
+        g.afterApply(g.beforeApply(p0), p1);
+        assertNull(g.derived(5, expected), "asked at another generation");
+        assertNull(g.derived(6, expected), "used up by the failed try");
+
+        g.record(a, null, 5, 5); // read back with no plan applied
+        answers.add(newgen(9, "00000005"));
+        answers.add(newgen(10, "00000006"));
+        g.afterApply(g.beforeApply(p0), p1);
+        assertNull(g.derived(6, expected));
+        assertTrue(answers.isEmpty());
     }
 }
