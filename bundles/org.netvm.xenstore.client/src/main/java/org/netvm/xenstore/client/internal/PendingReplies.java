@@ -31,6 +31,21 @@ final class PendingReplies {
             }
         }
 
+        boolean isDone() {
+            return get() != null;
+        }
+
+        /**
+         * The outcome once {@link #isDone()}: the reply, or DISCONNECTED.
+         */
+        Message outcome(String path) throws XenStoreException {
+            Object outcome = get();
+            if (outcome instanceof Message m) {
+                return m;
+            }
+            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, (Throwable) outcome);
+        }
+
         /**
          * Waits (on the thread that created it) for the outcome; {@code timeoutNanos} 0 waits forever.
          *
@@ -53,10 +68,7 @@ final class PendingReplies {
                     LockSupport.parkNanos(this, left);
                 }
             }
-            if (outcome instanceof Message m) {
-                return m;
-            }
-            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, (Throwable) outcome);
+            return outcome(path);
         }
     }
 
@@ -73,6 +85,10 @@ final class PendingReplies {
             id = nextRequestId.incrementAndGet();
         } while (id == 0 || pending.putIfAbsent(id, new Pending(c, reply)) != null);
         return id;
+    }
+
+    boolean isEmpty() {
+        return pending.isEmpty();
     }
 
     /** The caller stopped waiting (send failed, timeout, interrupt). */
