@@ -34,39 +34,40 @@ final class IncomingFrames {
         this.maxPayload = maxPayload;
     }
 
+    /** The next message if it is whole in what was read already (no system call), else null. */
+    Message buffered() throws ProtocolException {
+        return large == null ? take() : null;
+    }
+
     /**
-     * The next whole message from what is buffered or can be read now, or null when it is not whole
-     * yet. Blocks only if {@code channel} is in blocking mode.
+     * The next whole message from what is buffered plus at most one read from {@code channel} (a
+     * daemon may send a header and its payload in separate writes: the caller waits for readability
+     * again rather than trying reads that would find nothing); null when it is not whole yet. Blocks
+     * only if {@code channel} is in blocking mode.
      *
      * @throws EOFException      at end of stream, also in the middle of a message
      * @throws ProtocolException when the announced length is negative or above the limit
      */
     Message next(ReadableByteChannel channel) throws IOException {
-        while (true) {
-            if (large != null) {
-                return fillLarge(channel);
-            }
-            Message m = take();
-            if (m != null) {
-                return m;
-            }
-            if (large != null) {
-                continue;
-            }
-            buffer.compact();
-            int r;
-            try {
-                r = channel.read(buffer);
-            } finally {
-                buffer.flip();
-            }
-            if (r < 0) {
-                throw new EOFException("end of stream with " + buffer.remaining() + " bytes of a message read");
-            }
-            if (r == 0) {
-                return null;
-            }
+        Message m = buffered();
+        if (m != null) {
+            return m;
         }
+        if (large != null) {
+            return fillLarge(channel);
+        }
+        buffer.compact();
+        int r;
+        try {
+            r = channel.read(buffer);
+        } finally {
+            buffer.flip();
+        }
+        if (r < 0) {
+            throw new EOFException("end of stream with " + buffer.remaining() + " bytes of a message read");
+        }
+        m = take();
+        return m == null && large != null ? fillLarge(channel) : m;
     }
 
     /** A message whole in the buffer, or null (and {@link #large} set when its payload does not fit). */
@@ -105,14 +106,13 @@ final class IncomingFrames {
             large.position(large.position() + buffered);
             buffer.position(buffer.position() + buffered);
         }
-        while (large.hasRemaining()) {
-            int r = channel.read(large);
-            if (r < 0) {
+        if (large.hasRemaining() && buffered == 0) {
+            if (channel.read(large) < 0) {
                 throw new EOFException("end of stream after " + large.position() + " of " + large.capacity() + " payload bytes");
             }
-            if (r == 0) {
-                return null;
-            }
+        }
+        if (large.hasRemaining()) {
+            return null;
         }
         Message m = new Message(largeType, largeRequestId, largeTxId, large.array());
         large = null;

@@ -78,7 +78,7 @@ final class PolledConnection implements Connection {
     @Override
     public Message poll(long timeoutMillis) throws IOException {
         try {
-            Message m = frames.next(in);
+            Message m = frames.buffered();
             if (m != null) {
                 return m;
             }
