@@ -36,7 +36,7 @@ import org.netvm.xenstore.wire.MessageType;
  */
 final class DaemonLink {
 
-    /** Told on the I/O thread; must only hand work on. */
+    /** Told on the thread reading (the I/O thread, or a caller reading its own reply); must only hand work on. */
     interface Listener {
         /** Connection {@code generation} is established. */
         void connected(long generation);

@@ -18,7 +18,7 @@ import org.netvm.xenstore.wire.Message;
 final class PendingReplies {
 
     /**
-     * One caller's wait for its reply: the I/O thread sets the outcome (the reply, or the failure)
+     * One caller's wait for its reply: the thread reading sets the outcome (the reply, or the failure)
      * once and unparks the caller; no other thread is involved and nothing else is allocated.
      */
     static final class Reply extends AtomicReference<Object> {
