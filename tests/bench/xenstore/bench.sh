@@ -6,7 +6,9 @@
 # Run (as root, from anywhere; ~1-2 minutes):
 #     tests/bench/xenstore/bench.sh | tee tests/bench/xenstore/latest.txt
 # env: N (requests per measurement, default 20000), NCLI (xenstore-utils processes, default 300),
-#      THREADS (concurrent callers, default 8), BUILD=1 (run mvn install -DskipTests for the two bundles first)
+#      REPEAT (rounds of the whole matrix, default 3: each figure is the median of its rounds),
+#      THREADS (concurrent callers, default 8), BASELINE (a directory of other client classes, e.g. an
+#      earlier commit's target/classes: adds rows for that client, measured in the same rounds), BUILD=1 (run mvn install -DskipTests for the two bundles first)
 #
 # What it does:
 #  - tests/harness/xenstored/prepare.sh provides the C daemon, its LD_PRELOAD shim and xenstore-utils;
@@ -28,6 +30,9 @@
 #    arrived 3 s after the run are counted (C xenstored 4.17 drops some under this load: its
 #    per-connection event quota). XenStoreBench's own "watch" argument (a Java watcher in the same
 #    JVM) is there for the client's event path; with C xenstored it runs ~10x slower, so it is not used here.
+#  - Rounds: the whole matrix runs REPEAT times, alternating clients and daemons within each round, and
+#    every figure printed (rates, CPU) is the median of its rounds, so one disturbed measurement on a
+#    loaded machine does not decide a ratio; xenstore-utils runs in the first round only.
 #  - CPU columns: the client's process CPU time per request in the measured part (xsbench.c, the Java
 #    modes), and the daemon's CPU time per request it served during the whole client run (from
 #    /proc/PID/stat; 10 ms ticks over 2N requests, warm-up included).
@@ -36,6 +41,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 N=${N:-20000}
 NCLI=${NCLI:-300}
+REPEAT=${REPEAT:-3}
 THREADS=${THREADS:-8}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA="$JAVA_HOME/bin/java"
@@ -98,47 +104,60 @@ cli() { # SOCKET read|write
 # each prints "ops/s client-CPU-us-per-request"
 lib() { XENSTORED_PATH="$1" "$WORK/xsbench" "$2" "$N" "$3" | awk '{ print $3, $4 }'; }
 jav() { "$JAVA" -cp "$CP" org.netvm.xenstore.client.internal.XenStoreBench client "$1" "$2" "$N" "$3" ${4:-} 2>>"$WORK/jav.err" | awk '{ print $3, $4 }'; }
+jbase() { "$JAVA" -cp "$BASELINE:$CP" org.netvm.xenstore.client.internal.XenStoreBench client "$1" "$2" "$N" "$3" 2>>"$WORK/jav.err" | awk '{ print $3, $4 }'; }
 raw() { "$JAVA" -cp "$CP" org.netvm.xenstore.client.internal.XenStoreBench raw "$1" "$2" "$N" | awk '{ print $3, $4 }'; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A R U S W
-# measure KEY OP SERVER REQUESTS_SERVED COMMAND...: rate, client CPU, daemon CPU per request
+# measure KEY OP SERVER REQUESTS_SERVED COMMAND...: appends rate, client CPU, daemon CPU per request
 measure() {
     local key=$1 op=$2 s=$3 served=$4 pid before out
     shift 4
     pid=$([ "$s" = C ] && echo "$CPID" || echo "$JPID")
     before=$(ticks "$pid")
     out=$("$@")
-    R[$key,$op,$s]=${out%% *}
-    U[$key,$op,$s]=${out#* }
-    S[$key,$op,$s]=$(awk -v t="$(( $(ticks "$pid") - before ))" -v hz="$HZ" -v n="$served" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    R[$key,$op,$s]="${R[$key,$op,$s]:-} ${out%% *}"
+    U[$key,$op,$s]="${U[$key,$op,$s]:-} ${out#* }"
+    S[$key,$op,$s]="${S[$key,$op,$s]:-} $(awk -v t="$(( $(ticks "$pid") - before ))" -v hz="$HZ" -v n="$served" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
 }
-for op in read write; do
-    for s in C J; do
-        sock=${!s}
-        R[cli,$op,$s]=$(cli "$sock" $op)
-        measure lib1 $op $s "$N" lib "$sock" $op 1
-        measure libT $op $s "$N" lib "$sock" $op "$THREADS"
-        measure raw1 $op $s $((2 * N)) raw "$sock" $op
-        measure jav1 $op $s $((2 * N)) jav "$sock" $op 1
-        measure javT $op $s $((2 * N)) jav "$sock" $op "$THREADS"
-        if [ $op = write ]; then
-            XENSTORED_PATH="$sock" xenstore-watch /bench/j >"$WORK/watch.$s" 2>&1 &
-            wpid=$!
-            sleep 0.5
-            measure javW $op $s $((2 * N)) jav "$sock" $op 1
-            sleep 3
-            kill "$wpid" 2>/dev/null || true
-            wait "$wpid" 2>/dev/null || true
-            W[$s]=$(grep -c '^/bench/j/' "$WORK/watch.$s" || true)
-        fi
+for ((round = 1; round <= REPEAT; round++)); do
+    for op in read write; do
+        for s in C J; do
+            sock=${!s}
+            [ "$round" -gt 1 ] || R[cli,$op,$s]=$(cli "$sock" $op)
+            measure lib1 $op $s "$N" lib "$sock" $op 1
+            measure libT $op $s "$N" lib "$sock" $op "$THREADS"
+            measure raw1 $op $s $((2 * N)) raw "$sock" $op
+            measure jav1 $op $s $((2 * N)) jav "$sock" $op 1
+            measure javT $op $s $((2 * N)) jav "$sock" $op "$THREADS"
+            if [ -n "${BASELINE:-}" ]; then
+                measure bas1 $op $s $((2 * N)) jbase "$sock" $op 1
+                measure basT $op $s $((2 * N)) jbase "$sock" $op "$THREADS"
+            fi
+            if [ $op = write ]; then
+                XENSTORED_PATH="$sock" xenstore-watch /bench/j >"$WORK/watch.$s" 2>&1 &
+                wpid=$!
+                sleep 0.5
+                measure javW $op $s $((2 * N)) jav "$sock" $op 1
+                sleep 3
+                kill "$wpid" 2>/dev/null || true
+                wait "$wpid" 2>/dev/null || true
+                W[$s]="${W[$s]:-} $(grep -c '^/bench/j/' "$WORK/watch.$s" || true)"
+            fi
+        done
     done
 done
+# each cell: the median of its rounds (the mean of the middle two for an even count)
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A RAW
+for k in "${!R[@]}"; do RAW[$k]=${R[$k]}; R[$k]=$(median "${R[$k]}"); done
+for k in "${!U[@]}"; do U[$k]=$(median "${U[$k]}"); done
+for k in "${!S[@]}"; do S[$k]=$(median "${S[$k]}"); done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "xenstore requests per second ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, N=$N, NCLI=$NCLI, THREADS=$THREADS)"
+echo "xenstore requests per second ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, N=$N, NCLI=$NCLI, THREADS=$THREADS, REPEAT=$REPEAT: medians of $REPEAT alternated rounds)"
 echo "C = C xenstored 4.17 (no -T); embedded = netvm EmbeddedXenstored (JVM -Xmx64m SerialGC C1-only)"
 echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -149,7 +168,9 @@ rows=(cli "xenstore-utils, process per request"
       raw1 "floor: raw Java socket loop, sequential"
       jav1 "Java XenStoreClient, sequential"
       javT "Java XenStoreClient, $THREADS threads pipelined"
-      javW "Java XenStoreClient, sequential, watched")
+      javW "Java XenStoreClient, sequential, watched"
+      bas1 "BASELINE client, sequential"
+      basT "BASELINE client, $THREADS threads pipelined")
 for op in read write; do
     for ((k = 0; k < ${#rows[@]}; k += 2)); do
         key=${rows[k]}
@@ -169,8 +190,23 @@ for op in read write; do
         "$(ratio "${R[jav1,$op,C]}" "${R[raw1,$op,C]}")" "$(ratio "${R[jav1,$op,J]}" "${R[raw1,$op,J]}")"
     printf "%-48s %-6s %12s %12s\n" "floor / libxenstore sequential" $op \
         "$(ratio "${R[raw1,$op,C]}" "${R[lib1,$op,C]}")" "$(ratio "${R[raw1,$op,J]}" "${R[lib1,$op,J]}")"
+    if [ -n "${BASELINE:-}" ]; then
+        printf "%-48s %-6s %12s %12s\n" "BASELINE sequential / libxenstore sequential" $op \
+            "$(ratio "${R[bas1,$op,C]}" "${R[lib1,$op,C]}")" "$(ratio "${R[bas1,$op,J]}" "${R[lib1,$op,J]}")"
+        printf "%-48s %-6s %12s %12s\n" "BASELINE $THREADS pipelined / libxenstore $THREADS conns" $op \
+            "$(ratio "${R[basT,$op,C]}" "${R[libT,$op,C]}")" "$(ratio "${R[basT,$op,J]}" "${R[libT,$op,J]}")"
+    fi
     printf "%-48s %-6s %12s %12s\n" "libxenstore sequential / xenstore-utils" $op \
         "$(ratio "${R[lib1,$op,C]}" "${R[cli,$op,C]}")" "$(ratio "${R[lib1,$op,J]}" "${R[cli,$op,J]}")"
 done
 echo
-echo "watched runs: events seen by xenstore-watch of $((2 * N + 1)) fired (writes incl. warm-up + initial): C ${W[C]}, embedded ${W[J]}"
+echo "watched runs: events seen by xenstore-watch of $((2 * N + 1)) fired (writes incl. warm-up + initial), per round: C${W[C]}, embedded${W[J]}"
+echo
+echo "every round's rate (C | embedded):"
+for op in read write; do
+    for ((k = 0; k < ${#rows[@]}; k += 2)); do
+        key=${rows[k]}
+        [ -n "${RAW[$key,$op,C]:-}" ] || continue
+        printf "%-40s %-6s %s |%s\n" "${rows[k+1]}" "$op" "${RAW[$key,$op,C]}" "${RAW[$key,$op,J]}"
+    done
+done

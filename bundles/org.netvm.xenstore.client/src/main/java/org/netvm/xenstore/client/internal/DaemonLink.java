@@ -3,7 +3,6 @@ package org.netvm.xenstore.client.internal;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,16 +14,29 @@ import org.netvm.xenstore.wire.MessageType;
 
 /**
  * The client's link to the daemon: one I/O thread connects (with exponential backoff, again after
- * every loss), then reads every message: replies complete the waiting caller ({@link PendingReplies}),
- * WATCH_EVENTs go to the {@link Listener}. It never runs listener code itself. Callers send their
- * requests themselves ({@link #call}) and wait for the reply.
+ * every loss). Callers send their requests themselves ({@link #call}) and wait for the reply.
+ *
+ * <h2>Who reads</h2>
+ * One thread at a time has the read turn and reads every message that arrives: replies complete their
+ * waiting caller ({@link PendingReplies}), WATCH_EVENTs go to the {@link Listener}; it never runs
+ * listener code itself.
+ * <ul>
+ * <li>On a {@link Connection#pollable() pollable} connection (a Unix socket; {@link SharedReading}) a caller takes the turn
+ * when it is free and reads until its own reply is there: a sequential caller reads its reply itself,
+ * without waking another thread. A caller that finds the turn taken waits to be handed its reply.
+ * When the last caller reading returns the turn with requests still in flight, the I/O thread takes it
+ * over. When no caller has read for {@link SharedReading#LINGER_NANOS} (an idle client), the I/O thread takes the
+ * turn to read watch events, and gives it back after the next reply it hands over, so a caller that
+ * goes on reads its own replies again.</li>
+ * <li>Otherwise (the xenbus device) the I/O thread alone reads, in blocking mode.</li>
+ * </ul>
  *
  * <p>Each established connection has a generation (1, 2, ...); a request tied to a generation (a
  * transaction's) fails with DISCONNECTED on any other.
  */
 final class DaemonLink {
 
-    /** Told on the I/O thread; must only hand work on. */
+    /** Told on the thread reading (the I/O thread, or a caller reading its own reply); must only hand work on. */
     interface Listener {
         /** Connection {@code generation} is established. */
         void connected(long generation);
@@ -44,6 +56,7 @@ final class DaemonLink {
     private final PendingReplies pending = new PendingReplies();
     private final AtomicLong requestsSent = new AtomicLong();
     private Thread io;
+    private SharedReading reading;
 
     DaemonLink(Transport transport, ClientOptions options) {
         this.transport = transport;
@@ -53,6 +66,7 @@ final class DaemonLink {
     /** Starts the I/O thread, which uses {@code first} if not null before connecting itself. */
     void start(Connection first, Listener listener) {
         io = new Thread(() -> runIo(first, listener), "xenstore-io " + transport.address());
+        reading = new SharedReading(pending, options, listener, io, this::logLoss);
         io.setDaemon(true);
         io.start();
     }
@@ -138,7 +152,7 @@ final class DaemonLink {
             c.close(); // the I/O thread notices, fails the other requests and reconnects
             throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e);
         }
-        Message received = await(reply, id, path);
+        Message received = c.pollable() ? reading.readOwnReply(c, reply, id, path) : await(reply, id, path);
         if (received.type() == MessageType.ERROR.code()) {
             throw new XenStoreException(received.text(), path);
         }
@@ -146,8 +160,13 @@ final class DaemonLink {
     }
 
     private Message await(PendingReplies.Reply reply, int id, String path) throws XenStoreException {
+        return await(reply, id, path, options.requestTimeout().toNanos());
+    }
+
+    /** Waits to be handed the reply; {@code timeoutNanos} 0: forever. */
+    private Message await(PendingReplies.Reply reply, int id, String path, long timeoutNanos) throws XenStoreException {
         try {
-            return reply.await(options.requestTimeout().toNanos(), path);
+            return reply.await(timeoutNanos, path);
         } catch (TimeoutException e) {
             pending.forget(id);
             throw new XenStoreException("ETIMEDOUT", path, e);
@@ -155,6 +174,16 @@ final class DaemonLink {
             pending.forget(id);
             Thread.currentThread().interrupt();
             throw new XenStoreException("EINTR", path, e);
+        }
+    }
+
+    void logLoss(Exception e) {
+        boolean closing;
+        synchronized (state) {
+            closing = closed;
+        }
+        if (!closing) {
+            LOG.log(Level.WARNING, "connection to xenstored at {0} lost: {1}", transport.address(), e.toString());
         }
     }
 
@@ -182,7 +211,7 @@ final class DaemonLink {
             if (!established(c, listener)) {
                 return;
             }
-            readUntilLost(c, listener);
+            readUntilLost(c);
             connectionLost(c);
             synchronized (state) {
                 if (closed) {
@@ -209,29 +238,17 @@ final class DaemonLink {
         return true;
     }
 
-    private void readUntilLost(Connection c, Listener listener) {
+    private void readUntilLost(Connection c) {
         try {
-            while (true) {
-                Message m = c.read();
-                if (m.type() == MessageType.WATCH_EVENT.code()) {
-                    List<String> fields = m.fields();
-                    if (fields.size() >= 2) {
-                        listener.event(fields.get(0), fields.get(1));
-                    }
-                    continue;
-                }
-                if (!pending.complete(m)) {
-                    LOG.log(Level.DEBUG, "reply without request: {0}", m);
+            if (c.pollable()) {
+                reading.ioThreadReads(c);
+            } else {
+                while (true) {
+                    reading.dispatch(c.read());
                 }
             }
         } catch (IOException | RuntimeException e) {
-            boolean closing;
-            synchronized (state) {
-                closing = closed;
-            }
-            if (!closing) {
-                LOG.log(Level.WARNING, "connection to xenstored at {0} lost: {1}", transport.address(), e.toString());
-            }
+            logLoss(e);
         }
     }
 

@@ -18,7 +18,7 @@ import org.netvm.xenstore.wire.Message;
 final class PendingReplies {
 
     /**
-     * One caller's wait for its reply: the I/O thread sets the outcome (the reply, or the failure)
+     * One caller's wait for its reply: the thread reading sets the outcome (the reply, or the failure)
      * once and unparks the caller; no other thread is involved and nothing else is allocated.
      */
     static final class Reply extends AtomicReference<Object> {
@@ -29,6 +29,21 @@ final class PendingReplies {
             if (compareAndSet(null, outcome)) {
                 LockSupport.unpark(waiter);
             }
+        }
+
+        boolean isDone() {
+            return get() != null;
+        }
+
+        /**
+         * The outcome once {@link #isDone()}: the reply, or DISCONNECTED.
+         */
+        Message outcome(String path) throws XenStoreException {
+            Object outcome = get();
+            if (outcome instanceof Message m) {
+                return m;
+            }
+            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, (Throwable) outcome);
         }
 
         /**
@@ -53,10 +68,7 @@ final class PendingReplies {
                     LockSupport.parkNanos(this, left);
                 }
             }
-            if (outcome instanceof Message m) {
-                return m;
-            }
-            throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, (Throwable) outcome);
+            return outcome(path);
         }
     }
 
@@ -73,6 +85,10 @@ final class PendingReplies {
             id = nextRequestId.incrementAndGet();
         } while (id == 0 || pending.putIfAbsent(id, new Pending(c, reply)) != null);
         return id;
+    }
+
+    boolean isEmpty() {
+        return pending.isEmpty();
     }
 
     /** The caller stopped waiting (send failed, timeout, interrupt). */

@@ -25,7 +25,7 @@ public final class UnixSocketTransport implements Transport {
             channel.close();
             throw e;
         }
-        return new ChannelConnection(channel, channel, channel);
+        return PolledConnection.of(channel, channel, channel);
     }
 
     @Override

@@ -29,9 +29,10 @@ import org.netvm.xenstore.wire.MessageType;
  * <ul>
  * <li>Callers send requests themselves and wait for their reply; any number may be in flight, matched
  * by request id ({@link PendingReplies}).</li>
- * <li>One I/O thread connects (with exponential backoff), then reads every message: replies complete the
- * waiting caller, WATCH_EVENTs are handed to the event thread. It never runs listener code
- * ({@link DaemonLink}).</li>
+ * <li>One I/O thread connects (with exponential backoff). Messages are read by one thread at a time:
+ * on a Unix socket a caller reads its own reply when nobody else is reading, otherwise the I/O thread
+ * reads ({@link SharedReading}); replies complete the waiting caller, WATCH_EVENTs are handed to the
+ * event thread. No reader runs listener code ({@link DaemonLink}).</li>
  * <li>One event thread calls {@link WatchListener}s in arrival order; after every (re)connection it
  * re-registers all watches and then calls {@link WatchListener#resync()} on each listener
  * ({@link WatchRegistry}).</li>

@@ -17,10 +17,22 @@ import org.netvm.xenstore.wire.MessageType;
 
 /**
  * A scripted xenstored behind a {@link Transport}: every {@link #connect()} makes a pair of pipes, the
- * client gets a real {@link ChannelConnection} over them (so its frame codec is exercised) and the test
- * reads decoded requests and writes replies as bytes.
+ * client gets a real connection over them (so its frame codec is exercised) and the test reads decoded
+ * requests and writes replies as bytes. The connection is a {@link PolledConnection} (callers read
+ * their own replies, as on a Unix socket) or, with {@code polled} false, a blocking
+ * {@link ChannelConnection} (only the I/O thread reads, as on the xenbus device).
  */
 final class FakeDaemon implements Transport {
+
+    private final boolean polled;
+
+    FakeDaemon() {
+        this(true);
+    }
+
+    FakeDaemon(boolean polled) {
+        this.polled = polled;
+    }
 
     /** Connection attempts that should fail before the next one succeeds. */
     final AtomicInteger refuseNext = new AtomicInteger();
@@ -40,6 +52,9 @@ final class FakeDaemon implements Transport {
         End end = new End(toDaemon.source(), toClient.sink());
         ends.add(end);
         end.start();
+        if (polled) {
+            return PolledConnection.of(toClient.source(), toDaemon.sink(), toClient.source(), toDaemon.sink());
+        }
         return new ChannelConnection(toClient.source(), toDaemon.sink(), toClient.source(), toDaemon.sink());
     }
 

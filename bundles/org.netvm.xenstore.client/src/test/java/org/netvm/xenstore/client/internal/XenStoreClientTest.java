@@ -34,7 +34,12 @@ class XenStoreClientTest {
 
     private static final ClientOptions FAST = new ClientOptions(Duration.ofMillis(5), Duration.ofMillis(40), Duration.ofSeconds(5));
 
-    private final FakeDaemon daemon = new FakeDaemon();
+    private final FakeDaemon daemon = newDaemon();
+
+    /** Callers read their own replies (the Unix socket's way); {@link XenStoreClientBlockingTest} runs the same tests with only the I/O thread reading. */
+    FakeDaemon newDaemon() {
+        return new FakeDaemon(true);
+    }
     private XenStoreClient client;
 
     @AfterEach
