@@ -142,8 +142,9 @@ final class BackendSwap {
     }
 
     /**
-     * Make before break: {@code next} applies {@code plan}; only then the old one sweeps. The next drift
-     * check reads {@code next} back ({@link #unverified}). Returns whether {@code next} is in charge now.
+     * Make before break: {@code next} applies {@code plan}; only then the old one sweeps, once this pass
+     * answered its callers ({@link #sweepSwitchedAway}). The next drift check reads {@code next} back
+     * ({@link #unverified}). Returns whether {@code next} is in charge now.
      */
     boolean swap(BackendEntry next, Plan plan) {
         BackendEntry old = active;
