@@ -7,8 +7,10 @@
 # The swap is measured twice (-Dnetvm.bench.swapLoads=plain,firewall): the guests alone, and the guests with
 # the per-guest firewall of tests/bench/firewall.sh (20 Qubes rules each, through the real firewall planner, so
 # the rule count follows it), nftables through libnftables as the runtime configures it; each direction's
-# median and p90, where the time went (apply of the new backend, its read-back and verification, sweep of the
-# old one, from the swap's log line) and each backend's parts measured alone.
+# median and p90 of 'switch done' (the new backend holds the whole plan and the caller is answered: protection
+# is in place) and of 'old swept' (the old backend's sweep, which the reconciler runs after that answer and
+# before its next pass, is over), where the time went (apply of the new backend, sweep of the old one, from the
+# swap's log lines; the new one's read-back is the next drift check's) and each backend's parts measured alone.
 #
 # usage: sudo tests/bench/backends.sh [--swap] [-Dnetvm.bench.sizes=100,1000,10000] [-Dnetvm.bench.naiveMax=1000]
 #                                     [-Dnetvm.bench.reps=9] [-Dnetvm.bench.swapGuests=1000]

@@ -30,6 +30,9 @@ wait_for() {
     ms_since "$t"
 }
 in_sync() { nvx backend | grep -e "^active: *$1 (in sync)" >/dev/null; }
+# the old backend is swept right after 'backend use' is answered (before the reconciler's next pass)
+nft_swept() { ! inns nft list table inet netvm >/dev/null 2>&1; }
+ipt_swept() { ! inns iptables-nft-save | grep -e NETVM- >/dev/null && ! inns ipset list -n | grep -e NETVM- >/dev/null; }
 # the user's own table, which netvm must never touch
 user_table() { inns nft list table inet usertable 2>/dev/null | grep -e 'tcp dport 4242 counter' >/dev/null; }
 
@@ -135,7 +138,7 @@ check_nft_element
 # --- switch to iptables
 t=$(now_ns)
 if out=$(nvx backend use iptables 2>&1) && wait_for in_sync iptables >/dev/null; then
-    if inns nft list table inet netvm >/dev/null 2>&1; then
+    if ! wait_for nft_swept >/dev/null; then
         fail "backend use iptables" "in charge, but table inet netvm is still there"
     else
         pass "backend use iptables" "$out; nftables tables swept"
@@ -191,7 +194,7 @@ check_ipset
 
 # --- back to nftables; nothing of the user's was touched
 if out=$(nvx backend use nftables 2>&1) && wait_for in_sync nftables >/dev/null \
-    && ! inns iptables-nft-save | grep -e NETVM- >/dev/null && ! inns ipset list -n | grep -e NETVM- >/dev/null; then
+    && wait_for ipt_swept >/dev/null; then
     pass "backend use nftables (back)" "$out; iptables chains and ipsets swept"
 else
     fail "backend use nftables (back)" "$out; $(inns iptables-nft-save | grep -c NETVM-) NETVM- lines left"

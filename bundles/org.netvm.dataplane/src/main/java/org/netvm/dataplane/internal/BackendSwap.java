@@ -19,7 +19,7 @@ import org.osgi.service.log.Logger;
  * <ul>
  * <li>Make before break ({@link #swap}): the new backend applies the whole plan; only when that succeeded
  * (the backend's contract: the kernel then holds the whole plan, else what it held before) the old one
- * sweeps. If the new one fails, its partial state is swept and the old one stays in charge. Two backends
+ * sweeps ({@link #sweepSwitchedAway}, once the switch's callers are answered, before the next pass). If the new one fails, its partial state is swept and the old one stays in charge. Two backends
  * with the same name own the same kernel objects: a switch between them never sweeps.</li>
  * <li>Verified by the next drift check ({@link #unverified}, {@link #revert}): the read-back of the new
  * backend is not on the switch's path (with 1 000 guests' firewalls it costs more than the apply: 26 000
@@ -46,6 +46,9 @@ final class BackendSwap {
     private OwnedState appliedExpected;
     private BackendEntry failedCandidate;
     private BackendEntry unverified;  // the backend active swapped away from, until active is read back once
+    private BackendEntry switchedAway; // the backend a switch went away from, until it is swept (same pass)
+    private long switchStart;
+    private long switchDone;
     private String swapFailure;
     private boolean paused;
     private boolean inForce;         // active has applied a plan since it took charge
@@ -139,8 +142,9 @@ final class BackendSwap {
     }
 
     /**
-     * Make before break: {@code next} applies {@code plan}; only then the old one sweeps. The next drift
-     * check reads {@code next} back ({@link #unverified}). Returns whether {@code next} is in charge now.
+     * Make before break: {@code next} applies {@code plan}; only then the old one sweeps, once this pass
+     * answered its callers ({@link #sweepSwitchedAway}). The next drift check reads {@code next} back
+     * ({@link #unverified}). Returns whether {@code next} is in charge now.
      */
     boolean swap(BackendEntry next, Plan plan) {
         BackendEntry old = active;
@@ -182,16 +186,37 @@ final class BackendSwap {
         }
         idleSwept.add(old.serviceId());
         unverified = old;
-        String error = sweepError(old);
-        if (error == null) {
-            log.info("{}", "switched from " + old.name() + " to " + next.name() + " in " + took(t0).toMillis() + " ms"
-                    + " (apply " + millis(appliedAt - t0) + " ms, sweep " + millis(clock.nanoTime() - appliedAt)
-                    + " ms); " + old.name() + " swept; the next drift check reads " + next.name() + " back");
-        } else {
-            failed("switched from " + old.name() + " to " + next.name() + ", but sweeping " + old.name()
-                    + " failed: " + error);
-        }
+        switchedAway = old;
+        switchStart = t0;
+        switchDone = appliedAt;
+        log.info("{}", "switched from " + old.name() + " to " + next.name() + " in " + millis(appliedAt - t0)
+                + " ms (" + next.name() + " holds the plan); " + old.name() + " is swept once the callers are"
+                + " answered; the next drift check reads " + next.name() + " back");
         return true;
+    }
+
+    /**
+     * Sweeps the backend a switch went away from, if that is pending: after the switch's pass answered its
+     * callers (the new backend holds the whole plan, so protection does not wait for this), before the next
+     * pass. Until then both backends' rules are in the kernel, holding the same plan (as during a switch that
+     * swept at once). Called by the pass's {@code afterwards} and, should that have been skipped, by the next pass.
+     */
+    void sweepSwitchedAway() {
+        BackendEntry old = switchedAway;
+        if (old == null) {
+            return;
+        }
+        switchedAway = null;
+        long t1 = clock.nanoTime();
+        String error = sweepError(old);
+        String to = active == null ? "?" : active.name();
+        if (error == null) {
+            log.info("{}", "switched from " + old.name() + " to " + to + ": " + old.name() + " swept (apply "
+                    + millis(switchDone - switchStart) + " ms, sweep " + millis(clock.nanoTime() - t1) + " ms; old swept "
+                    + millis(clock.nanoTime() - switchStart) + " ms after the switch began)");
+        } else {
+            failed("switched from " + old.name() + " to " + to + ", but sweeping " + old.name() + " failed: " + error);
+        }
     }
 
     /** The active backend was read back (in sync, or drift repaired by a re-apply): its switch is over. */

@@ -87,6 +87,7 @@ final class Reconciliation {
     /** One pass; publishes the status, then returns who to notify (the caller drops the answered waiters). */
     Outcome reconcile(Snapshot s, boolean resync) {
         List<Runnable> notifications = new ArrayList<>(); // run once the status is published
+        swap.sweepSwitchedAway(); // normally done by the previous pass's afterwards
         applyLog.drain();
         if (s.contributions != null) {
             merge(s.contributions);
@@ -120,7 +121,12 @@ final class Reconciliation {
         List<SwapWaiter> doneSwaps = Waiters.completeSwaps(s.swapWaiters, outcome, notifications);
         publish(plan, sync, failure);
         List<BackendEntry> backends = s.backends;
-        Runnable afterwards = sweepLeft ? () -> swap.sweepIdle(backends) : () -> {
+        boolean idle = sweepLeft;
+        Runnable afterwards = () -> {
+            swap.sweepSwitchedAway(); // a switch's old backend, once its callers are answered
+            if (idle) {
+                swap.sweepIdle(backends);
+            }
         };
         return new Outcome(doneWaiters, doneSwaps, notifications, afterwards);
     }

@@ -377,15 +377,16 @@ class BackendBenchmark {
                 var outcome = r.awaitBackend(next);
                 r.modified(new Settings(next, 5, 0));
                 String msg = outcome.get(300, TimeUnit.SECONDS);
-                double total = ms(t0);
+                double total = ms(t0); // switch done: the new backend holds the plan, the caller is answered
                 assertEquals(next + " is in charge and in sync", msg);
-                double[] parts = swapParts(logLines.subList(mark, logLines.size()));
+                double[] parts = awaitSwept(mark); // the old one is swept after the answer, before the next pass
+                double swept = ms(t0);
                 long v0 = System.nanoTime(); // what the next drift check does (not part of the swap)
                 OwnedState want = now.expected(r.plan());
                 OwnedState got = now.readBack();
                 boolean same = want.equals(got);
                 runs.computeIfAbsent(old.name() + " -> " + next, k -> new ArrayList<>())
-                        .add(new double[] {total, parts[0], parts[1], ms(v0)});
+                        .add(new double[] {total, parts[0], parts[1], ms(v0), swept});
                 assertTrue(same, () -> "swap " + next + ": " + want.diff(got));
                 assertTrue(old.readBack().isEmpty(), "the old backend was swept");
                 // the reconciler's own drift check of the new backend comes with the next resync (5 s); the next
@@ -400,14 +401,16 @@ class BackendBenchmark {
         System.out.printf(Locale.ROOT, "hot swap through the reconciler, %d guests%s: %d rules, %d set elements;"
                 + " load %s%n", guests, firewall ? " x 20 Qubes firewall rules (the firewall planner's output)"
                         : " (no firewall)", rules, elements, loadAverage());
-        System.out.println("  (the new backend applies the whole plan, then the old one is swept; parts from the swap's log"
-                + " line; the read-back of the new one is the next drift check's, timed after the swap, not in it;"
+        System.out.println("  (switch done: the new backend applied the whole plan and the caller is answered; old swept:"
+                + " the old backend's sweep, after that answer and before the next pass, is over; parts from the swap's"
+                + " log lines; the read-back of the new one is the next drift check's, timed after the swap, not in it;"
                 + " each swap starts after that drift check)");
         runs.forEach((direction, list) -> {
-            System.out.printf(Locale.ROOT, "  %-22s median %5.0f ms, p90 %5.0f ms  (apply %5.0f, sweep old %5.0f;"
-                    + " next drift check: expected+readBack %5.0f; medians)  all: %s%n", direction + ":",
-                    median(column(list, 0)), p90(column(list, 0)), median(column(list, 1)), median(column(list, 2)),
-                    median(column(list, 3)), list(column(list, 0)));
+            System.out.printf(Locale.ROOT, "  %-22s switch done median %5.0f ms, p90 %5.0f ms; old swept median %5.0f ms,"
+                    + " p90 %5.0f ms  (apply %5.0f, sweep old %5.0f; next drift check: expected+readBack %5.0f; medians)"
+                    + "  switch done, all: %s%n", direction + ":",
+                    median(column(list, 0)), p90(column(list, 0)), median(column(list, 4)), p90(column(list, 4)),
+                    median(column(list, 1)), median(column(list, 2)), median(column(list, 3)), list(column(list, 0)));
         });
         parts(nft, ipt, plan);
         nft.sweep();
@@ -443,7 +446,20 @@ class BackendBenchmark {
     }
 
     private static final java.util.regex.Pattern SWAP_PARTS = java.util.regex.Pattern.compile(
-            "switched from .* \\(apply (\\d+) ms, sweep (\\d+) ms\\)");
+            "switched from .* swept \\(apply (\\d+) ms, sweep (\\d+) ms");
+
+    /** Waits (up to 300 s) for the swap's "swept" log line after {@code mark}; its apply and sweep ms. */
+    private double[] awaitSwept(int mark) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (System.nanoTime() < end) {
+            double[] parts = swapParts(logLines.subList(mark, logLines.size()));
+            if (!Double.isNaN(parts[0])) {
+                return parts;
+            }
+            Thread.sleep(1);
+        }
+        throw new AssertionError("no 'swept' line after the switch: " + logLines.subList(mark, logLines.size()));
+    }
 
     /** apply and sweep ms from BackendSwap's log line among {@code lines} (NaN if absent). */
     private static double[] swapParts(List<String> lines) {

@@ -73,12 +73,17 @@ class CommandsTest {
     }
 
     @Test
-    void useSwitchesAndWaitsForTheOutcome() {
+    void useSwitchesAndWaitsForTheOutcome() throws InterruptedException {
         Captured res = run(backend, "use", "b");
         assertEquals(0, res.status(), res.err());
         assertTrue(res.out().matches("b is in charge and in sync \\(\\d+ ms\\)\n"
                 + "this lasts until the agent restarts; to keep it: netvm backend use --permanent b\n"), res.out());
         assertEquals(List.of("b"), configWrites);
+        // the old backend is swept right after the answer, before the reconciler's next pass
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!a.kernel.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(5);
+        }
         assertTrue(a.kernel.isEmpty(), "the old backend was swept");
         assertEquals(1, b.elements(DataplaneReconcilerTest.ALLOWED_KEY).size());
         assertTrue(run(backend).out().contains("active:     b (in sync)"));

@@ -254,6 +254,30 @@ class DataplaneReconcilerTest {
     }
 
     @Test
+    void theSwitchIsAnsweredOnceTheNewBackendHoldsThePlanAndTheOldIsSweptBeforeTheNextPass() throws Exception {
+        var r = reconciler("a");
+        var a = new FakeBackend("a", calls);
+        var b = new FakeBackend("b", calls);
+        bind(r, a);
+        r.put(policy());
+        settle();
+        bind(r, b);
+        settle();
+        calls.clear();
+
+        CompletableFuture<String> outcome = r.awaitBackend("b");
+        outcome.thenRun(() -> calls.add("answered"));
+        r.modified(new Settings("b", 5, 2));
+        settle();
+        r.put(guest(1));
+        settle();
+        assertEquals(List.of("b.apply", "answered", "a.sweep", "b.apply"), calls, "the old one is swept after"
+                + " the answer, before the next pass");
+        assertEquals("b is in charge and in sync", outcome.get());
+        assertTrue(a.kernel.isEmpty());
+    }
+
+    @Test
     void hotSwapFailureKeepsTheOldInChargeSweepsTheNewAndReports() {
         var r = reconciler("a");
         var a = new FakeBackend("a", calls);

@@ -3,7 +3,6 @@ package org.netvm.backend.iptables.internal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import org.netvm.dataplane.BackendException;
@@ -44,12 +43,18 @@ final class KeySetExpansion {
         Map<SetRef, NamedSet> keySets = new TreeMap<>();
         plan.sets().stream().filter(s -> s.type().withProtocol()).forEach(s -> keySets.put(s.ref(), s));
         Map<String, java.util.Set<IpAddress>> reachedFrom = hostSources(plan);
+        Map<SetRef, Map<IpAddress, List<SetElement>>> bySource = new java.util.HashMap<>();
+        keySets.keySet().forEach(ref -> {
+            Map<IpAddress, List<SetElement>> m = new java.util.HashMap<>();
+            plan.elements(ref).forEach(x -> m.computeIfAbsent(x.source(), k -> new ArrayList<>()).add(x));
+            bySource.put(ref, m);
+        });
         TreeMap<ChainRef, List<Rule>> rules = new TreeMap<>();
         for (Map.Entry<ChainRef, List<Rule>> e : plan.rules().entrySet()) {
             List<Rule> out = new ArrayList<>();
             java.util.Set<IpAddress> sources = reachedFrom.get(e.getKey().family() + " " + e.getKey().name());
             for (Rule r : e.getValue()) {
-                expand(plan, keySets, r, sources, out);
+                expand(plan, keySets, bySource, r, sources, out);
             }
             rules.put(e.getKey(), out);
         }
@@ -92,7 +97,8 @@ final class KeySetExpansion {
         return sources;
     }
 
-    private static void expand(Plan plan, Map<SetRef, NamedSet> keySets, Rule r, java.util.Set<IpAddress> sources,
+    private static void expand(Plan plan, Map<SetRef, NamedSet> keySets,
+            Map<SetRef, Map<IpAddress, List<SetElement>>> bySource, Rule r, java.util.Set<IpAddress> sources,
             List<Rule> out) throws BackendException {
         Match.InSet lookup = null;
         List<Match> others = new ArrayList<>();
@@ -111,12 +117,8 @@ final class KeySetExpansion {
             out.add(r);
             return;
         }
-        SortedMap<SetRef, SortedSet<SetElement>> all = plan.elements();
-        for (SetElement e : all.getOrDefault(SetRef.of(r.chain().family(), lookup.set()),
-                java.util.Collections.emptySortedSet())) {
-            if (sources != null && !sources.contains(e.source())) {
-                continue; // another guest's element: no packet from its source reaches this chain
-            }
+        SetRef ref = SetRef.of(r.chain().family(), lookup.set());
+        for (SetElement e : elementsFor(plan, bySource.get(ref), ref, sources)) {
             List<Match> matches = new ArrayList<>(others);
             matches.add(new Match.Address(Match.Side.SOURCE, IpPrefix.host(e.source()), false));
             matches.add(new Match.Address(Match.Side.DESTINATION, e.prefix(), false));
@@ -131,5 +133,25 @@ final class KeySetExpansion {
             }
             out.add(new Rule(r.chain(), r.order(), matches, r.counter(), r.verdict()));
         }
+    }
+
+    /**
+     * The elements of key set {@code ref} in order, only those of {@code sources} if not null (another
+     * guest's element: no packet from its source reaches that chain). Found by source, not by scanning
+     * the whole set for each guest's chain (1 000 guests x 17 000 elements).
+     */
+    private static java.util.Collection<SetElement> elementsFor(Plan plan, Map<IpAddress, List<SetElement>> bySource,
+            SetRef ref, java.util.Set<IpAddress> sources) {
+        if (sources == null) {
+            return plan.elements(ref);
+        }
+        if (sources.size() == 1) {
+            return bySource.getOrDefault(sources.iterator().next(), List.of()); // in order already
+        }
+        java.util.TreeSet<SetElement> out = new java.util.TreeSet<>();
+        for (IpAddress s : sources) {
+            out.addAll(bySource.getOrDefault(s, List.of()));
+        }
+        return out;
     }
 }
