@@ -252,13 +252,18 @@ nvx() {
 netvm_cli() { "$NETVM" --control "$CTL" "$@"; } # the real CLI (a JVM per call), for user-facing checks
 
 # agent_ready: the control socket answers and lists every command of AGENT_COMMANDS (the control
-# socket answers before every command is registered)
+# socket answers before every command is registered), and when xs is one of them, the runtime's
+# xenstore client is connected (on a busy machine it connects seconds after the socket answers;
+# any answer but DISCONNECTED, an error included, means connected)
 agent_ready() {
-    local h c
+    local h c out
     h=$(nvx help 2>/dev/null) || return 1
     for c in ${AGENT_COMMANDS:-xs vif backend}; do
         printf '%s\n' "$h" | grep -e "^  $c " >/dev/null || return 1
     done
+    case " ${AGENT_COMMANDS:-xs vif backend} " in *" xs "*) ;; *) return 0 ;; esac
+    out=$(nvx xs read / 2>&1)
+    case $out in *DISCONNECTED*) return 1 ;; esac
 }
 
 # start_runtime NS ROLE XENSTORE LOG STATE_DIR: a netvm/proxy runtime in NS with control socket $CTL;
