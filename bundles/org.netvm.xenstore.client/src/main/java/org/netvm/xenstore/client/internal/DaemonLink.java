@@ -3,6 +3,7 @@ package org.netvm.xenstore.client.internal;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -117,10 +118,49 @@ final class DaemonLink {
      * @param gen the connection generation the request belongs to (a transaction's), or -1 for any
      */
     Message call(MessageType type, int tx, byte[] payload, String path, long gen) throws XenStoreException {
+        PendingReplies.Reply reply = new PendingReplies.Reply();
+        int id = send(type, tx, payload, path, gen, reply);
+        return orError(await(reply, id, path), path);
+    }
+
+    /**
+     * Pipelining from one caller: sends a request per payload, keeping up to {@code window} in flight,
+     * and collects the replies in order, each a {@link Message} or, for an ERROR reply, its
+     * {@link XenStoreException}. A lost connection, a timeout or an interrupt fails the whole call (the
+     * requests still in flight are forgotten).
+     */
+    List<Object> callAll(MessageType type, List<byte[]> payloads, List<String> paths, int window)
+            throws XenStoreException {
+        int n = payloads.size();
+        List<Object> out = new ArrayList<>(n);
+        PendingReplies.Reply[] replies = new PendingReplies.Reply[n];
+        int[] ids = new int[n];
+        int sent = 0;
+        int i = 0;
+        try {
+            for (; i < n; i++) {
+                for (; sent < n && sent - i < window; sent++) {
+                    replies[sent] = new PendingReplies.Reply();
+                    ids[sent] = send(type, 0, payloads.get(sent), paths.get(sent), -1, replies[sent]);
+                }
+                Message m = await(replies[i], ids[i], paths.get(i));
+                out.add(m.type() == MessageType.ERROR.code() ? new XenStoreException(m.text(), paths.get(i)) : m);
+            }
+        } catch (XenStoreException e) {
+            for (int j = i + 1; j < sent; j++) {
+                pending.forget(ids[j]);
+            }
+            throw e;
+        }
+        return out;
+    }
+
+    /** Sends one request whose reply completes {@code reply}; returns its request id. */
+    private int send(MessageType type, int tx, byte[] payload, String path, long gen, PendingReplies.Reply reply)
+            throws XenStoreException {
         if (payload.length > Message.MAX_PAYLOAD) {
             throw new XenStoreException(XenStoreError.E2BIG, path);
         }
-        PendingReplies.Reply reply = new PendingReplies.Reply();
         Connection c;
         int id;
         synchronized (state) {
@@ -138,7 +178,10 @@ final class DaemonLink {
             c.close(); // the I/O thread notices, fails the other requests and reconnects
             throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e);
         }
-        Message received = await(reply, id, path);
+        return id;
+    }
+
+    private static Message orError(Message received, String path) throws XenStoreException {
         if (received.type() == MessageType.ERROR.code()) {
             throw new XenStoreException(received.text(), path);
         }
