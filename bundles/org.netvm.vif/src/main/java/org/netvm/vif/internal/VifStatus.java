@@ -57,7 +57,7 @@ final class VifStatus implements VifRegistry {
     private Set<String> passEvents = Set.of(); // reconciler thread: vifs the hotplug script asked about in this pass
     /** Reconciler thread, during the start-up: each vif's last outcome, for the summary line. */
     private final Map<String, Actual> startup = new java.util.HashMap<>();
-    /** Reconciler thread: when the first pass started (System.nanoTime), 0 before. */
+    /** Reconciler thread: when the last pass before the inputs were complete started (System.nanoTime). */
     private long startupNanos;
 
     /**
@@ -78,8 +78,9 @@ final class VifStatus implements VifRegistry {
 
     /** A pass starts; {@code hotplugged}: the vifs hotplug calls wait for (each gets its log line). */
     void passStarted(Set<String> hotplugged) {
-        if (passes.getAndIncrement() == 0) {
-            startupNanos = System.nanoTime();
+        passes.incrementAndGet();
+        if (!synced) {
+            startupNanos = System.nanoTime(); // the start-up is timed from the pass that gets the inputs
         }
         passEvents = hotplugged;
         eventLog.drain().forEach(line -> LOG.log(Level.WARNING, line));
@@ -105,7 +106,7 @@ final class VifStatus implements VifRegistry {
             b.append(a == Actual.PENDING ? ": " : ", ").append(counts.getOrDefault(a, 0L)).append(' ')
                     .append(a.name().toLowerCase(Locale.ROOT));
         }
-        b.append(" in ").append((System.nanoTime() - startupNanos) / 1_000_000).append(" ms from the first pass");
+        b.append(" in ").append((System.nanoTime() - startupNanos) / 1_000_000).append(" ms from the start of the pass that read the inputs");
         LOG.log(Level.INFO, b.toString());
         startup.clear();
     }
