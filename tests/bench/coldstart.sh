@@ -10,7 +10,8 @@
 #           the agent's log), vif inputs complete (xenstore scan + link list), the dataplane's first
 #           apply (every guest's anti-spoof elements + the base policy), all N host routes of
 #           protocol 110 in the kernel (polled every 20 ms; they go in last, after each link is up),
-#           every vif's status published (the last "vif event" line); then checked: every vif
+#           every vif's status published (the "vif start-up done" line; in builds before it, the last
+#           "vif event" line); then checked: every vif
 #           programmed and the backend in sync (netvm vif list / backend). "From ready" = the same
 #           moment minus runtime ready. CPU: the agent's user+system time at that moment.
 #   floor   the same per-vif kernel work without netvm, the way the agent does it (IPv4-only vifs,
@@ -124,7 +125,8 @@ agent() {
     inputs=$(log_ms "$log" 'vif inputs complete')
     apply=$(log_ms "$log" 'apply backend=.*outcome=ok')
     applyd=$(grep -m1 'apply backend=.*outcome=ok' "$log" | sed -n 's/.*duration_ms=\([0-9]*\).*/\1/p')
-    status=$(log_ms "$log" 'vif event vif=' last)
+    status=$(log_ms "$log" 'vif start-up done')
+    [ "$status" != "?" ] || status=$(log_ms "$log" 'vif event vif=' last) # a build before the summary line
     local from=?
     [ "$ready" != "?" ] && [ "$routes_ms" != "?" ] && from=$((routes_ms - ready))
     echo "N=$n agent ($label): all $n routes in ${routes_ms} ms after launch, ${from} ms after ready; runtime ready ${ready}, vif inputs complete ${inputs}, first apply done ${apply} (took ${applyd:-?}), last vif status ${status} ms; agent CPU ${cpu} ms; all programmed + in sync: $ok; load at launch $load0"

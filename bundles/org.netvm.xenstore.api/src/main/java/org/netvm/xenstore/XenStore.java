@@ -1,5 +1,7 @@
 package org.netvm.xenstore;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -73,6 +75,44 @@ public interface XenStore extends XenStoreOps {
     /** Toolstack operation (dom0 only): the domain is gone. Fires {@code @releaseDomain}. */
     default void releaseDomain(int domid) throws XenStoreException {
         throw new XenStoreException(XenStoreError.ENOSYS, null);
+    }
+
+    /**
+     * Reads many nodes at once: the values in the order of {@code paths}, empty where a node does
+     * not exist. A pipelining implementation keeps many of the requests in flight on its connection
+     * instead of waiting for each reply in turn; the result is the same as reading them one after the
+     * other (which this default does). Any error other than {@link XenStoreError#ENOENT} fails the
+     * whole call.
+     *
+     * @since 1.2
+     */
+    default List<Optional<String>> readAll(List<String> paths) throws XenStoreException {
+        List<Optional<String>> out = new ArrayList<>(paths.size());
+        for (String path : paths) {
+            out.add(readIfExists(path));
+        }
+        return out;
+    }
+
+    /**
+     * Lists many nodes at once, as {@link #readAll} reads them: the children's names in the order of
+     * {@code paths}, empty where a node does not exist.
+     *
+     * @since 1.2
+     */
+    default List<Optional<List<String>>> directoryAll(List<String> paths) throws XenStoreException {
+        List<Optional<List<String>>> out = new ArrayList<>(paths.size());
+        for (String path : paths) {
+            try {
+                out.add(Optional.of(directory(path)));
+            } catch (XenStoreException e) {
+                if (e.error() != XenStoreError.ENOENT) {
+                    throw e;
+                }
+                out.add(Optional.empty());
+            }
+        }
+        return out;
     }
 
     /** {@code true} while the connection to the daemon is up. */

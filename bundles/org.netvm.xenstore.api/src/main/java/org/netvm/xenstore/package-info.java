@@ -7,5 +7,5 @@
  * calling domain's home ({@code /local/domain/<domid>}). Errors carry the daemon's error name.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.netvm.xenstore;

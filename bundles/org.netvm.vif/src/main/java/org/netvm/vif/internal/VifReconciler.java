@@ -205,7 +205,8 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return false;
         }
         if (!synced) {
-            LOG.log(Level.INFO, "vif inputs complete: " + xenstore.entries().size() + " in xenstore, "
+            LOG.log(Level.INFO, "vif inputs complete: " + xenstore.entries().size() + " in xenstore (read in "
+                    + passSteps.durations()[Steps.Step.XENSTORE.ordinal()] / 1_000_000 + " ms), "
                     + links.links().size() + " vif devices; programming starts");
         }
         synced = true;

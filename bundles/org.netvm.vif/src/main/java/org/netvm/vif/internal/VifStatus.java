@@ -27,6 +27,8 @@ import org.netvm.vif.VifState.Desired;
 /**
  * Status publication: each vif's {@link VifState} (the {@link VifRegistry}), the hooks, the
  * counters and the programming-time histogram, and one log line per vif event (rate limited per vif).
+ * Until the first full pass is done (the start-up) the vifs' lines are DEBUG (failures stay WARNING,
+ * vifs a hotplug call asked about stay INFO) and one INFO line sums the start-up up.
  * Written by the reconciler thread after the executor; read by any thread.
  */
 final class VifStatus implements VifRegistry {
@@ -53,6 +55,10 @@ final class VifStatus implements VifRegistry {
     /** One line per vif and pass at most, and at most 5 per vif in 10 s (a flapping guest). */
     private final LogLimiter eventLog = new LogLimiter(5, 10_000_000_000L, System::nanoTime);
     private Set<String> passEvents = Set.of(); // reconciler thread: vifs the hotplug script asked about in this pass
+    /** Reconciler thread, during the start-up: each vif's last outcome, for the summary line. */
+    private final Map<String, Actual> startup = new java.util.HashMap<>();
+    /** Reconciler thread: when the last pass before the inputs were complete started (System.nanoTime). */
+    private long startupNanos;
 
     /**
      * @param batches   the executor's count of kernel batches
@@ -73,6 +79,9 @@ final class VifStatus implements VifRegistry {
     /** A pass starts; {@code hotplugged}: the vifs hotplug calls wait for (each gets its log line). */
     void passStarted(Set<String> hotplugged) {
         passes.incrementAndGet();
+        if (!synced) {
+            startupNanos = System.nanoTime(); // the start-up is timed from the pass that gets the inputs
+        }
         passEvents = hotplugged;
         eventLog.drain().forEach(line -> LOG.log(Level.WARNING, line));
     }
@@ -82,7 +91,28 @@ final class VifStatus implements VifRegistry {
     }
 
     void resynced() {
+        if (lastResync == null) {
+            logStartup();
+        }
         lastResync = clock.instant();
+    }
+
+    /** The start-up's one INFO line: how many vifs ended in which state, and how long it took. */
+    private void logStartup() {
+        Map<Actual, Long> counts = new java.util.EnumMap<>(Actual.class);
+        startup.values().forEach(a -> counts.merge(a, 1L, Long::sum));
+        StringBuilder b = new StringBuilder("vif start-up done: ").append(startup.size()).append(" vif(s)");
+        for (Actual a : Actual.values()) {
+            b.append(a == Actual.PENDING ? ": " : ", ").append(counts.getOrDefault(a, 0L)).append(' ')
+                    .append(a.name().toLowerCase(Locale.ROOT));
+        }
+        b.append(" in ").append((System.nanoTime() - startupNanos) / 1_000_000).append(" ms from the start of the pass that read the inputs");
+        LOG.log(Level.INFO, b.toString());
+        startup.clear();
+    }
+
+    private boolean startingUp() {
+        return lastResync == null;
     }
 
     /**
@@ -126,15 +156,31 @@ final class VifStatus implements VifRegistry {
         String error = p.failed ? p.error : p.pending;
         boolean changed = old == null ? actual != Actual.ABSENT
                 : old.actual() != actual || old.desired() != p.desired || !Objects.equals(old.error(), error);
-        if (changed || p.opCount() > 0 || passEvents.contains(name)) {
-            VifSpec s = p.spec;
-            logEvent(p.failed ? Level.WARNING : Level.INFO, name, "vif event vif=" + name + " domid=" + p.vif.domid()
-                    + " desired=" + p.desired.name().toLowerCase(Locale.ROOT)
-                    + " actual=" + actual.name().toLowerCase(Locale.ROOT)
-                    + (s == null ? "" : " ipv4=" + VifSpec.text(s.ipv4()) + (s.ipv6() == null ? "" : " ipv6="
-                            + VifSpec.text(s.ipv6())) + " metric=" + s.metric())
-                    + " ops=" + p.opCount() + (error == null ? "" : " error=" + logText(error)));
+        if (!changed && p.opCount() == 0 && !passEvents.contains(name)) {
+            return;
         }
+        Level level = p.failed ? Level.WARNING : Level.INFO;
+        if (startingUp()) {
+            startup.put(name, actual);
+            if (level == Level.INFO && !passEvents.contains(name)) {
+                level = Level.DEBUG; // the summary line tells; a debug log still has every vif
+                if (!LOG.isLoggable(level)) {
+                    return;
+                }
+            }
+        }
+        logEvent(level, name, eventLine(p, actual, error));
+    }
+
+    private static String eventLine(VifPlan p, Actual actual, String error) {
+        String name = p.name();
+        VifSpec s = p.spec;
+        return "vif event vif=" + name + " domid=" + p.vif.domid()
+                + " desired=" + p.desired.name().toLowerCase(Locale.ROOT)
+                + " actual=" + actual.name().toLowerCase(Locale.ROOT)
+                + (s == null ? "" : " ipv4=" + VifSpec.text(s.ipv4()) + (s.ipv6() == null ? "" : " ipv6="
+                        + VifSpec.text(s.ipv6())) + " metric=" + s.metric())
+                + " ops=" + p.opCount() + (error == null ? "" : " error=" + logText(error));
     }
 
     private void logEvent(Level level, String vif, String line) {

@@ -453,6 +453,7 @@ class VifReconcilerTest {
         };
         jul.addHandler(handler);
         try (Rig rig = new Rig()) {
+            assertTrue(rig.reconciler.pass(true)); // the start-up (its vifs are summed up in one line)
             rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             assertTrue(rig.reconciler.pass(true));
@@ -468,6 +469,49 @@ class VifReconcilerTest {
                 assertTrue(rig.reconciler.pass(false));
             }
             assertEquals(5, lines.stream().filter(l -> l.contains("vif event vif=vif3.0")).count(), lines.toString());
+        } finally {
+            jul.removeHandler(handler);
+        }
+    }
+
+    @Test
+    void theStartUpIsOneInfoLineNotOnePerVifButFailuresStayWarnings() {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(VifReconciler.class.getName());
+        List<String> lines = new CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getLevel() + " " + r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(handler);
+        try (Rig rig = new Rig()) {
+            for (int d = 3; d < 6; d++) {
+                rig.xs.putVif(d, 0, "10.137.0." + (d + 2), Rig.MAC);
+                rig.kernel.addLink("vif" + d + ".0");
+            }
+            rig.xs.putVif(7, 0, "not-an-address", Rig.MAC);
+            rig.kernel.addLink("vif7.0");
+            assertTrue(rig.reconciler.pass(true));
+            List<String> info = lines.stream().filter(l -> l.startsWith("INFO") && l.contains("vif")).toList();
+            assertEquals(0, info.stream().filter(l -> l.contains("vif event")).count(), lines.toString());
+            List<String> startup = info.stream().filter(l -> l.contains("vif start-up done")).toList();
+            assertEquals(1, startup.size(), lines.toString());
+            assertTrue(startup.get(0).startsWith("INFO vif start-up done: 4 vif(s): 0 pending, 3 programmed, 1 failed,"
+                    + " 0 absent in "), startup.get(0));
+            assertEquals(1, lines.stream().filter(l -> l.startsWith("WARNING vif event vif=vif7.0")).count(),
+                    lines.toString());
+
+            assertTrue(rig.reconciler.pass(true));
+            assertEquals(1, lines.stream().filter(l -> l.contains("vif start-up done")).count(), "once");
         } finally {
             jul.removeHandler(handler);
         }

@@ -3,6 +3,8 @@ package org.netvm.xenstore.client.internal;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -131,10 +133,48 @@ final class DaemonLink {
      * @param gen the connection generation the request belongs to (a transaction's), or -1 for any
      */
     Message call(MessageType type, int tx, byte[] payload, String path, long gen) throws XenStoreException {
+        PendingReplies.Reply reply = new PendingReplies.Reply();
+        return orError(receive(send(type, tx, payload, path, gen, reply), reply, path), path);
+    }
+
+    /**
+     * Pipelining from one caller: sends a request per payload, keeping up to {@code window} in flight,
+     * and collects the replies in order, each a {@link Message} or, for an ERROR reply, its
+     * {@link XenStoreException}. A lost connection, a timeout or an interrupt fails the whole call (the
+     * requests still in flight are forgotten).
+     */
+    List<Object> callAll(MessageType type, List<byte[]> payloads, List<String> paths, int window)
+            throws XenStoreException {
+        int n = payloads.size();
+        List<Object> out = new ArrayList<>(n);
+        PendingReplies.Reply[] replies = new PendingReplies.Reply[n];
+        Sent[] ids = new Sent[n];
+        int sent = 0;
+        int i = 0;
+        try {
+            for (; i < n; i++) {
+                for (; sent < n && sent - i < window; sent++) {
+                    replies[sent] = new PendingReplies.Reply();
+                    ids[sent] = send(type, 0, payloads.get(sent), paths.get(sent), -1, replies[sent]);
+                }
+                Message m = receive(ids[i], replies[i], paths.get(i));
+                out.add(m.type() == MessageType.ERROR.code() ? new XenStoreException(m.text(), paths.get(i)) : m);
+            }
+        } catch (XenStoreException e) {
+            for (int j = i + 1; j < sent; j++) {
+                pending.forget(ids[j].id());
+            }
+            throw e;
+        }
+        return out;
+    }
+
+    /** Sends one request whose reply completes {@code reply}. */
+    private Sent send(MessageType type, int tx, byte[] payload, String path, long gen, PendingReplies.Reply reply)
+            throws XenStoreException {
         if (payload.length > Message.MAX_PAYLOAD) {
             throw new XenStoreException(XenStoreError.E2BIG, path);
         }
-        PendingReplies.Reply reply = new PendingReplies.Reply();
         Connection c;
         int id;
         synchronized (state) {
@@ -152,7 +192,20 @@ final class DaemonLink {
             c.close(); // the I/O thread notices, fails the other requests and reconnects
             throw new XenStoreException(XenStoreError.DISCONNECTED.name(), path, e);
         }
-        Message received = c.pollable() ? reading.readOwnReply(c, reply, id, path) : await(reply, id, path);
+        return new Sent(c, id);
+    }
+
+    /** A request on its way: the connection it was written to and its id. */
+    private record Sent(Connection connection, int id) {
+    }
+
+    /** {@code sent}'s reply: read by the caller itself on a pollable connection when the read turn is free. */
+    private Message receive(Sent sent, PendingReplies.Reply reply, String path) throws XenStoreException {
+        Connection c = sent.connection();
+        return c.pollable() ? reading.readOwnReply(c, reply, sent.id(), path) : await(reply, sent.id(), path);
+    }
+
+    private static Message orError(Message received, String path) throws XenStoreException {
         if (received.type() == MessageType.ERROR.code()) {
             throw new XenStoreException(received.text(), path);
         }

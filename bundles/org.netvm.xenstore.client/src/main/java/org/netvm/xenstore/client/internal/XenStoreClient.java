@@ -64,6 +64,12 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
      */
     private static final int DIRECTORY_PARTS_MAX = 1024;
 
+    /**
+     * Requests one {@link #readAll} or {@link #directoryAll} keeps in flight: enough that the daemon
+     * always has the next one queued, few enough to stay far below any daemon's per-connection limit.
+     */
+    static final int PIPELINE_WINDOW = 64;
+
     private final Transport transport;
     private final DaemonLink link;
     private final WatchRegistry watches;
@@ -167,6 +173,61 @@ public final class XenStoreClient implements XenStore, AutoCloseable {
     @Override
     public List<String> directory(String path) throws XenStoreException {
         return directory(NO_TX, -1, path);
+    }
+
+    /** Pipelined: up to {@link #PIPELINE_WINDOW} reads in flight at once. */
+    @Override
+    public List<Optional<String>> readAll(List<String> paths) throws XenStoreException {
+        List<Optional<String>> out = new ArrayList<>(paths.size());
+        List<String> resolved = new ArrayList<>(paths.size());
+        for (Object r : many(MessageType.READ, paths, resolved)) {
+            out.add(r instanceof Message m ? Optional.of(m.raw()) : Optional.empty());
+        }
+        return out;
+    }
+
+    /**
+     * Pipelined as {@link #readAll}; a listing too large for one reply (E2BIG from C xenstored) is then
+     * fetched in parts on its own.
+     */
+    @Override
+    public List<Optional<List<String>>> directoryAll(List<String> paths) throws XenStoreException {
+        List<Optional<List<String>>> out = new ArrayList<>(paths.size());
+        List<String> resolved = new ArrayList<>(paths.size());
+        List<Object> replies = many(MessageType.DIRECTORY, paths, resolved);
+        for (int i = 0; i < replies.size(); i++) {
+            Object r = replies.get(i);
+            if (r instanceof Message m) {
+                out.add(Optional.of(m.fields()));
+            } else if (((XenStoreException) r).error() == XenStoreError.E2BIG) {
+                out.add(Optional.of(directoryInParts(NO_TX, -1, resolved.get(i))));
+            } else {
+                out.add(Optional.empty());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One request of {@code type} per path, pipelined; the replies in order, each a {@link Message} or
+     * an ENOENT {@link XenStoreException} (any other error is thrown). Fills {@code resolved} with the
+     * absolute paths.
+     */
+    private List<Object> many(MessageType type, List<String> paths, List<String> resolved) throws XenStoreException {
+        List<byte[]> payloads = new ArrayList<>(paths.size());
+        for (String p : paths) {
+            String path = resolve(p);
+            resolved.add(path);
+            payloads.add(pathPayload(path));
+        }
+        List<Object> replies = link.callAll(type, payloads, resolved, PIPELINE_WINDOW);
+        for (Object r : replies) {
+            if (r instanceof XenStoreException e && e.error() != XenStoreError.ENOENT
+                    && !(type == MessageType.DIRECTORY && e.error() == XenStoreError.E2BIG)) {
+                throw e;
+            }
+        }
+        return replies;
     }
 
     @Override

@@ -221,6 +221,46 @@ public abstract class XenStoreBehaviourSuite {
     }
 
     @Test
+    void readAllAndDirectoryAllKeepTheOrderAcrossMoreThanOneWindow() throws Exception {
+        int n = XenStoreClient.PIPELINE_WINDOW * 3 + 5;
+        List<String> paths = new ArrayList<>();
+        List<java.util.Optional<String>> expected = new ArrayList<>();
+        List<java.util.Optional<List<String>>> listings = new ArrayList<>();
+        xs.inTransaction(5, tx -> {
+            for (int i = 0; i < n; i++) {
+                if (i % 3 != 0) {
+                    tx.write(base + "/n" + i + "/c", "v" + i);
+                }
+            }
+            return null;
+        });
+        for (int i = 0; i < n; i++) {
+            paths.add(base + "/n" + i);
+            expected.add(i % 3 == 0 ? java.util.Optional.empty() : java.util.Optional.of(""));
+            listings.add(i % 3 == 0 ? java.util.Optional.empty() : java.util.Optional.of(List.of("c")));
+        }
+        assertEquals(expected, xs.readAll(paths));
+        assertEquals(listings, xs.directoryAll(paths));
+        List<String> values = paths.stream().map(p -> p + "/c").toList();
+        List<java.util.Optional<String>> got = xs.readAll(values);
+        for (int i = 0; i < n; i++) {
+            assertEquals(i % 3 == 0 ? java.util.Optional.empty() : java.util.Optional.of("v" + i), got.get(i));
+        }
+        assertEquals(List.of(), xs.readAll(List.of()));
+        xs.write(base + "/after", "still answers");
+        assertEquals("still answers", xs.read(base + "/after"), "nothing left in flight");
+    }
+
+    @Test
+    void readAllFailsWholeOnAnErrorOtherThanEnoent() throws Exception {
+        xs.write(base + "/ok", "1");
+        XenStoreException e = assertThrows(XenStoreException.class,
+                () -> xs.readAll(List.of(base + "/ok", "bad//path", base + "/ok")));
+        assertEquals(XenStoreError.EINVAL, e.error());
+        assertEquals("1", xs.read(base + "/ok"));
+    }
+
+    @Test
     void mkdirCreatesAnEmptyNodeAndAcceptsAnExistingOne() throws Exception {
         xs.mkdir(base + "/m/n");
         assertEquals("", xs.read(base + "/m/n"));
