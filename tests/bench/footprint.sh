@@ -3,9 +3,10 @@
 # configurations alternated in one run (before/after), on the shipped jlink runtime with its AOT cache.
 #
 #   tests/bench/footprint.sh [--runs N] [--guests N] [--before-jar JAR] [--before-flags 'FLAGS']
-#                            [--breakdown]
+#                            [--after-flags 'FLAGS'] [--breakdown]
 #
-# "after" is distribution/target/netvm.jar with the flags bin/netvm ships (SHIPPED_FLAGS); "before" is
+# "after" is distribution/target/netvm.jar with the flags bin/netvm ships (SHIPPED_FLAGS, or --after-flags
+# to try others); "before" is
 # --before-jar (default: the same jar) with --before-flags (default: the flags shipped before the
 # footprint work). Each configuration gets its own AOT cache first (a training run, as `netvm aot-cache`
 # makes at install). Then, N times (default 3), alternating: start (role netvm, embedded xenstored, own
@@ -13,8 +14,8 @@
 # ready and in sync (`netvm status` exit status 0); attach N guests (default 1000, none with
 # --guests 0; tests/bench/guests.sh: xenstore keys + veth pairs, until every vif is programmed), RSS
 # 3 s after. --breakdown adds, for "after", where the memory goes: mappings
-# (/proc/PID/smaps), native memory tracking, heap, threads, code cache. Output: stdout and
-# tests/bench/footprint-latest.txt. Needs root (namespaces, veths), python3.
+# (/proc/PID/smaps), native memory tracking, heap, threads, code cache. Output: stdout, and on top of
+# tests/bench/footprint-latest.txt (earlier runs kept below). Needs root (namespaces, veths), python3.
 set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
     --guests) GUESTS=${2:?}; shift 2 ;;
     --before-jar) BEFORE_JAR=$(readlink -f "${2:?}"); shift 2 ;;
     --before-flags) BEFORE_FLAGS=${2:?}; shift 2 ;;
+    --after-flags) AFTER_FLAGS=${2:?}; shift 2 ;;
     --breakdown) BREAKDOWN=1; shift ;;
     *) die "unknown option $1" ;;
     esac
@@ -166,5 +168,11 @@ breakdown() {
     row after
     [ "$BREAKDOWN" = 1 ] && breakdown
 } | tee "$OUT.new"
+# the new run on top, the earlier ones below one separator line
+if [ -f "$OUT" ]; then
+    echo
+    echo '# ---- earlier runs ----'
+    grep -vx '# ---- earlier runs ----' "$OUT"
+fi >>"$OUT.new"
 mv "$OUT.new" "$OUT"
 echo "written: $OUT"
