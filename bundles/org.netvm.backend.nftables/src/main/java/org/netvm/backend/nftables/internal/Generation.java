@@ -54,12 +54,19 @@ final class Generation implements AutoCloseable {
     static final long UNKNOWN = -1;
 
     private final Query query; // null: no socket, always a real read-back
+    /**
+     * At most this many derived read-backs follow each other; then a real listing, so that a fault in
+     * netvm's own rendering of a change (the derived result trusts it) is found within a bounded number of
+     * drift checks (about a minute at the default 5 s interval when every check follows an apply).
+     */
+    static final int MAX_DERIVED_IN_A_ROW = 12;
     private int seq = (int) (System.nanoTime() >>> 8) ^ 0x40000000;
     private OwnedState last;
     private long lastGeneration = UNKNOWN;
     private Plan lastPlan; // the plan applied when last was recorded (null: none or unknown)
     private boolean lastExact; // last is exactly expected(lastPlan)
     private Derived derived; // netvm's applies since last, by generation (null: none, or not known)
+    private int derivedInARow; // derived read-backs since the last real listing
 
     /** The kernel after netvm's own commits since {@code base}: {@code plan}'s expectation, if base was exact. */
     private record Derived(OwnedState base, Plan basePlan, boolean baseExact, Plan plan, long generation) {
@@ -174,7 +181,7 @@ final class Generation implements AutoCloseable {
     OwnedState derived(long generation, Function<Plan, OwnedState> expected) {
         Derived d = derived;
         derived = null;
-        if (d == null || generation == UNKNOWN || d.generation() != generation) {
+        if (d == null || generation == UNKNOWN || d.generation() != generation || derivedInARow >= MAX_DERIVED_IN_A_ROW) {
             return null;
         }
         boolean exact = d.baseExact() || (d.basePlan() != null && d.base().equals(expected.apply(d.basePlan())));
@@ -185,6 +192,7 @@ final class Generation implements AutoCloseable {
         lastGeneration = generation;
         lastPlan = d.plan();
         lastExact = true;
+        derivedInARow++;
         return last;
     }
 
@@ -198,6 +206,7 @@ final class Generation implements AutoCloseable {
 
     /** {@link #record(OwnedState, long, long)}, {@code plan} being the plan applied when it was read (or null). */
     void record(OwnedState state, Plan plan, long before, long after) {
+        derivedInARow = 0; // a real listing
         if (before != UNKNOWN && before == after) {
             last = state;
             lastGeneration = before;

@@ -216,4 +216,32 @@ class GenerationTest {
         assertNull(g.derived(6, expected));
         assertTrue(answers.isEmpty());
     }
+
+    @Test
+    void aRealListingComesAfterABoundedRunOfDerivedReadBacks() {
+        Generation g = new Generation(fake);
+        g.record(a, p0, 5, 5);
+        long gen = 5;
+        Plan applied = p0;
+        for (int i = 0; i < Generation.MAX_DERIVED_IN_A_ROW; i++) {
+            Plan next = applied == p1 ? p2 : p1;
+            answers.add(newgen(2 * i + 1, String.format("%08x", gen)));
+            answers.add(newgen(2 * i + 2, String.format("%08x", gen + 1)));
+            g.afterApply(g.beforeApply(applied), next);
+            gen++;
+            assertSame(expected.apply(next), g.derived(gen, expected), "derived read-back " + (i + 1));
+            applied = next;
+        }
+        Plan next = applied == p1 ? p2 : p1;
+        answers.add(newgen(100, String.format("%08x", gen)));
+        answers.add(newgen(101, String.format("%08x", gen + 1)));
+        g.afterApply(g.beforeApply(applied), next);
+        assertNull(g.derived(gen + 1, expected), "after " + Generation.MAX_DERIVED_IN_A_ROW + " derived, a real listing");
+        g.record(expected.apply(next), next, gen + 1, gen + 1); // that listing
+        answers.add(newgen(102, String.format("%08x", gen + 1)));
+        answers.add(newgen(103, String.format("%08x", gen + 2)));
+        g.afterApply(g.beforeApply(next), applied);
+        assertSame(expected.apply(applied), g.derived(gen + 2, expected), "after that listing, derived again");
+        assertTrue(answers.isEmpty());
+    }
 }
