@@ -92,6 +92,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final VifExecutor executor;
     private final VifStatus status;
     private final Clock clock;
+    private final CheckReads checkReads;
 
     // ---- reconciler thread
     private final List<VifEvents.Waiter> waiters = new ArrayList<>();
@@ -107,7 +108,14 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
 
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
+        this(kernel, xs, antiSpoof, conntrack, hooks, settings, clock, CheckReads.inline(kernel));
+    }
+
+    /** @param checkReads where a periodic check's whole-namespace reads run (the agent: a thread of their own) */
+    VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
+            Settings settings, Clock clock, CheckReads checkReads) {
         this.kernel = kernel;
+        this.checkReads = checkReads;
         this.clock = clock;
         this.passSteps = new Steps(clock);
         this.loop = new Reconciler("netvm-vif-reconciler", "vif reconcile",
@@ -138,6 +146,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     /** Stops the thread and the subscriptions. Leaves everything programmed as it is. */
     void stop() {
         loop.stop();
+        checkReads.close();
         links.close();
         xenstore.close();
         events.takeNewWaiters().forEach(w -> w.result().complete(Outcome.failed("netvm vif service stopped")));
@@ -201,9 +210,20 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         Set<String> work = new LinkedHashSet<>(d.names());
         work.addAll(waited);
         status.passStarted(new HashSet<>(waited));
-        if (!readInputs(d, full, xsScan, waited, work)) {
-            return false;
+        // a periodic check of a running agent reads the whole namespace off this thread and serves hotplug
+        // calls meanwhile; the first pass and a requested full pass read everything here
+        boolean check = full && swept && synced && !d.full();
+        servedDuringCheck = check ? new HashSet<>() : null;
+        try {
+            KernelObjects read = check ? checkInputs(d, xsScan, waited, work) : null;
+            return (check ? read != null : readInputs(d, full, xsScan, waited, work)) && converged(d, full, work, read);
+        } finally {
+            servedDuringCheck = null;
         }
+    }
+
+    /** The rest of a pass once its inputs are read; {@code read}: a periodic check's kernel objects. */
+    private boolean converged(VifEvents.Drained d, boolean full, Set<String> work, KernelObjects read) {
         if (!synced) {
             LOG.log(Level.INFO, "vif inputs complete: " + xenstore.entries().size() + " in xenstore, "
                     + links.links().size() + " vif devices; programming starts");
@@ -217,7 +237,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             work.addAll(d.intents().keySet());
         }
         try {
-            converge(work, d.intents(), full);
+            converge(work, d.intents(), full, read);
         } catch (KernelException e) {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, full);
@@ -254,12 +274,53 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
     }
 
-    /** Observed state → plans (pure) → execution → status, for {@code names} (and every vif device if full). */
-    private void converge(Set<String> names, Map<String, Intent> intents, boolean full) throws KernelException {
+    /**
+     * The inputs of a periodic check: the records it drained are read here (a few xenstore reads), the
+     * whole namespace by {@link CheckReads}; hotplug calls that arrive meanwhile are served (a pass of
+     * their own each, {@link #serveHotplug}). Returns the kernel objects read, or null if the inputs could
+     * not be read (the records are kept for the retry).
+     */
+    private KernelObjects checkInputs(VifEvents.Drained d, boolean xsScan, List<String> waited, Set<String> work) {
+        CompletableFuture<CheckReads.Snapshot> reads = checkReads.start(xenstore, xsScan);
+        reads.whenComplete((r, e) -> events.wake());
+        try {
+            xenstore.update(d, false, false, waited, work);
+            passSteps.mark(Steps.Step.XENSTORE);
+            Reconciler.activity("periodic check: reading the namespace");
+            while (!reads.isDone()) {
+                if (events.hotplugPending()) {
+                    serveHotplug();
+                } else if (!events.awaitArrival(1000)) {
+                    throw new KernelException("interrupted while the periodic check read", null);
+                }
+            }
+            Reconciler.activity(null);
+            CheckReads.Snapshot snapshot = reads.join();
+            if (snapshot.xenstore() != null) {
+                xenstore.adoptScan(snapshot.xenstore(), servedDuringCheck);
+            }
+            links.adopt(snapshot.links(), servedDuringCheck);
+            work.addAll(xenstore.entries().keySet());
+            return snapshot.observed();
+        } catch (java.util.concurrent.CompletionException e) {
+            LOG.log(Level.WARNING, "cannot read the vif inputs (retrying): " + e.getCause().getMessage());
+        } catch (XenStoreException | KernelException e) {
+            LOG.log(Level.WARNING, "cannot read the vif inputs (retrying): " + e.getMessage());
+        }
+        events.putBack(d, true);
+        return null;
+    }
+
+    /**
+     * Observed state → plans (pure) → execution → status, for {@code names} (and every vif device if full);
+     * {@code read}: a periodic check's kernel objects, else they are read here.
+     */
+    private void converge(Set<String> names, Map<String, Intent> intents, boolean full, KernelObjects read)
+            throws KernelException {
         if (names.isEmpty() && !full) {
             return;
         }
-        KernelObjects observed = KernelObjects.read(kernel, names, full);
+        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full);
         passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {
@@ -274,25 +335,20 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             uplink = observed.netvm();
         }
         AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
-        // a periodic check of a running agent goes in slices and lets hotplug calls through in between;
-        // the first pass, a requested full pass and event passes apply everything at once
-        boolean check = full && swept && servedDuringCheck == null && plans.size() > CHECK_SLICE;
-        if (!check) {
+        // a periodic check of a running agent goes in slices and lets hotplug calls through in between
+        // (the vifs they served are left out: their objects were read before); the first pass, a requested
+        // full pass and event passes apply everything at once
+        if (read == null) {
             apply(plans, observed, full);
             return;
         }
-        servedDuringCheck = new HashSet<>();
-        try {
-            for (int i = 0; i < plans.size(); i += CHECK_SLICE) {
-                if (events.hotplugPending()) {
-                    serveHotplug();
-                }
-                List<VifPlan> slice = plans.subList(i, Math.min(plans.size(), i + CHECK_SLICE)).stream()
-                        .filter(p -> !servedDuringCheck.contains(p.name())).toList();
-                apply(slice, observed, true);
+        for (int i = 0; i < plans.size(); i += CHECK_SLICE) {
+            if (events.hotplugPending()) {
+                serveHotplug();
             }
-        } finally {
-            servedDuringCheck = null;
+            List<VifPlan> slice = plans.subList(i, Math.min(plans.size(), i + CHECK_SLICE)).stream()
+                    .filter(p -> !servedDuringCheck.contains(p.name())).toList();
+            apply(slice, observed, true);
         }
     }
 

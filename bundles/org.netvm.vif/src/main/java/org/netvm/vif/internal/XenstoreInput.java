@@ -185,14 +185,34 @@ final class XenstoreInput {
     }
 
     private void scanAll() throws XenStoreException {
+        Map<String, XsEntry> found = scanned();
+        entries.clear();
+        entries.putAll(found);
+    }
+
+    /** Every vif's entry, read whole (any thread: the cache is not touched). */
+    Map<String, XsEntry> scanned() throws XenStoreException {
         Map<String, XsEntry> found = new HashMap<>();
         for (String domid : directory(base)) {
             for (XsEntry e : readDomain(domid)) {
                 found.put(e.vif().name(), e);
             }
         }
-        entries.clear();
-        entries.putAll(found);
+        return found;
+    }
+
+    /**
+     * Takes a whole re-read made off this thread ({@link #scanned}), except for the vifs in {@code fresher}
+     * (read since; a change after that read is a watch event still recorded), and reads the gateway keys.
+     */
+    void adoptScan(Map<String, XsEntry> found, Set<String> fresher) throws XenStoreException {
+        entries.keySet().removeIf(n -> !fresher.contains(n));
+        found.forEach((n, e) -> {
+            if (!fresher.contains(n)) {
+                entries.put(n, e);
+            }
+        });
+        readGateway();
     }
 
     /** Re-reads one domain's directory; returns the names touched (present before or now). */
