@@ -51,8 +51,9 @@ import org.netvm.xenstore.XenStoreException;
  * every resync interval, after lost events) covers every vif and sweeps netvm's own stale objects on
  * vif devices; operations it has to re-apply to a programmed vif are counted as repairs.
  *
- * <p>A little over 400 lines: the pass, the hotplug pass inside a periodic check and the answering of
- * hotplug calls share the pass's state (waiters, the pass's step marks); split them only together.
+ * <p>Over 400 lines (~560): the pass, the periodic check's reads off this thread, the hotplug pass inside a
+ * check and the answering of hotplug calls (for vifs programmed meanwhile or already) share the pass's
+ * state (waiters, the check's served vifs, the pass's step marks); split them only together.
  */
 final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
@@ -210,6 +211,9 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         Set<String> work = new LinkedHashSet<>(d.names());
         work.addAll(waited);
         status.passStarted(new HashSet<>(waited));
+        if (!full && !d.gateway() && d.domids().isEmpty() && answerProgrammed(work)) {
+            return true; // every vif of the pass was a hotplug call for a vif programmed as it still is
+        }
         // a periodic check of a running agent reads the whole namespace off this thread and serves hotplug
         // calls meanwhile; the first pass and a requested full pass read everything here
         boolean check = full && swept && synced && !d.full();
@@ -253,6 +257,59 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         answerArrivedMeanwhile(work);
         forgetIntents();
         return true;
+    }
+
+    /**
+     * Answers the online calls this pass took for vifs already programmed (by the pass that followed their
+     * xenstore keys and device, usually moments before the call) without planning them again: xenstore
+     * still holds the keys they were programmed with and the device is the instance programmed, up, in
+     * the vif group. Those vifs leave {@code work}. Returns true if nothing else is left to do.
+     */
+    private boolean answerProgrammed(Set<String> work) {
+        List<VifEvents.Waiter> online = waiters.stream()
+                .filter(w -> w.intent() == Intent.ONLINE && !w.result().isDone()).toList();
+        if (online.isEmpty() || events.everyVifPending()) {
+            return false;
+        }
+        Set<String> answered = new HashSet<>();
+        for (String name : new LinkedHashSet<>(online.stream().map(VifEvents.Waiter::vif).toList())) {
+            if (stillProgrammed(name)) {
+                answered.add(name);
+            }
+        }
+        passSteps.mark(Steps.Step.KERNEL_READ);
+        for (VifEvents.Waiter w : online) {
+            if (answered.contains(w.vif())) {
+                w.steps().copyPass(passSteps);
+                w.steps().mark(Steps.Step.OUTCOME);
+                w.result().complete(Outcome.OK);
+            }
+        }
+        waiters.removeIf(w -> w.result().isDone());
+        work.removeAll(answered);
+        return work.isEmpty();
+    }
+
+    /** Programmed, and xenstore and the device still as they were programmed (read afresh). */
+    private boolean stillProgrammed(String name) {
+        Applied a = executor.applied().get(name);
+        VifState s = status.vif(name).orElse(null);
+        if (a == null || s == null || s.actual() != Actual.PROGRAMMED || !a.spec().name().equals(name)) {
+            return false;
+        }
+        VifName vif = VifName.parse(name).orElseThrow();
+        try {
+            XsEntry now = xenstore.read(vif).orElse(null);
+            if (now == null || !now.equals(xenstore.entries().get(name))
+                    || !VifSpec.validate(vif, now.ip(), now.mac(), xenstore.gateway(), xenstore.gateway6()).equals(a.spec())) {
+                return false;
+            }
+            passSteps.mark(Steps.Step.XENSTORE);
+            return kernel.link(name).map(l -> l.index() == a.ifindex() && l.up() && l.group() == AntiSpoof.VIF_GROUP)
+                    .orElse(false);
+        } catch (XenStoreException | KernelException | VifSpec.InvalidVifException e) {
+            return false; // the pass reads again
+        }
     }
 
     /** Re-reads the recorded inputs; on failure keeps the records for the retry and returns false. */
@@ -382,6 +439,9 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         status.passStarted(new HashSet<>(work));
         if (d.full() || d.gateway()) { // every vif: left to the pass after the check
             events.putBack(d, d.full());
+            return;
+        }
+        if (d.domids().isEmpty() && answerProgrammed(work)) {
             return;
         }
         if (!readInputs(d, false, false, List.copyOf(work), work)) {

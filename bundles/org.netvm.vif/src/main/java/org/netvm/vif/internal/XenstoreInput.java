@@ -265,7 +265,7 @@ final class XenstoreInput {
      * The vif's entry: its directory's {@code ip} and {@code mac}; absent when the directory is. Two
      * round trips when either key is there (the directory then exists), a third only when neither is.
      */
-    private Optional<XsEntry> read(VifName vif) throws XenStoreException {
+    Optional<XsEntry> read(VifName vif) throws XenStoreException {
         String dir = vif.xenbusPath(base);
         String ip = xs.readIfExists(dir + "/ip").orElse(null);
         String mac = xs.readIfExists(dir + "/mac").orElse(null);
