@@ -34,11 +34,19 @@ final class CheckReads implements AutoCloseable {
     private final Kernel kernel;
     private final Executor executor;
     private final AutoCloseable resources;
+    /** For {@link #background}: the reconciler's seam, whose namespace the seam of its own is opened in at first use. */
+    private final Kernel opening;
+    private CheckReads opened;
 
     private CheckReads(Kernel kernel, Executor executor, AutoCloseable resources) {
+        this(kernel, executor, resources, null);
+    }
+
+    private CheckReads(Kernel kernel, Executor executor, AutoCloseable resources, Kernel opening) {
         this.kernel = kernel;
         this.executor = executor;
         this.resources = resources;
+        this.opening = opening;
     }
 
     /** Reads on the calling thread through the reconciler's own seam (unit tests, and the fallback). */
@@ -52,10 +60,15 @@ final class CheckReads implements AutoCloseable {
     }
 
     /**
-     * Reads on a thread of their own through a second seam bound to the same namespace as {@code kernel};
-     * if that cannot be opened, {@link #inline} (logged).
+     * Reads on a thread of their own through a second seam bound to the same namespace as {@code kernel},
+     * opened at the first check (by the reconciler thread, not while the component activates); if that
+     * cannot be opened, {@link #inline} (logged).
      */
     static CheckReads background(Kernel kernel) {
+        return new CheckReads(kernel, Runnable::run, () -> { }, kernel);
+    }
+
+    private static CheckReads open(Kernel kernel) {
         CloseableKernel own;
         try {
             own = Kernels.open(kernel.namespace());
@@ -77,6 +90,14 @@ final class CheckReads implements AutoCloseable {
      * {@link XenStoreException} or {@link KernelException}.
      */
     CompletableFuture<Snapshot> start(XenstoreInput xenstore, boolean scanXenstore) {
+        if (opening != null) {
+            synchronized (this) {
+                if (opened == null) {
+                    opened = open(opening);
+                }
+            }
+            return opened.start(xenstore, scanXenstore);
+        }
         return CompletableFuture.supplyAsync(() -> {
             try {
                 Map<String, XsEntry> xs = scanXenstore ? xenstore.scanned() : null;
@@ -90,6 +111,11 @@ final class CheckReads implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (opened != null) {
+                opened.close();
+            }
+        }
         try {
             resources.close();
         } catch (Exception e) {
