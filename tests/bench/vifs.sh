@@ -17,6 +17,10 @@
 # VIF_BENCH_BEFORE=FILE: the online part runs twice in the same run, first with the agent restarted under
 # the configuration FILE (e.g. a feature switched off: the "before"), then under the default one again
 # (its lines say "before (FILE)"; the second run's guests come on top of the first's).
+# VIF_BENCH_BEFORE_BIN=LAUNCHER: the same, with the "before" agent started by another netvm launcher (e.g.
+# bin/netvm of an install of the previous build, or a wrapper that sets NETVM_JVM_FLAGS); with or without
+# VIF_BENCH_BEFORE (its configuration).
+# VIF_BENCH_BASELINE=0 leaves the baseline out (an A/B of the agent only).
 # VIF_BENCH_LOG=PATH keeps the agent's log as PATH.N (with NETVM_LOG_DEBUG=1: a per-step line per pass
 # and per hotplug request).
 # Output: readable lines; tests/bench/vifs-latest.txt keeps the last run (redirect it there).
@@ -62,11 +66,12 @@ wait_programmed() {
     return 1
 }
 
-# restart_agent N CONFIG: the agent stopped and started again under CONFIG (empty: the default), N vifs programmed
+# restart_agent N CONFIG [LAUNCHER]: the agent stopped and started again under CONFIG (empty: the default)
+# by LAUNCHER (default: this checkout's bin/netvm), N vifs programmed
 restart_agent() {
     kill "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
-    NETVM_CONFIG=$2 start_agent "$RUN/felix$N" || { echo "the agent did not start again${2:+ under $2}"; return 1; }
+    NETVM=${3:-$NETVM} NETVM_CONFIG=$2 start_agent "$RUN/felix$N" || { echo "the agent did not start again${2:+ under $2}${3:+ by $3}"; return 1; }
     wait_programmed "$1" || { echo "the restarted agent did not program $1 vifs"; return 1; }
 }
 
@@ -121,16 +126,19 @@ for N in $SIZES; do
     # --- online latency with N attached (first size only), then the baseline
     if [ "$N" = "${SIZES%% *}" ]; then
         FIRST=$((N + 1))
-        if [ -n "${VIF_BENCH_BEFORE:-}" ]; then
-            restart_agent "$N" "$VIF_BENCH_BEFORE" || exit 1
+        if [ -n "${VIF_BENCH_BEFORE:-}${VIF_BENCH_BEFORE_BIN:-}" ]; then
+            BEFORE=$(basename "${VIF_BENCH_BEFORE:-}")${VIF_BENCH_BEFORE_BIN:+ by $VIF_BENCH_BEFORE_BIN}
+            restart_agent "$N" "${VIF_BENCH_BEFORE:-}" "${VIF_BENCH_BEFORE_BIN:-}" || exit 1
             "$PY" "$HERE/vifs.py" netvm "$CTL" "$NV" "$PEER" "$CXS/socket" "$E2E_TOP/distribution/hotplug/vif-route-netvm" \
-                "$FIRST" "$M" | sed "s|^|N=$N: online before ($(basename "$VIF_BENCH_BEFORE")): |"
-            echo "N=$N: online: load $(cut -d' ' -f1-3 /proc/loadavg) after the online runs before ($(basename "$VIF_BENCH_BEFORE"))"
+                "$FIRST" "$M" | sed "s|^|N=$N: online before ($BEFORE): |"
+            echo "N=$N: online: load $(cut -d' ' -f1-3 /proc/loadavg) after the online runs before ($BEFORE)"
             restart_agent "$((N + M))" "" || exit 1
             FIRST=$((N + M + 1))
         fi
         "$PY" "$HERE/vifs.py" netvm "$CTL" "$NV" "$PEER" "$CXS/socket" "$E2E_TOP/distribution/hotplug/vif-route-netvm" \
             "$FIRST" "$M" | sed "s/^/N=$N: online: /" | tee "$RUN/online.txt"
+    fi
+    if [ "$N" = "${SIZES%% *}" ] && [ "${VIF_BENCH_BASELINE:-1}" != 0 ]; then
         B=nvb-base$N-$SUF
         BP=nvb-basepeer$N-$SUF
         ip netns add "$B" && ip netns add "$BP" || exit 1

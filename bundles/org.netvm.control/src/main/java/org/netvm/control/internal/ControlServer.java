@@ -17,6 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.netvm.cli.protocol.ControlProtocol;
@@ -61,7 +64,14 @@ public final class ControlServer {
     private final Logger log;
     private final Path socketPath;
     private final ServerSocketChannel server;
-    private final Thread acceptor;
+    /**
+     * Platform threads (control requests never wait for a carrier that guests' xenstore connections,
+     * virtual threads, keep busy), kept for reuse: the thread that accepts a connection serves it, and
+     * hands the accepting over to an idle one first, so a request is not handed from thread to thread
+     * (on a loaded machine each hand-off, or a thread start, costs a wake-up of a millisecond or more).
+     */
+    private final ExecutorService threads = Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon().name("netvm-control-", 0).factory());
 
     @Activate
     public ControlServer(Config config, @Reference(service = LoggerFactory.class) Logger log) throws IOException {
@@ -76,7 +86,7 @@ public final class ControlServer {
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socketPath));
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
-        acceptor = Thread.ofPlatform().name("netvm-control").daemon().start(this::acceptLoop);
+        threads.execute(this::acceptOne);
         log.info("control socket listening on {}", socketPath);
     }
 
@@ -105,43 +115,62 @@ public final class ControlServer {
         synchronized (registered) {
             registered.notifyAll();
         }
-        acceptor.interrupt();
+        threads.shutdown();
         Files.deleteIfExists(socketPath);
     }
 
-    private void acceptLoop() {
+    /** Accepts one connection, lets another thread accept the next, and serves this one. */
+    private void acceptOne() {
         while (server.isOpen()) {
+            SocketChannel ch;
             try {
-                SocketChannel ch = server.accept();
-                // a platform thread: control requests never wait for a carrier that guests' xenstore
-                // connections (virtual threads) keep busy
-                Thread.ofPlatform().daemon().name("netvm-control-client").start(() -> serve(ch));
+                ch = server.accept();
             } catch (IOException e) {
                 if (server.isOpen()) {
                     log.warn("control socket accept failed: {}", e.toString());
                 }
+                continue;
             }
+            long accepted = System.nanoTime();
+            try {
+                threads.execute(this::acceptOne);
+            } catch (RejectedExecutionException e) {
+                // deactivated meanwhile: this request is still served
+            }
+            serve(ch, accepted);
+            return;
         }
     }
 
-    private void serve(SocketChannel ch) {
+    private void serve(SocketChannel ch, long accepted) {
+        long started = System.nanoTime();
         try (ch; InputStream in = Channels.newInputStream(ch); OutputStream raw = Channels.newOutputStream(ch)) {
             List<String> args = ControlProtocol.decodeRequest(in);
+            long decoded = System.nanoTime();
             Object lock = new Object();
             java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
             watchForHangUp(in, gone);
             try (PrintStream out = new PrintStream(new FrameOutputStream(raw, 'o', lock, gone), true, StandardCharsets.UTF_8);
                  PrintStream err = new PrintStream(new FrameOutputStream(raw, 'e', lock, gone), true, StandardCharsets.UTF_8)) {
                 int status = dispatch(args, out, err);
+                long ran = System.nanoTime();
                 out.flush();
                 err.flush();
                 synchronized (lock) {
                     ControlProtocol.writeExit(raw, status);
                 }
+                long answered = System.nanoTime();
+                log.debug(l -> l.debug("control request {}: to its thread {} ms, request read {} ms, command {} ms, "
+                        + "exit written {} ms", args.isEmpty() ? "help" : args.get(0), ms(started - accepted), ms(decoded - started),
+                        ms(ran - decoded), ms(answered - ran)));
             }
         } catch (IOException e) {
             log.debug("control client went away: {}", e.toString());
         }
+    }
+
+    private static String ms(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.3f", nanos / 1e6);
     }
 
     /**

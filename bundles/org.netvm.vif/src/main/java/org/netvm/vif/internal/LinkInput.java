@@ -117,11 +117,7 @@ final class LinkInput {
     void read(Set<String> work, boolean full) throws KernelException {
         Map<String, Link> now = new HashMap<>();
         if (full || work.size() > PER_DEVICE_LIMIT) {
-            for (Link l : kernel.links()) {
-                if (VifName.parse(l.name()).isPresent()) {
-                    now.put(l.name(), l);
-                }
-            }
+            now = vifLinks(kernel);
         } else {
             // a few vifs changed: read only their links (a dump of every link costs ~1 ms per 100)
             now.putAll(links);
@@ -132,6 +128,34 @@ final class LinkInput {
                 } else {
                     now.remove(name);
                 }
+            }
+        }
+        links = now;
+    }
+
+    /** Every vif device, by name (a link dump; any thread). */
+    static Map<String, Link> vifLinks(Kernel kernel) throws KernelException {
+        Map<String, Link> now = new HashMap<>();
+        for (Link l : kernel.links()) {
+            if (VifName.parse(l.name()).isPresent()) {
+                now.put(l.name(), l);
+            }
+        }
+        return now;
+    }
+
+    /**
+     * Takes a dump of every vif device made off this thread ({@link #vifLinks}), except for the vifs in
+     * {@code fresher}: they were read since, and a change after that read is an event still recorded.
+     */
+    void adopt(Map<String, Link> dumped, Set<String> fresher) {
+        Map<String, Link> now = new HashMap<>(dumped);
+        for (String name : fresher) {
+            Link l = links.get(name);
+            if (l != null) {
+                now.put(name, l);
+            } else {
+                now.remove(name);
             }
         }
         links = now;

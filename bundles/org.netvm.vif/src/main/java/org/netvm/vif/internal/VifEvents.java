@@ -36,6 +36,8 @@ final class VifEvents {
     /** When the first unprogrammed event about a vif arrived (System.nanoTime), for the programming time. */
     private final Map<String, Long> firstEvent = new HashMap<>();
     private final List<Waiter> newWaiters = new ArrayList<>();
+    /** Released by every hotplug call and by {@link #wake}: a periodic check waiting for its reads looks. */
+    private final java.util.concurrent.Semaphore arrivals = new java.util.concurrent.Semaphore(0);
 
     VifEvents(Reconciler loop) {
         this.loop = loop;
@@ -70,7 +72,25 @@ final class VifEvents {
             firstEvent.putIfAbsent(vif.name(), System.nanoTime());
             newWaiters.add(w);
         });
+        arrivals.release();
         return w.result();
+    }
+
+    /** Wakes {@link #awaitArrival} (the reads it waits for are done). */
+    void wake() {
+        arrivals.release();
+    }
+
+    /** Waits up to {@code millis} for a hotplug call or a {@link #wake}; false if interrupted. */
+    boolean awaitArrival(long millis) {
+        try {
+            arrivals.tryAcquire(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            arrivals.drainPermits();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** Whether a hotplug call arrived that no pass has taken yet. */

@@ -78,17 +78,19 @@ public final class VifManager implements VifRegistry, ControlCommand {
 
     /** For tests: no fast hotplug channel. */
     VifManager(Kernel kernel, XenStore xs, Dataplane dataplane, Config config) {
-        this(kernel, xs, dataplane, config, (String) null);
+        this(kernel, xs, dataplane, config, (String) null, false);
     }
 
     /** {@code netvm.control}: the control socket the launcher gave; the fast hotplug channel lives next to it. */
     @Activate
     public VifManager(@Reference Kernel kernel, @Reference XenStore xs, @Reference Dataplane dataplane, Config config,
             BundleContext context) {
-        this(kernel, xs, dataplane, config, context.getProperty("netvm.control"));
+        this(kernel, xs, dataplane, config, context.getProperty("netvm.control"), true);
     }
 
-    VifManager(Kernel kernel, XenStore xs, Dataplane dataplane, Config config, String controlSocket) {
+    /** {@code checkOffThread}: a periodic check reads the namespace on a thread and a kernel seam of its own. */
+    VifManager(Kernel kernel, XenStore xs, Dataplane dataplane, Config config, String controlSocket,
+            boolean checkOffThread) {
         String base = config.xenstoreBase();
         if (base == null || !BASE.matcher(base).matches()) {
             throw new IllegalArgumentException("xenstoreBase must be a relative path like backend/vif: " + base);
@@ -120,7 +122,8 @@ public final class VifManager implements VifRegistry, ControlCommand {
         Clock clock = Clock.systemUTC();
         this.reconciler = new VifReconciler(kernel, xs, antiSpoof,
                 // conntrack entries of the namespace the kernel seam is bound to, never elsewhere
-                new KernelConntrack(kernel), hooks, settings, clock);
+                new KernelConntrack(kernel), hooks, settings, clock,
+                checkOffThread ? CheckReads.background(kernel) : CheckReads.inline(kernel));
         this.command = new VifCommand(reconciler, reconciler, xs, base,
                 clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L, clock);
         reconciler.start();

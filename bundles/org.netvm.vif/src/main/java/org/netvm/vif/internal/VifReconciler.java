@@ -51,8 +51,9 @@ import org.netvm.xenstore.XenStoreException;
  * every resync interval, after lost events) covers every vif and sweeps netvm's own stale objects on
  * vif devices; operations it has to re-apply to a programmed vif are counted as repairs.
  *
- * <p>A little over 400 lines: the pass, the hotplug pass inside a periodic check and the answering of
- * hotplug calls share the pass's state (waiters, the pass's step marks); split them only together.
+ * <p>Over 400 lines (~560): the pass, the periodic check's reads off this thread, the hotplug pass inside a
+ * check and the answering of hotplug calls (for vifs programmed meanwhile or already) share the pass's
+ * state (waiters, the check's served vifs, the pass's step marks); split them only together.
  */
 final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private static final System.Logger LOG = System.getLogger(VifReconciler.class.getName());
@@ -92,6 +93,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private final VifExecutor executor;
     private final VifStatus status;
     private final Clock clock;
+    private final CheckReads checkReads;
 
     // ---- reconciler thread
     private final List<VifEvents.Waiter> waiters = new ArrayList<>();
@@ -107,7 +109,14 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
 
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
+        this(kernel, xs, antiSpoof, conntrack, hooks, settings, clock, CheckReads.inline(kernel));
+    }
+
+    /** @param checkReads where a periodic check's whole-namespace reads run (the agent: a thread of their own) */
+    VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
+            Settings settings, Clock clock, CheckReads checkReads) {
         this.kernel = kernel;
+        this.checkReads = checkReads;
         this.clock = clock;
         this.passSteps = new Steps(clock);
         this.loop = new Reconciler("netvm-vif-reconciler", "vif reconcile",
@@ -138,6 +147,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     /** Stops the thread and the subscriptions. Leaves everything programmed as it is. */
     void stop() {
         loop.stop();
+        checkReads.close();
         links.close();
         xenstore.close();
         events.takeNewWaiters().forEach(w -> w.result().complete(Outcome.failed("netvm vif service stopped")));
@@ -201,9 +211,23 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         Set<String> work = new LinkedHashSet<>(d.names());
         work.addAll(waited);
         status.passStarted(new HashSet<>(waited));
-        if (!readInputs(d, full, xsScan, waited, work)) {
-            return false;
+        if (!full && !d.gateway() && d.domids().isEmpty() && answerProgrammed(work)) {
+            return true; // every vif of the pass was a hotplug call for a vif programmed as it still is
         }
+        // a periodic check of a running agent reads the whole namespace off this thread and serves hotplug
+        // calls meanwhile; the first pass and a requested full pass read everything here
+        boolean check = full && swept && synced && !d.full();
+        servedDuringCheck = check ? new HashSet<>() : null;
+        try {
+            KernelObjects read = check ? checkInputs(d, xsScan, waited, work) : null;
+            return (check ? read != null : readInputs(d, full, xsScan, waited, work)) && converged(d, full, work, read);
+        } finally {
+            servedDuringCheck = null;
+        }
+    }
+
+    /** The rest of a pass once its inputs are read; {@code read}: a periodic check's kernel objects. */
+    private boolean converged(VifEvents.Drained d, boolean full, Set<String> work, KernelObjects read) {
         if (!synced) {
             LOG.log(Level.INFO, "vif inputs complete: " + xenstore.entries().size() + " in xenstore (read in "
                     + passSteps.durations()[Steps.Step.XENSTORE.ordinal()] / 1_000_000 + " ms), "
@@ -218,7 +242,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             work.addAll(d.intents().keySet());
         }
         try {
-            converge(work, d.intents(), full);
+            converge(work, d.intents(), full, read);
         } catch (KernelException e) {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, full);
@@ -234,6 +258,59 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         answerArrivedMeanwhile(work);
         forgetIntents();
         return true;
+    }
+
+    /**
+     * Answers the online calls this pass took for vifs already programmed (by the pass that followed their
+     * xenstore keys and device, usually moments before the call) without planning them again: xenstore
+     * still holds the keys they were programmed with and the device is the instance programmed, up, in
+     * the vif group. Those vifs leave {@code work}. Returns true if nothing else is left to do.
+     */
+    private boolean answerProgrammed(Set<String> work) {
+        List<VifEvents.Waiter> online = waiters.stream()
+                .filter(w -> w.intent() == Intent.ONLINE && !w.result().isDone()).toList();
+        if (online.isEmpty() || events.everyVifPending()) {
+            return false;
+        }
+        Set<String> answered = new HashSet<>();
+        for (String name : new LinkedHashSet<>(online.stream().map(VifEvents.Waiter::vif).toList())) {
+            if (stillProgrammed(name)) {
+                answered.add(name);
+            }
+        }
+        passSteps.mark(Steps.Step.KERNEL_READ);
+        for (VifEvents.Waiter w : online) {
+            if (answered.contains(w.vif())) {
+                w.steps().copyPass(passSteps);
+                w.steps().mark(Steps.Step.OUTCOME);
+                w.result().complete(Outcome.OK);
+            }
+        }
+        waiters.removeIf(w -> w.result().isDone());
+        work.removeAll(answered);
+        return work.isEmpty();
+    }
+
+    /** Programmed, and xenstore and the device still as they were programmed (read afresh). */
+    private boolean stillProgrammed(String name) {
+        Applied a = executor.applied().get(name);
+        VifState s = status.vif(name).orElse(null);
+        if (a == null || s == null || s.actual() != Actual.PROGRAMMED || !a.spec().name().equals(name)) {
+            return false;
+        }
+        VifName vif = VifName.parse(name).orElseThrow();
+        try {
+            XsEntry now = xenstore.read(vif).orElse(null);
+            if (now == null || !now.equals(xenstore.entries().get(name))
+                    || !VifSpec.validate(vif, now.ip(), now.mac(), xenstore.gateway(), xenstore.gateway6()).equals(a.spec())) {
+                return false;
+            }
+            passSteps.mark(Steps.Step.XENSTORE);
+            return kernel.link(name).map(l -> l.index() == a.ifindex() && l.up() && l.group() == AntiSpoof.VIF_GROUP)
+                    .orElse(false);
+        } catch (XenStoreException | KernelException | VifSpec.InvalidVifException e) {
+            return false; // the pass reads again
+        }
     }
 
     /** Re-reads the recorded inputs; on failure keeps the records for the retry and returns false. */
@@ -255,12 +332,53 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
     }
 
-    /** Observed state → plans (pure) → execution → status, for {@code names} (and every vif device if full). */
-    private void converge(Set<String> names, Map<String, Intent> intents, boolean full) throws KernelException {
+    /**
+     * The inputs of a periodic check: the records it drained are read here (a few xenstore reads), the
+     * whole namespace by {@link CheckReads}; hotplug calls that arrive meanwhile are served (a pass of
+     * their own each, {@link #serveHotplug}). Returns the kernel objects read, or null if the inputs could
+     * not be read (the records are kept for the retry).
+     */
+    private KernelObjects checkInputs(VifEvents.Drained d, boolean xsScan, List<String> waited, Set<String> work) {
+        CompletableFuture<CheckReads.Snapshot> reads = checkReads.start(xenstore, xsScan);
+        reads.whenComplete((r, e) -> events.wake());
+        try {
+            xenstore.update(d, false, false, waited, work);
+            passSteps.mark(Steps.Step.XENSTORE);
+            Reconciler.activity("periodic check: reading the namespace");
+            while (!reads.isDone()) {
+                if (events.hotplugPending()) {
+                    serveHotplug();
+                } else if (!events.awaitArrival(1000)) {
+                    throw new KernelException("interrupted while the periodic check read", null);
+                }
+            }
+            Reconciler.activity(null);
+            CheckReads.Snapshot snapshot = reads.join();
+            if (snapshot.xenstore() != null) {
+                xenstore.adoptScan(snapshot.xenstore(), servedDuringCheck);
+            }
+            links.adopt(snapshot.links(), servedDuringCheck);
+            work.addAll(xenstore.entries().keySet());
+            return snapshot.observed();
+        } catch (java.util.concurrent.CompletionException e) {
+            LOG.log(Level.WARNING, "cannot read the vif inputs (retrying): " + e.getCause().getMessage());
+        } catch (XenStoreException | KernelException e) {
+            LOG.log(Level.WARNING, "cannot read the vif inputs (retrying): " + e.getMessage());
+        }
+        events.putBack(d, true);
+        return null;
+    }
+
+    /**
+     * Observed state → plans (pure) → execution → status, for {@code names} (and every vif device if full);
+     * {@code read}: a periodic check's kernel objects, else they are read here.
+     */
+    private void converge(Set<String> names, Map<String, Intent> intents, boolean full, KernelObjects read)
+            throws KernelException {
         if (names.isEmpty() && !full) {
             return;
         }
-        KernelObjects observed = KernelObjects.read(kernel, names, full);
+        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full);
         passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {
@@ -275,25 +393,20 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             uplink = observed.netvm();
         }
         AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
-        // a periodic check of a running agent goes in slices and lets hotplug calls through in between;
-        // the first pass, a requested full pass and event passes apply everything at once
-        boolean check = full && swept && servedDuringCheck == null && plans.size() > CHECK_SLICE;
-        if (!check) {
+        // a periodic check of a running agent goes in slices and lets hotplug calls through in between
+        // (the vifs they served are left out: their objects were read before); the first pass, a requested
+        // full pass and event passes apply everything at once
+        if (read == null) {
             apply(plans, observed, full);
             return;
         }
-        servedDuringCheck = new HashSet<>();
-        try {
-            for (int i = 0; i < plans.size(); i += CHECK_SLICE) {
-                if (events.hotplugPending()) {
-                    serveHotplug();
-                }
-                List<VifPlan> slice = plans.subList(i, Math.min(plans.size(), i + CHECK_SLICE)).stream()
-                        .filter(p -> !servedDuringCheck.contains(p.name())).toList();
-                apply(slice, observed, true);
+        for (int i = 0; i < plans.size(); i += CHECK_SLICE) {
+            if (events.hotplugPending()) {
+                serveHotplug();
             }
-        } finally {
-            servedDuringCheck = null;
+            List<VifPlan> slice = plans.subList(i, Math.min(plans.size(), i + CHECK_SLICE)).stream()
+                    .filter(p -> !servedDuringCheck.contains(p.name())).toList();
+            apply(slice, observed, true);
         }
     }
 
@@ -327,6 +440,9 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         status.passStarted(new HashSet<>(work));
         if (d.full() || d.gateway()) { // every vif: left to the pass after the check
             events.putBack(d, d.full());
+            return;
+        }
+        if (d.domids().isEmpty() && answerProgrammed(work)) {
             return;
         }
         if (!readInputs(d, false, false, List.copyOf(work), work)) {

@@ -184,11 +184,18 @@ final class XenstoreInput {
         return gatewayChanged;
     }
 
-    /**
-     * Reads the whole tree with pipelined requests (one listing of the base, the domains' listings
-     * together, then every vif's keys together): a few batches instead of a round trip per node.
-     */
     private void scanAll() throws XenStoreException {
+        Map<String, XsEntry> found = scanned();
+        entries.clear();
+        entries.putAll(found);
+    }
+
+    /**
+     * Every vif's entry, read whole with pipelined requests (one listing of the base, the domains'
+     * listings together, then every vif's keys together): a few batches instead of a round trip per
+     * node. Any thread: the cache is not touched.
+     */
+    Map<String, XsEntry> scanned() throws XenStoreException {
         List<String> domids = new ArrayList<>();
         for (String domid : directory(base)) {
             if (validDomid(domid)) {
@@ -200,9 +207,23 @@ final class XenstoreInput {
         for (int i = 0; i < domids.size(); i++) {
             vifs.addAll(vifsOf(domids.get(i), listings.get(i).orElse(List.of())));
         }
-        List<XsEntry> found = readVifs(vifs);
-        entries.clear();
-        found.forEach(e -> entries.put(e.vif().name(), e));
+        Map<String, XsEntry> found = new HashMap<>();
+        readVifs(vifs).forEach(e -> found.put(e.vif().name(), e));
+        return found;
+    }
+
+    /**
+     * Takes a whole re-read made off this thread ({@link #scanned}), except for the vifs in {@code fresher}
+     * (read since; a change after that read is a watch event still recorded), and reads the gateway keys.
+     */
+    void adoptScan(Map<String, XsEntry> found, Set<String> fresher) throws XenStoreException {
+        entries.keySet().removeIf(n -> !fresher.contains(n));
+        found.forEach((n, e) -> {
+            if (!fresher.contains(n)) {
+                entries.put(n, e);
+            }
+        });
+        readGateway();
     }
 
     /** Re-reads one domain's directory; returns the names touched (present before or now). */
@@ -303,7 +324,7 @@ final class XenstoreInput {
      * The vif's entry: its directory's {@code ip} and {@code mac}; absent when the directory is. Two
      * round trips when either key is there (the directory then exists), a third only when neither is.
      */
-    private Optional<XsEntry> read(VifName vif) throws XenStoreException {
+    Optional<XsEntry> read(VifName vif) throws XenStoreException {
         String dir = vif.xenbusPath(base);
         String ip = xs.readIfExists(dir + "/ip").orElse(null);
         String mac = xs.readIfExists(dir + "/mac").orElse(null);
