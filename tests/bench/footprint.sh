@@ -166,7 +166,7 @@ breakdown() {
     echo "|---|---|---|---|---|---|"
     row before
     row after
-    [ "$BREAKDOWN" = 1 ] && breakdown
+    if [ "$BREAKDOWN" = 1 ]; then breakdown; fi
 } | tee "$OUT.new"
 # the new run on top, the earlier ones below one separator line
 if [ -f "$OUT" ]; then
