@@ -22,7 +22,7 @@
 # Each: TCP throughput with 1 and 4 streams (iperf3), UDP packet rate with 64-byte payloads (iperf3 -u -b 0,
 # received packets per second), request/response latency (a 1-byte TCP ping-pong, netperf TCP_RR style,
 # median and p99 round trip; Python on both ends, so its ~20-40 us of its own are in every figure).
-# Prints medians over the rounds and ratios to plain routing; writes tests/bench/datapath-latest.txt.
+# Prints medians over the rounds and ratios to plain routing; writes the run on top of tests/bench/datapath-latest.txt (earlier runs kept below).
 #
 # usage: sudo tests/bench/datapath.sh [ROUNDS (3)] [SECONDS per measurement (3)]
 # Needs root, ip, nft, iptables, ipset, conntrack, dnsmasq, dig, python3, iperf3 (Debian: apt-get install -y
@@ -413,5 +413,12 @@ PY
     echo "nftables fast path (flowtable): $([ $FASTPATH = 1 ] && echo on || echo 'absent: this kernel has no nftables flowtables (CONFIG_NF_FLOW_TABLE not set)')"
     echo "qubes-nat-accel flowtable: $([ $QUBES_ACCEL = 1 ] && echo loaded || echo 'refused by this kernel (no flowtables): qubes measured without it')"
     report
-} | tee "$OUT"
+} | tee "$OUT.new"
+# the new run on top, the earlier ones below one separator line
+if [ -f "$OUT" ]; then
+    echo
+    echo '# ---- earlier runs ----'
+    grep -vx '# ---- earlier runs ----' "$OUT"
+fi >>"$OUT.new"
+mv "$OUT.new" "$OUT"
 echo "written: $OUT"
