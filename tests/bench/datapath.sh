@@ -34,6 +34,7 @@ SECS=${2:-3}
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 OUT=$HERE/datapath-latest.txt
+. "$HERE/keep-earlier.sh"
 . "$TOP/distribution/sandbox/testlib.sh"
 NT_SUMMARY="datapath benchmark"
 N=${DATAPATH_GUESTS:-1000}
@@ -414,11 +415,5 @@ PY
     echo "qubes-nat-accel flowtable: $([ $QUBES_ACCEL = 1 ] && echo loaded || echo 'refused by this kernel (no flowtables): qubes measured without it')"
     report
 } | tee "$OUT.new"
-# the new run on top, the earlier ones below one separator line
-if [ -f "$OUT" ]; then
-    echo
-    echo '# ---- earlier runs ----'
-    grep -vx '# ---- earlier runs ----' "$OUT"
-fi >>"$OUT.new"
-mv "$OUT.new" "$OUT"
+keep_earlier_runs "$OUT" # the new run on top, the earlier ones below
 echo "written: $OUT"

@@ -29,6 +29,7 @@ BEFORE_FLAGS="-Xmx64m -Xms16m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 
 AFTER_FLAGS=$(sed -n 's/^SHIPPED_FLAGS="\(.*\)"$/\1/p' "$DIST/bin/netvm")
 ALWAYS="-XX:+ExitOnOutOfMemoryError --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
 OUT=$HERE/footprint-latest.txt
+. "$HERE/keep-earlier.sh"
 die() { echo "footprint: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -168,11 +169,5 @@ breakdown() {
     row after
     if [ "$BREAKDOWN" = 1 ]; then breakdown; fi
 } | tee "$OUT.new"
-# the new run on top, the earlier ones below one separator line
-if [ -f "$OUT" ]; then
-    echo
-    echo '# ---- earlier runs ----'
-    grep -vx '# ---- earlier runs ----' "$OUT"
-fi >>"$OUT.new"
-mv "$OUT.new" "$OUT"
+keep_earlier_runs "$OUT" # the new run on top, the earlier ones below
 echo "written: $OUT"

@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.netvm.xenstore.XenStoreError;
@@ -213,22 +212,9 @@ final class DaemonLink {
     }
 
     private Message await(PendingReplies.Reply reply, int id, String path) throws XenStoreException {
-        return await(reply, id, path, options.requestTimeout().toNanos());
+        return pending.await(reply, id, path, options.requestTimeout().toNanos());
     }
 
-    /** Waits to be handed the reply; {@code timeoutNanos} 0: forever. */
-    private Message await(PendingReplies.Reply reply, int id, String path, long timeoutNanos) throws XenStoreException {
-        try {
-            return reply.await(timeoutNanos, path);
-        } catch (TimeoutException e) {
-            pending.forget(id);
-            throw new XenStoreException("ETIMEDOUT", path, e);
-        } catch (InterruptedException e) {
-            pending.forget(id);
-            Thread.currentThread().interrupt();
-            throw new XenStoreException("EINTR", path, e);
-        }
-    }
 
     void logLoss(Exception e) {
         boolean closing;

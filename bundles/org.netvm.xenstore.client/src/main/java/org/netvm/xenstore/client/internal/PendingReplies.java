@@ -96,6 +96,23 @@ final class PendingReplies {
         pending.remove(id);
     }
 
+    /**
+     * Waits to be handed {@code reply}, the reply of request {@code id}; {@code timeoutNanos} 0: forever. A
+     * timeout or an interrupt forgets the request and becomes ETIMEDOUT or EINTR.
+     */
+    Message await(Reply reply, int id, String path, long timeoutNanos) throws XenStoreException {
+        try {
+            return reply.await(timeoutNanos, path);
+        } catch (TimeoutException e) {
+            forget(id);
+            throw new XenStoreException("ETIMEDOUT", path, e);
+        } catch (InterruptedException e) {
+            forget(id);
+            Thread.currentThread().interrupt();
+            throw new XenStoreException("EINTR", path, e);
+        }
+    }
+
     /** Hands a reply to its waiting request; false when no request has its id. */
     boolean complete(Message reply) {
         Pending p = pending.remove(reply.requestId());

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -65,7 +64,7 @@ final class SharedReading {
         long deadline = System.nanoTime() + timeout;
         while (!reply.isDone()) {
             if (!c.isOpen() || !readTurn.compareAndSet(false, true)) {
-                return await(reply, id, path, timeout == 0 ? 0 : Math.max(1, deadline - System.nanoTime()));
+                return pending.await(reply, id, path, timeout == 0 ? 0 : Math.max(1, deadline - System.nanoTime()));
             }
             try {
                 readUntil(c, reply, id, path, timeout == 0 ? 0 : deadline);
@@ -163,17 +162,4 @@ final class SharedReading {
         }
     }
 
-    /** Waits to be handed the reply; {@code timeoutNanos} 0: forever. */
-    private Message await(PendingReplies.Reply reply, int id, String path, long timeoutNanos) throws XenStoreException {
-        try {
-            return reply.await(timeoutNanos, path);
-        } catch (TimeoutException e) {
-            pending.forget(id);
-            throw new XenStoreException("ETIMEDOUT", path, e);
-        } catch (InterruptedException e) {
-            pending.forget(id);
-            Thread.currentThread().interrupt();
-            throw new XenStoreException("EINTR", path, e);
-        }
-    }
 }
