@@ -435,24 +435,8 @@ class VifReconcilerTest {
 
     @Test
     void eachVifOutcomeIsLoggedOnceAndAFlappingGuestIsRateLimited() {
-        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(VifReconciler.class.getName());
         List<String> lines = new CopyOnWriteArrayList<>();
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord r) {
-                lines.add(r.getLevel() + " " + r.getMessage());
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        jul.addHandler(handler);
-        try (Rig rig = new Rig()) {
+        try (LogCapture capture = new LogCapture(lines); Rig rig = new Rig()) {
             assertTrue(rig.reconciler.pass(true)); // the start-up (its vifs are summed up in one line)
             rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
@@ -469,31 +453,13 @@ class VifReconcilerTest {
                 assertTrue(rig.reconciler.pass(false));
             }
             assertEquals(5, lines.stream().filter(l -> l.contains("vif event vif=vif3.0")).count(), lines.toString());
-        } finally {
-            jul.removeHandler(handler);
         }
     }
 
     @Test
     void theStartUpIsOneInfoLineNotOnePerVifButFailuresStayWarnings() {
-        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(VifReconciler.class.getName());
         List<String> lines = new CopyOnWriteArrayList<>();
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord r) {
-                lines.add(r.getLevel() + " " + r.getMessage());
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        jul.addHandler(handler);
-        try (Rig rig = new Rig()) {
+        try (LogCapture capture = new LogCapture(lines); Rig rig = new Rig()) {
             for (int d = 3; d < 6; d++) {
                 rig.xs.putVif(d, 0, "10.137.0." + (d + 2), Rig.MAC);
                 rig.kernel.addLink("vif" + d + ".0");
@@ -512,8 +478,31 @@ class VifReconcilerTest {
 
             assertTrue(rig.reconciler.pass(true));
             assertEquals(1, lines.stream().filter(l -> l.contains("vif start-up done")).count(), "once");
-        } finally {
-            jul.removeHandler(handler);
+        }
+    }
+
+    /** The reconciler's log lines ("LEVEL message") into {@code lines} while open. */
+    private static final class LogCapture extends java.util.logging.Handler implements AutoCloseable {
+        private final java.util.logging.Logger jul = java.util.logging.Logger.getLogger(VifReconciler.class.getName());
+        private final List<String> lines;
+
+        LogCapture(List<String> lines) {
+            this.lines = lines;
+            jul.addHandler(this);
+        }
+
+        @Override
+        public void publish(java.util.logging.LogRecord r) {
+            lines.add(r.getLevel() + " " + r.getMessage());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            jul.removeHandler(this);
         }
     }
 }
