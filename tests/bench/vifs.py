@@ -113,32 +113,40 @@ def netvm(ctl, ns, peerns, xs, hotplug, first, count):
     alias = os.path.join(os.path.dirname(ctl), "alias-" + os.path.basename(ctl))
     if not os.path.exists(alias):
         os.symlink(ctl, alias)
-    script, agent, viactl, wrapped, floor, old_floor = [], [], [], [], [], []
+    script, agent, viactl, wrapped, floor, old_floor, before = [], [], [], [], [], [], []
+    # VIF_BENCH_HOTPLUG_BEFORE=PATH: another version of the script (e.g. the previous commit's) takes a
+    # share of the direct calls, for an A/B of a script change in the same run
+    other = os.environ.get("VIF_BENCH_HOTPLUG_BEFORE")
+    kinds = 5 if other else 4
     for i in range(count):
         d = first + i
         base = new_guest(ns, peerns, env, d)
         call = dict(env, vif="vif%d.0" % d, XENBUS_PATH="backend/vif/%d/0" % d, NETVM_CONTROL=ctl)
-        if i % 4 == 0:  # the hotplug script, as Xen runs it in the netvm (fast channel)
+        if i % kinds == 0:  # the hotplug script, as Xen runs it in the netvm (fast channel)
             script.append(timed(hotplug, "online", env=call))
-        elif i % 4 == 1:  # the agent's part only: the same request over the control socket
+        elif i % kinds == 1:  # the agent's part only: the same request over the control socket
             t = time.monotonic()
             st, out, err = nvctl.call(ctl, ["vif", "online", "--vif", "vif%d.0" % d, "--xenbus-path",
                                             "backend/vif/%d/0" % d], timeout=60)
             agent.append((time.monotonic() - t) * 1000)
             if st != 0:
                 raise RuntimeError("vif online vif%d.0: %s" % (d, (err or out).strip()))
-        elif i % 4 == 2:  # the script through its fallback
+        elif i % kinds == 2:  # the script through its fallback
             viactl.append(timed(hotplug, "online", env=dict(call, NETVM_CONTROL=alias)))
+        elif i % kinds == 4:  # the other version of the script, directly (fast channel)
+            before.append(timed(other, "online", env=call))
         else:  # the script through the benchmark's former wrapper (fast channel)
             wrapped.append(timed("ip", "netns", "exec", ns, "env", "vif=" + call["vif"],
                                  "XENBUS_PATH=" + call["XENBUS_PATH"], "NETVM_CONTROL=" + ctl, hotplug, "online", env=env))
-        if i % 4 != 1:  # what a call costs before the script does anything: bash, directly and wrapped
+        if i % kinds != 1:  # what a call costs before the script does anything: bash, directly and wrapped
             floor.append(timed("/bin/bash", "-c", ":", env=call))
             old_floor.append(timed("ip", "netns", "exec", ns, "env", "vif=" + call["vif"], "/bin/bash", "-c", ":"))
         connected(env, base, d)
     stats("netvm hotplug script (vif-route-netvm run directly -> the agent's fast channel, no client process)", script)
     stats("netvm hotplug script, fallback (vif-route-netvm run directly -> netvm-ctl -> control socket)", viactl)
     stats("netvm hotplug script, " + OLD + "vif-route-netvm -> fast channel", wrapped)
+    if other:
+        stats("netvm hotplug script BEFORE (%s run directly -> fast channel)" % other, before)
     stats("netvm agent (vif online over the control socket)", agent)
     stats("floor: bash -c : run directly (no script)", floor)
     stats("floor, " + OLD + "bash -c : (no script)", old_floor)
@@ -159,6 +167,9 @@ def trace(env, ns, peerns, ctl, hotplug, first, count):
         err = run_err("/bin/bash", "-c", 'PS4="+\\${EPOCHREALTIME} "; set -x; . "$0" "$@"', hotplug, "online", env=call)
         t1 = time.time()
         connected(env, base, d)
+        if os.environ.get("VIF_BENCH_TRACE_KEEP"):  # the last call's trace, for reading
+            with open(os.environ["VIF_BENCH_TRACE_KEEP"], "w") as f:
+                f.write("%.6f spawn\n%s%.6f exited\n" % (t0, err, t1))
         stamps = []
         for line in err.splitlines():
             head = line.lstrip("+").split(" ", 1)

@@ -24,8 +24,11 @@
 # VIF_BENCH_BEFORE (its configuration).
 # VIF_BENCH_BASELINE=0 leaves the baseline out (an A/B of the agent only).
 # VIF_BENCH_TRACE=K: K more guests (default 8) whose direct call runs under bash -x with EPOCHREALTIME
-# stamps, for where the script's time goes (start, before the request, the agent, after the reply).
+# stamps, for where the script's time goes (start, before the request, the agent, after the reply);
+# VIF_BENCH_TRACE_KEEP=PATH keeps the last one.
 # VIF_BENCH_STRACE=PATH: one more direct call under strace -f -tt, written to PATH.
+# VIF_BENCH_HOTPLUG_BEFORE=PATH: another version of the hotplug script takes every fifth online call
+# (run directly, its own line "BEFORE"): an A/B of a script change in the same run.
 # VIF_BENCH_LOG=PATH keeps the agent's log as PATH.N (with NETVM_LOG_DEBUG=1: a per-step line per pass
 # and per hotplug request).
 # Output: readable lines; tests/bench/vifs-latest.txt keeps the last run (redirect it there).
