@@ -27,6 +27,7 @@ former wrapper, `ip netns exec NAME env ...` per call (the lines say "old wrappe
 Prints one line per mode: "<mode> n=COUNT p50=.. p90=.. p99=.. max=.. ms".
 """
 import ctypes
+import math
 import os
 import subprocess
 import sys
@@ -75,6 +76,11 @@ def timed(*argv, env=None):
 
 def pct(s, p):
     return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+def rank(s, p):
+    """Nearest-rank percentile of sorted values (as the agent's own `vif steps` table)."""
+    return s[max(0, min(len(s) - 1, math.ceil(p / 100.0 * len(s)) - 1))]
 
 
 def stats(label, ms):
@@ -192,7 +198,8 @@ def trace(env, ns, peerns, ctl, hotplug, first, count):
         parts["script after the reply, exit"].append((t1 - rep) * 1000)
         parts["whole call (traced)"].append((t1 - t0) * 1000)
     for label, v in parts.items():
-        stats("script trace: " + label, v)
+        if v:
+            stats("script trace: " + label, v)
     if os.environ.get("VIF_BENCH_STRACE"):  # one more direct call under strace -f -tt (syscalls, processes)
         d = first + count
         base = new_guest(ns, peerns, env, d)
@@ -217,18 +224,30 @@ def steps(ctl):
         return
     header = lines[0].split()
     rows = [dict(zip(header, line.split())) for line in lines[1:] if len(line.split()) == len(header)]
-    labels = header[header.index("result") + 1:]
-    labels = [c for c in labels if c not in ("programmed", "work", "kind")]
+    # the step columns: those after "result" holding only numbers or "-" (not a column saying what the
+    # request did, whatever its place)
+    labels = [c for c in header[header.index("result") + 1:] if c not in FLAGS and all(number(r[c]) for r in rows)]
     programmed = [r for r in rows if did_program(r)]
     table("all hotplug requests", rows, labels)
     table("requests whose pass programmed the vif", programmed, labels)
+
+
+FLAGS = ("programmed", "work", "kind")
+
+
+def number(v):
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return v == "-"
 
 
 def did_program(row):
     """Whether this request's pass programmed its vif: a field saying so when the agent writes one
     (programmed / work / kind), else whether its pass reached the plan (a request answered by the
     quick check of an already programmed vif does not)."""
-    for key in ("programmed", "work", "kind"):
+    for key in FLAGS:
         v = row.get(key)
         if v is not None:
             v = v.split("=")[-1].lower()
@@ -249,7 +268,7 @@ def table(title, rows, labels):
     for label in labels:
         v = sorted(float(r[label]) for r in rows if r.get(label, "-") != "-")
         if v:
-            print("agent steps: %-15s %9.3f %9.3f %9.3f %9.3f" % (label, pct(v, 50), pct(v, 90), pct(v, 99), v[-1]),
+            print("agent steps: %-15s %9.3f %9.3f %9.3f %9.3f" % (label, rank(v, 50), rank(v, 90), rank(v, 99), v[-1]),
                   flush=True)
         else:
             print("agent steps: %-15s %9s %9s %9s %9s" % (label, "-", "-", "-", "-"), flush=True)
