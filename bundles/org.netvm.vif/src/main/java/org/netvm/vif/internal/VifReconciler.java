@@ -392,7 +392,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         if (observed.netvm() != null) {
             uplink = observed.netvm();
         }
-        AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
+        AddressGuard.refuse(plans, executor.holders(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
         // a periodic check of a running agent goes in slices and lets hotplug calls through in between
         // (the vifs they served are left out: their objects were read before); the first pass, a requested
         // full pass and event passes apply everything at once
@@ -456,7 +456,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                             xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
                             executor.applied().get(vif.name())))
                     .toList();
-            AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink),
+            AddressGuard.refuse(plans, executor.holders(), AddressGuard.reserved(xenstore.reservedRaw(), uplink),
                     observed);
             apply(plans, observed, false);
             servedDuringCheck.addAll(work);
