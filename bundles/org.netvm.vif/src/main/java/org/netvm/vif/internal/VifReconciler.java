@@ -282,6 +282,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         for (VifEvents.Waiter w : online) {
             if (answered.contains(w.vif())) {
                 w.steps().copyPass(passSteps);
+                w.steps().answered(Steps.How.ANSWERED);
                 w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(Outcome.OK);
             }
@@ -507,6 +508,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             }
             if (events.takeNewWaiter(w)) {
                 w.steps().copyPass(passSteps);
+                w.steps().answered(Steps.How.JOINED);
                 w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(Outcome.OK);
             }
@@ -523,6 +525,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             Outcome o = status.outcome(w);
             if (o != null) {
                 w.steps().copyPass(passSteps);
+                w.steps().answered(passSteps.reached(Steps.Step.PLANNED) ? Steps.How.PLANNED : Steps.How.ANSWERED);
                 w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(o);
                 it.remove();
