@@ -256,7 +256,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         logPass(work, full);
         completeWaiters();
         answerArrivedMeanwhile(work);
-        forgetIntents();
+        forgetIntents(work, full);
         return true;
     }
 
@@ -533,13 +533,19 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
     }
 
-    /** Drops hotplug intents and states of vifs that are gone everywhere and nobody waits for. */
-    private void forgetIntents() {
+    /**
+     * Drops hotplug intents and states of vifs that are gone everywhere and nobody waits for: of every
+     * vif after a full pass, else of the pass's own vifs (what makes a vif forgettable, its inputs, its
+     * intent, its programming, changes only in a pass that has it in its work), so a pass for one vif
+     * costs nothing in proportion to the others.
+     */
+    private void forgetIntents(Set<String> work, boolean full) {
         Set<String> waited = new HashSet<>();
         waiters.forEach(w -> waited.add(w.vif()));
+        Set<String> scope = full ? null : work;
         events.forget(waited, n -> xenstore.entries().containsKey(n) || links.links().containsKey(n)
-                || executor.applied().containsKey(n));
-        status.forgetAbsent();
+                || executor.applied().containsKey(n), scope);
+        status.forgetAbsent(scope);
     }
 
     // ---- VifRegistry
