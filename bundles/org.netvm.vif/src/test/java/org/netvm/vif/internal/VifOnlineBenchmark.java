@@ -45,9 +45,6 @@ public final class VifOnlineBenchmark {
             }
             System.out.printf(Locale.ROOT, "N=%d programmed in %.0f ms%n", n, (System.nanoTime() - t) / 1e6);
             List<long[]> all = new ArrayList<>();
-            if (Boolean.getBoolean("vifbench.record")) {
-                new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile")).start();
-            }
             for (int d = n + 1; d <= n + m; d++) {
                 xs.putVif(d, 0, ip(d), mac(d));
                 Steps s = new Steps(Clock.systemUTC());
