@@ -15,7 +15,8 @@ import org.osgi.annotation.versioning.ProviderType;
  * connections to it, and connections NAT maps to or from it.
  *
  * <p>Each call lists the table once per address family it needs (the kernel sends every entry of that
- * family; the filtering is done here), then deletes the chosen entries one by one, each identified by
+ * family; the filtering is done here; no listing when the namespace's table is empty, as its entry
+ * count {@code nf_conntrack_count} says), then deletes the chosen entries one by one, each identified by
  * its original tuple, zone and id, so an entry created since the listing is never hit. An entry that
  * disappeared in between is not an error.
  *

@@ -102,4 +102,14 @@ class ConntrackNetnsTest {
         assertEquals(0, kernel.conntrack().delete(IpPrefix.parseAddress("10.137.0.77")));
         assertEquals(1, kernel.conntrack().entries(B).size());
     }
+
+    @Test
+    void anEmptyTableDeletesNothingAndEntriesMadeLaterAreFound() throws KernelException {
+        assertEquals("0", ns.ok("cat", "/proc/sys/net/netfilter/nf_conntrack_count").trim(), "a new namespace");
+        assertEquals(List.of(), kernel.conntrack().entries(List.of(A, A6)));
+        assertEquals(0, kernel.conntrack().delete(List.of(A, A6)));
+        traffic();
+        assertFalse(kernel.conntrack().entries(A).isEmpty(), "the count is read by every call");
+        assertTrue(kernel.conntrack().delete(List.of(A, A6)) > 0);
+    }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Refuses guest addresses a vif may not have (pure, part of the planner):
@@ -32,19 +33,21 @@ final class AddressGuard {
 
     /**
      * Checks the plans of one pass (sorted by vif) against each other and against the vifs programmed
-     * outside it ({@code applied}); a refused plan is failed and torn down, without purging the
-     * conntrack entries of the address it collided on (they belong to the holder).
+     * outside it ({@code holders}: the vifs whose applied spec holds each address); a refused plan is
+     * failed and torn down, without purging the conntrack entries of the address it collided on (they
+     * belong to the holder). Costs in proportion to the plans, not to the vifs programmed.
      */
-    static void refuse(List<VifPlan> plans, Map<String, Applied> applied, Map<InetAddress, String> reserved,
+    static void refuse(List<VifPlan> plans, Map<InetAddress, Set<String>> holders, Map<InetAddress, String> reserved,
             KernelObjects kernel) {
         Set<String> planned = new HashSet<>();
         plans.forEach(p -> planned.add(p.name()));
-        Map<InetAddress, String> held = new HashMap<>();
-        applied.forEach((name, a) -> {
-            if (!planned.contains(name)) {
-                addresses(a.spec()).forEach(x -> held.putIfAbsent(x, name));
-            }
-        });
+        // the addresses claimed in this pass, else the holder outside it
+        Map<InetAddress, String> claimed = new HashMap<>();
+        Function<InetAddress, String> held = a -> {
+            String c = claimed.get(a);
+            return c != null ? c : holders.getOrDefault(a, Set.of()).stream().filter(n -> !planned.contains(n))
+                    .findFirst().orElse(null);
+        };
         // vifs that keep the addresses they were programmed with go first (they are online; after a
         // restart: their routes are in the kernel), then the rest
         List<VifPlan> order = new ArrayList<>(plans.stream().filter(p -> keeps(p, kernel)).toList());
@@ -60,7 +63,7 @@ final class AddressGuard {
             if (why != null) {
                 p.refuse(why);
             } else if (p.program) {
-                addresses(p.spec).forEach(x -> held.put(x, p.name()));
+                addresses(p.spec).forEach(x -> claimed.put(x, p.name()));
             }
         }
     }
@@ -89,9 +92,9 @@ final class AddressGuard {
         return out;
     }
 
-    private static String duplicate(VifPlan p, Map<InetAddress, String> held) {
+    private static String duplicate(VifPlan p, Function<InetAddress, String> held) {
         for (InetAddress a : addresses(p.spec)) {
-            String holder = held.get(a);
+            String holder = held.apply(a);
             if (holder != null && !holder.equals(p.name())) {
                 p.keepConntrack.add(a);
                 return p.name() + ": ip " + VifSpec.text(a) + " is already held by " + holder + " (online)";

@@ -33,9 +33,10 @@ final class LinkInput {
      */
     private final Map<String, Integer> programmed = new ConcurrentHashMap<>();
 
-    // ---- reconciler thread (read by the event thread: replaced whole, never changed in place)
+    // ---- reconciler thread (read by the event thread: replaced whole after a dump, a few vifs' reads
+    // change it in place; a concurrent map, so a lookup sees the value before or after)
     private Subscription subscription;
-    private volatile Map<String, Link> links = Map.of();
+    private volatile Map<String, Link> links = new ConcurrentHashMap<>();
 
     LinkInput(Kernel kernel, VifEvents events) {
         this.kernel = kernel;
@@ -115,22 +116,23 @@ final class LinkInput {
 
     /** Re-reads every vif device ({@code full} or many vifs) or only those in {@code work}. */
     void read(Set<String> work, boolean full) throws KernelException {
-        Map<String, Link> now = new HashMap<>();
         if (full || work.size() > PER_DEVICE_LIMIT) {
-            now = vifLinks(kernel);
-        } else {
-            // a few vifs changed: read only their links (a dump of every link costs ~1 ms per 100)
-            now.putAll(links);
-            for (String name : work) {
-                Optional<Link> l = kernel.link(name);
-                if (l.isPresent()) {
-                    now.put(name, l.get());
-                } else {
-                    now.remove(name);
-                }
-            }
+            links = new ConcurrentHashMap<>(vifLinks(kernel));
+            return;
         }
-        links = now;
+        // a few vifs changed: read only their links (a dump of every link costs ~1 ms per 100); read
+        // all before changing any, so that a failed read leaves the map as it was
+        Map<String, Optional<Link>> read = new HashMap<>();
+        for (String name : work) {
+            read.put(name, kernel.link(name));
+        }
+        read.forEach((name, l) -> {
+            if (l.isPresent()) {
+                links.put(name, l.get());
+            } else {
+                links.remove(name);
+            }
+        });
     }
 
     /** Every vif device, by name (a link dump; any thread). */
@@ -158,6 +160,6 @@ final class LinkInput {
                 now.remove(name);
             }
         }
-        links = now;
+        links = new ConcurrentHashMap<>(now);
     }
 }

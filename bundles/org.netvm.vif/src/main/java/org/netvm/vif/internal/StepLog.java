@@ -11,13 +11,15 @@ import org.netvm.vif.internal.Steps.Step;
 /**
  * The per-step breakdown of the last {@link #KEEP} hotplug requests ({@code netvm vif steps}): each
  * step's p50, p90, p99 and maximum in milliseconds over the requests that reached it, and with
- * {@code --each} one line per request. Any thread.
+ * {@code --each} one line per request; with {@code --how KIND} only the requests answered that way
+ * ({@link Steps.How}: {@code planned} for the requests whose vif the answering pass planned, e.g. a new
+ * vif). Any thread.
  */
 final class StepLog {
     static final int KEEP = 1000;
     private static final Step[] STEPS = Step.values();
 
-    private record Entry(String vif, String intent, boolean ok, long[] nanos) {
+    private record Entry(String vif, String intent, boolean ok, long[] nanos, Steps.How how) {
     }
 
     private final ArrayDeque<Entry> entries = new ArrayDeque<>();
@@ -27,18 +29,24 @@ final class StepLog {
         if (entries.size() == KEEP) {
             entries.removeFirst();
         }
-        entries.addLast(new Entry(vif, intent, ok, steps.durations()));
+        entries.addLast(new Entry(vif, intent, ok, steps.durations(), steps.how()));
     }
 
-    private synchronized List<Entry> snapshot() {
-        return new ArrayList<>(entries);
+    /** The kept requests answered as {@code how} says (all if null). */
+    private synchronized List<Entry> snapshot(Steps.How how) {
+        return entries.stream().filter(e -> how == null || e.how() == how).toList();
     }
 
     /** Percentiles per step (rows) over the kept requests. */
     String summary() {
-        List<Entry> all = snapshot();
-        StringBuilder b = new StringBuilder("hotplug requests: " + all.size() + " (the last " + KEEP
-                + " at most); ms per step, each from the end of the previous one\n");
+        return summary(null);
+    }
+
+    /** Percentiles per step (rows) over the kept requests answered as {@code how} says (all if null). */
+    String summary(Steps.How how) {
+        List<Entry> all = snapshot(how);
+        StringBuilder b = new StringBuilder("hotplug requests: " + all.size() + " (" + (how == null ? "" : "how="
+                + how.label + "; ") + "the last " + KEEP + " at most); ms per step, each from the end of the previous one\n");
         b.append(String.format(Locale.ROOT, "%-15s %9s %9s %9s %9s%n", "step", "p50", "p90", "p99", "max"));
         for (int i = 1; i <= STEPS.length; i++) {
             int col = i;
@@ -54,21 +62,33 @@ final class StepLog {
         return b.toString();
     }
 
-    /** One line per kept request, oldest first: vif, intent, result, then each step and the total (ms, "-" not reached). */
-    String each() {
+    /**
+     * One line per kept request (those answered as {@code how} says, all if null), oldest first: vif,
+     * intent, result, then each step and the total (ms, "-" not reached), then how it was answered.
+     */
+    String each(Steps.How how) {
         StringBuilder b = new StringBuilder("vif intent result");
         for (int i = 1; i < STEPS.length; i++) {
             b.append(' ').append(STEPS[i].label);
         }
-        b.append(" total\n");
-        for (Entry e : snapshot()) {
+        b.append(" total how\n");
+        for (Entry e : snapshot(how)) {
             b.append(e.vif()).append(' ').append(e.intent()).append(' ').append(e.ok() ? "ok" : "failed");
             for (int i = 1; i <= STEPS.length; i++) {
                 b.append(' ').append(e.nanos()[i] < 0 ? "-" : ms(e.nanos()[i]));
             }
-            b.append('\n');
+            b.append(' ').append(e.how().label).append('\n');
         }
         return b.toString();
+    }
+
+    String each() {
+        return each(null);
+    }
+
+    /** The debug line of one hotplug request: {@link #line}, then {@code how=} (how it was answered). */
+    static String requestLine(String what, Steps steps) {
+        return line(what, steps) + " how=" + steps.how().label;
     }
 
     /** One line for the debug log: {@code what}, then each reached step and the total. */

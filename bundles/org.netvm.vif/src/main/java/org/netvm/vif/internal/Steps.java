@@ -51,11 +51,35 @@ final class Steps {
         }
     }
 
+    /** How the request was answered (a field of {@code netvm vif steps} and of the debug line: {@code how=}). */
+    enum How {
+        /** A pass took the request and planned its vif: the whole programming of a new vif is in its steps. */
+        PLANNED("planned"),
+        /** It arrived while a pass programmed its vif, and that pass answered it (part of the work was done before). */
+        JOINED("joined"),
+        /** Its vif was programmed already: answered after its keys and device were read again, without a plan. */
+        ANSWERED("answered"),
+        /** No pass answered it (time limit, the service stopped, an invalid request). */
+        NONE("none");
+
+        final String label;
+
+        How(String label) {
+            this.label = label;
+        }
+
+        /** The kind named {@code label}, if any. */
+        static java.util.Optional<How> of(String label) {
+            return Arrays.stream(values()).filter(h -> h.label.equals(label)).findFirst();
+        }
+    }
+
     private static final long NONE = Long.MIN_VALUE;
     private static final Step[] STEPS = Step.values();
 
     private final Clock clock;
     private final long[] at = new long[STEPS.length];
+    private volatile How how = How.NONE;
 
     Steps(Clock clock) {
         this.clock = clock;
@@ -66,6 +90,20 @@ final class Steps {
     void mark(Step step) {
         Instant now = clock.instant();
         at[step.ordinal()] = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+
+    /** Says how the request was answered (the reconciler, before it completes the request). */
+    void answered(How how) {
+        this.how = how;
+    }
+
+    How how() {
+        return how;
+    }
+
+    /** Whether {@code step} is marked. */
+    boolean reached(Step step) {
+        return at[step.ordinal()] != NONE;
     }
 
     /** Takes the marks a pass made (those from {@link Step#PASS} to {@link Step#LINK_UP}). */

@@ -36,7 +36,7 @@ final class VifCommand {
     static final String USAGE = """
             usage: netvm vif online|offline --vif vifD.N --xenbus-path BASE/D/N   (Xen hotplug; see vif-route-netvm)
                    netvm vif list [--json]                                      (desired versus actual per vif)
-                   netvm vif steps [--each]                                     (where hotplug requests spend their time)""";
+                   netvm vif steps [--each] [--how planned|joined|answered|none] (where hotplug requests spend their time)""";
 
     /** Records a hotplug intent and returns when it was carried out. */
     interface Recorder {
@@ -80,12 +80,7 @@ final class VifCommand {
             return 0;
         }
         if (!args.isEmpty() && args.get(0).equals("steps")) {
-            if (args.size() > 2 || (args.size() == 2 && !args.get(1).equals("--each"))) {
-                err.println(USAGE);
-                return 2;
-            }
-            out.print(args.size() == 2 ? steps.each() : steps.summary());
-            return 0;
+            return steps(args.subList(1, args.size()), out, err);
         }
         if (args.isEmpty() || !(args.get(0).equals("online") || args.get(0).equals("offline"))) {
             err.println(USAGE);
@@ -131,6 +126,25 @@ final class VifCommand {
         return hotplug(vif.get(), intent, args.get(0), path, what, out, err);
     }
 
+    /** {@code netvm vif steps [--each] [--how KIND]}. */
+    private int steps(List<String> args, PrintStream out, PrintStream err) {
+        boolean each = false;
+        Steps.How how = null;
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals("--each") && !each) {
+                each = true;
+            } else if (args.get(i).equals("--how") && how == null && i + 1 < args.size()
+                    && Steps.How.of(args.get(i + 1)).isPresent()) {
+                how = Steps.How.of(args.get(++i)).orElseThrow();
+            } else {
+                err.println(USAGE);
+                return 2;
+            }
+        }
+        out.print(each ? steps.each(how) : steps.summary(how));
+        return 0;
+    }
+
     /** Records the intent, waits for the outcome, reports it; keeps the request's per-step breakdown. */
     private int hotplug(VifName vif, VifReconciler.Intent intent, String intentText, String path, String what,
             PrintStream out, PrintStream err) {
@@ -144,7 +158,7 @@ final class VifCommand {
         }
         marks.mark(Steps.Step.REPLY);
         steps.add(vif.name(), intentText, status == 0, marks);
-        LOG.log(Level.DEBUG, () -> StepLog.line("hotplug " + intentText + " " + vif.name(), marks));
+        LOG.log(Level.DEBUG, () -> StepLog.requestLine("hotplug " + intentText + " " + vif.name(), marks));
         return status;
     }
 

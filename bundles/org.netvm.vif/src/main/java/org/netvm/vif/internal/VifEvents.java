@@ -141,15 +141,24 @@ final class VifEvents {
 
     /**
      * Drops the intents and first-event times of vifs that nobody waits for, that are not
-     * {@code present} anywhere, and that are not dirty.
+     * {@code present} anywhere, and that are not dirty; among {@code scope} only (every vif if null).
      */
-    void forget(Set<String> waited, Predicate<String> present) {
+    void forget(Set<String> waited, Predicate<String> present, Set<String> scope) {
         loop.underLock(() -> {
             Set<String> all = new HashSet<>(waited);
             newWaiters.forEach(w -> all.add(w.vif()));
             Predicate<String> gone = n -> !all.contains(n) && !present.test(n) && !dirtyNames.contains(n);
-            intents.keySet().removeIf(gone);
-            firstEvent.keySet().removeIf(gone);
+            if (scope == null) {
+                intents.keySet().removeIf(gone);
+                firstEvent.keySet().removeIf(gone);
+                return;
+            }
+            for (String n : scope) {
+                if (gone.test(n)) {
+                    intents.remove(n);
+                    firstEvent.remove(n);
+                }
+            }
         });
     }
 

@@ -49,6 +49,8 @@ final class VifExecutor {
 
     // ---- reconciler thread
     private final Map<String, Applied> applied = new HashMap<>();
+    /** The guest addresses of {@link #applied}: who holds each (one vif, but kept right if ever more). */
+    private final Map<InetAddress, Set<String>> holders = new HashMap<>();
     private final Map<String, Contribution> contributed = new HashMap<>();
     private boolean announced;
 
@@ -64,6 +66,11 @@ final class VifExecutor {
 
     Map<String, Applied> applied() {
         return applied;
+    }
+
+    /** The vifs whose applied spec holds each guest address (read-only; the address guard's index). */
+    Map<InetAddress, Set<String>> holders() {
+        return java.util.Collections.unmodifiableMap(holders);
     }
 
     Map<String, Contribution> contributed() {
@@ -277,13 +284,30 @@ final class VifExecutor {
         }
     }
 
+    /** Sets (null: removes) a vif's applied spec, and its addresses in {@link #holders}. */
+    private void book(String name, Applied now) {
+        Applied old = now == null ? applied.remove(name) : applied.put(name, now);
+        if (old != null) {
+            for (InetAddress a : AddressGuard.addresses(old.spec())) {
+                Set<String> s = holders.get(a);
+                s.remove(name);
+                if (s.isEmpty()) {
+                    holders.remove(a);
+                }
+            }
+        }
+        if (now != null) {
+            AddressGuard.addresses(now.spec()).forEach(a -> holders.computeIfAbsent(a, k -> new java.util.TreeSet<>()).add(name));
+        }
+    }
+
     /** Books what the pass did to one vif and says what the vif is now. */
     Settled settle(VifPlan p) {
         String name = p.name();
         if (p.program && !p.failed) {
             Applied now = new Applied(p.spec, p.link.index());
             boolean attached = !now.equals(p.before);
-            applied.put(name, now);
+            book(name, now);
             return new Settled(Actual.PROGRAMMED, attached, false);
         }
         if (!p.teardown) {
@@ -291,7 +315,7 @@ final class VifExecutor {
         }
         boolean detached = p.before != null && !p.teardownFailed;
         if (detached) {
-            applied.remove(name);
+            book(name, null);
         }
         Actual actual = p.failed ? Actual.FAILED : p.pending != null ? Actual.PENDING : Actual.ABSENT;
         return new Settled(actual, false, detached);

@@ -256,7 +256,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         logPass(work, full);
         completeWaiters();
         answerArrivedMeanwhile(work);
-        forgetIntents();
+        forgetIntents(work, full);
         return true;
     }
 
@@ -282,6 +282,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         for (VifEvents.Waiter w : online) {
             if (answered.contains(w.vif())) {
                 w.steps().copyPass(passSteps);
+                w.steps().answered(Steps.How.ANSWERED);
                 w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(Outcome.OK);
             }
@@ -392,7 +393,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         if (observed.netvm() != null) {
             uplink = observed.netvm();
         }
-        AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
+        AddressGuard.refuse(plans, executor.holders(), AddressGuard.reserved(xenstore.reservedRaw(), uplink), observed);
         // a periodic check of a running agent goes in slices and lets hotplug calls through in between
         // (the vifs they served are left out: their objects were read before); the first pass, a requested
         // full pass and event passes apply everything at once
@@ -456,7 +457,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
                             xenstore.gateway(), xenstore.gateway6(), links.links().get(vif.name()),
                             executor.applied().get(vif.name())))
                     .toList();
-            AddressGuard.refuse(plans, executor.applied(), AddressGuard.reserved(xenstore.reservedRaw(), uplink),
+            AddressGuard.refuse(plans, executor.holders(), AddressGuard.reserved(xenstore.reservedRaw(), uplink),
                     observed);
             apply(plans, observed, false);
             servedDuringCheck.addAll(work);
@@ -507,6 +508,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             }
             if (events.takeNewWaiter(w)) {
                 w.steps().copyPass(passSteps);
+                w.steps().answered(Steps.How.JOINED);
                 w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(Outcome.OK);
             }
@@ -523,6 +525,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             Outcome o = status.outcome(w);
             if (o != null) {
                 w.steps().copyPass(passSteps);
+                w.steps().answered(passSteps.reached(Steps.Step.PLANNED) ? Steps.How.PLANNED : Steps.How.ANSWERED);
                 w.steps().mark(Steps.Step.OUTCOME);
                 w.result().complete(o);
                 it.remove();
@@ -530,13 +533,19 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
     }
 
-    /** Drops hotplug intents and states of vifs that are gone everywhere and nobody waits for. */
-    private void forgetIntents() {
+    /**
+     * Drops hotplug intents and states of vifs that are gone everywhere and nobody waits for: of every
+     * vif after a full pass, else of the pass's own vifs (what makes a vif forgettable, its inputs, its
+     * intent, its programming, changes only in a pass that has it in its work), so a pass for one vif
+     * costs nothing in proportion to the others.
+     */
+    private void forgetIntents(Set<String> work, boolean full) {
         Set<String> waited = new HashSet<>();
         waiters.forEach(w -> waited.add(w.vif()));
+        Set<String> scope = full ? null : work;
         events.forget(waited, n -> xenstore.entries().containsKey(n) || links.links().containsKey(n)
-                || executor.applied().containsKey(n));
-        status.forgetAbsent();
+                || executor.applied().containsKey(n), scope);
+        status.forgetAbsent(scope);
     }
 
     // ---- VifRegistry

@@ -235,8 +235,8 @@ final class VifStatus implements VifRegistry {
     }
 
     /** Drops the states of absent vifs that are gone from the inputs and have no hotplug intent. */
-    void forgetAbsent() {
-        for (String n : new ArrayList<>(status.keySet())) {
+    void forgetAbsent(Set<String> scope) {
+        for (String n : scope == null ? new ArrayList<>(status.keySet()) : scope) {
             VifState s = status.get(n);
             if (s != null && s.actual() == Actual.ABSENT && !inInputs.test(n) && !hasIntent.test(n)) {
                 status.remove(n);

@@ -29,6 +29,8 @@ final class XenstoreInput {
     static final String GATEWAY6_KEY = "qubes-netvm-gateway6";
     static final String DNS1_KEY = "qubes-netvm-primary-dns";
     static final String DNS2_KEY = "qubes-netvm-secondary-dns";
+    /** Keys below a vif's directory that answer a hotplug call; a change of one is no reason for a pass. */
+    static final Set<String> ANSWER_KEYS = Set.of("hotplug-status", "hotplug-error");
     /** Qubes' virtual DNS addresses when the keys are absent. */
     static final String DNS1_DEFAULT = "10.139.1.1";
     static final String DNS2_DEFAULT = "10.139.1.2";
@@ -104,6 +106,8 @@ final class XenstoreInput {
             events.requestFull();
         } else if (p.length == 1) {
             events.domainChanged(p[0]);
+        } else if (p.length == 3 && ANSWER_KEYS.contains(p[2])) {
+            return; // the hotplug call's answer (netvm's own write, or the script's): not an input of the vif
         } else {
             Optional<VifName> vif = VifName.of(p[0], p[1]);
             if (vif.isPresent()) {
@@ -321,13 +325,15 @@ final class XenstoreInput {
     }
 
     /**
-     * The vif's entry: its directory's {@code ip} and {@code mac}; absent when the directory is. Two
-     * round trips when either key is there (the directory then exists), a third only when neither is.
+     * The vif's entry: its directory's {@code ip} and {@code mac}; absent when the directory is. One
+     * round trip (the two reads pipelined) when either key is there (the directory then exists), a
+     * second only when neither is.
      */
     Optional<XsEntry> read(VifName vif) throws XenStoreException {
         String dir = vif.xenbusPath(base);
-        String ip = xs.readIfExists(dir + "/ip").orElse(null);
-        String mac = xs.readIfExists(dir + "/mac").orElse(null);
+        List<Optional<String>> values = xs.readAll(List.of(dir + "/ip", dir + "/mac"));
+        String ip = values.get(0).orElse(null);
+        String mac = values.get(1).orElse(null);
         if (ip == null && mac == null && xs.readIfExists(dir).isEmpty()) {
             return Optional.empty();
         }

@@ -391,6 +391,24 @@ class VifReconcilerTest {
     }
 
     @Test
+    void theAnswerOfAHotplugCallIsNoReasonForAPass() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.kernel.addLink("vif3.0");
+            rig.reconciler.pass(true);
+            rig.xs.fireWatches(false);
+            rig.xs.put("backend/vif/3/0/ip", "10.137.0.7"); // not announced: only a pass for vif3.0 would see it
+            rig.reconciler.xenstoreChanged("backend/vif/3/0/hotplug-status");
+            rig.reconciler.xenstoreChanged("backend/vif/3/0/hotplug-error");
+            rig.reconciler.pass(false);
+            assertEquals("10.137.0.5", rig.state("vif3.0").ipv4(), "hotplug-status/-error are netvm's answers, not inputs");
+            rig.reconciler.xenstoreChanged("backend/vif/3/0/ip");
+            rig.reconciler.pass(false);
+            assertEquals("10.137.0.7", rig.state("vif3.0").ipv4());
+        }
+    }
+
+    @Test
     void aGatewayChangeMovesTheAddressOnEveryVif() {
         try (Rig rig = new Rig()) {
             rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);

@@ -133,15 +133,54 @@ class VifStepsTest {
             Captured each = Captured.run((out, err) -> c.run(List.of("steps", "--each"), out, err));
             List<String> lines = each.out().lines().toList();
             assertEquals("vif intent result queued xenstore kernel-read plan sysctls neighbours anti-spoof conntrack"
-                    + " link-up outcome hotplug-status reply total", lines.get(0).replace("recorded ", ""));
+                    + " link-up outcome hotplug-status reply total how", lines.get(0).replace("recorded ", ""));
             String[] f = lines.get(1).split(" ");
             assertEquals(List.of("vif3.0", "online", "ok"), List.of(f[0], f[1], f[2]));
-            for (int i = 3; i < f.length; i++) {
+            assertTrue(Steps.How.of(f[f.length - 1]).isPresent(), "how it was answered: " + lines.get(1));
+            for (int i = 3; i < f.length - 1; i++) {
                 assertTrue(f[i].matches("[0-9]+\\.[0-9]{3}"), "step " + i + " timed: " + lines.get(1));
             }
             Captured summary = Captured.run((out, err) -> c.run(List.of("steps"), out, err));
             assertTrue(summary.out().startsWith("hotplug requests: 1 "), summary.out());
             assertEquals(2, Captured.run((out, err) -> c.run(List.of("steps", "--bogus"), out, err)).status());
+            assertEquals(2, Captured.run((out, err) -> c.run(List.of("steps", "--how", "bogus"), out, err)).status());
+            assertEquals(2, Captured.run((out, err) -> c.run(List.of("steps", "--how"), out, err)).status());
+            String how = f[f.length - 1];
+            Captured only = Captured.run((out, err) -> c.run(List.of("steps", "--how", how, "--each"), out, err));
+            assertEquals(2, only.out().lines().count(), only.out());
+            Captured none = Captured.run((out, err) -> c.run(List.of("steps", "--how", how.equals("none") ? "planned" : "none"), out, err));
+            assertTrue(none.out().startsWith("hotplug requests: 0 (how="), none.out());
+        }
+    }
+
+    /** Issue 12: the step log tells a request whose vif its pass planned from one answered without a plan. */
+    @Test
+    void issue12EachRequestSaysHowItWasAnswered() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.kernel.addLink("vif3.0");
+            assertTrue(rig.reconciler.pass(true));
+            rig.xs.putVif(4, 0, "10.137.0.6", Rig.MAC);
+            rig.kernel.addLink("vif4.0");
+            Steps newVif = new Steps(Clock.systemUTC());
+            var first = rig.reconciler.hotplug(VifName.parse("vif4.0").orElseThrow(), VifReconciler.Intent.ONLINE, newVif);
+            assertTrue(rig.reconciler.pass(false));
+            assertTrue(first.join().ok());
+            assertEquals(Steps.How.PLANNED, newVif.how(), "a new vif: its pass planned it");
+
+            Steps again = new Steps(Clock.systemUTC());
+            var second = rig.reconciler.hotplug(VifName.parse("vif4.0").orElseThrow(), VifReconciler.Intent.ONLINE, again);
+            assertTrue(rig.reconciler.pass(false));
+            assertTrue(second.join().ok());
+            assertEquals(Steps.How.ANSWERED, again.how(), "programmed already: answered without a plan");
+            assertEquals(Steps.How.NONE, new Steps(Clock.systemUTC()).how());
+
+            StepLog log = new StepLog();
+            log.add("vif4.0", "online", true, newVif);
+            log.add("vif4.0", "online", true, again);
+            assertTrue(log.summary(Steps.How.PLANNED).startsWith("hotplug requests: 1 (how=planned; "), log.summary(Steps.How.PLANNED));
+            assertTrue(log.each().lines().skip(1).toList().get(1).endsWith(" answered"), log.each());
+            assertTrue(StepLog.requestLine("hotplug online vif4.0", newVif).endsWith(" how=planned"));
         }
     }
     /** Issue 12: a call that arrives while a pass programs its vif is answered by that pass, not one more. */
