@@ -232,7 +232,7 @@ def steps(ctl):
     table("requests whose pass programmed the vif", programmed, labels)
 
 
-FLAGS = ("programmed", "work", "kind")
+FLAGS = ("how", "programmed", "work", "kind")
 
 
 def number(v):
@@ -244,16 +244,17 @@ def number(v):
 
 
 def did_program(row):
-    """Whether this request's pass programmed its vif: a field saying so when the agent writes one
+    """Whether this request's pass programmed its vif: the agent's how= column (planned: its pass planned
+    the vif; joined: it came while a pass programmed it; answered/none: not), or another field saying so
     (programmed / work / kind), else whether its pass reached the plan (a request answered by the
     quick check of an already programmed vif does not)."""
     for key in FLAGS:
         v = row.get(key)
         if v is not None:
             v = v.split("=")[-1].lower()
-            if v in ("yes", "true", "programmed", "program"):
+            if v in ("yes", "true", "programmed", "program", "planned", "joined"):
                 return True
-            if v in ("no", "false", "none", "checked", "check", "-"):
+            if v in ("no", "false", "none", "checked", "check", "answered", "-"):
                 return False
             try:
                 return float(v) > 0
