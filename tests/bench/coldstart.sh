@@ -5,7 +5,7 @@
 #
 # For each N:
 #   agent   N guests attached before the agent starts (keys in dom0's xenstore, the real C xenstored;
-#           N veth pairs vifD.0 in a fresh namespace, guest ends up), then the agent is launched and
+#           N veth pairs vifD.0 in a fresh namespace, guest ends up without IPv6), then the agent is launched and
 #           timed from launch (date before exec): runtime ready (the control socket listens; from
 #           the agent's log), vif inputs complete (xenstore scan + link list), the dataplane's first
 #           apply (every guest's anti-spoof elements + the base policy), all N host routes of
@@ -22,6 +22,7 @@
 #
 # COLDSTART_BEFORE=DIR also runs the agent of another build (DIR/bin/netvm, e.g. a copy of main's
 #   distribution/{bin,target} with launch/config next to it) on the same N, in the same run.
+# COLDSTART_REPEAT=K runs each agent K times per N (after and before alternating), to see the spread.
 # COLDSTART_JAVA=PATH: the Java the agent runs on (default: the jlink runtime distribution/target/jre
 #   if built, else bin/netvm's choice); an AOT cache is made once per jar (netvm aot-cache) unless
 #   COLDSTART_AOT=0. COLDSTART_LOG=DIR keeps each agent's log there.
@@ -38,21 +39,27 @@ export NETVM_JAVA=${COLDSTART_JAVA:-$([ -x "$JRE" ] && echo "$JRE")}
 NL=$'\n'
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-ip_of() { echo "10.$((128 + $1 / 65536)).$(($1 / 256 % 256)).$(($1 % 256))"; }
-mac_of() { printf '00:16:3e:%02x:%02x:%02x' $(($1 / 65536)) $(($1 / 256 % 256)) $(($1 % 256)); }
+# guest D's address and MAC into $IP and $MAC: no subshell (the set-up used to fork two per guest:
+# under load ~20 ms each, most of a minute for 1 000 guests, many minutes for 10 000)
+ip_of() { IP="10.$((128 + $1 / 65536)).$(($1 / 256 % 256)).$(($1 % 256))"; }
+mac_of() { printf -v MAC '00:16:3e:%02x:%02x:%02x' $(($1 / 65536)) $(($1 / 256 % 256)) $(($1 % 256)); }
 echo "# cold start benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$E2E_TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$E2E_TOP" diff --quiet 2>/dev/null || echo '+changes'), $(nproc) CPUs, load $(load), kernel $(uname -r)"
 echo "# java: ${NETVM_JAVA:-chosen by bin/netvm}; AOT cache: $([ "${COLDSTART_AOT:-1}" = 1 ] && echo yes || echo no)"
 
-# veths NS N: N veth pairs vifD.0 <-> gD in NS (vif MAC fe:ff:ff:ff:ff:ff, guest end up with its MAC)
+# veths NS N: N veth pairs vifD.0 <-> gD in NS (vif MAC fe:ff:ff:ff:ff:ff, guest end up with its MAC, IPv6 off)
 veths() {
     local ns=$1 n=$2 d b=$RUN/batch
     ip netns add "$ns" || return 1
     ip -n "$ns" link set lo up
     for ((d = 1; d <= n; d++)); do echo "link add vif$d.0 type veth peer name g$d"; done > "$b"
     ip -n "$ns" -batch "$b" || return 1
+    # the guest ends without IPv6 (one shell, builtins): no link-local address, DAD, router
+    # solicitations and MLD reports of N guest devices on the kernel's workqueues while the agent runs
+    ip netns exec "$ns" bash -c 'for ((d = 1; d <= '"$n"'; d++)); do echo 1 > /proc/sys/net/ipv6/conf/g$d/disable_ipv6; done' || return 1
     for ((d = 1; d <= n; d++)); do
         echo "link set vif$d.0 address fe:ff:ff:ff:ff:ff"
-        echo "link set g$d address $(mac_of $d) up"
+        mac_of $d
+        echo "link set g$d address $MAC up"
     done > "$b"
     ip -n "$ns" -batch "$b"
 }
@@ -61,7 +68,9 @@ veths() {
 xenstore_keys() {
     local n=$1 d args=(/local/domain/0/qubes-netvm-network 1 /local/domain/0/qubes-netvm-gateway $GW)
     for ((d = 1; d <= n; d++)); do
-        args+=("$XSB/$d/0/ip" "$(ip_of $d)" "$XSB/$d/0/mac" "$(mac_of $d)")
+        ip_of $d
+        mac_of $d
+        args+=("$XSB/$d/0/ip" "$IP" "$XSB/$d/0/mac" "$MAC")
         if [ ${#args[@]} -ge 1000 ]; then XENSTORED_PATH=$2 xenstore-write "${args[@]}" || return 1; args=(); fi
     done
     [ ${#args[@]} = 0 ] || XENSTORED_PATH=$2 xenstore-write "${args[@]}"
@@ -82,7 +91,8 @@ cpu_ms() { # PID: user + system CPU time in ms
 
 # agent LABEL NETVM N: one cold start; prints one line
 agent() {
-    local label=$1 bin=$2 n=$3 cxs xspid log r routes_ms=? i cpu l ok
+    local label=$1 bin=$2 n=$3 cxs xspid log r routes_ms=? i cpu l ok setup0
+    setup0=$(date +%s%N)
     NV=nvb-cs$n-$label-$SUF
     veths "$NV" "$n" || { echo "N=$n $label: could not create $n veth pairs"; return 1; }
     cxs=$RUN/cxs-$label-$n
@@ -97,6 +107,8 @@ agent() {
     fi
     log=$RUN/agent-$label-$n.log
     CTL=$RUN/ctl-$label-$n.sock
+    local setup_ms
+    setup_ms=$(ms "$setup0")
     sleep 1 # let the set-up's processes go
     local load0
     load0=$(load)
@@ -129,8 +141,8 @@ agent() {
     [ "$status" != "?" ] || status=$(log_ms "$log" 'vif event vif=' last) # a build before the summary line
     local from=?
     [ "$ready" != "?" ] && [ "$routes_ms" != "?" ] && from=$((routes_ms - ready))
-    echo "N=$n agent ($label): all $n routes in ${routes_ms} ms after launch, ${from} ms after ready; runtime ready ${ready}, vif inputs complete ${inputs}, first apply done ${apply} (took ${applyd:-?}), last vif status ${status} ms; agent CPU ${cpu} ms; all programmed + in sync: $ok; load at launch $load0"
-    [ -z "${COLDSTART_LOG:-}" ] || { mkdir -p "$COLDSTART_LOG"; cp "$log" "$COLDSTART_LOG/agent-$label-$n.log"; }
+    echo "N=$n agent ($label): all $n routes in ${routes_ms} ms after launch, ${from} ms after ready; runtime ready ${ready}, vif inputs complete ${inputs}, first apply done ${apply} (took ${applyd:-?}), last vif status ${status} ms; agent CPU ${cpu} ms; all programmed + in sync: $ok; load at launch $load0; set-up ${setup_ms} ms"
+    [ -z "${COLDSTART_LOG:-}" ] || { mkdir -p "$COLDSTART_LOG"; cp "$log" "$COLDSTART_LOG/agent-$label-$n-$(date +%s).log"; }
     kill "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
     AGENT_PID=
@@ -152,16 +164,17 @@ floor() {
         out+="$1 $e, "
     }
     printf 'for d in $(seq 1 %d); do echo 1 > /proc/sys/net/ipv6/conf/vif$d.0/disable_ipv6; echo 1 > /proc/sys/net/ipv4/conf/vif$d.0/proxy_arp; done\n' "$n" > "$RUN/f-sysctl"
-    for ((d = 1; d <= n; d++)); do echo "neigh replace $(ip_of $d) lladdr $(mac_of $d) dev vif$d.0 nud permanent"; done > "$RUN/f-neigh"
+    for ((d = 1; d <= n; d++)); do ip_of $d; mac_of $d; echo "neigh replace $IP lladdr $MAC dev vif$d.0 nud permanent"; done > "$RUN/f-neigh"
     {
         echo "table inet floor { set downstream { type ipv4_addr; }; set allowed { type ifname . ipv4_addr; }; }"
         for ((d = 1; d <= n; d++)); do
-            echo "add element inet floor downstream { $(ip_of $d) }"
-            echo "add element inet floor allowed { \"vif$d.0\" . $(ip_of $d) }"
+            ip_of $d
+            echo "add element inet floor downstream { $IP }"
+            echo "add element inet floor allowed { \"vif$d.0\" . $IP }"
         done
     } > "$RUN/f-nft"
     for ((d = 1; d <= n; d++)); do echo "link set dev vif$d.0 group 2 up"; done > "$RUN/f-up"
-    for ((d = 1; d <= n; d++)); do echo "route replace $(ip_of $d) dev vif$d.0 metric $((32752 - d)) proto 110"; done > "$RUN/f-route"
+    for ((d = 1; d <= n; d++)); do ip_of $d; echo "route replace $IP dev vif$d.0 metric $((32752 - d)) proto 110"; done > "$RUN/f-route"
     for ((d = 1; d <= n; d++)); do echo "addr replace $GW/32 dev vif$d.0"; done > "$RUN/f-addr"
     sleep 1
     local load0
@@ -178,7 +191,9 @@ floor() {
 
 for N in $SIZES; do
     floor "$N"
-    agent after "$NETVM" "$N"
-    [ -z "${COLDSTART_BEFORE:-}" ] || agent before "$COLDSTART_BEFORE/bin/netvm" "$N"
+    for ((rep = 0; rep < ${COLDSTART_REPEAT:-1}; rep++)); do
+        agent after "$NETVM" "$N"
+        [ -z "${COLDSTART_BEFORE:-}" ] || agent before "$COLDSTART_BEFORE/bin/netvm" "$N"
+    done
 done
 echo "# load at the end $(load)"
