@@ -23,6 +23,7 @@
 # COLDSTART_BEFORE=DIR also runs the agent of another build (DIR/bin/netvm, e.g. a copy of main's
 #   distribution/{bin,target} with launch/config next to it) on the same N, in the same run.
 # COLDSTART_REPEAT=K runs each agent K times per N (after and before alternating), to see the spread.
+# COLDSTART_SETTLE=S: seconds to wait after each agent's namespace is deleted (default 3).
 # COLDSTART_JAVA=PATH: the Java the agent runs on (default: the jlink runtime distribution/target/jre
 #   if built, else bin/netvm's choice); an AOT cache is made once per jar (netvm aot-cache) unless
 #   COLDSTART_AOT=0. COLDSTART_LOG=DIR keeps each agent's log there.
@@ -148,6 +149,7 @@ agent() {
     AGENT_PID=
     kill "$xspid" 2>/dev/null
     ip netns del "$NV"
+    sleep "${COLDSTART_SETTLE:-3}" # the kernel frees the namespace's N devices meanwhile, not during the next run
 }
 
 # floor N: the agent's per-vif kernel work without netvm; prints one line
