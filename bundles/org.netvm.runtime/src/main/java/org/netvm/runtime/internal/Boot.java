@@ -20,7 +20,8 @@ import org.osgi.framework.startlevel.BundleStartLevel;
 
 /**
  * The runtime's start, before any component of netvm runs (this bundle starts at level 3, everything
- * else at level 10; Config Admin and the Configurator at level 2 have read the file already):
+ * else at levels 8 to 10, see launch/netvm.bndrun; Config Admin and the Configurator at level 2 have
+ * read the file already):
  * <ol>
  * <li>the deploy directory ({@code netvm.bundles.dir}, {@code /etc/netvm/bundles.d} when installed):
  * every {@code *.jar} in it is installed and marked started, like Karaf's {@code deploy/}; the
