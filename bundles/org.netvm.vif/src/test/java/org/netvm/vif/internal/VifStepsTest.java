@@ -137,9 +137,14 @@ class VifStepsTest {
             String[] f = lines.get(1).split(" ");
             assertEquals(List.of("vif3.0", "online", "ok"), List.of(f[0], f[1], f[2]));
             assertTrue(Steps.How.of(f[f.length - 1]).isPresent(), "how it was answered: " + lines.get(1));
+            // the pass the rig's own events start may program vif3.0 before the call arrives: the call is then
+            // answered without a plan and the steps it skipped say "-"; a planned request has every step timed
+            boolean planned = f[f.length - 1].equals("planned");
             for (int i = 3; i < f.length - 1; i++) {
-                assertTrue(f[i].matches("[0-9]+\\.[0-9]{3}"), "step " + i + " timed: " + lines.get(1));
+                assertTrue(f[i].matches(planned ? "[0-9]+\\.[0-9]{3}" : "[0-9]+\\.[0-9]{3}|-"),
+                        "step " + i + " timed: " + lines.get(1));
             }
+            assertTrue(f[f.length - 2].matches("[0-9]+\\.[0-9]{3}"), "total timed: " + lines.get(1));
             Captured summary = Captured.run((out, err) -> c.run(List.of("steps"), out, err));
             assertTrue(summary.out().startsWith("hotplug requests: 1 "), summary.out());
             assertEquals(2, Captured.run((out, err) -> c.run(List.of("steps", "--bogus"), out, err)).status());
