@@ -80,15 +80,9 @@ record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour
         return out;
     }
 
-    /**
-     * Reads these sysctls into {@link #sysctls} (-1 if unreadable: the write will report the real error);
-     * those read already for this pass (the first pass reads them while xenstore is scanned) are kept.
-     */
+    /** Reads these sysctls into {@link #sysctls} (-1 if unreadable: the write will report the real error). */
     void readSysctls(Kernel kernel, List<Sysctl> keys) {
         for (Sysctl key : keys) {
-            if (sysctls.containsKey(key.path())) {
-                continue;
-            }
             int value;
             try {
                 value = kernel.sysctl(key);

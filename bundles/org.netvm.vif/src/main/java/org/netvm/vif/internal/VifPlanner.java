@@ -64,14 +64,6 @@ final class VifPlanner {
         return p;
     }
 
-    /**
-     * The sysctls {@link #ops} compares for an IPv4 vif named {@code dev} (read before its plan is known,
-     * while xenstore is scanned; an IPv6 guest's {@code proxy_ndp} is read with its plan).
-     */
-    static List<Sysctl> sysctlsToRead(String dev) {
-        return List.of(Sysctl.disableIpv6(dev), Sysctl.proxyArp(dev));
-    }
-
     /** The sysctls {@link #ops} compares for this plan (the caller reads them into the kernel objects). */
     static List<Sysctl> sysctlsToRead(VifPlan p) {
         if (!p.program) {

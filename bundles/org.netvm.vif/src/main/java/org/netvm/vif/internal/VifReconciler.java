@@ -106,8 +106,6 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private boolean swept;
     /** The netvm's own uplink addresses and routers, from the last whole dump (every full pass). */
     private Map<java.net.InetAddress, String> uplink = Map.of();
-    /** The kernel objects a pass with a whole xenstore scan read while the scan ran (null otherwise). */
-    private KernelObjects prefetched;
 
     VifReconciler(Kernel kernel, XenStore xs, AntiSpoof antiSpoof, Conntrack conntrack, HookRunner hooks,
             Settings settings, Clock clock) {
@@ -203,7 +201,6 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     boolean pass(boolean full) {
         VifEvents.Drained d = events.drain(waiters);
         passTaken();
-        prefetched = null;
         // xenstore is re-read whole when asked (start, a watch resync after a reconnect, lost link
         // events) and as a safety net every XS_RESCAN_PASSES periodic passes; in between the watches
         // keep the cache current, and the periodic pass checks the kernel only (a whole scan costs
@@ -321,23 +318,12 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
     private boolean readInputs(VifEvents.Drained d, boolean full, boolean xsScan, List<String> waited,
             Set<String> work) {
         try {
-            XenstoreInput.Scan scan = null;
-            if (xsScan) {
-                // a whole re-read (the first pass): the scan waits mostly for xenstored, so it runs on a
-                // thread of its own while this one reads the kernel's side whole
-                scan = xenstore.scanAsync();
-                links.read(work, true);
-                prefetched = KernelObjects.read(kernel, Set.of(), true);
-                links.links().keySet().forEach(n -> prefetched.readSysctls(kernel, VifPlanner.sysctlsToRead(n)));
-            }
-            if (xenstore.update(d, full, scan, waited, work) && !full) {
+            if (xenstore.update(d, full, xsScan, waited, work) && !full) {
                 work.addAll(xenstore.entries().keySet());
                 work.addAll(executor.applied().keySet());
             }
             passSteps.mark(Steps.Step.XENSTORE);
-            if (!xsScan) {
-                links.read(work, full);
-            }
+            links.read(work, full);
             return true;
         } catch (XenStoreException | KernelException e) {
             LOG.log(Level.WARNING, "cannot read the vif inputs (" + (synced ? "retrying" : "nothing written yet")
@@ -393,9 +379,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         if (names.isEmpty() && !full) {
             return;
         }
-        KernelObjects observed = read != null ? read
-                : prefetched != null ? prefetched : KernelObjects.read(kernel, names, full);
-        prefetched = null;
+        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full);
         passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {

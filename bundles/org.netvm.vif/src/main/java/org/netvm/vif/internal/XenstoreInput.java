@@ -10,8 +10,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 import org.netvm.xenstore.Watch;
 import org.netvm.xenstore.WatchListener;
@@ -158,25 +156,12 @@ final class XenstoreInput {
      */
     boolean update(VifEvents.Drained d, boolean full, boolean scan, List<String> waited, Set<String> work)
             throws XenStoreException {
-        return update(d, full, scan ? this::scanned : null, waited, work);
-    }
-
-    /** A whole scan's result: made here ({@link #scanned}) or on a thread of its own ({@link #scanAsync}). */
-    interface Scan {
-        Map<String, XsEntry> get() throws XenStoreException;
-    }
-
-    /** {@link #update(VifEvents.Drained, boolean, boolean, List, Set)} with the whole scan from {@code scan} (null: none). */
-    boolean update(VifEvents.Drained d, boolean full, Scan scan, List<String> waited, Set<String> work)
-            throws XenStoreException {
         if (full) {
             work.addAll(entries.keySet());
         }
         boolean gatewayChanged = false;
-        if (scan != null) {
-            Map<String, XsEntry> found = scan.get();
-            entries.clear();
-            entries.putAll(found);
+        if (scan) {
+            scanAll();
             readGateway();
         } else {
             if (d.gateway()) {
@@ -203,29 +188,10 @@ final class XenstoreInput {
         return gatewayChanged;
     }
 
-    /**
-     * Starts {@link #scanned} on a thread of its own (the first pass reads the kernel meanwhile: with 1 000
-     * guests the scan's ~3 000 requests mostly wait for xenstored); {@link Scan#get} waits for it.
-     */
-    Scan scanAsync() {
-        CompletableFuture<Map<String, XsEntry>> f = new CompletableFuture<>();
-        Thread.ofPlatform().daemon().name("netvm-vif-scan").start(() -> {
-            try {
-                f.complete(scanned());
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        });
-        return () -> {
-            try {
-                return f.join();
-            } catch (CompletionException e) {
-                if (e.getCause() instanceof XenStoreException xe) {
-                    throw xe;
-                }
-                throw e;
-            }
-        };
+    private void scanAll() throws XenStoreException {
+        Map<String, XsEntry> found = scanned();
+        entries.clear();
+        entries.putAll(found);
     }
 
     /**

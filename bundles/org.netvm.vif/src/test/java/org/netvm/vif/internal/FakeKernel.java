@@ -44,11 +44,6 @@ final class FakeKernel implements Kernel {
     final FakeConntrackTable conntrack = new FakeConntrackTable();
     /** Runs at every sysctl read (a test's hook into the middle of a pass). */
     volatile Runnable onSysctl;
-    /**
-     * Runs at every batch applied, before it is (a hook into the middle of a pass after its reads: a first
-     * pass reads the sysctls while xenstore is scanned).
-     */
-    volatile Runnable onApply;
     /** A seam without conntrack access (the API's default). */
     volatile boolean noConntrack;
     private int nextIndex = 10;
@@ -144,10 +139,6 @@ final class FakeKernel implements Kernel {
 
     @Override
     public synchronized void apply(Batch batch) throws KernelException {
-        Runnable r = onApply;
-        if (r != null) {
-            r.run();
-        }
         applied.add(batch);
         trace.add("kernel batch:\n" + batch.render().stripTrailing());
         List<BatchException.Failure> failures = new ArrayList<>();

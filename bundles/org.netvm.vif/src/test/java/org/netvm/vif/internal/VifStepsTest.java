@@ -195,13 +195,13 @@ class VifStepsTest {
             rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
-            rig.kernel.onApply = () -> {
+            rig.kernel.onSysctl = () -> {
                 if (call.isEmpty()) {
                     call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
                 }
             };
             assertTrue(rig.reconciler.pass(true));
-            rig.kernel.onApply = null;
+            rig.kernel.onSysctl = null;
             assertTrue(call.getFirst().isDone(), "answered by the pass that programmed the vif");
             assertEquals(Outcome.OK, call.getFirst().join());
             assertEquals(1, rig.reconciler.counters().passes());
@@ -215,14 +215,14 @@ class VifStepsTest {
             rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
             rig.kernel.addLink("vif3.0");
             java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
-            rig.kernel.onApply = () -> {
+            rig.kernel.onSysctl = () -> {
                 if (call.isEmpty()) {
                     rig.xs.putVif(3, 0, "10.137.0.7", Rig.MAC);
                     call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
                 }
             };
             assertTrue(rig.reconciler.pass(true));
-            rig.kernel.onApply = null;
+            rig.kernel.onSysctl = null;
             assertTrue(!call.getFirst().isDone(), "the pass programmed the old keys");
             assertTrue(rig.reconciler.pass(false));
             assertEquals(Outcome.OK, call.getFirst().join());
