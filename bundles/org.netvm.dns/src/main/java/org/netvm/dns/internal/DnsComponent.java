@@ -262,22 +262,20 @@ public final class DnsComponent {
         List<InetAddress> before = lastPut == null ? null : upstreamsOf(lastPut);
         lastPut = mapping;
         List<InetAddress> now = upstreamsOf(mapping);
-        Contribution c = DnsRules.contribution(mapping);
-        // the listeners (the firewall's DNS sets) put their change just before this one: back to back, the
-        // dataplane usually takes both in one pass (one commit); the log line comes after both
         if (!now.equals(before)) {
             listeners.forEach(l -> tell(l, now));
+        }
+        Contribution c = DnsRules.contribution(mapping);
+        if (mapping.dropsAll()) {
+            log.warn("DNS: no usable upstream nameserver (or bad virtual DNS); dropping {}", mapping);
+        } else {
+            log.info("DNS: {}", mapping);
         }
         CompletionStage<Void> stage;
         try {
             stage = dataplane.put(c);
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
-        }
-        if (mapping.dropsAll()) {
-            log.warn("DNS: no usable upstream nameserver (or bad virtual DNS); dropping {}", mapping);
-        } else {
-            log.info("DNS: {}", mapping);
         }
         stage.whenComplete((ok, error) -> {
             if (error != null) {

@@ -95,14 +95,9 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     private boolean enabled;
     private boolean closed;
     private List<IpAddress> dns = List.of();
+    private Contribution dnsSets; // as put, null when not
     private Contribution dispatch;
     private Map<Integer, List<IpAddress>> dispatched = Map.of(); // the addresses {@link #dispatch} was planned for
-    // the DNS servers' sets: put by the DNS bundle's thread too (with its DNAT change, so that both usually
-    // go into one dataplane pass), hence under their own lock
-    private final Object dnsLock = new Object();
-    private List<IpAddress> dnsWanted = List.of(); // guarded by dnsLock
-    private boolean dnsLive;                        // guarded by dnsLock: the sets are put (enabled)
-    private Contribution dnsSets;                   // guarded by dnsLock: as put, null when not
     private final List<Integer> withdrawn = new ArrayList<>();
 
     @Activate
@@ -129,22 +124,11 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         tasks.schedule(this::pass, PASS_MILLIS);
     }
 
-    /**
-     * From the DNS bundle's thread, just before it puts its DNAT change: the DNS servers' sets are put at once
-     * (while the firewall is on), so that the dataplane usually takes both in one pass and one commit (no
-     * moment where the DNAT points to a server the sets do not accept yet, or the reverse); the guests'
-     * names are re-resolved on this component's thread.
-     */
+    /** From the DNS bundle's thread: hand over, re-plan on this component's thread. */
     @Override
     public void upstreams(List<InetAddress> servers) {
         List<IpAddress> now = servers.stream().map(a -> IpAddress.of(a.getHostAddress().replaceAll("%.*$", "")))
                 .toList();
-        synchronized (dnsLock) {
-            dnsWanted = now;
-            if (dnsLive) {
-                putDnsLocked();
-            }
-        }
         tasks.execute(() -> dnsChanged(now));
         request();
     }
@@ -169,24 +153,10 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
 
     /** Puts the DNS servers' sets if they changed (before the guests whose rules look them up). */
     private void putDns() {
-        synchronized (dnsLock) {
-            dnsLive = true;
-            putDnsLocked();
-        }
-    }
-
-    /** With dnsLock held: puts the sets of the servers last told if they differ from those put. */
-    private void putDnsLocked() {
-        Contribution c = FirewallPlanner.dns(dnsWanted);
+        Contribution c = FirewallPlanner.dns(dns);
         if (!c.equals(dnsSets)) {
             dnsSets = c;
             dataplane.put(c);
-        }
-    }
-
-    private Contribution dnsSets() {
-        synchronized (dnsLock) {
-            return dnsSets;
         }
     }
 
@@ -329,9 +299,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 rescan = false;
                 dataplane.put(FirewallPlanner.closed());
                 dispatch = null;
-                synchronized (dnsLock) {
-                    dnsSets = null; // put again below
-                }
+                dnsSets = null;
                 rulesDirty.addAll(store.domains(RULES));
                 vifsDirty.addAll(store.domains(VIFS));
                 vifsDirty.addAll(guests.keySet());
@@ -385,11 +353,8 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
             dataplane.remove(FirewallPlanner.owner(domid));
         }
         guests.clear();
-        synchronized (dnsLock) {
-            dnsLive = false;
-            dataplane.remove(FirewallPlanner.DNS_OWNER);
-            dnsSets = null;
-        }
+        dataplane.remove(FirewallPlanner.DNS_OWNER);
+        dnsSets = null;
         dataplane.remove("firewall");
     }
 
@@ -445,7 +410,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         long now = clock.millis() / 1000;
         Contribution c = FirewallPlanner.plan(new FirewallPlanner.Input(domid, g.rules, g.resolved, now,
                 g.addresses));
-        Contribution dnsNow = dnsSets();
+        Contribution dnsNow = dnsSets;
         g.expiresAt = FirewallPlanner.nextExpiry(g.rules, now);
         boolean changed = !c.equals(g.put);
         boolean handled = g.handledDue;

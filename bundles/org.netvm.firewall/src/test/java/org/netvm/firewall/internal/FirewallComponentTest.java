@@ -207,30 +207,6 @@ class FirewallComponentTest {
     }
 
     @Test
-    void newDnsServersArePutOnTheCallersThreadOnlyWhileEnabled() throws Exception {
-        xs.put("qubes-service/qubes-firewall", "1");
-        guest(3, "10.137.0.5");
-        rules(3, "drop", "action=accept specialtarget=dns");
-        FirewallComponent c = start(false);
-        calls.clear();
-        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.1")));
-        assertEquals(List.of("put firewall/dns"), calls, "before any task of the firewall ran: with the DNAT change");
-        assertEquals(List.of("192.168.0.1"), dnsServers());
-        tasks.runNow();
-        assertFalse(calls.subList(1, calls.size()).contains("put firewall/dns"), "not twice: " + calls);
-
-        signal("qubes-service/qubes-firewall", "0");
-        tasks.runNow();
-        calls.clear();
-        c.upstreams(List.of(java.net.InetAddress.getByName("192.168.0.2")));
-        tasks.runNow();
-        assertFalse(calls.contains("put firewall/dns"), "disabled: no sets: " + calls);
-        signal("qubes-service/qubes-firewall", "1");
-        tasks.runNow();
-        assertEquals(List.of("192.168.0.2"), dnsServers(), "enabled again: the servers last told");
-    }
-
-    @Test
     void hostileTextBlocksOnlyThatGuest() throws Exception {
         guest(3, "10.137.0.5");
         rules(3, "accept", "action=accept dst4=1.2.3.4;$(reboot) proto=tcp");
