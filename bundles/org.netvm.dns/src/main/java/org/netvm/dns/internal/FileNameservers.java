@@ -40,8 +40,11 @@ import org.osgi.service.log.Logger;
  * {@code statMillis} it compares the file's identity, size and modification time (one {@code stat},
  * no read) and reads it when they changed: a file bind-mounted over resolv.conf and edited in place
  * (containers, {@code ip netns exec}) raises no event in the watched directory, and is still seen
- * within a few milliseconds. After an event it waits {@code debounceMillis} for more, then reads once. A missing or unreadable file yields an
- * empty list (fail closed: queries are dropped).
+ * within a few milliseconds. After an event (or a changed stat) it takes the events already queued and
+ * reads at once; only if the file looks half-written (empty, or not ending with a line break: a writer
+ * rewriting it in place may be between its truncation and its last write) does it wait {@code
+ * debounceMillis} for more and read again. Listeners are told before the change is logged. A missing or
+ * unreadable file yields an empty list (fail closed: queries are dropped).
  */
 final class FileNameservers implements NameserverSource, AutoCloseable {
     private final Path resolvConf;
@@ -124,17 +127,23 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
                 if (key != null) {
                     drain(key);
                 }
-                if (changed && debounceMillis > 0) { // a writer may not be done yet: wait a moment for more
-                    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(debounceMillis);
-                    for (long left; (left = until - System.nanoTime()) > 0;) {
-                        WatchKey more = watcher.poll(left, TimeUnit.NANOSECONDS);
-                        if (more != null) {
-                            drain(more);
-                        }
-                    }
+                for (WatchKey queued; (queued = watcher.poll()) != null;) {
+                    drain(queued); // coalesce what is already there, without waiting
                 }
                 rewatch(); // first: a change after this registration is an event, not a miss
-                refresh();
+                if (refresh(changed && debounceMillis > 0)) {
+                    continue;
+                }
+                // the file looks half-written: wait a moment for the writer, then take what it holds
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(debounceMillis);
+                for (long left; (left = until - System.nanoTime()) > 0;) {
+                    WatchKey more = watcher.poll(left, TimeUnit.NANOSECONDS);
+                    if (more != null) {
+                        drain(more);
+                    }
+                }
+                rewatch();
+                refresh(false);
             }
         } catch (InterruptedException | ClosedWatchServiceException e) {
             // closed
@@ -166,13 +175,25 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
     }
 
     private void refresh() {
+        refresh(false);
+    }
+
+    /**
+     * Reads the file in charge and tells the listeners if its list changed. With {@code unlessHalfWritten},
+     * a file that looks half-written ({@link ResolvConf.Parsed#whole}) is left for a second look: returns
+     * false and changes nothing. Else returns true.
+     */
+    private boolean refresh(boolean unlessHalfWritten) {
         lastFullNanos = System.nanoTime();
-        lastStat = stat();
+        Object statNow = stat();
         Path file = source();
         List<InetAddress> now;
         String problem = null;
         try {
             ResolvConf.Parsed p = ResolvConf.read(file);
+            if (unlessHalfWritten && !p.whole()) {
+                return false;
+            }
             now = p.nameservers();
             if (p.rejected() > 0 || p.truncated()) {
                 problem = file + ": " + p.rejected() + " malformed nameserver line(s) ignored"
@@ -182,13 +203,13 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
             now = List.of();
             problem = file + " unreadable (no upstream nameservers, DNS dropped): " + e;
         }
+        lastStat = statNow;
         if (problem != null && !problem.equals(lastProblem)) {
             log.warn(problem);
         }
         lastProblem = problem;
         if (!now.equals(current)) {
             current = now;
-            log.info("upstream nameservers from {}: {}", file, now);
             for (Listener l : listeners) {
                 try {
                     l.changed();
@@ -196,7 +217,9 @@ final class FileNameservers implements NameserverSource, AutoCloseable {
                     log.error("nameserver listener failed: {}", e.toString());
                 }
             }
+            log.info("upstream nameservers from {}: {}", file, now);
         }
+        return true;
     }
 
     private void rewatch() {

@@ -40,10 +40,16 @@ final class ResolvConf {
      * @param nameservers the addresses of well-formed nameserver lines, IPv4 and IPv6
      * @param rejected    nameserver lines refused as malformed
      * @param truncated   whether the file was longer than {@link #MAX_BYTES}
+     * @param whole       whether the text ended with a line break (not empty, not cut mid-line): a writer
+     *                    rewriting the file in place is not half-way (or between its lines)
      */
-    record Parsed(List<InetAddress> nameservers, int rejected, boolean truncated) {
+    record Parsed(List<InetAddress> nameservers, int rejected, boolean truncated, boolean whole) {
         Parsed {
             nameservers = List.copyOf(nameservers);
+        }
+
+        Parsed(List<InetAddress> nameservers, int rejected, boolean truncated) {
+            this(nameservers, rejected, truncated, true);
         }
 
         static final Parsed EMPTY = new Parsed(List.of(), 0, false);
@@ -76,7 +82,8 @@ final class ResolvConf {
             text = nl < 0 ? "" : text.substring(0, nl + 1);
         }
         Parsed p = parse(text);
-        return new Parsed(p.nameservers(), p.rejected(), truncated);
+        return new Parsed(p.nameservers(), p.rejected(), truncated,
+                truncated || buf.length > 0 && buf[buf.length - 1] == '\n');
     }
 
     static Parsed parse(String text) {

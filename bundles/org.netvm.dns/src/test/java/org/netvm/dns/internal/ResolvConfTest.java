@@ -100,6 +100,18 @@ class ResolvConfTest {
     }
 
     @Test
+    void aFileIsWholeOnlyWhenItEndsWithALineBreak(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("resolv.conf");
+        Files.writeString(f, "");
+        assertFalse(ResolvConf.read(f).whole(), "empty: a writer between truncating and writing");
+        Files.writeString(f, "nameserver 10.0.0.1\nnameserver 10.0.0.2");
+        assertFalse(ResolvConf.read(f).whole(), "cut mid-line");
+        assertEquals(ips("10.0.0.1", "10.0.0.2"), ResolvConf.read(f).nameservers(), "still parsed as it is");
+        Files.writeString(f, "nameserver 10.0.0.1\n");
+        assertTrue(ResolvConf.read(f).whole());
+    }
+
+    @Test
     void anyByteSequenceParses(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("resolv.conf");
         Files.write(f, new byte[] {'n', 'a', 'm', 'e', 's', 'e', 'r', 'v', 'e', 'r', ' ', (byte) 0xff, (byte) 0xfe, '\n',

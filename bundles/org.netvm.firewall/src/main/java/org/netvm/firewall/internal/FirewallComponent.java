@@ -97,6 +97,7 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     private List<IpAddress> dns = List.of();
     private Contribution dnsSets; // as put, null when not
     private Contribution dispatch;
+    private Map<Integer, List<IpAddress>> dispatched = Map.of(); // the addresses {@link #dispatch} was planned for
     private final List<Integer> withdrawn = new ArrayList<>();
 
     @Activate
@@ -214,8 +215,9 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 // recorded and requested on the reconciler thread, in that order: a request made here
                 // could find a reconcile queued before the record and be dropped (a lost "done" signal)
                 tasks.execute(() -> {
-                    record(root, path == null ? null : FirewallStore.relative(path, root));
-                    request();
+                    if (record(root, path == null ? null : FirewallStore.relative(path, root))) {
+                        request();
+                    }
                 });
             }
 
@@ -229,21 +231,27 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
         };
     }
 
-    /** Marks the guest an event under {@code root} is about; a rule set only on its "done" signal. */
-    private void record(String root, String[] parts) {
+    /**
+     * Marks the guest an event under {@code root} is about; a rule set only on its "done" signal. Whether it
+     * marked something (a write of one rule, before the "done" signal, needs no reconcile).
+     */
+    private boolean record(String root, String[] parts) {
         if (parts == null) {
             rescan = true;
-            return;
+            return true;
         }
         Integer domid = parts.length == 0 ? null : FirewallStore.domid(parts[0]);
         if (domid == null) {
-            return;
+            return false;
         }
         if (!root.equals(RULES)) {
             vifsDirty.add(domid);
         } else if (parts.length == 1) {
             rulesDirty.add(domid); // qubes-firewall/<domid> itself: the toolstack's "done" signal
+        } else {
+            return false;
         }
+        return true;
     }
 
     private void request() {
@@ -325,10 +333,13 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 addresses.put(domid, g.addresses);
             }
         });
-        Contribution c = FirewallDispatch.plan(addresses);
-        if (!c.equals(dispatch)) {
-            dispatch = c;
-            dataplane.put(c);
+        if (dispatch == null || !addresses.equals(dispatched)) { // planning is O(guests): only on a change
+            dispatched = addresses;
+            Contribution c = FirewallDispatch.plan(addresses);
+            if (!c.equals(dispatch)) {
+                dispatch = c;
+                dataplane.put(c);
+            }
         }
         withdrawn.forEach(domid -> dataplane.remove(FirewallPlanner.owner(domid)));
         withdrawn.clear();

@@ -19,7 +19,8 @@ import org.netvm.dataplane.SetType;
 import org.netvm.util.SortedMerge;
 
 /**
- * Element-only changes (a guest's anti-spoof elements) straight to the kernel: one nf_tables netlink
+ * Element-only changes (a guest's anti-spoof elements, a guest's firewall rules in the shared key sets, the
+ * DNS servers' sets) straight to the kernel: one nf_tables netlink
  * batch ({@link SetElementBatch}) over a {@code NETLINK_NETFILTER} socket, each message acknowledged; all
  * acks without error = the change is in the kernel. No nft parsing and no cache refill: nft (libnftables
  * or {@code nft -i}) refetches its cache of the tables, chains and sets after every commit it makes,
@@ -50,7 +51,8 @@ final class NetlinkElements implements AutoCloseable {
 
     /** The set types whose keys {@link SetElementBatch#key} encodes. */
     private static final Set<SetType> ENCODED = EnumSet.of(SetType.IPV4_ADDR, SetType.IPV6_ADDR,
-            SetType.IFNAME_IPV4_ADDR, SetType.IFNAME_IPV6_ADDR);
+            SetType.IFNAME_IPV4_ADDR, SetType.IFNAME_IPV6_ADDR, SetType.IPV4_SRC_DST_PROTO,
+            SetType.IPV6_SRC_DST_PROTO, SetType.IPV4_SRC_DST_PROTO_PORT, SetType.IPV6_SRC_DST_PROTO_PORT);
     /** Elements per message: a message's nested attributes stay below 64 KiB. */
     static final int PER_MESSAGE = 1000;
     /** Larger changes go to nft (they are rare: a start or a resync). */

@@ -357,6 +357,39 @@ final class NftRenderer {
         return new OwnedState(chains, rules, sets, elements);
     }
 
+    /**
+     * {@link #expected(Plan)} of {@code plan}, from {@code state}, the expectation of {@code before}: when
+     * both declare the same chains and sets, only the chains whose rules and the sets whose elements differ
+     * are rendered again (a plan of an incremental merge shares the rest with the one before: a guest's change
+     * renders its chain or its elements, not 1 000 guests' rules); else all of it.
+     */
+    OwnedState expected(Plan before, OwnedState state, Plan plan) {
+        if (!before.chains().equals(plan.chains()) || !before.sets().equals(plan.sets())) {
+            return expected(plan);
+        }
+        TreeMap<String, List<String>> rules = new TreeMap<>(state.rules());
+        Index index = null;
+        for (ChainRef ref : changedChains(before, plan)) {
+            if (index == null) {
+                index = new Index(plan);
+            }
+            List<String> texts = new ArrayList<>();
+            for (Rule r : plan.rules(ref)) {
+                texts.add(rule(index, r, true));
+            }
+            rules.put(key(ref.family(), ref.name()), texts); // an empty list: none (OwnedState drops it)
+        }
+        TreeMap<String, SortedSet<String>> elements = new TreeMap<>(state.elements());
+        for (NamedSet s : plan.sets()) {
+            SortedSet<SetElement> now = plan.elements(s.ref());
+            if (now != before.elements(s.ref())) { // an incremental merge keeps an unchanged set's very object
+                elements.put(key(s.family(), s.name()), now.stream().map(e -> element(e, s.type()))
+                        .collect(Collectors.toCollection(TreeSet::new)));
+            }
+        }
+        return new OwnedState(state.chains(), rules, state.sets(), elements);
+    }
+
     /** {@code state} without the rules netvm did not write in the chains user-owned in {@code plan}. */
     OwnedState withoutUserRules(OwnedState state, Plan plan) {
         TreeMap<String, List<String>> rules = new TreeMap<>(state.rules());

@@ -379,7 +379,8 @@ public final class NftablesBackend implements PacketFilterBackend {
         if (e != null && e.plan() == plan) {
             return e.state(); // the dataplane's drift check asks for the plan a derived read-back rendered
         }
-        OwnedState state = renderer.expected(plan);
+        // from the last expectation: a drift check after a guest's change renders that change, not the ruleset
+        OwnedState state = e == null ? renderer.expected(plan) : renderer.expected(e.plan(), e.state(), plan);
         lastExpected = new Expected(plan, state);
         return state;
     }

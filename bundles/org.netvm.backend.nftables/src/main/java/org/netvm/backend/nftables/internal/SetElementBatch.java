@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Objects;
 
 import org.netvm.dataplane.Family;
+import org.netvm.dataplane.Match;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetType;
 
@@ -21,7 +22,12 @@ import org.netvm.dataplane.SetType;
  * <p>Keys are encoded as the set's declared type stores them (what {@code nft} sends for the same
  * {@code add element} line): an address in network byte order (4 or 16 bytes); {@code ifname . address}
  * is a concatenation of 4-byte-aligned fields, the interface name taking 16 bytes ({@code IFNAMSIZ}),
- * zero padded, then the address. Host byte order for netlink headers (this runs on the host).
+ * zero padded, then the address. An element of an interval concatenation (a key tuple: source . destination
+ * prefix . protocol [. port range], {@link SetType#interval()}) is its first and its last key ({@code
+ * NFTA_SET_ELEM_KEY}, {@code NFTA_SET_ELEM_KEY_END}), each the concatenation of the source, the first (last)
+ * address of the prefix, the protocol number (0 and 255 for any protocol) in one byte and the first (last)
+ * port in two, big-endian, each field zero padded to 4 bytes. Host byte order for netlink headers (this runs
+ * on the host).
  *
  * <p>Messages: {@code nlmsghdr} (length, type, flags, sequence, port 0), {@code nfgenmsg} (family,
  * version 0, resource id: {@code NFNL_SUBSYS_NFTABLES} big-endian in the batch messages, 0 in the
@@ -46,6 +52,7 @@ final class SetElementBatch {
     private static final int NFTA_SET_ELEM_LIST_ELEMENTS = 3;
     private static final int NFTA_LIST_ELEM = 1;
     private static final int NFTA_SET_ELEM_KEY = 1;
+    private static final int NFTA_SET_ELEM_KEY_END = 10;
     private static final int NFTA_DATA_VALUE = 1;
     static final int IFNAMSIZ = 16;
 
@@ -89,6 +96,9 @@ final class SetElementBatch {
         if (!e.fits(type)) {
             throw new IllegalArgumentException("element " + e + " does not fit a set of type " + type.keyword());
         }
+        if (type.interval()) {
+            return tuple(e, false);
+        }
         byte[] address = e.address().bytes();
         if (!type.withIfname()) {
             return address;
@@ -101,6 +111,41 @@ final class SetElementBatch {
         System.arraycopy(name, 0, key, 0, name.length);
         System.arraycopy(address, 0, key, IFNAMSIZ, address.length);
         return key;
+    }
+
+    /** The last key of an element of an interval type ({@link SetType#interval()}). */
+    static byte[] keyEnd(SetType type, SetElement e) {
+        if (!e.fits(type) || !type.interval()) {
+            throw new IllegalArgumentException("element " + e + " is not a key tuple of type " + type.keyword());
+        }
+        return tuple(e, true);
+    }
+
+    /** A key tuple's first ({@code last} false) or last key: source . address . protocol [. port]. */
+    private static byte[] tuple(SetElement e, boolean last) {
+        byte[] source = e.source().bytes();
+        byte[] address = e.address().bytes(); // the prefix's first address (no host bits)
+        if (last) {
+            for (int bit = e.prefixLength(); bit < address.length * 8; bit++) {
+                address[bit / 8] |= (byte) (0x80 >> (bit % 8));
+            }
+        }
+        ByteBuffer b = ByteBuffer.allocate(source.length + address.length + 4 + (e.hasPorts() ? 4 : 0));
+        b.put(source).put(address);
+        b.put((byte) (e.protocol() == null ? (last ? 255 : 0) : protocolNumber(e.protocol()))).put(new byte[3]);
+        if (e.hasPorts()) {
+            b.putShort((short) (last ? e.lastPort() : e.firstPort())).put(new byte[2]); // big-endian
+        }
+        return b.array();
+    }
+
+    private static int protocolNumber(Match.Protocol p) {
+        return switch (p) {
+            case TCP -> 6;
+            case UDP -> 17;
+            case ICMP -> 1;
+            case ICMPV6 -> 58;
+        };
     }
 
     /** {@code NFPROTO_*} of a table family. */
@@ -133,6 +178,11 @@ final class SetElementBatch {
             int key = b.nest(NFTA_SET_ELEM_KEY);
             b.attribute(NFTA_DATA_VALUE, key(c.type(), e));
             b.end(key);
+            if (c.type().interval()) {
+                int end = b.nest(NFTA_SET_ELEM_KEY_END);
+                b.attribute(NFTA_DATA_VALUE, keyEnd(c.type(), e));
+                b.end(end);
+            }
             b.end(elem);
         }
         b.end(list);

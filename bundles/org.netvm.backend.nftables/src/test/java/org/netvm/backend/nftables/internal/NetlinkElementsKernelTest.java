@@ -20,6 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.netvm.dataplane.BackendException;
 import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.Family;
+import org.netvm.dataplane.IpAddress;
+import org.netvm.dataplane.IpPrefix;
+import org.netvm.dataplane.Match;
 import org.netvm.dataplane.Plan;
 import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.SetType;
@@ -126,6 +129,65 @@ class NetlinkElementsKernelTest {
         assertEquals(2, acks(mixed).get(1)); // ENOENT
         assertEquals(new TreeSet<>(List.of("10.137.0.5")), listed("ip", "nl4", "a"));
         ns.ok("nft", "delete table ip nl4; delete table ip6 nl6");
+    }
+
+    /**
+     * Key tuples (interval concatenations): sent over netlink, the set lists exactly as a twin set that nft
+     * filled with the same elements from their text, and nft deletes them by their text; netlink deletes what
+     * nft added.
+     */
+    @Test
+    void keyTuplesLandAsNftWritesThemAndDeletionsToo() throws Exception {
+        String decl = "flags interval; }; ";
+        ns.ok("nft", "add table inet kt; "
+                + "add set inet kt n4p { type ipv4_addr . ipv4_addr . inet_proto . inet_service; " + decl
+                + "add set inet kt t4p { type ipv4_addr . ipv4_addr . inet_proto . inet_service; " + decl
+                + "add set inet kt n6 { type ipv6_addr . ipv6_addr . inet_proto; " + decl
+                + "add set inet kt t6 { type ipv6_addr . ipv6_addr . inet_proto; " + decl);
+        IpAddress g = IpAddress.of("10.137.0.5");
+        IpAddress g6 = IpAddress.of("fd09::5");
+        List<SetElement> v4 = List.of(
+                SetElement.key(g, IpPrefix.parse("192.168.1.0/24"), Match.Protocol.TCP, 443, 443),
+                SetElement.key(g, IpPrefix.parse("0.0.0.0/0"), Match.Protocol.TCP, 8001, 8080),
+                SetElement.key(g, IpPrefix.parse("10.20.1.1"), Match.Protocol.UDP, 123, 123),
+                SetElement.key(IpAddress.of("10.137.0.6"), IpPrefix.parse("0.0.0.0/0"), Match.Protocol.TCP, 0, 65535));
+        List<SetElement> v6 = List.of(
+                SetElement.key(g6, IpPrefix.parse("2001:db8::/32"), null),
+                SetElement.key(g6, IpPrefix.parse("fd97::1"), Match.Protocol.ICMPV6));
+        java.util.function.Function<SetElement, String> t4 = e -> NftRenderer.element(e, SetType.IPV4_SRC_DST_PROTO_PORT);
+        java.util.function.Function<SetElement, String> t6 = e -> NftRenderer.element(e, SetType.IPV6_SRC_DST_PROTO);
+        ns.ok("nft", "add element inet kt t4p { " + String.join(", ", v4.stream().map(t4).toList()) + " }; "
+                + "add element inet kt t6 { " + String.join(", ", v6.stream().map(t6).toList()) + " }");
+        assertEquals(List.of(0, 0), acks(List.of(
+                new SetElementBatch.Change(true, Family.INET, "kt", "n4p", SetType.IPV4_SRC_DST_PROTO_PORT, v4),
+                new SetElementBatch.Change(true, Family.INET, "kt", "n6", SetType.IPV6_SRC_DST_PROTO, v6))));
+        assertEquals(elementsOf("t4p"), elementsOf("n4p"));
+        assertEquals(elementsOf("t6"), elementsOf("n6"));
+        assertTrue(elementsOf("n4p").contains("8001-8080"), elementsOf("n4p"));
+        // a guest's change: the old range out, an overlapping new one in, in one batch
+        SetElement moved = SetElement.key(g, IpPrefix.parse("0.0.0.0/0"), Match.Protocol.TCP, 8002, 8080);
+        assertEquals(List.of(0, 0), acks(List.of(
+                new SetElementBatch.Change(false, Family.INET, "kt", "n4p", SetType.IPV4_SRC_DST_PROTO_PORT,
+                        List.of(v4.get(1))),
+                new SetElementBatch.Change(true, Family.INET, "kt", "n4p", SetType.IPV4_SRC_DST_PROTO_PORT,
+                        List.of(moved)))));
+        ns.ok("nft", "delete element inet kt t4p { " + t4.apply(v4.get(1)) + " }; add element inet kt t4p { "
+                + t4.apply(moved) + " }");
+        assertEquals(elementsOf("t4p"), elementsOf("n4p"));
+        // nft deletes by text what netlink added; netlink deletes what nft added
+        ns.ok("nft", "delete element inet kt n6 { " + t6.apply(v6.get(0)) + " }");
+        assertEquals(List.of(0), acks(List.of(new SetElementBatch.Change(false, Family.INET, "kt", "t6",
+                SetType.IPV6_SRC_DST_PROTO, List.of(v6.get(0))))));
+        assertEquals(elementsOf("t6"), elementsOf("n6"));
+        assertEquals(1, elementsOf("n6").split(",").length, elementsOf("n6"));
+        ns.ok("nft", "delete table inet kt");
+    }
+
+    /** The elements of set {@code name} of table inet kt as nft lists them (the text between the braces). */
+    private static String elementsOf(String name) throws IOException {
+        String out = ns.ok("nft", "list set inet kt " + name);
+        int open = out.indexOf("elements = {");
+        return open < 0 ? "" : out.substring(open + 12, out.indexOf('}', open)).replaceAll("\\s+", " ").strip();
     }
 
     private static int seq = 1000;

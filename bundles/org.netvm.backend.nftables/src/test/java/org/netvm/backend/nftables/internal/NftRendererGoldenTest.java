@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.netvm.dataplane.Plan;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,6 +23,40 @@ class NftRendererGoldenTest {
             Files.writeString(file, actual);
         }
         assertEquals(Files.readString(file), actual, "golden file " + file);
+    }
+
+    /** The expectation derived from the one before equals the one rendered whole, whatever changed. */
+    @Test
+    void anExpectationFromThePreviousOneEqualsOneRenderedWhole() {
+        List<Plan> plans = List.of(QubesPlans.twoGuests(), QubesPlans.guestChanged(),
+                QubesPlans.withDns(List.of("192.168.0.1")), QubesPlans.withDns(List.of("9.9.9.9", "192.168.0.1")),
+                FirewallPlans.keySets(0), FirewallPlans.keySets(1), QubesPlans.withExtensionInCustomForward());
+        for (Plan a : plans) {
+            for (Plan b : plans) {
+                assertEquals(renderer.expected(b), renderer.expected(a, renderer.expected(a), b), a + " -> " + b);
+            }
+        }
+        // plans of an incremental merge share what did not change: only that is rendered again
+        org.netvm.dataplane.IncrementalMerge merger = new org.netvm.dataplane.IncrementalMerge();
+        List<List<org.netvm.dataplane.Contribution>> steps = List.of(
+                List.of(QubesPlans.basePolicy(), QubesPlans.dns(List.of("192.168.0.1")),
+                        QubesPlans.guest("vif3.0", "10.137.0.5", "fd09:24ef:4179::a89:5")),
+                List.of(QubesPlans.basePolicy(), QubesPlans.dns(List.of("9.9.9.9")),
+                        QubesPlans.guest("vif3.0", "10.137.0.5", "fd09:24ef:4179::a89:5")),
+                List.of(QubesPlans.basePolicy(), QubesPlans.dns(List.of("9.9.9.9")),
+                        QubesPlans.guest("vif3.0", "10.137.0.5", null), QubesPlans.guest("vif4.0", "10.137.0.6", null)),
+                List.of(QubesPlans.basePolicy(), QubesPlans.dns(List.of("9.9.9.9")),
+                        QubesPlans.guest("vif4.0", "10.137.0.6", null)));
+        Plan before = null;
+        java.util.Set<String> accepted = java.util.Set.of();
+        for (List<org.netvm.dataplane.Contribution> step : steps) {
+            Plan.Merge m = merger.update(step, accepted);
+            accepted = m.merged().keySet();
+            if (before != null) {
+                assertEquals(renderer.expected(m.plan()), renderer.expected(before, renderer.expected(before), m.plan()));
+            }
+            before = m.plan();
+        }
     }
 
     @Test

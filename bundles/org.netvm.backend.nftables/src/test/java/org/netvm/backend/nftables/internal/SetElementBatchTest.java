@@ -73,6 +73,24 @@ class SetElementBatchTest {
     }
 
     @Test
+    void aKeyTupleIsItsFirstAndLastKeyEachFieldPaddedToFourBytes() {
+        SetElement ports = SetElement.key(org.netvm.dataplane.IpAddress.of("10.137.0.5"),
+                org.netvm.dataplane.IpPrefix.parse("192.168.1.0/24"), org.netvm.dataplane.Match.Protocol.TCP, 8001, 8080);
+        assertEquals("0a890005 c0a80100 06000000 1f410000".replace(" ", ""),
+                HexFormat.of().formatHex(SetElementBatch.key(SetType.IPV4_SRC_DST_PROTO_PORT, ports)));
+        assertEquals("0a890005 c0a801ff 06000000 1f900000".replace(" ", ""),
+                HexFormat.of().formatHex(SetElementBatch.keyEnd(SetType.IPV4_SRC_DST_PROTO_PORT, ports)));
+        SetElement any = SetElement.key(org.netvm.dataplane.IpAddress.of("fd09::5"),
+                org.netvm.dataplane.IpPrefix.parse("2001:db8::/32"), null);
+        assertEquals("fd090000000000000000000000000005 20010db8000000000000000000000000 00000000".replace(" ", ""),
+                HexFormat.of().formatHex(SetElementBatch.key(SetType.IPV6_SRC_DST_PROTO, any)));
+        assertEquals("fd090000000000000000000000000005 20010db8ffffffffffffffffffffffff ff000000".replace(" ", ""),
+                HexFormat.of().formatHex(SetElementBatch.keyEnd(SetType.IPV6_SRC_DST_PROTO, any)));
+        assertThrows(IllegalArgumentException.class, () -> SetElementBatch.keyEnd(SetType.IPV4_ADDR,
+                SetElement.of("10.0.0.1")));
+    }
+
+    @Test
     void sequenceNumbersRunThroughTheBatch() {
         var c = new SetElementBatch.Change(true, Family.IP, "t", "s", SetType.IPV4_ADDR,
                 List.of(SetElement.of("10.0.0.1")));
