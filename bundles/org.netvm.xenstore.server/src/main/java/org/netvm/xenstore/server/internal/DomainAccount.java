@@ -162,8 +162,7 @@ final class DomainAccount {
      */
     synchronized boolean reserve(BooleanSupplier closed, Runnable onWait) throws InterruptedException {
         boolean waited = false;
-        while (outstanding >= quotas.maxOutstanding() || memory() >= quotas.memoryHard()
-                || (memory() > 0 && allGuests.full())) {
+        while (held()) {
             if (closed.getAsBoolean()) {
                 return false;
             }
@@ -175,6 +174,20 @@ final class DomainAccount {
         }
         outstanding++;
         return true;
+    }
+
+    /** Counts a request read as outstanding if the domain may have more now, as {@link #reserve} without waiting. */
+    synchronized boolean tryReserve() {
+        if (held()) {
+            return false;
+        }
+        outstanding++;
+        return true;
+    }
+
+    private boolean held() {
+        return outstanding >= quotas.maxOutstanding() || memory() >= quotas.memoryHard()
+                || (memory() > 0 && allGuests.full());
     }
 
     /** Wakes readers waiting in {@link #reserve} (a connection closed). */

@@ -13,15 +13,16 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.netvm.xenstore.wire.Message;
-import org.netvm.xenstore.wire.MessageReader;
 import org.netvm.xenstore.wire.MessageType;
 
 /**
- * One client on a Unix socket. A reader thread decodes requests (buffered: a pipelining client's
- * burst arrives in one system call) and hands them, in order, to the core. What the core queues for
- * this connection is written whole, in order, by whoever holds the write turn: the reader itself
- * right after its request was handled, without blocking (a reply leaves without waking another
- * thread), or else the writer thread, which writes what other connections' requests queue here
+ * One client on a Unix socket. A reader thread reads what has arrived in one system call (a
+ * pipelining client's whole burst), hands every whole request in it, in order, to the core, and then
+ * writes their replies together (with the watch events they fired for this connection) in one
+ * gathering write. What the core queues for this connection is written whole, in order, by whoever
+ * holds the write turn: the reader itself after the requests of one read were handled, without
+ * blocking (a reply leaves without waking another thread; {@link SocketIo} says how it avoids
+ * blocking with the fewest system calls), or else the writer thread, which writes what other connections' requests queue here
  * (watch events) and whatever the client's socket would not take at once. The core never writes, so
  * it never blocks on a slow client. A bad header (payload over 4096 bytes) or a client that lets
  * more than {@link #MAX_QUEUED_BYTES} of replies and events pile up closes this connection only, so
@@ -45,8 +46,13 @@ final class SocketConnection implements MessageSink {
     static final int MAX_QUEUED_BYTES = 1 << 20;
     /** Messages written by one gathering write at most. */
     private static final int MAX_BATCH = 64;
+    /** Queued bytes at which the reader writes before it handles the rest of what one read brought. */
+    private static final int FLUSH_BYTES = 1 << 16;
 
     private final SocketChannel channel;
+    /** dom0 runs on platform threads, guests on virtual ones (see start). */
+    private final boolean platformThreads;
+    private SocketIo io; // set once in start, before the threads
     private final XenstoredCore core;
     private final int domid;
     private final Consumer<SocketConnection> onClose;
@@ -72,6 +78,7 @@ final class SocketConnection implements MessageSink {
         this.core = core;
         this.domid = domid;
         this.onClose = onClose;
+        this.platformThreads = domid == 0;
     }
 
     /** Starts the reader and writer threads; returns false (and closes) if the core refuses the connection. */
@@ -84,10 +91,18 @@ final class SocketConnection implements MessageSink {
                 return false;
             }
             account = session.account;
+            try {
+                io = SocketIo.of(channel, platformThreads);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "dom{0}: cannot set up the connection: {1}", new Object[] {domid, e.getMessage()});
+                core.disconnect(session);
+                close();
+                return false;
+            }
         }
         // dom0 (the netvm's own agent and toolstack) on platform threads: whatever guests' connections
         // do to the virtual threads' carriers, the netvm's own requests keep threads of their own
-        Thread.Builder threads = domid == 0 ? Thread.ofPlatform().daemon() : Thread.ofVirtual();
+        Thread.Builder threads = platformThreads ? Thread.ofPlatform().daemon() : Thread.ofVirtual();
         threads.name(name + "-writer").start(this::writeLoop);
         DomainAccount a = session.account;
         threads.name(name + "-reader").start(() -> readLoop(session, a));
@@ -95,13 +110,10 @@ final class SocketConnection implements MessageSink {
     }
 
     private void readLoop(Session session, DomainAccount a) {
-        MessageReader reader = new MessageReader(channel, Message.MAX_PAYLOAD);
+        Frames frames = new Frames(Message.MAX_PAYLOAD);
         try {
-            while (!closed) {
-                Message m = reader.read();
-                if (a == null) {
-                    handleAndWrite(session, m);
-                } else if (!handleCounted(session, a, m)) {
+            while (!closed && frames.fill(io)) {
+                if (!handleBuffered(session, a, frames)) {
                     break;
                 }
             }
@@ -115,40 +127,69 @@ final class SocketConnection implements MessageSink {
         }
     }
 
+    /**
+     * Handles every whole request buffered, then writes what they queued (replies, and the events
+     * they fired for this connection) from this thread, together: the writer thread is not woken for
+     * it. A guest's request first counts as outstanding for its domain; false if the connection closed
+     * meanwhile.
+     */
+    private boolean handleBuffered(Session session, DomainAccount a, Frames frames)
+            throws IOException, InterruptedException {
+        setReaderWrites(true);
+        try {
+            Message m;
+            while (!closed && (m = frames.next()) != null) {
+                if (a == null) {
+                    core.handle(session, m);
+                } else if (!handleCounted(session, a, m)) {
+                    return false;
+                }
+                if (queuedEnough()) {
+                    writeQueued(false);
+                }
+            }
+        } finally {
+            setReaderWrites(false);
+        }
+        writeQueued(false);
+        return true;
+    }
+
     /** Handles a guest's request as one outstanding for its domain; false if the connection closed meanwhile. */
     private boolean handleCounted(Session session, DomainAccount a, Message m) throws IOException, InterruptedException {
-        if (!a.reserve(() -> closed, () -> Refusals.log("dom" + domid + " held", "dom" + domid
-                + " has too many requests outstanding or too much memory held; its requests wait"))) {
-            return false;
+        if (!a.tryReserve()) {
+            // write what earlier requests queued first: their replies are what the domain waits for
+            setReaderWrites(false);
+            writeQueued(false);
+            if (!a.reserve(() -> closed, () -> Refusals.log("dom" + domid + " held", "dom" + domid
+                    + " has too many requests outstanding or too much memory held; its requests wait"))) {
+                return false;
+            }
+            setReaderWrites(true);
         }
         long before = repliesQueued();
-        handleAndWrite(session, m);
+        core.handle(session, m);
         if (repliesQueued() == before) {
             a.dequeued(1, 0); // no reply was queued (closed connection, or dropped at its own queue limit)
         }
         return true;
     }
 
-    private synchronized long repliesQueued() {
-        return repliesQueuedTotal;
+    /**
+     * While on, what is queued waits for the reader's own write (the writer thread is not woken);
+     * the reader writes after turning it off, and if the writer thread has the turn then, that thread
+     * looks at the queue again after giving the turn up, so nothing is left behind.
+     */
+    private synchronized void setReaderWrites(boolean on) {
+        readerWrites = on;
     }
 
-    /**
-     * Handles one request on the reader thread, then writes what it queued (the reply, its own watch
-     * events) from this thread: the writer thread is not woken for it.
-     */
-    private void handleAndWrite(Session session, Message m) throws IOException {
-        synchronized (this) {
-            readerWrites = true;
-        }
-        try {
-            core.handle(session, m);
-        } finally {
-            synchronized (this) {
-                readerWrites = false;
-            }
-        }
-        writeQueued(false);
+    private synchronized boolean queuedEnough() {
+        return out.size() >= MAX_BATCH || queuedBytes >= FLUSH_BYTES;
+    }
+
+    private synchronized long repliesQueued() {
+        return repliesQueuedTotal;
     }
 
     /**
@@ -200,7 +241,7 @@ final class SocketConnection implements MessageSink {
                     if (!writerThread) {
                         return; // handed over already
                     }
-                    writeBlocking(unfinished);
+                    io.writeAll(unfinished);
                     dequeued(unfinishedBatch);
                     unfinished = null;
                     unfinishedBatch = null;
@@ -216,8 +257,8 @@ final class SocketConnection implements MessageSink {
                 }
                 ByteBuffer[] buffers = encode(batch);
                 if (writerThread) {
-                    writeBlocking(buffers);
-                } else if (!writeNow(buffers)) {
+                    io.writeAll(buffers);
+                } else if (!io.writeNow(buffers)) {
                     unfinished = buffers;
                     unfinishedBatch = batch;
                     synchronized (this) {
@@ -239,27 +280,6 @@ final class SocketConnection implements MessageSink {
             buffers[i] = batch.get(i).encode();
         }
         return buffers;
-    }
-
-    private void writeBlocking(ByteBuffer[] buffers) throws IOException {
-        ByteBuffer last = buffers[buffers.length - 1];
-        while (last.hasRemaining()) {
-            channel.write(buffers);
-        }
-    }
-
-    /** Writes what the socket takes without blocking; true when everything was written. */
-    private boolean writeNow(ByteBuffer[] buffers) throws IOException {
-        ByteBuffer last = buffers[buffers.length - 1];
-        channel.configureBlocking(false);
-        try {
-            while (last.hasRemaining() && channel.write(buffers) > 0) {
-                // the socket took some; try the rest
-            }
-        } finally {
-            channel.configureBlocking(true);
-        }
-        return !last.hasRemaining();
     }
 
     /** A batch was written whole: it no longer counts against the connection's and domain's limits. */
@@ -361,6 +381,9 @@ final class SocketConnection implements MessageSink {
             channel.close();
         } catch (IOException e) {
             // nothing to do
+        }
+        if (io != null) {
+            io.close();
         }
     }
 }
