@@ -8,7 +8,9 @@
 # env: N (requests per measurement, default 20000), NCLI (xenstore-utils processes, default 300),
 #      REPEAT (rounds of the whole matrix, default 3: each figure is the median of its rounds),
 #      THREADS (concurrent callers, default 8), BASELINE (a directory of other client classes, e.g. an
-#      earlier commit's target/classes: adds rows for that client, measured in the same rounds), BUILD=1 (run mvn install -DskipTests for the two bundles first)
+#      earlier commit's target/classes: adds rows for that client, measured in the same rounds), BUILD=1 (run mvn install -DskipTests for the two bundles first),
+#      SERVER_CLASSES (the embedded daemon's classes, default the server bundle's target/classes: to compare
+#      two builds of the daemon, alternate runs with a copy of the other build's classes)
 #
 # What it does:
 #  - tests/harness/xenstored/prepare.sh provides the C daemon, its LD_PRELOAD shim and xenstore-utils;
@@ -76,7 +78,7 @@ XENSTORED_PATH="$WORK/c/socket" XENSTORED_RUNDIR="$WORK/c" LD_PRELOAD="$XS_CACHE
     "$BIN" -N </dev/null >"$WORK/c/out" 2>&1 &
 PIDS+=($!)
 CPID=$!
-"$JAVA" -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -cp "$CP" \
+"$JAVA" -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -cp "${SERVER_CLASSES:+$SERVER_CLASSES:}$CP" \
     org.netvm.xenstore.client.internal.XenStoreBench serve "$WORK/j/socket" >"$WORK/j/out" 2>&1 &
 PIDS+=($!)
 JPID=$!
@@ -158,7 +160,7 @@ for k in "${!S[@]}"; do S[$k]=$(median "${S[$k]}"); done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "xenstore requests per second ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, N=$N, NCLI=$NCLI, THREADS=$THREADS, REPEAT=$REPEAT: medians of $REPEAT alternated rounds)"
-echo "C = C xenstored 4.17 (no -T); embedded = netvm EmbeddedXenstored (JVM -Xmx64m SerialGC C1-only)"
+echo "C = C xenstored 4.17 (no -T); embedded = netvm EmbeddedXenstored (JVM -Xmx64m SerialGC C1-only)${SERVER_CLASSES:+, classes $SERVER_CLASSES}"
 echo "load average at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf "%-40s %-6s %9s %9s %6s   %-21s %-21s\n" "client" "op" "C" "embedded" "emb/C" "CPU us/req C: cli srv" "embedded: cli srv"
