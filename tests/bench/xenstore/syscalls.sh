@@ -56,9 +56,9 @@ count() {
     "$@" >/dev/null 2>&1
     kill -INT "$spid"
     wait "$spid" 2>/dev/null || true
-    awk -v n="$requests" '$NF ~ /^[a-z_0-9]+$/ && $1 ~ /^[0-9.]+$/ && $NF != "total" {
-            calls = ($5 ~ /^[0-9]+$/) ? $4 : $4; c[$NF] = $4; t += $4 }
-        END { printf "%6.2f  ", t / n; m = 0
+    # strace -c rows: % time, seconds, usecs/call, calls, [errors,] syscall
+    awk -v n="$requests" '$NF ~ /^[a-z_0-9]+$/ && $1 ~ /^[0-9.]+$/ && $NF != "total" { c[$NF] = $4; t += $4 }
+        END { printf "%6.2f  ", t / n
               PROCINFO["sorted_in"] = "@val_num_desc"
               for (k in c) if (c[k] / n >= 0.05) printf "%s %.2f  ", k, c[k] / n; print "" }' "$WORK/strace.out"
 }
