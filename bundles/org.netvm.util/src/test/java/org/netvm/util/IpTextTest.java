@@ -28,10 +28,19 @@ class IpTextTest {
     void refusesWhatIsNotAStrictLiteral() {
         for (String s : new String[] {"", "1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "1.2.3.4 ", "0x1.2.3.4",
                 "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", ":1::", "fe80::1%eth0", "g::", "::\u0663",
-                "1:2:3:4:5:6:7", "example.org"}) {
+                "1:2:3:4:5:6:7", "example.org", "1..2.3", ".1.2.3", "1.2.3.4.", "1.2.3.0004", "1.2.3.1000", "00.1.1.1",
+                "1.2.3.\u0663", "1.2.3.-1", "+1.2.3.4", "...", "1.2.3.4..", "1.2.3.4.5.6.7"}) {
             assertThrows(IllegalArgumentException.class, () -> IpText.parse(s, true), s);
         }
         assertThrows(IllegalArgumentException.class, () -> IpText.parse(null, false));
+    }
+
+    @Test
+    void dottedQuadsAtTheEdges() {
+        assertArrayEquals(new byte[] {0, 0, 0, 0}, IpText.parse("0.0.0.0", false));
+        assertArrayEquals(new byte[] {-1, -1, -1, -1}, IpText.parse("255.255.255.255", false));
+        assertArrayEquals(new byte[] {10, (byte) 199, 0, 100}, IpText.parse("10.199.0.100", false));
+        assertThrows(IllegalArgumentException.class, () -> IpText.parse("255.255.255.256", false));
     }
 
     @Test
