@@ -379,7 +379,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         if (names.isEmpty() && !full) {
             return;
         }
-        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full);
+        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full, links::fresh);
         passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {
@@ -450,7 +450,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return; // put back for the retry
         }
         try {
-            KernelObjects observed = KernelObjects.read(kernel, work, false);
+            KernelObjects observed = KernelObjects.read(kernel, work, false, links::fresh);
             passSteps.mark(Steps.Step.KERNEL_READ);
             List<VifPlan> plans = work.stream().map(n -> VifName.parse(n).orElseThrow()).sorted()
                     .map(vif -> planner.desire(vif, d.intents().get(vif.name()), xenstore.entries().get(vif.name()),
