@@ -247,14 +247,16 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, full);
             completeWaiters();
+            status.tell();
             return false;
         }
+        completeWaiters(); // the answers first; the log lines and hooks of the pass follow them
+        status.tell();
         if (full) {
             swept = true;
             status.resynced();
         }
         logPass(work, full);
-        completeWaiters();
         answerArrivedMeanwhile(work);
         forgetIntents(work, full);
         return true;
@@ -468,6 +470,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             events.retry(work, false);
         }
         completeWaiters();
+        status.tell();
     }
 
     private void logPass(Set<String> work, boolean full) {
