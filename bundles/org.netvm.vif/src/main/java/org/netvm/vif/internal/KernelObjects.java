@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 import org.netvm.kernel.Address;
 import org.netvm.kernel.Kernel;
@@ -33,23 +35,34 @@ record KernelObjects(Map<String, List<Route>> routes, Map<String, List<Neighbour
 
     /** Reads the objects of {@code names}: per device for a few vifs, else whole dumps ({@code full}: every vif). */
     static KernelObjects read(Kernel kernel, Set<String> names, boolean full) throws KernelException {
+        return read(kernel, names, full, n -> false);
+    }
+
+    /**
+     * {@link #read(Kernel, Set, boolean)}, where a per-device read leaves out the devices that hold
+     * nothing of netvm's ({@code empty}, e.g. {@link LinkInput#fresh}): their route and neighbour
+     * dumps walk the whole table, thousands of entries with as many guests.
+     */
+    static KernelObjects read(Kernel kernel, Set<String> names, boolean full, Predicate<String> empty)
+            throws KernelException {
         // a few vifs: their own objects only (the namespace may hold thousands of others)
         boolean perDevice = !full && names.size() <= LinkInput.PER_DEVICE_LIMIT;
+        Set<String> read = perDevice ? names.stream().filter(empty.negate()).collect(Collectors.toSet()) : names;
         KernelObjects o = new KernelObjects(new HashMap<>(), new HashMap<>(), new HashMap<>(), new HashMap<>(),
                 perDevice ? null : new LinkedHashMap<>());
-        for (Route r : perDevice ? perDevice(names, d -> kernel.routes(Route.PROTO_NETVM, d))
+        for (Route r : perDevice ? perDevice(read, d -> kernel.routes(Route.PROTO_NETVM, d))
                 : kernel.routes(Route.PROTO_NETVM)) {
             if (r.device() != null && r.table() == Route.TABLE_MAIN && VifName.parse(r.device()).isPresent()) {
                 o.routes.computeIfAbsent(r.device(), k -> new ArrayList<>()).add(r);
             }
         }
-        for (Neighbour n : perDevice ? perDevice(names, kernel::neighbours) : kernel.neighbours()) {
+        for (Neighbour n : perDevice ? perDevice(read, kernel::neighbours) : kernel.neighbours()) {
             if (n.permanent() && VifName.parse(n.device()).isPresent()) {
                 o.neighbours.computeIfAbsent(n.device(), k -> new ArrayList<>()).add(n);
             }
         }
         Set<String> uplinks = new java.util.TreeSet<>();
-        for (Address a : perDevice ? perDevice(names, kernel::addresses) : kernel.addresses()) {
+        for (Address a : perDevice ? perDevice(read, kernel::addresses) : kernel.addresses()) {
             boolean vif = VifName.parse(a.device()).isPresent();
             if (vif && a.scope() == Scope.UNIVERSE && a.prefix().isHost()) {
                 o.addresses.computeIfAbsent(a.device(), k -> new ArrayList<>()).add(a);

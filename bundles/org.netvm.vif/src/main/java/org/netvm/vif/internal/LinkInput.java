@@ -2,6 +2,7 @@ package org.netvm.vif.internal;
 
 import java.lang.System.Logger.Level;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -37,6 +38,12 @@ final class LinkInput {
     // change it in place; a concurrent map, so a lookup sees the value before or after)
     private Subscription subscription;
     private volatile Map<String, Link> links = new ConcurrentHashMap<>();
+
+    // ---- reconciler thread: which devices can hold kernel objects (see fresh)
+    /** The highest vif ifindex of the last whole link dump (none yet: every device may hold objects). */
+    private int dumpedIndex = Integer.MAX_VALUE;
+    /** Devices above {@link #dumpedIndex} the reconciler started programming. */
+    private final Set<Integer> touched = new HashSet<>();
 
     LinkInput(Kernel kernel, VifEvents events) {
         this.kernel = kernel;
@@ -102,6 +109,32 @@ final class LinkInput {
     /** The reconciler is bringing {@code name} (device {@code index}) up with group 2 or has done so. */
     void programming(String name, int index) {
         programmed.put(name, index);
+        if (index > dumpedIndex) {
+            touched.add(index);
+        }
+    }
+
+    /**
+     * True if the device {@code name} was created after the last whole read and this agent has not
+     * programmed it: it holds no route, neighbour or address of netvm's, and its reads can be skipped.
+     * Ifindexes grow in a namespace (a wrap only makes a device look older); a previous agent's devices
+     * existed at the first whole read; a device moved in from another namespace left its addresses,
+     * routes and neighbours behind. Objects another program put on a new vif within moments of its
+     * creation are seen by the next periodic check.
+     */
+    boolean fresh(String name) {
+        Link l = links.get(name);
+        return l != null && l.index() > dumpedIndex && !touched.contains(l.index());
+    }
+
+    private void dumped(Map<String, Link> all) {
+        int highest = dumpedIndex == Integer.MAX_VALUE ? 0 : dumpedIndex;
+        for (Link l : all.values()) {
+            highest = Math.max(highest, l.index());
+        }
+        int now = highest;
+        dumpedIndex = now;
+        touched.removeIf(i -> i <= now);
     }
 
     /** The reconciler did not (or no longer) program {@code name}. */
@@ -117,7 +150,9 @@ final class LinkInput {
     /** Re-reads every vif device ({@code full} or many vifs) or only those in {@code work}. */
     void read(Set<String> work, boolean full) throws KernelException {
         if (full || work.size() > PER_DEVICE_LIMIT) {
-            links = new ConcurrentHashMap<>(vifLinks(kernel));
+            Map<String, Link> all = vifLinks(kernel);
+            dumped(all);
+            links = new ConcurrentHashMap<>(all);
             return;
         }
         // a few vifs changed: read only their links (a dump of every link costs ~1 ms per 100); read
@@ -151,6 +186,7 @@ final class LinkInput {
      * {@code fresher}: they were read since, and a change after that read is an event still recorded.
      */
     void adopt(Map<String, Link> dumped, Set<String> fresher) {
+        dumped(dumped);
         Map<String, Link> now = new HashMap<>(dumped);
         for (String name : fresher) {
             Link l = links.get(name);

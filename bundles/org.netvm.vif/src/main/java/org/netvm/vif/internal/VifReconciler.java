@@ -247,14 +247,16 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             LOG.log(Level.WARNING, "cannot read back the kernel state (retrying): " + e.getMessage());
             events.retry(work, full);
             completeWaiters();
+            status.tell();
             return false;
         }
+        completeWaiters(); // the answers first; the log lines and hooks of the pass follow them
+        status.tell();
         if (full) {
             swept = true;
             status.resynced();
         }
         logPass(work, full);
-        completeWaiters();
         answerArrivedMeanwhile(work);
         forgetIntents(work, full);
         return true;
@@ -379,7 +381,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         if (names.isEmpty() && !full) {
             return;
         }
-        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full);
+        KernelObjects observed = read != null ? read : KernelObjects.read(kernel, names, full, links::fresh);
         passSteps.mark(Steps.Step.KERNEL_READ);
         Set<String> all = new HashSet<>(names);
         if (full) {
@@ -450,7 +452,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return; // put back for the retry
         }
         try {
-            KernelObjects observed = KernelObjects.read(kernel, work, false);
+            KernelObjects observed = KernelObjects.read(kernel, work, false, links::fresh);
             passSteps.mark(Steps.Step.KERNEL_READ);
             List<VifPlan> plans = work.stream().map(n -> VifName.parse(n).orElseThrow()).sorted()
                     .map(vif -> planner.desire(vif, d.intents().get(vif.name()), xenstore.entries().get(vif.name()),
@@ -468,6 +470,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             events.retry(work, false);
         }
         completeWaiters();
+        status.tell();
     }
 
     private void logPass(Set<String> work, boolean full) {

@@ -42,6 +42,8 @@ final class VifStatus implements VifRegistry {
     private final Predicate<String> hasIntent;
 
     private final Map<String, VifState> status = new ConcurrentHashMap<>();
+    /** Log lines and hooks of recorded outcomes, told after the pass's answers (reconciler thread). */
+    private final List<Runnable> toTell = new ArrayList<>();
     private final Map<String, Long> repairsByVif = new ConcurrentHashMap<>();
     private final AtomicLong passes = new AtomicLong();
     /** Kernel batches applied (counted by the executor). */
@@ -116,8 +118,9 @@ final class VifStatus implements VifRegistry {
     }
 
     /**
-     * Publishes one vif's outcome of a pass: counts repairs, fires hooks, measures the programming
-     * time from {@code firstEventNanos} (System.nanoTime, null if none), logs and updates the state.
+     * Publishes one vif's outcome of a pass: counts repairs, measures the programming time from
+     * {@code firstEventNanos} (System.nanoTime, null if none) and updates the state (what the hotplug
+     * answer reads); its log lines and hooks wait for {@link #tell}, after the answers.
      */
     void record(VifPlan p, VifExecutor.Settled settled, Long firstEventNanos, boolean full) {
         String name = p.name();
@@ -126,23 +129,33 @@ final class VifStatus implements VifRegistry {
             if (!settled.attached() && p.opCount() > 0) {
                 repairs.addAndGet(p.opCount());
                 repairsByVif.merge(name, (long) p.opCount(), Long::sum);
-                logEvent(Level.INFO, name, "repaired " + p.opCount() + " drifted object(s) of " + name);
+                toTell.add(() -> logEvent(Level.INFO, name, "repaired " + p.opCount() + " drifted object(s) of " + name));
             }
             if (settled.attached() && firstEventNanos != null) {
                 programming.observe(Duration.ofNanos(System.nanoTime() - firstEventNanos));
             }
             if (settled.attached()) {
-                hook(VifHook.Action.ONLINE, p.vif, p.spec);
+                toTell.add(() -> hook(VifHook.Action.ONLINE, p.vif, p.spec));
             }
         } else if (settled.detached()) {
-            hook(VifHook.Action.OFFLINE, p.vif, p.before.spec());
+            toTell.add(() -> hook(VifHook.Action.OFFLINE, p.vif, p.before.spec()));
         }
         if (!p.failed && full && p.teardown && p.opCount() > 0 && p.before == null) {
             repairs.addAndGet(p.opCount());
-            logEvent(Level.INFO, name, "swept " + p.opCount() + " stale object(s) of " + name);
+            toTell.add(() -> logEvent(Level.INFO, name, "swept " + p.opCount() + " stale object(s) of " + name));
         }
         logOutcome(p, actual);
         publish(p, actual);
+    }
+
+    /**
+     * Logs the lines and fires the hooks of the outcomes recorded since the last call (the reconciler
+     * calls it once the pass answered its hotplug calls: they do not wait for the log or the hooks).
+     */
+    void tell() {
+        List<Runnable> now = List.copyOf(toTell);
+        toTell.clear();
+        now.forEach(Runnable::run);
     }
 
     private void hook(VifHook.Action action, VifName vif, VifSpec s) {
@@ -169,7 +182,9 @@ final class VifStatus implements VifRegistry {
                 }
             }
         }
-        logEvent(level, name, eventLine(p, actual, error));
+        Level l = level;
+        String line = eventLine(p, actual, error);
+        toTell.add(() -> logEvent(l, name, line));
     }
 
     private static String eventLine(VifPlan p, Actual actual, String error) {

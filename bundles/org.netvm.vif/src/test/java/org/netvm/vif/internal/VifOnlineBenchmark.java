@@ -15,7 +15,7 @@ import org.netvm.testing.xenstore.FakeXenStore;
 import org.netvm.vif.internal.VifReconciler.Intent;
 
 /**
- * One new vif online among N programmed ones, step by step, against the real kernel of the namespace
+ * One new vif online among N programmed ones (its device created just before the call), step by step, against the real kernel of the namespace
  * the JVM runs in (as the agent: {@code ip netns exec NS java ...}), with a fake xenstore and a
  * dataplane that confirms at once: where the reconciler's own time goes, without the control socket,
  * xenstored or the dataplane. Not a unit test (no JUnit); run as root inside a throwaway namespace:
@@ -29,7 +29,8 @@ public final class VifOnlineBenchmark {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int m = args.length > 1 ? Integer.parseInt(args[1]) : 100;
-        veths(1, n + m + 60);
+        veths(1, n);
+        veths(n + m + 1, n + m + 60); // the primitives' devices
         FakeXenStore xs = new FakeXenStore();
         xs.put(VifReconciler.GATEWAY_KEY, "10.137.0.1");
         for (int d = 1; d <= n; d++) {
@@ -46,6 +47,8 @@ public final class VifOnlineBenchmark {
             System.out.printf(Locale.ROOT, "N=%d programmed in %.0f ms%n", n, (System.nanoTime() - t) / 1e6);
             List<long[]> all = new ArrayList<>();
             for (int d = n + 1; d <= n + m; d++) {
+                veths(d, d); // as netback: the device, its link event, then the hotplug call
+                Thread.sleep(2);
                 xs.putVif(d, 0, ip(d), mac(d));
                 Steps s = new Steps(Clock.systemUTC());
                 s.mark(Steps.Step.RECEIVED);
