@@ -111,6 +111,39 @@ offline_fast() {
 }
 check "offline through the fast channel" offline_fast
 
+# --- 4b. a slot stays claimed until its script has read the answer: freed at once, the next script
+# could claim it on a busy machine, read this answer, drop it as a late one, and leave the first
+# script waiting in vain for its deadline (seen once in CI: "no answer from the agent on its fast channel")
+hs_connected() { [ "$(toolstack_xs read "$XSB/$1/0/hotplug-status" 2>/dev/null)" = connected ]; }
+slot_kept_until_read() {
+    local s=17 k fd token line made=() rc ns6 ns7
+    ns6=$(guest_ns 6) ns7=$(guest_ns 7)
+    ip netns add "$ns6" && make_vif 6 "$ns6" eth0 && write_vif_keys 6 || { echo "setup of guest 6"; return 1; }
+    ip netns add "$ns7" && make_vif 7 "$ns7" eth0 && write_vif_keys 7 || { echo "setup of guest 7"; return 1; }
+    # a script's call, made by hand as the script makes it, that does not read its answer yet
+    ( set -C; : > "$CH/claim.$s" ) 2>/dev/null || { echo "slot $s already claimed"; return 1; }
+    exec {fd}<>"$CH/slot.$s"
+    token=$$.$RANDOM
+    printf '%s %s online vif6.0 backend/vif/6/0\n' "$token" "$s" 1<>"$CH/requests"
+    wait_until 20 hs_connected 6 || { exec {fd}<&-; echo "vif6.0 not connected"; return 1; }
+    sleep 0.5
+    [ -e "$CH/claim.$s" ] || { exec {fd}<&-; echo "slot $s freed while its answer was unread"; return 1; }
+    # another call meanwhile, every other slot claimed: it must not be given slot $s (it uses the control socket)
+    for ((k = 0; k < 64; k++)); do
+        [ $k = $s ] || [ -e "$CH/claim.$k" ] || { : > "$CH/claim.$k"; made+=("$CH/claim.$k"); }
+    done
+    hp "$HOTPLUG" online 7
+    rc=$?
+    rm -f "${made[@]}"
+    [ $rc = 0 ] || { exec {fd}<&-; echo "the other call: exit $rc: $(head -c 300 "$RUN/hp.err")"; return 1; }
+    read -r -t 5 -u $fd line
+    [ "$line" = "$token 0" ] || { exec {fd}<&-; echo "answer '$line' (want '$token 0')"; return 1; }
+    wait_until 5 eval "[ ! -e '$CH/claim.$s' ]" || { exec {fd}<&-; echo "slot $s still claimed 5 s after its answer was read"; return 1; }
+    exec {fd}<&-
+    echo "slot $s kept while its answer was unread, another call went to the control socket, freed once read"
+}
+check "a slot stays claimed until its script has read the answer" slot_kept_until_read
+
 # --- 5. agent down
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null

@@ -3,7 +3,9 @@ package org.netvm.vif.internal;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import java.io.FileInputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -129,6 +131,15 @@ final class FifoDirectory implements HotplugFiles {
         try (FileChannel c = FileChannel.open(dir.resolve("slot." + slot), StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             c.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII)));
+        }
+    }
+
+    @Override
+    public boolean unread(int slot) throws IOException {
+        // read-write: an open that never blocks, whether or not the script still holds the FIFO; the
+        // stream's available() asks the kernel how many bytes the FIFO holds (FIONREAD)
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("slot." + slot).toFile(), "rw")) {
+            return new FileInputStream(f.getFD()).available() > 0;
         }
     }
 

@@ -215,10 +215,48 @@ final class HotplugChannel {
         } catch (IOException e) {
             LOG.log(Level.WARNING, "hotplug channel: cannot answer in slot " + slot + ": " + e.getMessage());
         }
+        releaseOnceRead(slot);
+    }
+
+    /**
+     * Frees {@code slot} once its script has read the whole answer (or is gone). Freed at once, the slot
+     * could be claimed by the next script before this one has read (a busy machine): the next script would
+     * read this answer, drop it as the late answer of an earlier call, and this one would wait in vain until
+     * its deadline. Waits on a thread of its own, polling, at most as long as a claim may be stale.
+     */
+    private void releaseOnceRead(int slot) {
+        if (!unread(slot)) {
+            release(slot);
+            return;
+        }
+        long until = millis.getAsLong() + (deadlineSeconds + 60) * 1000;
+        Thread.ofVirtual().name("vif-hotplug-slot").start(() -> {
+            try {
+                for (long pause = 1; running && unread(slot) && millis.getAsLong() < until; pause = Math.min(pause * 2, 100)) {
+                    Thread.sleep(pause);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            release(slot);
+        });
+    }
+
+    private boolean unread(int slot) {
+        try {
+            return files.unread(slot);
+        } catch (IOException e) {
+            return false; // the FIFO cannot be looked at (the directory went away): nothing to wait for
+        }
+    }
+
+    private void release(int slot) {
         try {
             files.release(slot);
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "hotplug channel: cannot free slot " + slot + ": " + e.getMessage());
+            if (running) {
+                LOG.log(Level.WARNING, "hotplug channel: cannot free slot " + slot + ": " + e.getMessage());
+            }
         }
     }
 

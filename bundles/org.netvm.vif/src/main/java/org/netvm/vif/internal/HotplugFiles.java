@@ -22,6 +22,12 @@ interface HotplugFiles {
     /** Writes one answer line into reply FIFO {@code slot}; lost if nobody has it open (the caller left). */
     void reply(int slot, String line) throws IOException;
 
+    /**
+     * Whether reply FIFO {@code slot} still holds bytes nobody has read: its script has not taken the
+     * whole answer yet (false once it has, or once it is gone: a FIFO's bytes go with its last holder).
+     */
+    boolean unread(int slot) throws IOException;
+
     /** Frees reply slot {@code slot}: removes the script's claim. */
     void release(int slot) throws IOException;
 

@@ -17,6 +17,8 @@ final class FakeHotplugFiles implements HotplugFiles {
     /** Answer lines by slot, in order. */
     final Map<Integer, List<String>> replies = new ConcurrentHashMap<>();
     final List<Integer> released = new CopyOnWriteArrayList<>();
+    /** Slots whose answer the (pretend) script has not read yet. */
+    final Set<Integer> unreadSlots = ConcurrentHashMap.newKeySet();
     final List<String> calls = new CopyOnWriteArrayList<>();
     volatile String agentLine;
     volatile int slots;
@@ -43,6 +45,11 @@ final class FakeHotplugFiles implements HotplugFiles {
     @Override
     public void reply(int slot, String line) {
         replies.computeIfAbsent(slot, k -> new CopyOnWriteArrayList<>()).add(line);
+    }
+
+    @Override
+    public boolean unread(int slot) {
+        return unreadSlots.contains(slot);
     }
 
     @Override

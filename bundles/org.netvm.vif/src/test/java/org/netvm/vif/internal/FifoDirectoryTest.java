@@ -104,12 +104,15 @@ class FifoDirectoryTest {
         f.open(2, "1 1 1");
         try {
             f.reply(1, "0.1 0"); // nobody holds slot 1: never blocks, and is gone
+            assertFalse(f.unread(1), "an answer nobody held is gone");
             try (FileChannel script = FileChannel.open(dir.resolve("slot.1"), StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
                 f.reply(1, "1.1 1 netvm vif online: failed");
+                assertTrue(f.unread(1), "the script has not read its answer yet");
                 ByteBuffer b = ByteBuffer.allocate(100);
                 script.read(b);
                 assertEquals("1.1 1 netvm vif online: failed\n", new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII));
+                assertFalse(f.unread(1), "read whole");
             }
             Files.writeString(dir.resolve("claim.1"), "");
             f.release(1);

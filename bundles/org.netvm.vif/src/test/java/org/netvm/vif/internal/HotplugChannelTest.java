@@ -113,7 +113,29 @@ class HotplugChannelTest {
         assertEquals(List.of("2.2 0"), files.awaitReply(9));
         assertEquals(List.of(List.of("online", "--vif", "vif3.0", "--xenbus-path", "backend/vif/3/0")), ran);
         assertEquals(5, files.replies.size());
+        Rig.awaitTrue("the answered slots freed", () -> files.released.size() == 5);
         assertEquals(List.of(3, 4, 5, 6, 9), files.released.stream().sorted().toList());
+        c.stop();
+    }
+
+    /**
+     * A slot is freed only once its script has read the whole answer: freed earlier, the next script could
+     * claim it, read this answer, drop it as a late one, and this script would wait until its deadline.
+     */
+    @Test
+    void aSlotIsFreedOnlyOnceItsScriptReadTheAnswer() throws Exception {
+        FakeHotplugFiles files = new FakeHotplugFiles();
+        files.unreadSlots.add(5);
+        HotplugChannel c = started(files, (args, out, err) -> 0, new AtomicLong());
+        files.requests.add("1.1 5 online vif3.0 backend/vif/3/0");
+        assertEquals(List.of("1.1 0"), files.awaitReply(5));
+        files.requests.add("1.2 6 online vif4.0 backend/vif/4/0");
+        assertEquals(List.of("1.2 0"), files.awaitReply(6));
+        Rig.awaitTrue("slot 6 (read at once) freed", () -> files.released.contains(6));
+        Thread.sleep(50);
+        assertFalse(files.released.contains(5), "slot 5 kept while its answer is unread");
+        files.unreadSlots.remove(5); // the script read it
+        Rig.awaitTrue("slot 5 freed once read", () -> files.released.contains(5));
         c.stop();
     }
 
