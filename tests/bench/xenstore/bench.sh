@@ -71,23 +71,8 @@ CP="$CP:$ROOT/bundles/org.netvm.xenstore.api/target/classes:$ROOT/bundles/org.ne
     { echo "build first: BUILD=1 $0" >&2; exit 1; }
 
 # --- servers
-BIN=/usr/lib/xen-4.17/bin/xenstored
-[ -x "$BIN" ] || BIN="$XS_CACHE/xen-utils/usr/lib/xen-4.17/bin/xenstored"
-mkdir -p "$WORK/c" "$WORK/j"
-XENSTORED_PATH="$WORK/c/socket" XENSTORED_RUNDIR="$WORK/c" LD_PRELOAD="$XS_CACHE/xsfake.so" \
-    "$BIN" -N </dev/null >"$WORK/c/out" 2>&1 &
-PIDS+=($!)
-CPID=$!
-"$JAVA" -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -cp "${SERVER_CLASSES:+$SERVER_CLASSES:}$CP" \
-    org.netvm.xenstore.client.internal.XenStoreBench serve "$WORK/j/socket" >"$WORK/j/out" 2>&1 &
-PIDS+=($!)
-JPID=$!
-for s in c j; do
-    for _ in $(seq 1 200); do
-        XENSTORED_PATH="$WORK/$s/socket" xenstore-read /tool/xenstored >/dev/null 2>&1 && break
-        sleep 0.05
-    done
-done
+. "$HERE/servers.sh"
+start_servers "${SERVER_CLASSES:+$SERVER_CLASSES:}$CP"
 C="$WORK/c/socket"
 J="$WORK/j/socket"
 

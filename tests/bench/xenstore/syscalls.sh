@@ -28,23 +28,8 @@ SERVER=${SERVER_CLASSES:-$ROOT/bundles/org.netvm.xenstore.server/target/classes}
 CP="$ROOT/bundles/org.netvm.xenstore.client/target/classes:$ROOT/bundles/org.netvm.xenstore.client/target/test-classes"
 CP="$CP:$ROOT/bundles/org.netvm.xenstore.api/target/classes"
 
-BIN=/usr/lib/xen-4.17/bin/xenstored
-[ -x "$BIN" ] || BIN="$XS_CACHE/xen-utils/usr/lib/xen-4.17/bin/xenstored"
-mkdir -p "$WORK/c" "$WORK/j"
-XENSTORED_PATH="$WORK/c/socket" XENSTORED_RUNDIR="$WORK/c" LD_PRELOAD="$XS_CACHE/xsfake.so" \
-    "$BIN" -N </dev/null >"$WORK/c/out" 2>&1 &
-PIDS+=($!)
-CPID=$!
-"$JAVA" -Xmx64m -XX:+UseSerialGC -Xss512k -XX:TieredStopAtLevel=1 -cp "$SERVER:$CP" \
-    org.netvm.xenstore.client.internal.XenStoreBench serve "$WORK/j/socket" >"$WORK/j/out" 2>&1 &
-PIDS+=($!)
-JPID=$!
-for s in c j; do
-    for _ in $(seq 1 200); do
-        XENSTORED_PATH="$WORK/$s/socket" xenstore-read /tool/xenstored >/dev/null 2>&1 && break
-        sleep 0.05
-    done
-done
+. "$HERE/servers.sh"
+start_servers "$SERVER:$CP"
 
 # count PID REQUESTS COMMAND...: prints calls per request, in total and of the busiest kinds
 count() {
