@@ -93,6 +93,8 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
     private final List<Watch> watches = new ArrayList<>();
     private boolean rescan = true;
     private boolean enabled;
+    /** Disabled and every contribution withdrawn: further events while disabled put or remove nothing. */
+    private boolean withdrawnAll;
     private boolean closed;
     private List<IpAddress> dns = List.of();
     private Contribution dnsSets; // as put, null when not
@@ -291,10 +293,18 @@ public final class FirewallComponent implements FirewallStatus, UpstreamListener
                 rescan = true;
             }
             if (!enabled) {
-                disable();
+                // once withdrawn, events while disabled (each vif's keys in a netvm without the service)
+                // cost no dataplane pass; a new instance withdraws once (a previous one's may be there)
+                if (!withdrawnAll) {
+                    disable();
+                    withdrawnAll = true;
+                }
+                rulesDirty.clear();
+                vifsDirty.clear(); // enabling rescans everything
                 publish();
                 return;
             }
+            withdrawnAll = false;
             if (rescan) {
                 rescan = false;
                 dataplane.put(FirewallPlanner.closed());

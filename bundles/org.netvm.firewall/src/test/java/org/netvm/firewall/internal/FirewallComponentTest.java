@@ -207,6 +207,27 @@ class FirewallComponentTest {
     }
 
     @Test
+    void disabledWithdrawsOnceAndThenLeavesTheDataplaneAlone() {
+        guest(3, "10.137.0.5");
+        start(false);
+        assertTrue(calls.containsAll(List.of("remove firewall/dispatch", "remove firewall/dns", "remove firewall")),
+                "a new instance withdraws what an earlier one may have left: " + calls);
+        int before = calls.size();
+        signal("backend/vif/4/0/ip", "10.137.0.6"); // a guest's vif keys, as in a netvm without the service
+        tasks.runNow();
+        signal("backend/vif/5/0/ip", "10.137.0.7");
+        tasks.runNow();
+        assertEquals(before, calls.size(), "nothing put or removed while disabled: " + calls.subList(before, calls.size()));
+        signal("qubes-service/qubes-firewall", "1");
+        tasks.runNow();
+        assertTrue(dataplane.contributions().containsKey("firewall/4"), "enabling plans every guest seen meanwhile");
+        assertTrue(dataplane.contributions().containsKey("firewall/5"));
+        signal("qubes-service/qubes-firewall", "0");
+        tasks.runNow();
+        assertTrue(dataplane.contributions().isEmpty(), "disabling again withdraws again: " + dataplane.contributions().keySet());
+    }
+
+    @Test
     void hostileTextBlocksOnlyThatGuest() throws Exception {
         guest(3, "10.137.0.5");
         rules(3, "accept", "action=accept dst4=1.2.3.4;$(reboot) proto=tcp");
