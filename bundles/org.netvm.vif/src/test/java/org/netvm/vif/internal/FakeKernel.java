@@ -89,8 +89,12 @@ final class FakeKernel implements Kernel {
         return l == null ? OptionalInt.empty() : OptionalInt.of(l.index());
     }
 
+    /** How many single-link reads ({@link #link}) were made. */
+    final java.util.concurrent.atomic.AtomicInteger linkReads = new java.util.concurrent.atomic.AtomicInteger();
+
     @Override
     public synchronized Optional<Link> link(String device) {
+        linkReads.incrementAndGet();
         return Optional.ofNullable(links.get(device));
     }
 

@@ -205,6 +205,11 @@ class VifStepsTest {
             assertTrue(call.getFirst().isDone(), "answered by the pass that programmed the vif");
             assertEquals(Outcome.OK, call.getFirst().join());
             assertEquals(1, rig.reconciler.counters().passes());
+            // the answer read the vif afresh: the call leaves nothing for another pass to read again
+            int reads = rig.kernel.linkReads.get();
+            assertTrue(rig.reconciler.pass(false));
+            assertEquals(reads, rig.kernel.linkReads.get(), "the next pass read the answered vif again");
+            assertEquals("10.137.0.5", rig.state("vif3.0").ipv4());
         }
     }
 
