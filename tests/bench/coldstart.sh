@@ -39,6 +39,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 e2e_init bcold
 SIZES=${*:-1000 2000 5000 10000}
 STARTXS=$E2E_TOP/tests/harness/xenstored/start-xenstored.sh
+# the C xenstored as dom0 runs it: without the harness's request trace (-T), which made every request
+# ~10x slower (~3 000 reads/s instead of ~30 000) and the agent's xenstore steps with it; XS_TRACE=1: traced
+export XS_TRACE=${XS_TRACE:-0}
 command -v xenstore-write >/dev/null || { echo "needs xenstore-write (xenstore-utils)"; exit 1; }
 JRE=$E2E_TOP/distribution/target/jre/bin/java
 export NETVM_JAVA=${COLDSTART_JAVA:-$([ -x "$JRE" ] && echo "$JRE")}
@@ -50,7 +53,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 ip_of() { IP="10.$((128 + $1 / 65536)).$(($1 / 256 % 256)).$(($1 % 256))"; }
 mac_of() { printf -v MAC '00:16:3e:%02x:%02x:%02x' $(($1 / 65536)) $(($1 / 256 % 256)) $(($1 % 256)); }
 echo "# cold start benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$E2E_TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$E2E_TOP" diff --quiet 2>/dev/null || echo '+changes'), $(nproc) CPUs, load $(load), kernel $(uname -r)"
-echo "# java: ${NETVM_JAVA:-chosen by bin/netvm}; AOT cache: $([ "${COLDSTART_AOT:-1}" = 1 ] && echo yes || echo no)"
+echo "# java: ${NETVM_JAVA:-chosen by bin/netvm}; AOT cache: $([ "${COLDSTART_AOT:-1}" = 1 ] && echo yes || echo no); C xenstored request trace: $([ "$XS_TRACE" = 0 ] && echo "off (as in dom0)" || echo on)"
 
 # veths NS N: N veth pairs vifD.0 <-> gD in NS (vif MAC fe:ff:ff:ff:ff:ff, guest end up with its MAC, IPv6 off)
 veths() {
