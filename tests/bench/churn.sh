@@ -67,6 +67,17 @@ rules() {
 }
 
 setup_upstream || { echo "setup: upstream namespace failed"; exit 1; }
+# The agent reads the netvm namespace's resolv.conf at its real path, as a netvm's agent reads its own
+# /etc/resolv.conf: a plain file, so inotify tells of every write. Through the bind mount `ip netns exec`
+# puts over /etc/resolv.conf no event arrives and the 5 ms stat poll finds the change (2.5 ms more on
+# average, a cost no netvm has); CHURN_RESOLV=bind measures that way.
+if [ "${CHURN_RESOLV:-file}" = file ]; then
+    sed "s|\"resolvConf\": \"/etc/resolv.conf\"|\"resolvConf\": \"/etc/netns/$NV/resolv.conf\"|" \
+        "$E2E_TOP/launch/config/netvm.json" > "$RUN/netvm-churn.json"
+    grep -q "\"/etc/netns/$NV/resolv.conf\"" "$RUN/netvm-churn.json" || { echo "setup: no resolvConf in launch/config/netvm.json"; exit 1; }
+    export NETVM_CONFIG=$RUN/netvm-churn.json
+fi
+echo "# resolv.conf read by the agent: ${CHURN_RESOLV:-file} ($([ "${CHURN_RESOLV:-file}" = file ] && echo "its real path, inotify" || echo "through the ip netns exec bind mount, stat poll"))"
 AGENT_START_LIMIT=120
 start_agent || { echo "the agent did not start"; exit 1; }
 write_netvm_keys
@@ -142,11 +153,17 @@ FG_HEX=$(hexip "$(guest_ip $FG)")
 DNS1_HEX=$(hexip "$DNS1")
 MEASURE_LOG=$RUN/measure.log
 : > "$MEASURE_LOG"
+# alternation counts across phases (SEQ), so that an odd CHURN_REPS does not make a phase's first change
+# write what the previous phase's last one wrote (no change, nothing to see: a timeout)
+SEQ_dns=0
+SEQ_firewall=0
 measure() {
-    local kind=$1 out=$2 i t0 at up v ids
+    local kind=$1 out=$2 i t0 at up v ids seq
     for ((i = 1; i <= REPS; i++)); do
+        seq=SEQ_$kind
+        printf -v "$seq" %d $(( ${!seq} + 1 ))
         if [ "$kind" = dns ]; then
-            if [ $((i % 2)) = 1 ]; then up=198.51.100.5; else up=198.51.100.1; fi
+            if [ $(( ${!seq} % 2)) = 1 ]; then up=198.51.100.5; else up=198.51.100.1; fi
             # the DNAT rule and the firewall's DNS set (fw-dns4, the upstreams a specialtarget=dns rule accepts)
             probe_ask watch "$kind$i" newrule "$DNS1_HEX" "$(hexip $up)" && [ "${REPLY_F[0]}" = ok ] || { echo "probe silent"; exit 1; }
             probe_ask watch "$kind$i.set" newsetelem "$(hexip $up)" && [ "${REPLY_F[0]}" = ok ] || { echo "probe silent"; exit 1; }
@@ -154,7 +171,7 @@ measure() {
             t0=$(us)
             if [ $up = 198.51.100.5 ]; then set_upstreams 198.51.100.5; else set_upstreams 198.51.100.1 198.51.100.3; fi
         else
-            v=$((1 + i % 2))
+            v=$((1 + ${!seq} % 2))
             probe_ask watch "$kind$i" newsetelem "$FG_HEX" "$(hexport $((8000 + v)))" && [ "${REPLY_F[0]}" = ok ] || { echo "probe silent"; exit 1; }
             probe_ask write "$XS" "$FW/$FG/0001" "action=accept proto=tcp dstports=$((8000 + v))-8080" "$FW/$FG" ""
             [ "${REPLY_F[0]}" = wrote ] || { echo "probe: xenstore write failed: ${REPLY_F[*]}"; exit 1; }
