@@ -5,6 +5,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 import org.netvm.dataplane.IpAddress;
 import org.netvm.kernel.IpPrefix;
@@ -26,6 +27,9 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
 
     /** Longest {@code ip} value accepted (an IPv4 plus a full IPv6 literal fit easily). */
     static final int MAX_IP_VALUE = 64;
+
+    /** A guest's MAC as the toolstack writes it (compiled once: every vif is validated in every pass). */
+    private static final Pattern MAC = Pattern.compile("[0-9a-f]{2}(:[0-9a-f]{2}){5}");
 
     VifSpec {
         Objects.requireNonNull(vif, "vif");
@@ -85,7 +89,7 @@ record VifSpec(VifName vif, InetAddress ipv4, InetAddress ipv6, MacAddress mac, 
         }
         MacAddress m;
         String macText = mac;
-        if (macText.length() != 17 || !macText.matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
+        if (macText.length() != 17 || !MAC.matcher(macText).matches()) {
             throw new InvalidVifException(vif + ": mac must match ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$: " + quote(macText));
         }
         m = MacAddress.parse(macText);
