@@ -144,7 +144,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
      * As {@link Executors#newCachedThreadPool}, but an idle thread ends after 5 s instead of 60 s: a burst
      * of completions (1 000 guests at start) leaves no dozen idle threads and their stacks behind for a minute.
      */
-    private static ExecutorService callbackPool() {
+    static ExecutorService callbackPool() {
         return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 Thread.ofPlatform().daemon().name("netvm-dataplane-callback-", 0).factory());
     }
