@@ -73,6 +73,7 @@ public final class IncrementalMerge {
     private SharedSortedMap<SetRef, SortedSet<SetElement>> elements = SharedSortedMap.empty();
     private SharedSortedMap<String, Contribution> merged = SharedSortedMap.empty();
     private int fullMerges;
+    private Set<String> changedOwners = Set.of();
 
     /** The outcome of the last {@link #update}. */
     public Plan.Merge last() {
@@ -82,6 +83,17 @@ public final class IncrementalMerge {
     /** How many updates needed the full merge (for tests and status). */
     public int fullMerges() {
         return fullMerges;
+    }
+
+    /**
+     * The owners whose contribution the last {@link #update} added, replaced or took away, when that is all
+     * that changed in {@link Plan.Merge#merged} (an incremental update, or none at all); null after a full
+     * merge (it may also have taken in or left out others).
+     *
+     * @since 1.3
+     */
+    public Set<String> changedOwners() {
+        return changedOwners;
     }
 
     /**
@@ -109,15 +121,55 @@ public final class IncrementalMerge {
                 }
             }
         }
+        given = now;
+        return update(gone, added, established);
+    }
+
+    /**
+     * The merge of the contributions of the last {@link #update} with {@code changes} made to them: an owner
+     * mapped to its contribution now, or to null for none (any other owner's stays as it was); the same as
+     * {@link #update(Collection, Set)} with all of them, at a cost that grows with the change.
+     *
+     * @since 1.3
+     */
+    public Plan.Merge update(Map<String, Contribution> changes, Set<String> established) {
+        List<Contribution> added = new ArrayList<>();
+        List<Contribution> gone = new ArrayList<>();
+        changes.forEach((owner, c) -> {
+            if (c != null && !c.owner().equals(owner)) {
+                throw new IllegalArgumentException("contribution of " + c.owner() + " given for owner " + owner);
+            }
+        });
+        changes.forEach((owner, c) -> {
+            Contribution old = c == null ? given.remove(owner) : given.put(owner, c);
+            if (old != c && (old == null || c == null || !c.equals(old))) {
+                if (old != null) {
+                    gone.add(old);
+                }
+                if (c != null) {
+                    added.add(c);
+                }
+            }
+        });
+        return update(gone, added, established);
+    }
+
+    /** Replaces {@code gone} by {@code added} ({@link #given} holds the outcome already). */
+    private Plan.Merge update(List<Contribution> gone, List<Contribution> added, Set<String> established) {
         if (gone.isEmpty() && added.isEmpty()) {
-            given = now;
+            changedOwners = Set.of();
             return last;
         }
         Plan.Merge m = indexed && gone.size() + added.size() <= MAX_INCREMENTAL ? incremental(gone, added) : null;
         if (m == null) {
-            m = full(contributions, established);
+            m = full(given.values(), established);
+            changedOwners = null;
+        } else {
+            Set<String> owners = new HashSet<>();
+            gone.forEach(c -> owners.add(c.owner()));
+            added.forEach(c -> owners.add(c.owner()));
+            changedOwners = Collections.unmodifiableSet(owners);
         }
-        given = now;
         last = m;
         return m;
     }
@@ -235,7 +287,10 @@ public final class IncrementalMerge {
         }
     }
 
-    /** Puts the elements of {@code ref} into the plan's map: the last ones with {@code changed} added or removed. */
+    /**
+     * Puts the elements of {@code ref} into the plan's map: the last ones with {@code changed} added or removed
+     * (the same set object if none of them differs from it), remembering what changed ({@link DerivedElements}).
+     */
     private void refill(SetRef ref, Set<SetElement> changed) {
         Map<SetElement, Integer> counts = elementCounts.get(ref);
         if (counts == null || counts.isEmpty()) {
@@ -244,17 +299,23 @@ public final class IncrementalMerge {
             return;
         }
         SortedSet<SetElement> before = elements.get(ref);
-        TreeSet<SetElement> fresh = before == null ? new TreeSet<>() : new TreeSet<>(before);
+        List<SetElement> in = new ArrayList<>();
+        List<SetElement> out = new ArrayList<>();
         for (SetElement e : changed) {
-            if (counts.containsKey(e)) {
-                fresh.add(e);
-            } else {
-                fresh.remove(e);
+            boolean now = counts.containsKey(e);
+            if (now != (before != null && before.contains(e))) {
+                (now ? in : out).add(e);
             }
         }
-        if (!fresh.equals(before)) {
-            elements = elements.with(ref, Collections.unmodifiableSortedSet(fresh));
+        if (in.isEmpty() && out.isEmpty()) {
+            return; // an element that went and came back: the same set
         }
+        TreeSet<SetElement> fresh = before == null ? new TreeSet<>() : new TreeSet<>(before);
+        fresh.addAll(in);
+        out.forEach(fresh::remove);
+        in.sort(null);
+        out.sort(null);
+        elements = elements.with(ref, new DerivedElements(before, fresh, in, out));
     }
 
     /** {@code list} (sorted by ref) without the undeclared and with the newly declared of {@code type}. */

@@ -2,10 +2,12 @@ package org.netvm.dataplane.internal;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -95,6 +97,9 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private long configEpoch;
     private long retrySeq;
     private boolean passRequested;
+    /** The owners whose contribution may have changed since the last snapshot handed the contributions over. */
+    private final Set<String> dirty = new HashSet<>();
+    private boolean sendAll; // the next snapshot hands all contributions over (after a failed pass)
     private boolean stopped;
 
     @Activate
@@ -142,10 +147,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     /**
      * As {@link Executors#newCachedThreadPool}, but an idle thread ends after 5 s instead of 60 s: a burst
-     * of completions (1 000 guests at start) leaves no dozen idle threads and their stacks behind for a minute.
+     * of completions (1 000 guests at start) leaves no dozen idle threads and their stacks behind for a minute;
+     * one thread stays, so that a single completion (a vif's anti-spoof confirmation) waits for no thread start.
      */
     static ExecutorService callbackPool() {
-        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        return new ThreadPoolExecutor(1, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 Thread.ofPlatform().daemon().name("netvm-dataplane-callback-", 0).factory());
     }
 
@@ -230,6 +236,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private CompletionStage<Void> change(String owner, Contribution c) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         return record(f, () -> {
+            dirty.add(owner);
             if (c == null) {
                 puts.remove(owner);
             } else {
@@ -252,7 +259,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             policy = ReferencePolicy.DYNAMIC)
     void bindContribution(Contribution c, Map<String, Object> props) {
         recordPass(() -> {
-            services.put(serviceId(props), c);
+            Contribution old = services.put(serviceId(props), c);
+            if (old != null) {
+                dirty.add(old.owner());
+            }
+            dirty.add(c.owner());
             everDesired = true;
             generation++;
         });
@@ -260,7 +271,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     void unbindContribution(Contribution c, Map<String, Object> props) {
         loop.record(() -> {
-            if (services.remove(serviceId(props)) != null && !stopped) {
+            Contribution old = services.remove(serviceId(props));
+            if (old != null) {
+                dirty.add(old.owner());
+            }
+            if (old != null && !stopped) {
                 generation++;
                 passRequested = true;
             }
@@ -391,6 +406,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             o = reconciliation.reconcile(s, resync);
         } catch (RuntimeException e) {
+            loop.underLock(() -> sendAll = true); // whatever the merge took of the changes, all of them next time
             log.error("{}", "dataplane pass failed: " + e);
             board.recordFailure("internal error: " + e);
             return true; // retried by the next resync
@@ -413,15 +429,25 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     /** Called with the reconciler's lock held. */
     private Reconciliation.Snapshot snapshot() {
         List<Contribution> all = null;
+        Map<String, Contribution> changes = null;
         if (!reconciliation.merged(generation)) {
-            Map<String, Contribution> byOwner = new LinkedHashMap<>(puts);
-            for (Contribution c : services.values()) {
-                if (byOwner.putIfAbsent(c.owner(), c) != null) {
+            Set<String> taken = new HashSet<>();
+            for (Contribution c : services.values()) { // a put wins, then the lowest service id
+                if (puts.containsKey(c.owner()) || !taken.add(c.owner())) {
                     log.warn("{}", "whiteboard contribution of " + c.owner()
                             + " ignored: that owner already contributes");
                 }
             }
-            all = List.copyOf(byOwner.values());
+            if (sendAll) {
+                all = List.copyOf(contributions().values());
+                sendAll = false;
+            } else {
+                changes = new HashMap<>();
+                for (String owner : dirty) {
+                    changes.put(owner, contribution(owner));
+                }
+            }
+            dirty.clear();
         }
         List<BackendEntry> bs = new ArrayList<>(backends.values());
         bs.sort(BackendEntry.ORDER);
@@ -432,8 +458,28 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         forwardingRequests.clear();
         long gen = generation;
         List<Waiter> ws = waiters.stream().filter(w -> w.generation() <= gen).toList();
-        return new Reconciliation.Snapshot(gen, everDesired, all, List.copyOf(bs), settings, configEpoch, retrySeq, cl, ws,
+        return new Reconciliation.Snapshot(gen, everDesired, all, changes, List.copyOf(bs), settings, configEpoch, retrySeq, cl, ws,
                 List.copyOf(swapWaiters), fw);
     }
 
+    /** Every owner's contribution: its put, else its whiteboard service of the lowest id (lock held). */
+    private Map<String, Contribution> contributions() {
+        Map<String, Contribution> byOwner = new LinkedHashMap<>(puts);
+        services.values().forEach(c -> byOwner.putIfAbsent(c.owner(), c));
+        return byOwner;
+    }
+
+    /** The contribution of {@code owner} as {@link #contributions} has it, or null (lock held). */
+    private Contribution contribution(String owner) {
+        Contribution c = puts.get(owner);
+        if (c != null) {
+            return c;
+        }
+        for (Contribution s : services.values()) {
+            if (s.owner().equals(owner)) {
+                return s;
+            }
+        }
+        return null;
+    }
 }

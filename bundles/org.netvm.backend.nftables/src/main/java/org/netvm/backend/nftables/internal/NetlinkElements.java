@@ -122,9 +122,8 @@ final class NetlinkElements implements AutoCloseable {
         List<SetElementBatch.Change> adds = new ArrayList<>();
         int count = 0;
         for (SetRef ref : refs) {
-            SortedSet<SetElement> was = before.elements(ref);
-            SortedSet<SetElement> is = after.elements(ref);
-            if (was == is) {
+            Plan.ElementChange known = after.elementChange(ref, before); // an incremental merge's own record
+            if (known != null && known.added().isEmpty() && known.removed().isEmpty()) {
                 continue; // untouched by an incremental merge
             }
             NamedSet set = after.set(ref).orElse(null);
@@ -133,7 +132,12 @@ final class NetlinkElements implements AutoCloseable {
             }
             List<SetElement> gone = new ArrayList<>();
             List<SetElement> added = new ArrayList<>();
-            difference(was, is, gone, added);
+            if (known != null) {
+                gone.addAll(known.removed());
+                added.addAll(known.added());
+            } else {
+                difference(before.elements(ref), after.elements(ref), gone, added);
+            }
             count += gone.size() + added.size();
             if (count > MAX_ELEMENTS) {
                 return null;
