@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -310,12 +309,9 @@ public final class IncrementalMerge {
         if (in.isEmpty() && out.isEmpty()) {
             return; // an element that went and came back: the same set
         }
-        TreeSet<SetElement> fresh = before == null ? new TreeSet<>() : new TreeSet<>(before);
-        fresh.addAll(in);
-        out.forEach(fresh::remove);
         in.sort(null);
         out.sort(null);
-        elements = elements.with(ref, new DerivedElements(before, fresh, in, out));
+        elements = elements.with(ref, new DerivedElements(before, in, out)); // not copied until iterated
     }
 
     /** {@code list} (sorted by ref) without the undeclared and with the newly declared of {@code type}. */

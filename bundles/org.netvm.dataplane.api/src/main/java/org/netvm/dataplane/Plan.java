@@ -166,7 +166,7 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         for (SetRef ref : p.touchedSets() == null ? elements.keySet() : p.touchedSets()) {
             SortedSet<SetElement> values = elements.get(ref);
             NamedSet set = p.setByRef().get(ref);
-            if (p.touchedSets() != null && values instanceof DerivedElements d && d.base() != null && set != null
+            if (p.touchedSets() != null && values instanceof DerivedElements d && !d.derivedFrom(null) && set != null
                     && !set.type().interval()) {
                 // the base set passed these checks in the previous plan, under the same declaration (none went
                 // away or changed: touchedSets is set): only an added element can fail to fit
@@ -205,7 +205,7 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         if (was == is) {
             return NO_CHANGE;
         }
-        if (is instanceof DerivedElements d && d.base() == was) {
+        if (is instanceof DerivedElements d && d.derivedFrom(was)) {
             return new ElementChange(d.added(), d.removed());
         }
         return null;
