@@ -63,8 +63,11 @@ public final class IncrementalMerge {
     private final Map<Object, Object> undeclared = new HashMap<>();
     /** Declarations an update added that the last plan did not have (during {@link #incremental} only). */
     private final Map<Object, Object> declared = new HashMap<>();
-    /** Elements whose count went from or to zero, by set (during {@link #incremental} only). */
-    private final Map<SetRef, Set<SetElement>> flipped = new HashMap<>();
+    /**
+     * Elements whose count went from or to zero, by set, with how often (during {@link #incremental} only): each
+     * time the element came into the plan or went out of it, so an odd number means it changed.
+     */
+    private final Map<SetRef, Map<SetElement, Integer>> flipped = new HashMap<>();
     // the last plan's own structures: an update replaces only what it touches, the rest is shared
     private List<Chain> chainList = List.of();
     private List<NamedSet> setList = List.of();
@@ -287,31 +290,31 @@ public final class IncrementalMerge {
     }
 
     /**
-     * Puts the elements of {@code ref} into the plan's map: the last ones with {@code changed} added or removed
-     * (the same set object if none of them differs from it), remembering what changed ({@link DerivedElements}).
+     * Puts the elements of {@code ref} into the plan's map: the last ones with those of {@code flips} that
+     * flipped an odd number of times added (now counted) or removed (no longer) — the same set object if none
+     * did — remembering what changed ({@link DerivedElements}). The last plan's set holds exactly the elements
+     * counted before this update, so no lookup in it is needed.
      */
-    private void refill(SetRef ref, Set<SetElement> changed) {
+    private void refill(SetRef ref, Map<SetElement, Integer> flips) {
         Map<SetElement, Integer> counts = elementCounts.get(ref);
         if (counts == null || counts.isEmpty()) {
             elements = elements.without(ref);
             elementCounts.remove(ref);
             return;
         }
-        SortedSet<SetElement> before = elements.get(ref);
         List<SetElement> in = new ArrayList<>();
         List<SetElement> out = new ArrayList<>();
-        for (SetElement e : changed) {
-            boolean now = counts.containsKey(e);
-            if (now != (before != null && before.contains(e))) {
-                (now ? in : out).add(e);
+        flips.forEach((e, times) -> {
+            if (times % 2 == 1) {
+                (counts.containsKey(e) ? in : out).add(e);
             }
-        }
+        });
         if (in.isEmpty() && out.isEmpty()) {
-            return; // an element that went and came back: the same set
+            return; // elements that went and came back: the same set
         }
         in.sort(null);
         out.sort(null);
-        elements = elements.with(ref, new DerivedElements(before, in, out)); // not copied until iterated
+        elements = elements.with(ref, new DerivedElements(elements.get(ref), in, out)); // not copied until iterated
     }
 
     /** {@code list} (sorted by ref) without the undeclared and with the newly declared of {@code type}. */
@@ -355,7 +358,7 @@ public final class IncrementalMerge {
             Map<SetElement, Integer> counts = elementCounts.computeIfAbsent(ref, k -> new HashMap<>());
             els.forEach(e -> {
                 if (counts.merge(e, 1, Integer::sum) == 1) {
-                    flipped.computeIfAbsent(ref, k -> new HashSet<>()).add(e);
+                    flipped.computeIfAbsent(ref, k -> new HashMap<>()).merge(e, 1, Integer::sum);
                 }
             });
         });
@@ -403,7 +406,7 @@ public final class IncrementalMerge {
             Map<SetElement, Integer> counts = elementCounts.get(ref);
             els.forEach(e -> {
                 if (counts.computeIfPresent(e, (k, n) -> n == 1 ? null : n - 1) == null) {
-                    flipped.computeIfAbsent(ref, k -> new HashSet<>()).add(e);
+                    flipped.computeIfAbsent(ref, k -> new HashMap<>()).merge(e, 1, Integer::sum);
                 }
             });
         });

@@ -1,8 +1,10 @@
 package org.netvm.dataplane.internal;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -412,7 +414,9 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             return true; // retried by the next resync
         }
         loop.underLock(() -> {
-            waiters.removeAll(o.doneWaiters());
+            Set<Waiter> done = Collections.newSetFromMap(new IdentityHashMap<>()); // each waiter is one put's
+            done.addAll(o.doneWaiters());
+            waiters.removeIf(done::contains);
             swapWaiters.removeAll(o.doneSwaps());
         });
         o.notifications().forEach(notifier::execute);
@@ -457,7 +461,12 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         List<IpForwarding.Request> fw = List.copyOf(forwardingRequests);
         forwardingRequests.clear();
         long gen = generation;
-        List<Waiter> ws = waiters.stream().filter(w -> w.generation() <= gen).toList();
+        List<Waiter> ws = new ArrayList<>();
+        for (Waiter w : waiters) { // a loop, not a stream: every pass, on the thread a vif waits for
+            if (w.generation() <= gen) {
+                ws.add(w);
+            }
+        }
         return new Reconciliation.Snapshot(gen, everDesired, all, changes, List.copyOf(bs), settings, configEpoch, retrySeq, cl, ws,
                 List.copyOf(swapWaiters), fw);
     }

@@ -16,6 +16,7 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IncrementalMerge;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.Plan;
+import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.internal.BackendControl.DryRun;
 import org.netvm.dataplane.internal.Waiters.SwapWaiter;
 import org.netvm.dataplane.internal.Waiters.Waiter;
@@ -138,7 +139,10 @@ final class Reconciliation {
 
     /** Status first, so that whoever is notified sees it. */
     private void publish(Plan plan, boolean sync, String failure) {
-        int elements = plan.elements().values().stream().mapToInt(SortedSet::size).sum();
+        int elements = 0;
+        for (SortedSet<SetElement> set : plan.elements().values()) {
+            elements += set.size();
+        }
         BackendEntry active = swap.active();
         board.publish(new StatusBoard.Published(active == null ? null : active.name(), sync, failure,
                 accepted.size(), rejected.size(), elements));

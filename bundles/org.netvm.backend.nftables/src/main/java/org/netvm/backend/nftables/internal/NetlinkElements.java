@@ -126,7 +126,7 @@ final class NetlinkElements implements AutoCloseable {
             if (known != null && known.added().isEmpty() && known.removed().isEmpty()) {
                 continue; // untouched by an incremental merge
             }
-            NamedSet set = after.set(ref).orElse(null);
+            NamedSet set = declared(after, ref);
             if (set == null || !ENCODED.contains(set.type())) {
                 return null;
             }
@@ -147,6 +147,16 @@ final class NetlinkElements implements AutoCloseable {
         }
         deletes.addAll(adds);
         return deletes;
+    }
+
+    /** The declaration of {@code ref} in {@code plan}, or null (as {@link Plan#set}, without a ref per set). */
+    private static NamedSet declared(Plan plan, SetRef ref) {
+        for (NamedSet s : plan.sets()) {
+            if (s.family() == ref.family() && s.name().equals(ref.name())) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private void split(List<SetElementBatch.Change> out, boolean add, NamedSet set, List<SetElement> els) {
