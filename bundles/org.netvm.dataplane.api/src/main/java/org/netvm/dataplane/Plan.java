@@ -29,6 +29,9 @@ import java.util.TreeSet;
  * It does not check what only the kernel knows (e.g. {@code dnat} outside a nat chain): the backend
  * reports that as a {@link BackendException}.
  *
+ * <p>Over 400 lines: the model's merge and its checks (full, and of what {@link IncrementalMerge} changed)
+ * are the plan's one contract.
+ *
  * @param chains   declared chains, sorted
  * @param sets     declared sets, sorted
  * @param rules    rules by chain (a chain without rules may be absent), chains sorted

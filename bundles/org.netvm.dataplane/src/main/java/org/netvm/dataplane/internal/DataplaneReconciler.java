@@ -64,8 +64,10 @@ import org.osgi.service.metatype.annotations.Designate;
  * sweeping and fail-closed are {@link BackendSwap}'s; IP forwarding is {@link IpForwarding}'s; what the
  * dataplane reports is {@link StatusBoard}'s; its configuration is {@link DataplaneConfig}. This class
  * is the DS component: the callbacks of the {@code Dataplane} and {@code BackendControl} services, the
- * whiteboard of backends and listeners, each recording under the one lock; it is a little over 400 lines
- * because those entry points belong together (one place to see what can change the desired state).
+ * whiteboard of backends and listeners, each recording under the one lock; it is a little under 500 lines
+ * because those entry points belong together (one place to see what can change the desired state), with
+ * the snapshot that hands a pass only the owners changed since the last one (a guest's change costs the
+ * pass what changed, not all guests).
  */
 @Component(service = {Dataplane.class, BackendControl.class}, configurationPid = DataplaneReconciler.PID)
 @Designate(ocd = DataplaneConfig.class)
