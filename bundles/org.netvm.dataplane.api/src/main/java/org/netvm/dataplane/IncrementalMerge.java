@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -26,6 +25,9 @@ import java.util.function.Function;
  * undeclared chain, a previous merge that left contributions out, many changes at once), it falls back
  * to the full merge and rebuilds its index from it. Contributions are compared by identity first, then
  * by equality. Not thread-safe; one instance per reconciler.
+ *
+ * <p>A little over 400 lines: the index, the incremental step and its fallbacks are one invariant (the index
+ * describes the last plan), easier to check in one place than split.
  *
  * @since 1.2
  */
@@ -64,8 +66,11 @@ public final class IncrementalMerge {
     private final Map<Object, Object> undeclared = new HashMap<>();
     /** Declarations an update added that the last plan did not have (during {@link #incremental} only). */
     private final Map<Object, Object> declared = new HashMap<>();
-    /** Elements whose count went from or to zero, by set (during {@link #incremental} only). */
-    private final Map<SetRef, Set<SetElement>> flipped = new HashMap<>();
+    /**
+     * Elements whose count went from or to zero, by set, with how often (during {@link #incremental} only): each
+     * time the element came into the plan or went out of it, so an odd number means it changed.
+     */
+    private final Map<SetRef, Map<SetElement, Integer>> flipped = new HashMap<>();
     // the last plan's own structures: an update replaces only what it touches, the rest is shared
     private List<Chain> chainList = List.of();
     private List<NamedSet> setList = List.of();
@@ -73,6 +78,7 @@ public final class IncrementalMerge {
     private SharedSortedMap<SetRef, SortedSet<SetElement>> elements = SharedSortedMap.empty();
     private SharedSortedMap<String, Contribution> merged = SharedSortedMap.empty();
     private int fullMerges;
+    private Set<String> changedOwners = Set.of();
 
     /** The outcome of the last {@link #update}. */
     public Plan.Merge last() {
@@ -82,6 +88,17 @@ public final class IncrementalMerge {
     /** How many updates needed the full merge (for tests and status). */
     public int fullMerges() {
         return fullMerges;
+    }
+
+    /**
+     * The owners whose contribution the last {@link #update} added, replaced or took away, when that is all
+     * that changed in {@link Plan.Merge#merged} (an incremental update, or none at all); null after a full
+     * merge (it may also have taken in or left out others).
+     *
+     * @since 1.3
+     */
+    public Set<String> changedOwners() {
+        return changedOwners;
     }
 
     /**
@@ -109,15 +126,55 @@ public final class IncrementalMerge {
                 }
             }
         }
+        given = now;
+        return update(gone, added, established);
+    }
+
+    /**
+     * The merge of the contributions of the last {@link #update} with {@code changes} made to them: an owner
+     * mapped to its contribution now, or to null for none (any other owner's stays as it was); the same as
+     * {@link #update(Collection, Set)} with all of them, at a cost that grows with the change.
+     *
+     * @since 1.3
+     */
+    public Plan.Merge update(Map<String, Contribution> changes, Set<String> established) {
+        List<Contribution> added = new ArrayList<>();
+        List<Contribution> gone = new ArrayList<>();
+        changes.forEach((owner, c) -> {
+            if (c != null && !c.owner().equals(owner)) {
+                throw new IllegalArgumentException("contribution of " + c.owner() + " given for owner " + owner);
+            }
+        });
+        changes.forEach((owner, c) -> {
+            Contribution old = c == null ? given.remove(owner) : given.put(owner, c);
+            if (old != c && (old == null || c == null || !c.equals(old))) {
+                if (old != null) {
+                    gone.add(old);
+                }
+                if (c != null) {
+                    added.add(c);
+                }
+            }
+        });
+        return update(gone, added, established);
+    }
+
+    /** Replaces {@code gone} by {@code added} ({@link #given} holds the outcome already). */
+    private Plan.Merge update(List<Contribution> gone, List<Contribution> added, Set<String> established) {
         if (gone.isEmpty() && added.isEmpty()) {
-            given = now;
+            changedOwners = Set.of();
             return last;
         }
         Plan.Merge m = indexed && gone.size() + added.size() <= MAX_INCREMENTAL ? incremental(gone, added) : null;
         if (m == null) {
-            m = full(contributions, established);
+            m = full(given.values(), established);
+            changedOwners = null;
+        } else {
+            Set<String> owners = new HashSet<>();
+            gone.forEach(c -> owners.add(c.owner()));
+            added.forEach(c -> owners.add(c.owner()));
+            changedOwners = Collections.unmodifiableSet(owners);
         }
-        given = now;
         last = m;
         return m;
     }
@@ -235,26 +292,32 @@ public final class IncrementalMerge {
         }
     }
 
-    /** Puts the elements of {@code ref} into the plan's map: the last ones with {@code changed} added or removed. */
-    private void refill(SetRef ref, Set<SetElement> changed) {
+    /**
+     * Puts the elements of {@code ref} into the plan's map: the last ones with those of {@code flips} that
+     * flipped an odd number of times added (now counted) or removed (no longer) — the same set object if none
+     * did — remembering what changed ({@link DerivedElements}). The last plan's set holds exactly the elements
+     * counted before this update, so no lookup in it is needed.
+     */
+    private void refill(SetRef ref, Map<SetElement, Integer> flips) {
         Map<SetElement, Integer> counts = elementCounts.get(ref);
         if (counts == null || counts.isEmpty()) {
             elements = elements.without(ref);
             elementCounts.remove(ref);
             return;
         }
-        SortedSet<SetElement> before = elements.get(ref);
-        TreeSet<SetElement> fresh = before == null ? new TreeSet<>() : new TreeSet<>(before);
-        for (SetElement e : changed) {
-            if (counts.containsKey(e)) {
-                fresh.add(e);
-            } else {
-                fresh.remove(e);
+        List<SetElement> in = new ArrayList<>();
+        List<SetElement> out = new ArrayList<>();
+        flips.forEach((e, times) -> {
+            if (times % 2 == 1) {
+                (counts.containsKey(e) ? in : out).add(e);
             }
+        });
+        if (in.isEmpty() && out.isEmpty()) {
+            return; // elements that went and came back: the same set
         }
-        if (!fresh.equals(before)) {
-            elements = elements.with(ref, Collections.unmodifiableSortedSet(fresh));
-        }
+        in.sort(null);
+        out.sort(null);
+        elements = elements.with(ref, new DerivedElements(elements.get(ref), in, out)); // not copied until iterated
     }
 
     /** {@code list} (sorted by ref) without the undeclared and with the newly declared of {@code type}. */
@@ -298,7 +361,7 @@ public final class IncrementalMerge {
             Map<SetElement, Integer> counts = elementCounts.computeIfAbsent(ref, k -> new HashMap<>());
             els.forEach(e -> {
                 if (counts.merge(e, 1, Integer::sum) == 1) {
-                    flipped.computeIfAbsent(ref, k -> new HashSet<>()).add(e);
+                    flipped.computeIfAbsent(ref, k -> new HashMap<>()).merge(e, 1, Integer::sum);
                 }
             });
         });
@@ -346,7 +409,7 @@ public final class IncrementalMerge {
             Map<SetElement, Integer> counts = elementCounts.get(ref);
             els.forEach(e -> {
                 if (counts.computeIfPresent(e, (k, n) -> n == 1 ? null : n - 1) == null) {
-                    flipped.computeIfAbsent(ref, k -> new HashSet<>()).add(e);
+                    flipped.computeIfAbsent(ref, k -> new HashMap<>()).merge(e, 1, Integer::sum);
                 }
             });
         });

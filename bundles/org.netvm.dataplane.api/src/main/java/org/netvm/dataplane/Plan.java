@@ -29,6 +29,9 @@ import java.util.TreeSet;
  * It does not check what only the kernel knows (e.g. {@code dnat} outside a nat chain): the backend
  * reports that as a {@link BackendException}.
  *
+ * <p>Over 400 lines: the model's merge and its checks (full, and of what {@link IncrementalMerge} changed)
+ * are the plan's one contract.
+ *
  * @param chains   declared chains, sorted
  * @param sets     declared sets, sorted
  * @param rules    rules by chain (a chain without rules may be absent), chains sorted
@@ -116,7 +119,7 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         return Collections.unmodifiableSortedMap(el);
     }
 
-    private static void checkElements(SetRef ref, Set<SetElement> values, Map<SetRef, NamedSet> setByRef) {
+    private static void checkElements(SetRef ref, Collection<SetElement> values, Map<SetRef, NamedSet> setByRef) {
         NamedSet set = setByRef.get(ref);
         if (set == null) {
             throw new IllegalArgumentException("elements for undeclared set " + ref);
@@ -137,7 +140,7 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
      * refuses it); they are neighbours in the sorted set, so each group is compared pairwise (a group is one
      * guest's run: small).
      */
-    private static void checkNoOverlap(NamedSet set, Set<SetElement> values) {
+    private static void checkNoOverlap(NamedSet set, Collection<SetElement> values) {
         List<SetElement> group = new ArrayList<>();
         for (SetElement e : values) {
             if (!group.isEmpty() && !(Objects.equals(group.getFirst().ifname(), e.ifname())
@@ -165,10 +168,50 @@ public record Plan(List<Chain> chains, List<NamedSet> sets, SortedMap<ChainRef, 
         }
         for (SetRef ref : p.touchedSets() == null ? elements.keySet() : p.touchedSets()) {
             SortedSet<SetElement> values = elements.get(ref);
-            if (values != null) {
+            NamedSet set = p.setByRef().get(ref);
+            if (p.touchedSets() != null && values instanceof DerivedElements d && !d.derivedFrom(null) && set != null
+                    && !set.type().interval()) {
+                // the base set passed these checks in the previous plan, under the same declaration (none went
+                // away or changed: touchedSets is set): only an added element can fail to fit
+                checkElements(ref, d.added(), p.setByRef());
+            } else if (values != null) {
                 checkElements(ref, values, p.setByRef());
             }
         }
+    }
+
+    /**
+     * The elements of a set added and removed between two plans, each sorted.
+     *
+     * @since 1.3
+     */
+    public record ElementChange(List<SetElement> added, List<SetElement> removed) {
+        public ElementChange {
+            added = List.copyOf(added);
+            removed = List.copyOf(removed);
+        }
+    }
+
+    private static final ElementChange NO_CHANGE = new ElementChange(List.of(), List.of());
+
+    /**
+     * What changed in the elements of {@code set} from {@code base} to this plan, when that is known without
+     * comparing the two sets: nothing if both plans hold the very same set object (or neither has elements),
+     * the change {@link IncrementalMerge} recorded if it derived this plan's set from {@code base}'s very
+     * set; else null (compare the sets: {@code base.elements(set)} and {@link #elements(SetRef)}).
+     *
+     * @since 1.3
+     */
+    public ElementChange elementChange(SetRef set, Plan base) {
+        SortedSet<SetElement> was = base.elements.get(set);
+        SortedSet<SetElement> is = elements.get(set);
+        if (was == is) {
+            return NO_CHANGE;
+        }
+        if (is instanceof DerivedElements d && d.derivedFrom(was)) {
+            return new ElementChange(d.added(), d.removed());
+        }
+        return null;
     }
 
     private static <T> List<T> sorted(List<T> in, Comparator<T> order) {

@@ -76,8 +76,11 @@
  * {@link org.netvm.dataplane.Match} and {@link org.netvm.dataplane.Verdict} type. Those are sealed; a
  * minor version may add a type or a {@link org.netvm.dataplane.Verdict.RejectType} (1.2: {@code Match.IcmpType},
  * {@code RejectType.ADMIN_PROHIBITED}, the key set types and set keys): a backend built against an older version fails a plan that uses it
- * (its apply completes exceptionally) and handles every plan that does not.
+ * (its apply completes exceptionally) and handles every plan that does not. A backend holding the plan
+ * another was derived from by {@link org.netvm.dataplane.IncrementalMerge} may ask it for each set's
+ * change instead of comparing the sets ({@link org.netvm.dataplane.Plan#elementChange}, 1.3; 1.3 also adds
+ * {@code IncrementalMerge.update} with the changes only and {@code IncrementalMerge.changedOwners}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package org.netvm.dataplane;

@@ -136,6 +136,130 @@ class IncrementalMergeTest {
         assertTrue(inc.fullMerges() < 600 / 2, "mostly incremental: " + inc.fullMerges() + " full merges");
     }
 
+    /**
+     * Fed only the changes ({@link IncrementalMerge#update(java.util.Map, Set)}), an instance gives what one fed
+     * all contributions gives; the owners it names as changed are all whose merged contribution changed;
+     * each set's recorded element change is the difference of the two sets, and a plan that is not the very
+     * one a set was derived from gets none (the full comparison then).
+     */
+    @Test
+    void changesOnlyGiveTheSameMergeAndTheElementChangesAreTheSetsDifference() {
+        Random rnd = new Random(20261207L);
+        IncrementalMerge byAll = new IncrementalMerge();
+        IncrementalMerge byChanges = new IncrementalMerge();
+        TreeMap<String, Contribution> all = new TreeMap<>();
+        Set<String> established = Set.of();
+        Plan previous = Plan.EMPTY;
+        java.util.SortedMap<String, Contribution> previousMerged = new TreeMap<>();
+        int recorded = 0;
+        for (int step = 0; step < 800; step++) {
+            java.util.Map<String, Contribution> changes = new java.util.HashMap<>();
+            int n = step == 0 ? 60 : 1 + (rnd.nextInt(10) == 0 ? rnd.nextInt(4) : 0);
+            for (int i = 0; i < n; i++) {
+                String owner = step == 0 ? "guest/" + i : rnd.nextInt(20) == 0 ? "o/" + rnd.nextInt(3) : "guest/" + rnd.nextInt(70);
+                Contribution c = switch (rnd.nextInt(8)) {
+                    case 0 -> null;
+                    case 1 -> owner.startsWith("o/") ? random(rnd, owner) : null;
+                    case 2 -> all.get(owner); // the same again (or still none)
+                    default -> owner.startsWith("o/") ? random(rnd, owner) : Contribution.builder(owner)
+                            .element(V4, SetElement.of("10.3." + rnd.nextInt(3) + "." + rnd.nextInt(250))).build();
+                };
+                if (step % 50 == 0 && i == 0) {
+                    owner = "base";
+                    c = rnd.nextInt(4) == 0 ? null : base();
+                }
+                changes.put(owner, c);
+                if (c == null) {
+                    all.remove(owner);
+                } else {
+                    all.put(owner, c);
+                }
+            }
+            Plan.Merge want = byAll.update(new ArrayList<>(all.values()), established);
+            Plan.Merge got = byChanges.update(changes, established);
+            String where = "step " + step;
+            assertEquals(want.plan(), got.plan(), where);
+            assertEquals(want.merged(), got.merged(), where);
+            assertEquals(want.leftOut(), got.leftOut(), where);
+            Set<String> named = byChanges.changedOwners();
+            if (named != null) {
+                Set<String> owners = new java.util.TreeSet<>(previousMerged.keySet());
+                owners.addAll(got.merged().keySet());
+                for (String o : owners) {
+                    if (!java.util.Objects.equals(previousMerged.get(o), got.merged().get(o))) {
+                        assertTrue(named.contains(o), where + ": " + o + " changed but is not named");
+                    }
+                }
+            }
+            for (SetRef ref : List.of(V4)) {
+                Plan.ElementChange change = got.plan().elementChange(ref, previous);
+                if (change != null) {
+                    recorded++;
+                    java.util.TreeSet<SetElement> added = new java.util.TreeSet<>(got.plan().elements(ref));
+                    added.removeAll(previous.elements(ref));
+                    java.util.TreeSet<SetElement> removed = new java.util.TreeSet<>(previous.elements(ref));
+                    removed.removeAll(got.plan().elements(ref));
+                    assertEquals(List.copyOf(added), change.added(), where);
+                    assertEquals(List.copyOf(removed), change.removed(), where);
+                }
+                Plan copy = new Plan(previous.chains(), previous.sets(), previous.rules(), previous.elements());
+                if (!previous.elements(ref).isEmpty() && got.plan().elements(ref) != previous.elements(ref)) {
+                    assertEquals(null, got.plan().elementChange(ref, copy), where + ": not the very base set");
+                }
+            }
+            established = got.merged().keySet();
+            previous = got.plan();
+            previousMerged = got.merged();
+        }
+        assertTrue(recorded > 300, "the element changes were mostly recorded: " + recorded);
+    }
+
+    /**
+     * A set derived from derived sets, many deep, answers lookups before it is ever iterated, then iterates
+     * in order; each plan's set stays what it was when later ones are derived from it.
+     */
+    @Test
+    void aLongChainOfDerivedSetsAnswersLookupsAndIteratesExactly() {
+        Random rnd = new Random(20261208L);
+        IncrementalMerge inc = new IncrementalMerge();
+        TreeMap<String, Contribution> all = new TreeMap<>();
+        all.put("base", base());
+        for (int g = 0; g < 100; g++) {
+            all.put("guest/" + g, Contribution.builder("guest/" + g).element(V4, SetElement.of("10.4.0." + g)).build());
+        }
+        inc.update(new ArrayList<>(all.values()), Set.of());
+        List<Plan> plans = new ArrayList<>();
+        List<java.util.TreeSet<SetElement>> wants = new ArrayList<>();
+        for (int step = 0; step < 3 * DerivedElements.MAX_DEPTH + 5; step++) {
+            String owner = "guest/" + rnd.nextInt(120);
+            java.util.Map<String, Contribution> change = new java.util.HashMap<>();
+            change.put(owner, rnd.nextInt(3) == 0 ? null
+                    : Contribution.builder(owner).element(V4, SetElement.of("10.4.1." + rnd.nextInt(200))).build());
+            if (change.get(owner) == null) {
+                all.remove(owner);
+            } else {
+                all.put(owner, change.get(owner));
+            }
+            Plan p = inc.update(change, Set.of()).plan();
+            java.util.TreeSet<SetElement> want = new java.util.TreeSet<>(Plan.merge(all.values()).elements(V4));
+            java.util.SortedSet<SetElement> got = p.elements(V4);
+            assertEquals(want.size(), got.size(), "step " + step);
+            for (int i = 0; i < 250; i++) { // lookups first, while it is not built
+                SetElement probe = SetElement.of("10.4." + rnd.nextInt(2) + "." + rnd.nextInt(250));
+                assertEquals(want.contains(probe), got.contains(probe), "step " + step + " " + probe);
+            }
+            plans.add(p);
+            wants.add(want);
+        }
+        for (int i = plans.size() - 1; i >= 0; i--) { // the newest first: the older ones are built after it
+            assertEquals(List.copyOf(wants.get(i)), List.copyOf(plans.get(i).elements(V4)), "plan " + i);
+            assertEquals(wants.get(i).first(), plans.get(i).elements(V4).first());
+            assertEquals(wants.get(i).last(), plans.get(i).elements(V4).last());
+            assertEquals(wants.get(i), plans.get(i).elements(V4));
+            assertEquals(wants.get(i).hashCode(), plans.get(i).elements(V4).hashCode());
+        }
+    }
+
     @Test
     void oneGuestsChangeIsIncrementalAndSharesEveryOtherChainsRules() {
         List<Contribution> all = new ArrayList<>(List.of(base()));

@@ -5,10 +5,14 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.SortedMap;
+import java.util.TreeSet;
 import java.util.function.LongSupplier;
 
 import org.netvm.dataplane.Contribution;
+import org.netvm.dataplane.IncrementalMerge;
 import org.netvm.util.LogLimiter;
 import org.netvm.util.SortedMerge;
 import org.osgi.service.log.Logger;
@@ -23,15 +27,25 @@ final class ApplyLog {
     private final LogLimiter limiter;
     private SortedMap<String, Contribution> merged = Collections.emptySortedMap();
     private SortedMap<String, Contribution> applied = Collections.emptySortedMap(); // what the last successful apply held
+    /** Every owner whose contribution may differ between applied and merged, sorted; null: unknown (compare all). */
+    private TreeSet<String> candidates = new TreeSet<>();
 
     ApplyLog(Logger log, LongSupplier nanoTime) {
         this.log = log;
         this.limiter = new LogLimiter(5, 10_000_000_000L, nanoTime);
     }
 
-    /** The contributions of the current plan, by owner. */
-    void merged(SortedMap<String, Contribution> byOwner) {
+    /**
+     * The contributions of the current plan, by owner; {@code changed}: the owners whose contribution the
+     * merge changed, if it knows them all (null: it does not, see {@link IncrementalMerge#changedOwners}).
+     */
+    void merged(SortedMap<String, Contribution> byOwner, Set<String> changed) {
         merged = byOwner;
+        if (changed == null) {
+            candidates = null;
+        } else if (candidates != null) {
+            candidates.addAll(changed);
+        }
     }
 
     int contributions() {
@@ -41,6 +55,7 @@ final class ApplyLog {
     /** The current plan is now in the kernel. */
     void appliedMerged() {
         applied = merged;
+        candidates = new TreeSet<>();
     }
 
     /** Logs what the limiter held back. */
@@ -50,14 +65,26 @@ final class ApplyLog {
 
     /** The owners whose contribution differs from what the last successful apply held, quoted. */
     String changedOwners() {
-        // one walk over both (sorted by owner); an unchanged contribution is the very same object
         List<String> changed = new ArrayList<>();
+        if (candidates != null) { // only they can differ: the others are compared by no one
+            for (String owner : candidates) {
+                if (!Objects.equals(applied.get(owner), merged.get(owner))) {
+                    changed.add(owner);
+                }
+            }
+            return quoted(changed);
+        }
+        // one walk over both (sorted by owner); an unchanged contribution is the very same object
         SortedMerge.walk(applied.entrySet(), merged.entrySet(), Map.Entry.comparingByKey(), (a, m) -> {
             if (a == null || m == null || !m.getValue().equals(a.getValue())) {
                 changed.add(a == null ? m.getKey() : a.getKey());
             }
             return true;
         });
+        return quoted(changed);
+    }
+
+    private static String quoted(List<String> changed) {
         if (changed.isEmpty()) {
             return "none";
         }

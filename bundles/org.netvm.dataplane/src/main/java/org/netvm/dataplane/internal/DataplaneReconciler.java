@@ -1,11 +1,15 @@
 package org.netvm.dataplane.internal;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -60,8 +64,10 @@ import org.osgi.service.metatype.annotations.Designate;
  * sweeping and fail-closed are {@link BackendSwap}'s; IP forwarding is {@link IpForwarding}'s; what the
  * dataplane reports is {@link StatusBoard}'s; its configuration is {@link DataplaneConfig}. This class
  * is the DS component: the callbacks of the {@code Dataplane} and {@code BackendControl} services, the
- * whiteboard of backends and listeners, each recording under the one lock; it is a little over 400 lines
- * because those entry points belong together (one place to see what can change the desired state).
+ * whiteboard of backends and listeners, each recording under the one lock; it is a little under 500 lines
+ * because those entry points belong together (one place to see what can change the desired state), with
+ * the snapshot that hands a pass only the owners changed since the last one (a guest's change costs the
+ * pass what changed, not all guests).
  */
 @Component(service = {Dataplane.class, BackendControl.class}, configurationPid = DataplaneReconciler.PID)
 @Designate(ocd = DataplaneConfig.class)
@@ -95,6 +101,9 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private long configEpoch;
     private long retrySeq;
     private boolean passRequested;
+    /** The owners whose contribution may have changed since the last snapshot handed the contributions over. */
+    private Set<String> dirty = new HashSet<>(); // replaced, not cleared: clearing a table 1 000 guests grew costs
+    private boolean sendAll; // the next snapshot hands all contributions over (after a failed pass)
     private boolean stopped;
 
     @Activate
@@ -142,10 +151,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     /**
      * As {@link Executors#newCachedThreadPool}, but an idle thread ends after 5 s instead of 60 s: a burst
-     * of completions (1 000 guests at start) leaves no dozen idle threads and their stacks behind for a minute.
+     * of completions (1 000 guests at start) leaves no dozen idle threads and their stacks behind for a minute;
+     * one thread stays, so that a single completion (a vif's anti-spoof confirmation) waits for no thread start.
      */
-    private static ExecutorService callbackPool() {
-        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(),
+    static ExecutorService callbackPool() {
+        return new ThreadPoolExecutor(1, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 Thread.ofPlatform().daemon().name("netvm-dataplane-callback-", 0).factory());
     }
 
@@ -230,6 +240,7 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     private CompletionStage<Void> change(String owner, Contribution c) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         return record(f, () -> {
+            dirty.add(owner);
             if (c == null) {
                 puts.remove(owner);
             } else {
@@ -252,7 +263,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
             policy = ReferencePolicy.DYNAMIC)
     void bindContribution(Contribution c, Map<String, Object> props) {
         recordPass(() -> {
-            services.put(serviceId(props), c);
+            Contribution old = services.put(serviceId(props), c);
+            if (old != null) {
+                dirty.add(old.owner());
+            }
+            dirty.add(c.owner());
             everDesired = true;
             generation++;
         });
@@ -260,7 +275,11 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
 
     void unbindContribution(Contribution c, Map<String, Object> props) {
         loop.record(() -> {
-            if (services.remove(serviceId(props)) != null && !stopped) {
+            Contribution old = services.remove(serviceId(props));
+            if (old != null) {
+                dirty.add(old.owner());
+            }
+            if (old != null && !stopped) {
                 generation++;
                 passRequested = true;
             }
@@ -391,12 +410,15 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         try {
             o = reconciliation.reconcile(s, resync);
         } catch (RuntimeException e) {
+            loop.underLock(() -> sendAll = true); // whatever the merge took of the changes, all of them next time
             log.error("{}", "dataplane pass failed: " + e);
             board.recordFailure("internal error: " + e);
             return true; // retried by the next resync
         }
         loop.underLock(() -> {
-            waiters.removeAll(o.doneWaiters());
+            Set<Waiter> done = Collections.newSetFromMap(new IdentityHashMap<>()); // each waiter is one put's
+            done.addAll(o.doneWaiters());
+            waiters.removeIf(done::contains);
             swapWaiters.removeAll(o.doneSwaps());
         });
         o.notifications().forEach(notifier::execute);
@@ -413,15 +435,25 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
     /** Called with the reconciler's lock held. */
     private Reconciliation.Snapshot snapshot() {
         List<Contribution> all = null;
+        Map<String, Contribution> changes = null;
         if (!reconciliation.merged(generation)) {
-            Map<String, Contribution> byOwner = new LinkedHashMap<>(puts);
-            for (Contribution c : services.values()) {
-                if (byOwner.putIfAbsent(c.owner(), c) != null) {
+            Set<String> taken = new HashSet<>();
+            for (Contribution c : services.values()) { // a put wins, then the lowest service id
+                if (puts.containsKey(c.owner()) || !taken.add(c.owner())) {
                     log.warn("{}", "whiteboard contribution of " + c.owner()
                             + " ignored: that owner already contributes");
                 }
             }
-            all = List.copyOf(byOwner.values());
+            if (sendAll) {
+                all = List.copyOf(contributions().values());
+                sendAll = false;
+            } else {
+                changes = new HashMap<>();
+                for (String owner : dirty) {
+                    changes.put(owner, contribution(owner));
+                }
+            }
+            dirty = new HashSet<>();
         }
         List<BackendEntry> bs = new ArrayList<>(backends.values());
         bs.sort(BackendEntry.ORDER);
@@ -431,9 +463,34 @@ public final class DataplaneReconciler implements Dataplane, BackendControl {
         List<IpForwarding.Request> fw = List.copyOf(forwardingRequests);
         forwardingRequests.clear();
         long gen = generation;
-        List<Waiter> ws = waiters.stream().filter(w -> w.generation() <= gen).toList();
-        return new Reconciliation.Snapshot(gen, everDesired, all, List.copyOf(bs), settings, configEpoch, retrySeq, cl, ws,
+        List<Waiter> ws = new ArrayList<>();
+        for (Waiter w : waiters) { // a loop, not a stream: every pass, on the thread a vif waits for
+            if (w.generation() <= gen) {
+                ws.add(w);
+            }
+        }
+        return new Reconciliation.Snapshot(gen, everDesired, all, changes, List.copyOf(bs), settings, configEpoch, retrySeq, cl, ws,
                 List.copyOf(swapWaiters), fw);
     }
 
+    /** Every owner's contribution: its put, else its whiteboard service of the lowest id (lock held). */
+    private Map<String, Contribution> contributions() {
+        Map<String, Contribution> byOwner = new LinkedHashMap<>(puts);
+        services.values().forEach(c -> byOwner.putIfAbsent(c.owner(), c));
+        return byOwner;
+    }
+
+    /** The contribution of {@code owner} as {@link #contributions} has it, or null (lock held). */
+    private Contribution contribution(String owner) {
+        Contribution c = puts.get(owner);
+        if (c != null) {
+            return c;
+        }
+        for (Contribution s : services.values()) {
+            if (s.owner().equals(owner)) {
+                return s;
+            }
+        }
+        return null;
+    }
 }

@@ -16,6 +16,7 @@ import org.netvm.dataplane.Contribution;
 import org.netvm.dataplane.IncrementalMerge;
 import org.netvm.dataplane.OwnedState;
 import org.netvm.dataplane.Plan;
+import org.netvm.dataplane.SetElement;
 import org.netvm.dataplane.internal.BackendControl.DryRun;
 import org.netvm.dataplane.internal.Waiters.SwapWaiter;
 import org.netvm.dataplane.internal.Waiters.Waiter;
@@ -30,8 +31,13 @@ import org.osgi.service.log.Logger;
  */
 final class Reconciliation {
 
-    /** What a pass works on, copied under the component's lock. */
+    /**
+     * What a pass works on, copied under the component's lock. The contributions: all of them ({@code
+     * contributions}), or only what changed since the last pass's ({@code changes}: an owner's contribution
+     * now, null for none), or neither (nothing changed).
+     */
     record Snapshot(long generation, boolean everDesired, List<Contribution> contributions,
+            Map<String, Contribution> changes,
             List<BackendEntry> backends, Settings settings, long configEpoch, long retrySeq,
             List<CompletableFuture<List<String>>> cleanups, List<Waiter> waiters, List<SwapWaiter> swapWaiters,
             List<IpForwarding.Request> forwarding) {
@@ -89,8 +95,8 @@ final class Reconciliation {
         List<Runnable> notifications = new ArrayList<>(); // run once the status is published
         swap.sweepSwitchedAway(); // normally done by the previous pass's afterwards
         applyLog.drain();
-        if (s.contributions != null) {
-            merge(s.contributions);
+        if (s.contributions != null || s.changes != null) {
+            merge(s.contributions != null ? merger.update(s.contributions, accepted) : merger.update(s.changes, accepted));
             mergedGeneration = s.generation;
         }
         Plan plan = merged;
@@ -133,7 +139,10 @@ final class Reconciliation {
 
     /** Status first, so that whoever is notified sees it. */
     private void publish(Plan plan, boolean sync, String failure) {
-        int elements = plan.elements().values().stream().mapToInt(SortedSet::size).sum();
+        int elements = 0;
+        for (SortedSet<SetElement> set : plan.elements().values()) {
+            elements += set.size();
+        }
         BackendEntry active = swap.active();
         board.publish(new StatusBoard.Published(active == null ? null : active.name(), sync, failure,
                 accepted.size(), rejected.size(), elements));
@@ -196,11 +205,10 @@ final class Reconciliation {
     }
 
     /**
-     * Merges all contributions; on a conflict, leaves out as few as it can (established ones stay). Only
-     * the contributions that changed since the last pass are merged again ({@link IncrementalMerge}).
+     * Takes the merge of all contributions; on a conflict, it left out as few as it could (established ones
+     * stay). Only the contributions that changed since the last pass are merged again ({@link IncrementalMerge}).
      */
-    private void merge(List<Contribution> all) {
-        Plan.Merge m = merger.update(all, accepted);
+    private void merge(Plan.Merge m) {
         Map<String, String> old = rejected;
         m.leftOut().forEach((owner, why) -> {
             if (!why.equals(old.get(owner))) {
@@ -210,7 +218,7 @@ final class Reconciliation {
         merged = m.plan();
         accepted = m.merged().keySet();
         rejected = m.leftOut();
-        applyLog.merged(m.merged());
+        applyLog.merged(m.merged(), merger.changedOwners());
     }
 
     /** Switches forwarding off, then sweeps every backend; one line each. */

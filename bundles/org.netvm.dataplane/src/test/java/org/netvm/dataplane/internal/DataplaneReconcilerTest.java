@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -580,6 +581,49 @@ class DataplaneReconcilerTest {
         settle();
         assertEquals(1, r.status().rejected(), "the guest's element has no set any more");
         assertTrue(a.kernel.isEmpty());
+    }
+
+    /**
+     * A pass merges only the owners changed since the last one: an owner's put wins over its whiteboard
+     * services, and among those the lowest service id, whichever of them comes or goes (each time a warning
+     * names the ignored one).
+     */
+    @Test
+    void changedOwnersOnlyKeepPutsOverWhiteboardAndTheLowestServiceId() {
+        var r = reconciler("a");
+        var a = new FakeBackend("a", calls);
+        bind(r, a);
+        r.put(policy());
+        Contribution asPut = guest(1);
+        Contribution low = Contribution.builder(asPut.owner()).element(ALLOWED, SetElement.of("vif1.0", "10.137.9.1"))
+                .build();
+        Contribution high = Contribution.builder(asPut.owner()).element(ALLOWED, SetElement.of("vif1.0", "10.137.9.2"))
+                .build();
+        r.bindContribution(high, Map.of("service.id", 21L));
+        settle();
+        assertEquals(Set.of("vif1.0 . 10.137.9.2"), a.elements(ALLOWED_KEY));
+        r.bindContribution(low, Map.of("service.id", 20L));
+        settle();
+        assertEquals(Set.of("vif1.0 . 10.137.9.1"), a.elements(ALLOWED_KEY));
+        assertTrue(logLines.stream().anyMatch(l -> l.contains("whiteboard contribution of vif/vif1.0 ignored")),
+                logLines.toString());
+        r.put(asPut);
+        settle();
+        assertEquals(Set.of("vif1.0 . 10.137.0.3"), a.elements(ALLOWED_KEY));
+        r.unbindContribution(low, Map.of("service.id", 20L));
+        settle();
+        assertEquals(Set.of("vif1.0 . 10.137.0.3"), a.elements(ALLOWED_KEY), "the put still wins");
+        r.remove(asPut.owner());
+        settle();
+        assertEquals(Set.of("vif1.0 . 10.137.9.2"), a.elements(ALLOWED_KEY), "the service left takes over");
+        r.unbindContribution(high, Map.of("service.id", 21L));
+        settle();
+        assertEquals(Set.of(), a.elements(ALLOWED_KEY));
+        r.put(guest(2));
+        r.put(guest(3));
+        settle();
+        assertEquals(Set.of("vif2.0 . 10.137.0.4", "vif3.0 . 10.137.0.5"), a.elements(ALLOWED_KEY));
+        assertEquals(3, r.status().contributions(), "the policy, two guests (and no ghost of the others)");
     }
 
     @Test

@@ -122,18 +122,22 @@ final class NetlinkElements implements AutoCloseable {
         List<SetElementBatch.Change> adds = new ArrayList<>();
         int count = 0;
         for (SetRef ref : refs) {
-            SortedSet<SetElement> was = before.elements(ref);
-            SortedSet<SetElement> is = after.elements(ref);
-            if (was == is) {
+            Plan.ElementChange known = after.elementChange(ref, before); // an incremental merge's own record
+            if (known != null && known.added().isEmpty() && known.removed().isEmpty()) {
                 continue; // untouched by an incremental merge
             }
-            NamedSet set = after.set(ref).orElse(null);
+            NamedSet set = declared(after, ref);
             if (set == null || !ENCODED.contains(set.type())) {
                 return null;
             }
             List<SetElement> gone = new ArrayList<>();
             List<SetElement> added = new ArrayList<>();
-            difference(was, is, gone, added);
+            if (known != null) {
+                gone.addAll(known.removed());
+                added.addAll(known.added());
+            } else {
+                difference(before.elements(ref), after.elements(ref), gone, added);
+            }
             count += gone.size() + added.size();
             if (count > MAX_ELEMENTS) {
                 return null;
@@ -143,6 +147,16 @@ final class NetlinkElements implements AutoCloseable {
         }
         deletes.addAll(adds);
         return deletes;
+    }
+
+    /** The declaration of {@code ref} in {@code plan}, or null (as {@link Plan#set}, without a ref per set). */
+    private static NamedSet declared(Plan plan, SetRef ref) {
+        for (NamedSet s : plan.sets()) {
+            if (s.family() == ref.family() && s.name().equals(ref.name())) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private void split(List<SetElementBatch.Change> out, boolean add, NamedSet set, List<SetElement> els) {

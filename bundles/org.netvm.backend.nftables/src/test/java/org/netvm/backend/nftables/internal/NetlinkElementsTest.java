@@ -78,6 +78,57 @@ class NetlinkElementsTest {
         assertTrue(kernel.closed);
     }
 
+    /**
+     * Plans an incremental merge derived one from the other carry each set's change: the batch built from it
+     * is the one the full comparison builds (the fallback: a base that is not the very plan derived from, a
+     * set that lost its last element, a plan built from scratch); an element-only change of one guest with
+     * 300 attached.
+     */
+    @Test
+    void theRecordedElementChangeGivesTheBatchTheFullComparisonGives() {
+        NetlinkElements e = new NetlinkElements(new NftRenderer("netvm"), kernel);
+        java.util.Random rnd = new java.util.Random(20261209L);
+        org.netvm.dataplane.IncrementalMerge inc = new org.netvm.dataplane.IncrementalMerge();
+        java.util.TreeMap<String, Contribution> all = new java.util.TreeMap<>();
+        all.put("base-policy", QubesPlans.basePolicy());
+        for (int g = 0; g < 300; g++) {
+            Contribution c = guest(g, rnd);
+            all.put(c.owner(), c);
+        }
+        Plan before = inc.update(new ArrayList<>(all.values()), java.util.Set.of()).plan();
+        int recorded = 0;
+        for (int step = 0; step < 400; step++) {
+            Contribution c = guest(rnd.nextInt(320), rnd);
+            Map<String, Contribution> change = new HashMap<>();
+            change.put(c.owner(), rnd.nextInt(3) == 0 ? null : c);
+            if (step % 100 == 99) { // every guest goes: the sets lose their last element
+                all.keySet().removeIf(o -> o.startsWith("vif/"));
+                change.clear();
+                inc.update(new ArrayList<>(all.values()), java.util.Set.of());
+            } else if (change.get(c.owner()) == null) {
+                all.remove(c.owner());
+            } else {
+                all.put(c.owner(), c);
+            }
+            Plan after = change.isEmpty() ? inc.last().plan() : inc.update(change, java.util.Set.of()).plan();
+            Plan scratch = new Plan(before.chains(), before.sets(), before.rules(), before.elements()); // copied sets
+            List<SetElementBatch.Change> full = e.changes(scratch, after);
+            assertEquals(full, e.changes(before, after), "step " + step);
+            assertEquals(full, e.changes(before, Plan.merge(all.values())), "step " + step + ", from scratch");
+            if (after.elementChange(QubesPlans.ALLOWED, before) != null
+                    && after.elements(QubesPlans.ALLOWED) != before.elements(QubesPlans.ALLOWED)) {
+                recorded++;
+            }
+            before = after;
+        }
+        assertTrue(recorded > 200, "mostly from the recorded change: " + recorded);
+    }
+
+    private static Contribution guest(int g, java.util.Random rnd) {
+        return QubesPlans.guest("vif" + (g + 2) + ".0", "10.137." + g / 200 + "." + (g % 200 + 2 + rnd.nextInt(2) * 50),
+                rnd.nextBoolean() ? null : "fd09:24ef:4179::" + Integer.toHexString(g + 2));
+    }
+
     @Test
     void structureChangesAndOtherPlansAreLeftToNft() throws Exception {
         NetlinkElements e = new NetlinkElements(new NftRenderer("netvm"), kernel);
