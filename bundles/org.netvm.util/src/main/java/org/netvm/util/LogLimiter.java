@@ -28,6 +28,8 @@ public final class LogLimiter {
     private final long windowNanos;
     private final LongSupplier nanoTime;
     private final Map<String, Window> windows = new HashMap<>();
+    /** No window is over before this (nanoTime); {@link #drain} walks the windows only from then. */
+    private long nextDue = Long.MAX_VALUE;
 
     public LogLimiter(int lines, long windowNanos, LongSupplier nanoTime) {
         if (lines < 1 || windowNanos <= 0) {
@@ -50,6 +52,7 @@ public final class LogLimiter {
         if (w == null) {
             w = new Window(now);
             windows.put(key, w);
+            nextDue = Math.min(nextDue, now + windowNanos);
         } else if (now - w.start >= windowNanos) {
             summary(key, w, out);
             w.start = now;
@@ -68,14 +71,21 @@ public final class LogLimiter {
     /** Summaries of the windows that are over, and forgets keys that were quiet. */
     public synchronized List<String> drain() {
         long now = nanoTime.getAsLong();
+        if (now - nextDue < 0) {
+            return List.of(); // called once per pass: no walk over every key while none is due
+        }
         List<String> out = new ArrayList<>();
+        long due = Long.MAX_VALUE;
         for (Iterator<Map.Entry<String, Window>> it = windows.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Window> e = it.next();
             if (now - e.getValue().start >= windowNanos) {
                 summary(e.getKey(), e.getValue(), out);
                 it.remove();
+            } else {
+                due = Math.min(due, e.getValue().start + windowNanos);
             }
         }
+        nextDue = due;
         return out;
     }
 

@@ -36,4 +36,31 @@ class LogLimiterTest {
         now.addAndGet(2_000_000_000L);
         assertEquals(List.of("suppressed 2 log line(s) about k (more than 3 in 1000 ms)", "y"), limiter.admit("k", "y"));
     }
+
+    @Test
+    void drainSummarizesEachWindowOnceItIsOverWhicheverKeyEndsFirst() {
+        for (int i = 0; i < 5; i++) {
+            limiter.admit("a", "x"); // a's window: 0 .. 1 s
+        }
+        now.set(400_000_000L);
+        for (int i = 0; i < 4; i++) {
+            limiter.admit("b", "x"); // b's window: 0.4 .. 1.4 s
+        }
+        now.set(900_000_000L);
+        assertEquals(List.of(), limiter.drain());
+        now.set(1_000_000_000L);
+        assertEquals(List.of("suppressed 2 log line(s) about a (more than 3 in 1000 ms)"), limiter.drain());
+        now.set(1_300_000_000L);
+        assertEquals(List.of(), limiter.drain(), "b's window is not over");
+        for (int i = 0; i < 4; i++) {
+            limiter.admit("a", "y"); // a again: a new window 1.3 .. 2.3 s
+        }
+        now.set(1_400_000_000L);
+        assertEquals(List.of("suppressed 1 log line(s) about b (more than 3 in 1000 ms)"), limiter.drain());
+        now.set(2_299_000_000L);
+        assertEquals(List.of(), limiter.drain());
+        now.set(2_300_000_000L);
+        assertEquals(List.of("suppressed 1 log line(s) about a (more than 3 in 1000 ms)"), limiter.drain());
+        assertEquals(List.of(), limiter.drain());
+    }
 }
