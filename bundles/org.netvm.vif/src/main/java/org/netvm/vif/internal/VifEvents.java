@@ -23,7 +23,11 @@ final class VifEvents {
     record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result, Steps steps) {
     }
 
-    /** What one pass took. */
+    /**
+     * What one pass took. {@code intents}: the hotplug script's intent per vif as of the latest drain (a
+     * read-only view the reconciler thread's later drains update; a vif's intent changes only with a call,
+     * which also marks it dirty).
+     */
     record Drained(boolean full, boolean gateway, Set<String> names, Set<String> domids, Map<String, Intent> intents) {
     }
 
@@ -35,6 +39,10 @@ final class VifEvents {
     private final Set<String> eventDirty = new HashSet<>();
     private final Set<String> dirtyDomids = new HashSet<>();
     private final Map<String, Intent> intents = new HashMap<>();
+    /** The intents as of the latest drain: changed there by the vifs whose intent changed since (not copied whole). */
+    private final Map<String, Intent> drainedIntents = new HashMap<>();
+    private final Map<String, Intent> drainedView = java.util.Collections.unmodifiableMap(drainedIntents);
+    private final Set<String> intentsChanged = new HashSet<>();
     /** When the first unprogrammed event about a vif arrived (System.nanoTime), for the programming time. */
     private final Map<String, Long> firstEvent = new HashMap<>();
     private final List<Waiter> newWaiters = new ArrayList<>();
@@ -71,6 +79,7 @@ final class VifEvents {
         loop.record(() -> {
             steps.mark(Steps.Step.RECORDED);
             intents.put(vif.name(), intent);
+            intentsChanged.add(vif.name());
             dirtyNames.add(vif.name());
             firstEvent.putIfAbsent(vif.name(), System.nanoTime());
             newWaiters.add(w);
@@ -104,8 +113,17 @@ final class VifEvents {
     /** Takes what was recorded; the new waiters move to {@code waiters} (the pass's). */
     Drained drain(List<Waiter> waiters) {
         return loop.locked(() -> {
+            for (String n : intentsChanged) {
+                Intent i = intents.get(n);
+                if (i == null) {
+                    drainedIntents.remove(n);
+                } else {
+                    drainedIntents.put(n, i);
+                }
+            }
+            intentsChanged.clear();
             Drained d = new Drained(fullRequested, gatewayDirty, new HashSet<>(dirtyNames), new HashSet<>(dirtyDomids),
-                    new HashMap<>(intents));
+                    drainedView);
             fullRequested = false;
             gatewayDirty = false;
             dirtyNames.clear();
@@ -156,12 +174,14 @@ final class VifEvents {
             Predicate<String> gone = n -> !all.contains(n) && !present.test(n) && !dirtyNames.contains(n);
             if (scope == null) {
                 intents.keySet().removeIf(gone);
+                drainedIntents.keySet().retainAll(intents.keySet());
                 firstEvent.keySet().removeIf(gone);
                 return;
             }
             for (String n : scope) {
                 if (gone.test(n)) {
                     intents.remove(n);
+                    intentsChanged.add(n);
                     firstEvent.remove(n);
                 }
             }
