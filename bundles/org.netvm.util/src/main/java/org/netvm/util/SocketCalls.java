@@ -55,6 +55,9 @@ public final class SocketCalls {
     private static final MethodHandle RECV = handle("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle IF_NAMETOINDEX = handle("if_nametoindex", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle IF_INDEXTONAME = handle("if_indextoname", FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
+    /** Room for a device name and its NUL (IF_NAMESIZE). */
+    public static final int IF_NAMESIZE = 16;
 
     private SocketCalls() {
     }
@@ -121,6 +124,19 @@ public final class SocketCalls {
     public static int ifNameToIndex(MemorySegment name) {
         try {
             return (int) IF_NAMETOINDEX.invokeExact(STATE.get(), name);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The name of device {@code index} in the calling thread's network namespace, written into {@code buf}
+     * ({@link #IF_NAMESIZE} bytes); false (with errno) if there is no such device.
+     */
+    public static boolean ifIndexToName(int index, MemorySegment buf) {
+        try {
+            MemorySegment r = (MemorySegment) IF_INDEXTONAME.invokeExact(STATE.get(), index, buf);
+            return r.address() != 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -7,6 +7,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 import org.netvm.kernel.Address;
 import org.netvm.kernel.IpPrefix;
@@ -170,11 +171,11 @@ final class Messages {
     }
 
     /** An address, or null for families other than IPv4/IPv6 or unknown devices. */
-    static Address address(MemorySegment s, long off, int len, Map<Integer, String> names) {
+    static Address address(MemorySegment s, long off, int len, IntFunction<String> names) {
         int family = u8(s, off + 16);
         int prefixLen = u8(s, off + 17);
         int scope = u8(s, off + 19);
-        String dev = names.get(i32(s, off + 20));
+        String dev = names.apply(i32(s, off + 20));
         if ((family != AF_INET && family != AF_INET6) || dev == null) {
             return null;
         }
@@ -194,7 +195,7 @@ final class Messages {
     }
 
     /** A unicast IPv4/IPv6 route, or null for anything else. */
-    static Route route(MemorySegment s, long off, int len, Map<Integer, String> names) {
+    static Route route(MemorySegment s, long off, int len, IntFunction<String> names) {
         int family = u8(s, off + 16);
         int dstLen = u8(s, off + 17);
         int type = u8(s, off + 23);
@@ -215,7 +216,7 @@ final class Messages {
             }
         });
         InetAddress dst = addrs[0] != null ? inet(addrs[0]) : inet(new byte[family == AF_INET6 ? 16 : 4]);
-        String dev = ints[1] == 0 ? null : names.get(ints[1]);
+        String dev = ints[1] == 0 ? null : names.apply(ints[1]);
         if (ints[1] != 0 && dev == null) {
             return null; // device vanished between the dumps
         }
@@ -224,9 +225,9 @@ final class Messages {
     }
 
     /** An IPv4/IPv6 neighbour, or null for anything else. */
-    static Neighbour neighbour(MemorySegment s, long off, int len, Map<Integer, String> names) {
+    static Neighbour neighbour(MemorySegment s, long off, int len, IntFunction<String> names) {
         int family = u8(s, off + 16);
-        String dev = names.get(i32(s, off + 20));
+        String dev = names.apply(i32(s, off + 20));
         int state = u16(s, off + 24);
         if ((family != AF_INET && family != AF_INET6) || dev == null) {
             return null;

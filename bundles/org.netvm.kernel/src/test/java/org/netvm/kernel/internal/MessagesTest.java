@@ -38,14 +38,14 @@ class MessagesTest {
         assertEquals(Nl.NLM_F_REQUEST | Nl.NLM_F_ACK | Nl.NLM_F_CREATE | Nl.NLM_F_REPLACE, Nl.u16(w.buf, 6));
         assertEquals(42, Nl.i32(w.buf, 8));
         assertEquals(w.pos, Nl.i32(w.buf, 0));
-        assertEquals(r, Messages.route(w.buf, 0, w.pos, NAMES));
+        assertEquals(r, Messages.route(w.buf, 0, w.pos, NAMES::get));
     }
 
     @Test
     void defaultRouteOnlinkIpv6RoundTrip() {
         Route r = Route.defaultVia(IpPrefix.parseAddress("fe80::1"), "vif3.0").withOnlink(true).withTable(1000);
         Messages.encode(w, new Op.RouteReplace(r), 7, 1);
-        assertEquals(r, Messages.route(w.buf, 0, w.pos, NAMES));
+        assertEquals(r, Messages.route(w.buf, 0, w.pos, NAMES::get));
     }
 
     @Test
@@ -55,21 +55,21 @@ class MessagesTest {
         assertEquals(Nl.RTM_DELROUTE, Nl.u16(w.buf, 4));
         assertEquals(Nl.RT_SCOPE_NOWHERE, Nl.u8(w.buf, 16 + 6));
         assertEquals(Route.PROTO_NETVM, Nl.u8(w.buf, 16 + 5));
-        assertNull(Messages.route(w.buf, 0, w.pos, NAMES), "type 0: not a unicast route");
+        assertNull(Messages.route(w.buf, 0, w.pos, NAMES::get), "type 0: not a unicast route");
     }
 
     @Test
     void addressRoundTrip() {
         Address a = Address.of("vif3.0", IpPrefix.parse("fd09:24ef:4179::a89:1/128")).withScope(Scope.LINK);
         Messages.encode(w, new Op.AddressReplace(a), 7, 1);
-        assertEquals(a, Messages.address(w.buf, 0, w.pos, NAMES));
+        assertEquals(a, Messages.address(w.buf, 0, w.pos, NAMES::get));
     }
 
     @Test
     void neighbourRoundTrip() {
         Neighbour n = Neighbour.permanent(IpPrefix.parseAddress("10.137.0.5"), MacAddress.parse("00:16:3e:5e:6c:00"), "vif3.0");
         Messages.encode(w, new Op.NeighbourReplace(n), 7, 1);
-        assertEquals(n, Messages.neighbour(w.buf, 0, w.pos, NAMES));
+        assertEquals(n, Messages.neighbour(w.buf, 0, w.pos, NAMES::get));
     }
 
     @Test
@@ -82,6 +82,6 @@ class MessagesTest {
         assertEquals(Nl.RTM_NEWLINK, Nl.u16(w.buf, 4));
         assertEquals(7, Nl.i32(w.buf, 20));
         assertEquals(2, Nl.i32(w.buf, second + 8));
-        assertEquals(r, Messages.route(w.buf, second, w.pos - second, NAMES));
+        assertEquals(r, Messages.route(w.buf, second, w.pos - second, NAMES::get));
     }
 }
