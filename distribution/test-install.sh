@@ -52,6 +52,17 @@ if [ -d "$SRC/hotplug" ]; then
         check "hotplug script $(basename "$f") installed executable" test -x "$ROOT/etc/xen/scripts/$(basename "$f")"
     done
 fi
+# the build compiled the native hotplug client where a C compiler is (distribution/hotplug/build.sh):
+# shipped as vif-route-netvm (the name Xen's `script` setting gives), the bash script next to it
+native_shipped() {
+    local x=$ROOT/etc/xen/scripts
+    [ "$(head -c 4 "$x/vif-route-netvm" | tr -d '\0')" = $'\x7fELF' ] || { echo "vif-route-netvm is not the native client"; return 1; }
+    [ "$(head -n 1 "$x/vif-route-netvm.sh")" = "#!/bin/bash" ] || { echo "no bash script vif-route-netvm.sh"; return 1; }
+    echo "vif-route-netvm native, vif-route-netvm.sh the bash script"
+}
+if command -v cc >/dev/null 2>&1; then
+    check "the hotplug script ships as the native client, the bash script next to it" native_shipped
+fi
 
 # --- upgrade: idempotent, keeps the operator's configuration ------------------------------------
 # The operator sets the dataplane's resync period to 3 s (the default file says 5; the metatype allows 1..5, and a value outside stops the start).

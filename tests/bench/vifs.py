@@ -13,7 +13,9 @@ former wrapper, `ip netns exec NAME env ...` per call (the lines say "old wrappe
       channel, FIFOs with shell builtins, and falls back to netvm-ctl), the agent's own part (the same
       `vif online` request over the control socket, no client start-up), the script through its
       fallback (NETVM_CONTROL names the socket under another name: no channel next to it), the script
-      through the old wrapper; after each script call the floors: `bash -c :` run directly, and
+      through the old wrapper, the native client (VIF_BENCH_NATIVE=PATH: vif-route-netvm.c as built, the
+      same contract without an interpreter); after each script call the floors: `bash -c :` and
+      `/bin/true` (an exec and nothing else) run directly, and
       `ip netns exec + env + bash -c :` (the old wrapper's floor). Then where one direct call's time
       goes (a few more guests, the script under `bash -x` with EPOCHREALTIME stamps: the shipped
       script unchanged) and the agent's per-step breakdown of all these requests (`netvm vif steps
@@ -119,33 +121,39 @@ def netvm(ctl, ns, peerns, xs, hotplug, first, count):
     alias = os.path.join(os.path.dirname(ctl), "alias-" + os.path.basename(ctl))
     if not os.path.exists(alias):
         os.symlink(ctl, alias)
-    script, agent, viactl, wrapped, floor, old_floor, before = [], [], [], [], [], [], []
+    script, agent, viactl, wrapped, floor, old_floor, before, native, true_floor = [], [], [], [], [], [], [], [], []
     # VIF_BENCH_HOTPLUG_BEFORE=PATH: another version of the script (e.g. the previous commit's) takes a
     # share of the direct calls, for an A/B of a script change in the same run
     other = os.environ.get("VIF_BENCH_HOTPLUG_BEFORE")
-    kinds = 5 if other else 4
+    # VIF_BENCH_NATIVE=PATH: the native client (distribution/hotplug/vif-route-netvm.c, built) takes a share
+    client = os.environ.get("VIF_BENCH_NATIVE")
+    kinds = ["script", "agent", "viactl", "wrapped"] + (["native"] if client else []) + (["before"] if other else [])
     for i in range(count):
         d = first + i
         base = new_guest(ns, peerns, env, d)
         call = dict(env, vif="vif%d.0" % d, XENBUS_PATH="backend/vif/%d/0" % d, NETVM_CONTROL=ctl)
-        if i % kinds == 0:  # the hotplug script, as Xen runs it in the netvm (fast channel)
+        kind = kinds[i % len(kinds)]
+        if kind == "script":  # the hotplug script, as Xen runs it in the netvm (fast channel)
             script.append(timed(hotplug, "online", env=call))
-        elif i % kinds == 1:  # the agent's part only: the same request over the control socket
+        elif kind == "agent":  # the agent's part only: the same request over the control socket
             t = time.monotonic()
             st, out, err = nvctl.call(ctl, ["vif", "online", "--vif", "vif%d.0" % d, "--xenbus-path",
                                             "backend/vif/%d/0" % d], timeout=60)
             agent.append((time.monotonic() - t) * 1000)
             if st != 0:
                 raise RuntimeError("vif online vif%d.0: %s" % (d, (err or out).strip()))
-        elif i % kinds == 2:  # the script through its fallback
+        elif kind == "viactl":  # the script through its fallback
             viactl.append(timed(hotplug, "online", env=dict(call, NETVM_CONTROL=alias)))
-        elif i % kinds == 4:  # the other version of the script, directly (fast channel)
+        elif kind == "before":  # the other version of the script, directly (fast channel)
             before.append(timed(other, "online", env=call))
+        elif kind == "native":  # the native client, directly (fast channel)
+            native.append(timed(client, "online", env=call))
         else:  # the script through the benchmark's former wrapper (fast channel)
             wrapped.append(timed("ip", "netns", "exec", ns, "env", "vif=" + call["vif"],
                                  "XENBUS_PATH=" + call["XENBUS_PATH"], "NETVM_CONTROL=" + ctl, hotplug, "online", env=env))
-        if i % kinds != 1:  # what a call costs before the script does anything: bash, directly and wrapped
+        if kind != "agent":  # what a call costs before the script does anything: bash, directly and wrapped
             floor.append(timed("/bin/bash", "-c", ":", env=call))
+            true_floor.append(timed("/bin/true", env=call))
             old_floor.append(timed("ip", "netns", "exec", ns, "env", "vif=" + call["vif"], "/bin/bash", "-c", ":"))
         connected(env, base, d)
     stats("netvm hotplug script (vif-route-netvm run directly -> the agent's fast channel, no client process)", script)
@@ -153,8 +161,11 @@ def netvm(ctl, ns, peerns, xs, hotplug, first, count):
     stats("netvm hotplug script, " + OLD + "vif-route-netvm -> fast channel", wrapped)
     if other:
         stats("netvm hotplug script BEFORE (%s run directly -> fast channel)" % other, before)
+    if client:
+        stats("netvm hotplug client (native vif-route-netvm run directly -> the agent's fast channel, no interpreter)", native)
     stats("netvm agent (vif online over the control socket)", agent)
     stats("floor: bash -c : run directly (no script)", floor)
+    stats("floor: /bin/true run directly (an exec alone)", true_floor)
     stats("floor, " + OLD + "bash -c : (no script)", old_floor)
     trace(env, ns, peerns, ctl, hotplug, first + count, int(os.environ.get("VIF_BENCH_TRACE", "8")))
     steps(ctl)

@@ -27,8 +27,11 @@
 # stamps, for where the script's time goes (start, before the request, the agent, after the reply);
 # VIF_BENCH_TRACE_KEEP=PATH keeps the last one.
 # VIF_BENCH_STRACE=PATH: one more direct call under strace -f -tt, written to PATH.
-# VIF_BENCH_HOTPLUG_BEFORE=PATH: another version of the hotplug script takes every fifth online call
+# VIF_BENCH_HOTPLUG_BEFORE=PATH: another version of the hotplug script takes a share of the online calls
 # (run directly, its own line "BEFORE"): an A/B of a script change in the same run.
+# The native client (distribution/hotplug/vif-route-netvm.c, built here with hotplug/build.sh when a C
+# compiler is there) takes a share of the online calls too (its own line "netvm hotplug client (native");
+# VIF_BENCH_NATIVE=PATH runs another build, VIF_BENCH_NATIVE= (empty) leaves it out.
 # VIF_BENCH_LOG=PATH keeps the agent's log as PATH.N (with NETVM_LOG_DEBUG=1: a per-step line per pass
 # and per hotplug request).
 # Output: readable lines; tests/bench/vifs-latest.txt keeps the last run (redirect it there).
@@ -45,6 +48,13 @@ STARTXS=$E2E_TOP/tests/harness/xenstored/start-xenstored.sh
 export XS_TRACE=${XS_TRACE:-0}
 command -v xenstore-write >/dev/null || { echo "needs xenstore-write (xenstore-utils)"; exit 1; }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+if [ -z "${VIF_BENCH_NATIVE+set}" ]; then
+    native_hotplug "$RUN/native"
+    export VIF_BENCH_NATIVE=$NATIVE_HOTPLUG
+else
+    export VIF_BENCH_NATIVE
+fi
+[ -n "$VIF_BENCH_NATIVE" ] || echo "# no native hotplug client (no C compiler): the bash script alone is measured"
 echo "# vif benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"
 echo "# C xenstored request trace: $([ "$XS_TRACE" = 0 ] && echo "off (as in dom0)" || echo on)"
 
@@ -182,9 +192,11 @@ for N in $SIZES; do
             /online: netvm hotplug script \(vif-route-netvm run directly/ {s = p50()}
             /online: netvm hotplug script, fallback/ {f = p50()}
             /online: netvm hotplug script, old wrapper/ {ws = p50()}
+            /online: netvm hotplug client \(native/ {nc = p50()}
             /online: baseline \(/ {b = p50()}
             /online: baseline, old wrapper/ {wb = p50()}
             END {if (s > 0 && b > 0) printf "N=%s: online: baseline p50 / netvm hotplug script p50 = %.1fx, both run directly as in a netvm (fallback through netvm-ctl: %.1fx)\n", n, b / s, (f > 0 ? b / f : 0)
+                 if (nc > 0 && b > 0) printf "N=%s: online: baseline p50 / netvm hotplug client (native) p50 = %.1fx, both run directly as in a netvm\n", n, b / nc
                  if (ws > 0 && wb > 0) printf "N=%s: online: the same through the old wrapper (ip netns exec per call): %.1fx\n", n, wb / ws}' "$RUN/online.txt"
         echo "N=$N: online: load $(cut -d' ' -f1-3 /proc/loadavg) after the online runs"
         NV=$NV_SAVE PEER=$PEER_SAVE

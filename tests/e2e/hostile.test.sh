@@ -3,7 +3,8 @@
 # For each hostile vif (bad IP, MAC with shell characters, names outside ^vif\d+\.\d+$ including the
 # uplink's, overlong values, domid 32753, a vif name that does not match its xenbus path), through
 # the real hotplug script and CLI, the way Xen calls them:
-#   - `vif-route-netvm online` exits non-zero;
+#   - `vif-route-netvm online` exits non-zero (the bash script, then the native client when a C compiler
+#     built it: each must write the failure again);
 #   - hotplug-status = error and a hotplug-error text, read back with `netvm xs read`;
 #   - nothing of it in the kernel: no IPv4 route, neighbour or address on its device, link not up,
 #     proxy_arp untouched, no set element naming it or its address, no command injected;
@@ -21,6 +22,7 @@ setup_upstream || { fail "setup: upstream namespace" "see above"; e2e_finish; }
 start_agent || { fail "setup: netvm runtime starts" "see above"; e2e_finish; }
 log "netvm runtime ready in $AGENT_START_MS ms"
 write_netvm_keys
+native_hotplug "$RUN/native"
 add_guest 1 || { fail "setup: good guest online" "vif1.0 not online"; e2e_finish; }
 ip netns add "$BULK" # the guest ends of the hostile vifs (no traffic from them)
 wait_until 15 eval '[ "$(dig_short 1 $DNS1)" = 203.0.113.1 ]' || log "guest 1 gets no DNS answer 15 s after online (the witness will show it)"
@@ -100,6 +102,17 @@ hostile() {
     err=$(netvm_cli xs read "$XSB/$xd/0/hotplug-error" 2>&1)
     [ "$status" = error ] || { echo "hotplug-status is '$status'"; return 1; }
     [ -n "$err" ] && [ "${err#xs read}" = "$err" ] || { echo "no hotplug-error: $err"; return 1; }
+    if [ -n "${NATIVE_HOTPLUG:-}" ]; then # the same call through the native client, the failure written afresh
+        nvx xs rm "$XSB/$xd/0/hotplug-status" >/dev/null 2>&1
+        nvx xs rm "$XSB/$xd/0/hotplug-error" >/dev/null 2>&1
+        out=$(ip netns exec "$NV" env vif="$dev" XENBUS_PATH="backend/vif/$xd/0" NETVM_CONTROL="$CTL" \
+            "$NATIVE_HOTPLUG" online 2>&1)
+        rc=$?
+        [ $rc != 0 ] || { echo "native client: online exited 0: $out"; return 1; }
+        status=$(nvx xs read "$XSB/$xd/0/hotplug-status" 2>&1)
+        [ "$status" = error ] && [ -n "$(nvx xs read "$XSB/$xd/0/hotplug-error" 2>/dev/null)" ] ||
+            { echo "native client: hotplug-status is $(printf %s "$status" | tr "\n" "|"), out $(printf %s "$out" | tr "\n" "|")"; return 1; }
+    fi
     sleep 0.3 # a pass that would program it anyway would have run by now (coalesce 20 ms)
     r=$(residue "$dev" "$@")
     [ -z "$r" ] || { echo "in the kernel: $r"; return 1; }

@@ -3,7 +3,9 @@
 #   - netvm-ctl (what the Xen hotplug script runs) against a socket that announces a 2 GiB frame or
 #     streams without end: it refuses the frame at once and exits 3 instead of buffering;
 #   - vif-route-netvm's own fallback (agent not reachable) writes hotplug-status only into the
-#     directory of the vif it was called for: a mismatched or foreign XENBUS_PATH writes nothing.
+#     directory of the vif it was called for: a mismatched or foreign XENBUS_PATH writes nothing;
+#     checked for the bash script and for the native client (built here from the current source with
+#     distribution/hotplug/build.sh when a C compiler is there, with ../bin next to it as in a tarball).
 # xenstore-write is replaced by a recorder on PATH; nothing here touches xenstore or the network.
 # Prints PASS/FAIL lines; exits non-zero when anything failed.
 set -uo pipefail
@@ -75,30 +77,44 @@ cat > "$W/bin/xenstore-write" <<REC
 echo "\$*" >> "$W/writes"
 REC
 chmod +x "$W/bin/xenstore-write"
-fallback() { # vif XENBUS_PATH -> prints what xenstore-write was asked to write
+IMPLS=("$TOP/distribution/hotplug/vif-route-netvm")
+mkdir -p "$W/native"
+ln -s "$TOP/distribution/bin" "$W/native/bin"
+out=$(sh "$TOP/distribution/hotplug/build.sh" "$W/native/hotplug" 2>&1)
+if [ "$(head -c 4 "$W/native/hotplug/vif-route-netvm" 2>/dev/null | tr -d '\0')" = $'\x7fELF' ]; then
+    IMPLS+=("$W/native/hotplug/vif-route-netvm")
+else
+    echo "# no native hotplug client (${out:-not built}): the bash script alone is checked"
+fi
+fallback() { # IMPL vif XENBUS_PATH -> prints what xenstore-write was asked to write
     rm -f "$W/writes"
-    PATH="$W/bin:$PATH" NETVM_CONTROL="$W/nobody.sock" vif="$1" XENBUS_PATH="$2" \
-        "$TOP/distribution/hotplug/vif-route-netvm" online >/dev/null 2>&1
+    PATH="$W/bin:$PATH" NETVM_CONTROL="$W/nobody.sock" vif="$2" XENBUS_PATH="$3" "$1" online >/dev/null 2>&1
     cat "$W/writes" 2>/dev/null
 }
-w=$(fallback vif3.0 backend/vif/3/0)
-case "$w" in
-*"backend/vif/3/0/hotplug-status error"*) pass "fallback: the vif's own directory gets hotplug-status=error" ;;
-*) fail "fallback: own directory not written ('$w')" ;;
-esac
-w=$(fallback vif3.0 /local/domain/0/backend/vif/3/0)
-case "$w" in
-*"/local/domain/0/backend/vif/3/0/hotplug-status error"*) pass "fallback: an absolute path of the vif's own directory is written" ;;
-*) fail "fallback: absolute own directory not written ('$w')" ;;
-esac
-for bad in "vif1.0|backend/vif/2/0" "vif1.0|/local/domain/0/backend/vif/2/0" "vif1.0|/tool/xenstored" \
-        "vif1.0|backend/vif/1/0/../../2/0" "vif1.0|-s" "vif1.0|" "up0|backend/vif/1/0" \
-        "vif1.0|backend/vif/1/0/x" "vif1.0|/local/domain/0/backend/vif/1/00"; do
-    w=$(fallback "${bad%%|*}" "${bad#*|}")
-    if [ -z "$w" ]; then
-        pass "fallback: vif='${bad%%|*}' XENBUS_PATH='${bad#*|}' writes nothing"
-    else
-        fail "fallback: vif='${bad%%|*}' XENBUS_PATH='${bad#*|}' wrote '$w'"
-    fi
+for impl in "${IMPLS[@]}"; do
+    n="[bash script]"
+    [ "$impl" = "${IMPLS[0]}" ] || n="[native client]"
+    w=$(fallback "$impl" vif3.0 backend/vif/3/0)
+    case "$w" in
+    *"backend/vif/3/0/hotplug-error netvm agent not reached (exit status 3) backend/vif/3/0/hotplug-status error"*)
+        pass "$n fallback: the vif's own directory gets hotplug-status=error" ;;
+    *) fail "$n fallback: own directory not written ('$w')" ;;
+    esac
+    w=$(fallback "$impl" vif3.0 /local/domain/0/backend/vif/3/0)
+    case "$w" in
+    *"/local/domain/0/backend/vif/3/0/hotplug-status error"*) pass "$n fallback: an absolute path of the vif's own directory is written" ;;
+    *) fail "$n fallback: absolute own directory not written ('$w')" ;;
+    esac
+    for bad in "vif1.0|backend/vif/2/0" "vif1.0|/local/domain/0/backend/vif/2/0" "vif1.0|/tool/xenstored" \
+            "vif1.0|backend/vif/1/0/../../2/0" "vif1.0|-s" "vif1.0|" "up0|backend/vif/1/0" \
+            "vif1.0|backend/vif/1/0/x" "vif1.0|/local/domain/0/backend/vif/1/00" \
+            "vif1.0|/local/domain/123456/backend/vif/1/0" "vif123456.0|backend/vif/123456/0" "vif1.0x|backend/vif/1/0"; do
+        w=$(fallback "$impl" "${bad%%|*}" "${bad#*|}")
+        if [ -z "$w" ]; then
+            pass "$n fallback: vif='${bad%%|*}' XENBUS_PATH='${bad#*|}' writes nothing"
+        else
+            fail "$n fallback: vif='${bad%%|*}' XENBUS_PATH='${bad#*|}' wrote '$w'"
+        fi
+    done
 done
 [ "$FAILED" -eq 0 ]

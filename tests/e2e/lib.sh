@@ -30,3 +30,24 @@ stats() {
 # the DNS DNAT chain as the netvm's kernel holds it (nftables backend)
 dnat_chain() { ip netns exec "$NV" nft list chain ip netvm-ip dnat-dns 2>/dev/null; }
 guard_chain() { ip netns exec "$NV" nft list chain ip netvm-ip dns-guard 2>/dev/null; }
+
+# native_hotplug DIR: the hotplug client as it ships, built from the current source into DIR/hotplug
+# (distribution/hotplug/build.sh) with DIR/bin -> the checkout's bin/ (where it finds netvm-ctl, as in
+# a tarball); sets HOTPLUG_IMPLS to the implementations every hotplug check runs with: the bash script
+# ($HOTPLUG) and, when a C compiler built it, the native client (NATIVE_HOTPLUG).
+native_hotplug() {
+    local dir=$1 out
+    NATIVE_HOTPLUG=
+    HOTPLUG_IMPLS=("$HOTPLUG")
+    mkdir -p "$dir"
+    ln -sfn "$NT_DIST/bin" "$dir/bin"
+    out=$(sh "$NT_DIST/hotplug/build.sh" "$dir/hotplug" 2>&1) || { log "hotplug build failed: $out"; return 0; }
+    if [ "$(head -c 4 "$dir/hotplug/vif-route-netvm" 2>/dev/null | tr -d '\0')" = $'\x7fELF' ]; then
+        NATIVE_HOTPLUG=$dir/hotplug/vif-route-netvm
+        HOTPLUG_IMPLS+=("$NATIVE_HOTPLUG")
+    else
+        log "no native hotplug client (${out:-not built}): the bash script alone is checked"
+    fi
+}
+# impl_name PATH: "bash script" or "native client"
+impl_name() { [ "$1" = "${NATIVE_HOTPLUG:-}" ] && echo "native client" || echo "bash script"; }
