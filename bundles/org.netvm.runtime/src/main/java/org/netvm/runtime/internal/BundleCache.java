@@ -2,7 +2,6 @@ package org.netvm.runtime.internal;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,11 +16,10 @@ import org.osgi.framework.BundleException;
 /**
  * The framework's bundle cache, kept between launches by {@code bin/netvm} (its {@code felix_cache}):
  * the launcher removes a cache whose key differs from the one it computed for this launch (the jar,
- * the deploy directory's jars, Java, the netvm version, the role), and passes that key and the stamp
- * file ({@code netvm.cache.key}, {@code netvm.cache.stamp}). Once every bundle is installed (the
- * launcher's before this bundle starts, the deploy directory's by {@link Boot}), the key is written
- * into the stamp: a launch killed before that leaves no stamp, and the next launch starts from an
- * empty cache.
+ * the deploy directory's jars, Java, the netvm version); a cache it makes gets that key as
+ * {@code STAMP.new} (the stamp is {@code netvm.cache.stamp}). Once every bundle is installed (the
+ * launcher's before this bundle starts, the deploy directory's by {@link Boot}), it is renamed to the
+ * stamp: a launch killed before that leaves no stamp, and the next launch starts from an empty cache.
  */
 final class BundleCache {
 
@@ -50,23 +48,25 @@ final class BundleCache {
         }
     }
 
-    /** Writes the launcher's key into the stamp file, unless it holds it already; a failure only costs the next launch time. */
+    /**
+     * Marks a new cache complete: renames the key the launcher wrote for it ({@code STAMP.new}) to the
+     * stamp. Nothing to do on a launch from a kept cache (no {@code .new}); a failure only costs the
+     * next launch the time to build the cache again.
+     */
     static void stamp(BundleContext context, PrintStream out) {
-        String key = context.getProperty("netvm.cache.key");
         String stamp = context.getProperty("netvm.cache.stamp");
-        if (key == null || stamp == null || key.isBlank() || stamp.isBlank()) {
+        if (stamp == null || stamp.isBlank()) {
             return;
         }
         Path file = Path.of(stamp);
+        Path fresh = file.resolveSibling(file.getFileName() + ".new");
+        if (!Files.exists(fresh)) {
+            return;
+        }
         try {
-            if (Files.isRegularFile(file) && Files.readString(file, StandardCharsets.UTF_8).strip().equals(key)) {
-                return;
-            }
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.writeString(tmp, key + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(fresh, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
-            out.println("netvm: bundle cache: cannot write " + file + " (" + e.getMessage() + "); the next start rebuilds it");
+            out.println("netvm: bundle cache: cannot write " + file + " (" + e.getMessage() + "); the next start builds it again");
         }
     }
 }
