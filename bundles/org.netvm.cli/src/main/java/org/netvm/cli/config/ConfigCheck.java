@@ -32,7 +32,7 @@ public final class ConfigCheck {
     }
 
     private static final String META = ":configurator:";
-    private static final Map<String, BigDecimal[]> RANGE = Map.of(
+    private static final Map<String, String[]> RANGE = Map.of(
             "Byte", range(Byte.MIN_VALUE, Byte.MAX_VALUE), "Short", range(Short.MIN_VALUE, Short.MAX_VALUE),
             "Integer", range(Integer.MIN_VALUE, Integer.MAX_VALUE), "Long", range(Long.MIN_VALUE, Long.MAX_VALUE));
     private static final Map<String, String> PRIMITIVE = Map.of("int", "Integer", "long", "Long", "boolean", "Boolean",
@@ -181,9 +181,8 @@ public final class ConfigCheck {
                 if (!(v instanceof Json.Num n) || !n.integral()) {
                     return wrongType(where, ad, v);
                 }
-                BigDecimal[] r = RANGE.get(type);
-                BigDecimal d = new BigDecimal(n.text());
-                if (d.compareTo(r[0]) < 0 || d.compareTo(r[1]) > 0) {
+                String[] r = RANGE.get(type);
+                if (compareNumbers(n.text(), r[0]) < 0 || compareNumbers(n.text(), r[1]) > 0) {
                     problem(v.pos(), where + n.text() + " does not fit in " + article(type));
                     return false;
                 }
@@ -209,12 +208,11 @@ public final class ConfigCheck {
             return false;
         }
         if (v instanceof Json.Num) {
-            BigDecimal d = new BigDecimal(text);
-            if (!ad.min().isEmpty() && d.compareTo(new BigDecimal(ad.min())) < 0) {
+            if (!ad.min().isEmpty() && compareNumbers(text, ad.min()) < 0) {
                 problem(v.pos(), where + text + " is below the minimum " + ad.min());
                 return false;
             }
-            if (!ad.max().isEmpty() && d.compareTo(new BigDecimal(ad.max())) > 0) {
+            if (!ad.max().isEmpty() && compareNumbers(text, ad.max()) > 0) {
                 problem(v.pos(), where + text + " is above the maximum " + ad.max());
                 return false;
             }
@@ -311,8 +309,39 @@ public final class ConfigCheck {
         return "\"" + t.replace("\\", "\\\\").replace("\"", "\\\"").replaceAll("\\p{Cntrl}", "?") + "\"";
     }
 
-    private static BigDecimal[] range(long min, long max) {
-        return new BigDecimal[] {BigDecimal.valueOf(min), BigDecimal.valueOf(max)};
+    private static String[] range(long min, long max) {
+        return new String[] {Long.toString(min), Long.toString(max)};
+    }
+
+    /**
+     * Compares two numbers written in decimal: as longs when both are plain integers (the usual case,
+     * and it keeps BigDecimal's class initialisation, ~10 ms of interpreted code, off the agent's
+     * start, which runs this check), else as BigDecimals.
+     */
+    static int compareNumbers(String a, String b) {
+        Long x = plainLong(a);
+        Long y = x == null ? null : plainLong(b);
+        if (x != null && y != null) {
+            return Long.compare(x, y);
+        }
+        return new BigDecimal(a).compareTo(new BigDecimal(b));
+    }
+
+    private static Long plainLong(String s) {
+        int start = s.startsWith("-") ? 1 : 0;
+        if (s.length() == start || s.length() - start > 19) {
+            return null;
+        }
+        for (int i = start; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return null;
+            }
+        }
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return null; // beyond a long
+        }
     }
 
     private void problem(Json.Pos pos, String message) {

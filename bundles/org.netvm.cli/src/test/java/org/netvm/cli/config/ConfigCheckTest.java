@@ -194,6 +194,19 @@ class ConfigCheckTest {
     }
 
     @Test
+    void numbersCompareAsLongsOrAsDecimals() {
+        assertEquals(0, ConfigCheck.compareNumbers("5", "5"));
+        assertTrue(ConfigCheck.compareNumbers("-1", "0") < 0);
+        assertTrue(ConfigCheck.compareNumbers("50", "5") > 0);
+        assertTrue(ConfigCheck.compareNumbers("-9223372036854775808", "-9223372036854775807") < 0);
+        assertTrue(ConfigCheck.compareNumbers("9223372036854775808", "9223372036854775807") > 0, "beyond a long");
+        assertTrue(ConfigCheck.compareNumbers("99999999999999999999999", "-9223372036854775808") > 0);
+        assertTrue(ConfigCheck.compareNumbers("2.5", "2") > 0, "decimals");
+        assertTrue(ConfigCheck.compareNumbers("1e3", "999") > 0, "exponents");
+        assertEquals(0, ConfigCheck.compareNumbers("-0", "0"));
+    }
+
+    @Test
     void metatypeDefaultsAreSplitAndUnescaped() {
         assertEquals(List.of("policy", "vif"), Metatype.splitDefault("policy,vif"));
         assertEquals(List.of("inet netvm"), Metatype.splitDefault("inet\\ netvm"));

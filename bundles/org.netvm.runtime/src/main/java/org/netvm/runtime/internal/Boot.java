@@ -24,8 +24,11 @@ import org.osgi.framework.startlevel.BundleStartLevel;
  * read the file already):
  * <ol>
  * <li>the deploy directory ({@code netvm.bundles.dir}, {@code /etc/netvm/bundles.d} when installed):
- * every {@code *.jar} in it is installed and marked started, like Karaf's {@code deploy/}; the
- * framework's storage is cleaned at every start, so this is what makes an extension permanent;</li>
+ * every {@code *.jar} in it is installed and marked started, like Karaf's {@code deploy/}. This is
+ * what makes an extension permanent: {@code bin/netvm} keeps the framework's bundle cache only while
+ * the deploy directory holds the same jars (its key, see {@link BundleCache}), and a bundle installed
+ * from a jar that is gone is uninstalled here all the same;</li>
+ * <li>once every bundle is installed, the bundle cache is marked complete ({@link BundleCache#stamp});</li>
  * <li>the configuration file ({@code netvm.config.file}) is checked against the metatype of every
  * installed bundle, extensions included, with the same checker as {@code netvm config check}. A file
  * with a problem stops the start: the problems are printed, one line each, and the JVM exits with 78
@@ -63,6 +66,7 @@ public final class Boot implements BundleActivator {
         if (dir != null && !dir.isBlank()) {
             deploy(context, Path.of(dir));
         }
+        BundleCache.stamp(context, out);
         String file = context.getProperty("netvm.config.file");
         if (file != null && !file.isBlank()) {
             List<String> problems = check(Path.of(file), metatype(context));
@@ -88,7 +92,9 @@ public final class Boot implements BundleActivator {
             BundleStartLevel sl = b.adapt(BundleStartLevel.class);
             level = Math.max(level, sl == null ? 1 : sl.getStartLevel());
         }
-        for (Path jar : ConfigTool.deployJars(dir)) {
+        List<Path> jars = ConfigTool.deployJars(dir);
+        BundleCache.removeGone(context, jars, out);
+        for (Path jar : jars) {
             try {
                 Bundle b = context.installBundle(jar.toUri().toString());
                 BundleStartLevel sl = b.adapt(BundleStartLevel.class);
