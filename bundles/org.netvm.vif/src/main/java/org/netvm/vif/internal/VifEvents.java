@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
@@ -19,8 +20,14 @@ import org.netvm.vif.internal.VifReconciler.Intent;
  */
 final class VifEvents {
 
-    /** A hotplug call waiting for its vif to be programmed (online) or removed (offline). */
-    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result, Steps steps) {
+    /**
+     * A hotplug call waiting for its vif to be programmed (online) or removed (offline). {@code keys}: the
+     * vif's xenstore keys as the calling thread read them right after recording the call (an online call
+     * only; empty: no such directory), what the call is answered against when its vif is programmed already
+     * or by the pass under way, instead of a read by the reconciler after that pass.
+     */
+    record Waiter(String vif, Intent intent, CompletableFuture<Outcome> result, Steps steps,
+            CompletableFuture<Optional<XsEntry>> keys) {
     }
 
     /**
@@ -74,8 +81,8 @@ final class VifEvents {
     }
 
     /** Records the hotplug script's intent; see {@link VifReconciler#hotplug}. */
-    CompletableFuture<Outcome> hotplug(VifName vif, Intent intent, Steps steps) {
-        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>(), steps);
+    Waiter hotplug(VifName vif, Intent intent, Steps steps) {
+        Waiter w = new Waiter(vif.name(), intent, new CompletableFuture<>(), steps, new CompletableFuture<>());
         loop.record(() -> {
             steps.mark(Steps.Step.RECORDED);
             intents.put(vif.name(), intent);
@@ -85,7 +92,7 @@ final class VifEvents {
             newWaiters.add(w);
         });
         arrivals.release();
-        return w.result();
+        return w;
     }
 
     /** Wakes {@link #awaitArrival} (the reads it waits for are done). */

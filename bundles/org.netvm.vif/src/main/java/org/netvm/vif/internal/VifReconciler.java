@@ -184,7 +184,43 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
      */
     @Override
     public CompletableFuture<Outcome> hotplug(VifName vif, Intent intent, Steps steps) {
-        return events.hotplug(vif, intent, steps);
+        VifEvents.Waiter w = events.hotplug(vif, intent, steps);
+        if (intent == Intent.ONLINE) {
+            // on the calling thread, after the call is recorded (so after the toolstack's writes that preceded
+            // the call), while the reconciler works: the keys the call is answered against
+            try {
+                w.keys().complete(xenstore.read(vif));
+            } catch (XenStoreException | RuntimeException e) {
+                w.keys().completeExceptionally(e);
+            }
+        } else {
+            w.keys().complete(Optional.empty());
+        }
+        return w.result();
+    }
+
+    /**
+     * The keys an online call read right after it arrived, as far as they can tell: empty when the read
+     * failed or is not back within a second (the caller reads again then).
+     */
+    private static Optional<Optional<XsEntry>> keysOf(VifEvents.Waiter w) {
+        try {
+            return Optional.of(w.keys().get(1, java.util.concurrent.TimeUnit.SECONDS));
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    /** The vif's keys read now; a failed read reads as a directory that cannot be confirmed (null entry). */
+    private Optional<XsEntry> readQuietly(VifName vif) {
+        try {
+            return xenstore.read(vif);
+        } catch (XenStoreException e) {
+            return Optional.of(new XsEntry(vif, null, null));
+        }
     }
 
     /** {@link #hotplug(VifName, Intent, Steps)} without a caller's breakdown. */
@@ -275,9 +311,11 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             return false;
         }
         Set<String> answered = new HashSet<>();
-        for (String name : new LinkedHashSet<>(online.stream().map(VifEvents.Waiter::vif).toList())) {
-            if (stillProgrammed(name)) {
-                answered.add(name);
+        Map<String, VifEvents.Waiter> newest = new java.util.LinkedHashMap<>();
+        online.forEach(w -> newest.put(w.vif(), w)); // in arrival order: the last call's read is the latest
+        for (VifEvents.Waiter w : newest.values()) {
+            if (stillProgrammed(w)) {
+                answered.add(w.vif());
             }
         }
         passSteps.mark(Steps.Step.KERNEL_READ);
@@ -294,8 +332,12 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         return work.isEmpty();
     }
 
-    /** Programmed, and xenstore and the device still as they were programmed (read afresh). */
-    private boolean stillProgrammed(String name) {
+    /**
+     * Programmed, and xenstore (as the call read it on arrival, else read now) and the device (read now)
+     * still as they were programmed.
+     */
+    private boolean stillProgrammed(VifEvents.Waiter w) {
+        String name = w.vif();
         Applied a = executor.applied().get(name);
         VifState s = status.vif(name).orElse(null);
         if (a == null || s == null || s.actual() != Actual.PROGRAMMED || !a.spec().name().equals(name)) {
@@ -303,7 +345,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
         }
         VifName vif = VifName.parse(name).orElseThrow();
         try {
-            XsEntry now = xenstore.read(vif).orElse(null);
+            XsEntry now = keysOf(w).orElseGet(() -> readQuietly(vif)).orElse(null);
             if (now == null || !now.equals(xenstore.entries().get(name))
                     || !VifSpec.validate(vif, now.ip(), now.mac(), xenstore.gateway(), xenstore.gateway6()).equals(a.spec())) {
                 return false;
@@ -311,7 +353,7 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             passSteps.mark(Steps.Step.XENSTORE);
             return kernel.link(name).map(l -> l.index() == a.ifindex() && l.up() && l.group() == AntiSpoof.VIF_GROUP)
                     .orElse(false);
-        } catch (XenStoreException | KernelException | VifSpec.InvalidVifException e) {
+        } catch (KernelException | VifSpec.InvalidVifException e) {
             return false; // the pass reads again
         }
     }
@@ -503,10 +545,12 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             }
             VifName vif = VifName.parse(w.vif()).orElseThrow();
             try {
-                if (!xenstore.unchanged(vif) || kernel.link(w.vif()).map(l -> l.index() != a.ifindex() || !l.up()).orElse(true)) {
+                Optional<XsEntry> keys = keysOf(w).orElseGet(() -> readQuietly(vif));
+                if (!keys.equals(Optional.ofNullable(xenstore.entries().get(w.vif())))
+                        || kernel.link(w.vif()).map(l -> l.index() != a.ifindex() || !l.up()).orElse(true)) {
                     continue; // changed since the pass read it: the next pass answers
                 }
-            } catch (XenStoreException | KernelException e) {
+            } catch (KernelException e) {
                 continue; // the next pass reads again and answers
             }
             if (events.takeNewWaiter(w)) {

@@ -213,6 +213,27 @@ class VifStepsTest {
         }
     }
 
+    /** Issue 12: such a call is answered against the keys it read on arrival, without another read after the pass. */
+    @Test
+    void issue12AJoinedCallIsAnsweredAgainstTheKeysItReadOnArrival() {
+        try (Rig rig = new Rig()) {
+            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+            rig.kernel.addLink("vif3.0");
+            java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
+            rig.kernel.onSysctl = () -> {
+                if (call.isEmpty()) {
+                    call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
+                    rig.xs.failReads(true); // from here on a read fails: the answer must not need one
+                }
+            };
+            assertTrue(rig.reconciler.pass(true));
+            rig.kernel.onSysctl = null;
+            rig.xs.failReads(false);
+            assertTrue(call.getFirst().isDone(), "answered by the pass from the keys the call read when it arrived");
+            assertEquals(Outcome.OK, call.getFirst().join());
+        }
+    }
+
     /** ... unless its keys changed meanwhile: then the next pass programs the new keys and answers. */
     @Test
     void issue12ACallWhoseKeysChangedDuringThePassWaitsForTheNext() {
