@@ -340,11 +340,6 @@ final class XenstoreInput {
         return Optional.of(new XsEntry(vif, ip, mac));
     }
 
-    /** Whether xenstore still holds what the cache has for {@code vif} (reads it again; the cache is left as it is). */
-    boolean unchanged(VifName vif) throws XenStoreException {
-        return read(vif).equals(Optional.ofNullable(entries.get(vif.name())));
-    }
-
     private void refresh(VifName vif) throws XenStoreException {
         Optional<XsEntry> e = read(vif);
         if (e.isPresent()) {
