@@ -188,24 +188,35 @@ class VifStepsTest {
             assertTrue(StepLog.requestLine("hotplug online vif4.0", newVif).endsWith(" how=planned"));
         }
     }
+    /**
+     * vif3.0 (10.137.0.5) attached, then a first pass over it during which, in its sysctl batch, an online call
+     * for it arrives ({@code before} and {@code after} run around the call); returns the call's answer.
+     */
+    private static java.util.concurrent.CompletableFuture<Outcome> callDuringThePass(Rig rig, Runnable before, Runnable after) {
+        rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
+        rig.kernel.addLink("vif3.0");
+        java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
+        rig.kernel.onSysctl = () -> {
+            if (call.isEmpty()) {
+                before.run();
+                call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
+                after.run();
+            }
+        };
+        assertTrue(rig.reconciler.pass(true));
+        rig.kernel.onSysctl = null;
+        return call.getFirst();
+    }
+
     /** Issue 12: a call that arrives while a pass programs its vif is answered by that pass, not one more. */
     @Test
     void issue12ACallArrivingDuringThePassThatProgramsItsVifIsAnsweredByIt() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
-            rig.kernel.addLink("vif3.0");
-            java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
-            rig.kernel.onSysctl = () -> {
-                if (call.isEmpty()) {
-                    call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
-                }
-            };
-            assertTrue(rig.reconciler.pass(true));
-            rig.kernel.onSysctl = null;
-            assertTrue(call.getFirst().isDone(), "answered by the pass that programmed the vif");
-            assertEquals(Outcome.OK, call.getFirst().join());
+            var call = callDuringThePass(rig, () -> { }, () -> { });
+            assertTrue(call.isDone(), "answered by the pass that programmed the vif");
+            assertEquals(Outcome.OK, call.join());
             assertEquals(1, rig.reconciler.counters().passes());
-            // the answer read the vif afresh: the call leaves nothing for another pass to read again
+            // the call read the vif's keys when it arrived: it leaves nothing for another pass to read again
             int reads = rig.kernel.linkReads.get();
             assertTrue(rig.reconciler.pass(false));
             assertEquals(reads, rig.kernel.linkReads.get(), "the next pass read the answered vif again");
@@ -217,20 +228,11 @@ class VifStepsTest {
     @Test
     void issue12AJoinedCallIsAnsweredAgainstTheKeysItReadOnArrival() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
-            rig.kernel.addLink("vif3.0");
-            java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
-            rig.kernel.onSysctl = () -> {
-                if (call.isEmpty()) {
-                    call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
-                    rig.xs.failReads(true); // from here on a read fails: the answer must not need one
-                }
-            };
-            assertTrue(rig.reconciler.pass(true));
-            rig.kernel.onSysctl = null;
+            // from the call on, every read fails: the answer must not need one
+            var call = callDuringThePass(rig, () -> { }, () -> rig.xs.failReads(true));
             rig.xs.failReads(false);
-            assertTrue(call.getFirst().isDone(), "answered by the pass from the keys the call read when it arrived");
-            assertEquals(Outcome.OK, call.getFirst().join());
+            assertTrue(call.isDone(), "answered by the pass from the keys the call read when it arrived");
+            assertEquals(Outcome.OK, call.join());
         }
     }
 
@@ -238,20 +240,10 @@ class VifStepsTest {
     @Test
     void issue12ACallWhoseKeysChangedDuringThePassWaitsForTheNext() {
         try (Rig rig = new Rig()) {
-            rig.xs.putVif(3, 0, "10.137.0.5", Rig.MAC);
-            rig.kernel.addLink("vif3.0");
-            java.util.List<java.util.concurrent.CompletableFuture<Outcome>> call = new java.util.concurrent.CopyOnWriteArrayList<>();
-            rig.kernel.onSysctl = () -> {
-                if (call.isEmpty()) {
-                    rig.xs.putVif(3, 0, "10.137.0.7", Rig.MAC);
-                    call.add(rig.reconciler.hotplug(VifName.parse("vif3.0").orElseThrow(), VifReconciler.Intent.ONLINE));
-                }
-            };
-            assertTrue(rig.reconciler.pass(true));
-            rig.kernel.onSysctl = null;
-            assertTrue(!call.getFirst().isDone(), "the pass programmed the old keys");
+            var call = callDuringThePass(rig, () -> rig.xs.putVif(3, 0, "10.137.0.7", Rig.MAC), () -> { });
+            assertTrue(!call.isDone(), "the pass programmed the old keys");
             assertTrue(rig.reconciler.pass(false));
-            assertEquals(Outcome.OK, call.getFirst().join());
+            assertEquals(Outcome.OK, call.join());
             assertEquals("10.137.0.7", rig.state("vif3.0").ipv4());
         }
     }
