@@ -288,14 +288,14 @@ final class VifReconciler implements VifRegistry, VifCommand.Recorder {
             status.tell();
             return false;
         }
-        completeWaiters(); // the answers first; the log lines and hooks of the pass follow them
+        completeWaiters(); // the answers first (also those of calls that arrived meanwhile); the log lines
+        answerArrivedMeanwhile(work); // and hooks of the pass follow them
         status.tell();
         if (full) {
             swept = true;
             status.resynced();
         }
         logPass(work, full);
-        answerArrivedMeanwhile(work);
         forgetIntents(work, full);
         return true;
     }
