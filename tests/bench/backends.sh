@@ -11,10 +11,14 @@
 # is in place) and of 'old swept' (the old backend's sweep, which the reconciler runs after that answer and
 # before its next pass, is over), where the time went (apply of the new backend, sweep of the old one, from the
 # swap's log lines; the new one's read-back is the next drift check's) and each backend's parts measured alone.
+# The floor under the swap to iptables: the iptables backend's rendered input restored by the tools alone
+# (ipset restore, iptables-restore, ip6tables-restore; no rendering, no read of the kernel) into empty tables,
+# with the nft variant the backend runs (the Debian default) and the legacy one.
+# -Dnetvm.bench.iptVariant=legacy runs the iptables backend itself with iptables-legacy (default: nft).
 #
 # usage: sudo tests/bench/backends.sh [--swap] [-Dnetvm.bench.sizes=100,1000,10000] [-Dnetvm.bench.naiveMax=1000]
 #                                     [-Dnetvm.bench.reps=9] [-Dnetvm.bench.swapGuests=1000]
-#                                     [-Dnetvm.bench.swapLoads=plain,firewall]
+#                                     [-Dnetvm.bench.swapLoads=plain,firewall] [-Dnetvm.bench.iptVariant=nft]
 #   --swap: the hot swap only (no table; ~2-4 min)
 # Output: stdout and tests/bench/backends-latest.txt (this run on top, earlier runs kept below). Takes ~5-15
 # min (the naive baseline dominates).

@@ -65,7 +65,8 @@ import org.osgi.service.log.Logger;
  * run (or {@code tests/bench/backends.sh}):
  * {@code mvn -q -pl bundles/org.netvm.dataplane test -Dgroups=benchmark -DexcludedGroups=none
  * -Dtest=BackendBenchmark}. Properties: {@code netvm.bench.sizes} (default {@code 100,1000,10000}),
- * {@code netvm.bench.naiveMax} (1000), {@code netvm.bench.reps} (9), {@code netvm.bench.swapGuests} (1000).
+ * {@code netvm.bench.naiveMax} (1000), {@code netvm.bench.reps} (9), {@code netvm.bench.swapGuests} (1000),
+ * {@code netvm.bench.iptVariant} ({@code nft}: the iptables backend's variant).
  */
 @Tag("benchmark")
 class BackendBenchmark {
@@ -100,7 +101,7 @@ class BackendBenchmark {
                 nft = HotSwapKernelTest.backend("org.netvm.backend.nftables.internal", "NftablesBackend", "nft",
                         ns.name(), "netvm");
                 ipt = HotSwapKernelTest.backend("org.netvm.backend.iptables.internal", "IptablesBackend", ns.name(),
-                        "NETVM-", "nft");
+                        "NETVM-", System.getProperty("netvm.bench.iptVariant", "nft"));
                 policy();
             } catch (ReflectiveOperationException | LinkageError e) {
                 assumeTrue(false, "backend or policy bundles not usable on the test class path: " + e);
@@ -415,6 +416,66 @@ class BackendBenchmark {
         parts(nft, ipt, plan);
         nft.sweep();
         ipt.sweep();
+        toolFloor(ipt, plan);
+    }
+
+    /**
+     * What the iptables tools alone take for this plan: the iptables backend's rendered input (its dry run,
+     * {@code IptablesBackend.render}) fed to {@code ipset restore} and to one {@code iptables-restore --noflush}
+     * per table, as the backend's full apply on empty tables sends it, without the backend (no rendering, no
+     * read of the kernel first); for the nft variant (the Debian default, what the backend runs) and the
+     * legacy one, medians of 3, each into empty tables. The floor under the swap to iptables.
+     */
+    private void toolFloor(PacketFilterBackend ipt, Plan plan) throws Exception {
+        String rendered = (String) ipt.getClass().getMethod("render", Plan.class).invoke(ipt, plan);
+        Map<String, StringBuilder> inputs = new java.util.LinkedHashMap<>(); // "# program args" -> its input
+        StringBuilder current = null;
+        for (String line : rendered.split("\n", -1)) {
+            if (line.startsWith("# ")) {
+                current = inputs.computeIfAbsent(line.substring(2), k -> new StringBuilder());
+            } else if (current != null && !line.isEmpty()) {
+                current.append(line).append('\n');
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (String variant : List.of("nft", "legacy")) {
+            if (!Netns.usable("iptables-" + variant + "-restore", "ip6tables-" + variant + "-restore")) {
+                continue;
+            }
+            double[] total = new double[3];
+            double[] biggest = new double[3];
+            for (int i = 0; i < 3; i++) {
+                for (var e : inputs.entrySet()) {
+                    List<String> argv = new ArrayList<>(List.of(e.getKey().split(" ")));
+                    argv.set(0, argv.get(0).replaceFirst("^(ip6?tables)(-[a-z]+)?-restore$", "$1-" + variant + "-restore"));
+                    long t0 = System.nanoTime();
+                    Command.Result r = ns.exec(argv, e.getValue().toString());
+                    double took = ms(t0);
+                    assertTrue(r.ok(), () -> argv + ": " + r.stderr());
+                    total[i] += took;
+                    biggest[i] = Math.max(biggest[i], took);
+                }
+                emptyTables(variant);
+            }
+            out.append(String.format(Locale.ROOT, "; %s variant %.0f ms (its largest table %.0f ms)", variant,
+                    median(total), median(biggest)));
+        }
+        int bytes = inputs.values().stream().mapToInt(StringBuilder::length).sum();
+        System.out.printf(Locale.ROOT, "  iptables tools alone: the iptables backend's rendered input (%d processes:"
+                + " ipset restore, one restore per IP version for all its tables; %d kB) restored into empty tables,"
+                + " each process through ip netns exec%s (medians of 3)%n",
+                inputs.size(), bytes / 1024, out);
+    }
+
+    /** Empties every table of both IP versions of {@code variant} and destroys every ipset in the namespace. */
+    private void emptyTables(String variant) {
+        for (String v : List.of("iptables", "ip6tables")) {
+            for (String table : List.of("filter", "nat", "mangle", "raw")) {
+                ns.exec(List.of(v + "-" + variant, "-t", table, "-F"), "");
+                ns.exec(List.of(v + "-" + variant, "-t", table, "-X"), "");
+            }
+        }
+        ns.exec(List.of("ipset", "destroy"), "");
     }
 
     /** Each backend's parts alone, with {@code plan} in place: render/expected, read-back, sweep, full apply. */
