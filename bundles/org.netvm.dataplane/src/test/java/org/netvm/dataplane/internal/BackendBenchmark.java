@@ -457,7 +457,7 @@ class BackendBenchmark {
                 }
                 emptyTables(variant);
             }
-            out.append(String.format(Locale.ROOT, "; %s variant %.0f ms (its largest table %.0f ms)", variant,
+            out.append(String.format(Locale.ROOT, "; %s variant %.0f ms (the largest process %.0f ms)", variant,
                     median(total), median(biggest)));
         }
         int bytes = inputs.values().stream().mapToInt(StringBuilder::length).sum();
