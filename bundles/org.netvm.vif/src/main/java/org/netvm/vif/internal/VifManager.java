@@ -128,10 +128,15 @@ public final class VifManager implements VifRegistry, ControlCommand {
                 clamp(config.hotplugTimeoutSeconds(), 1, 3600) * 1000L, clock);
         reconciler.start();
         long hotplugTimeout = clamp(config.hotplugTimeoutSeconds(), 1, 3600);
-        this.channel = config.hotplugFastChannel() && controlSocket != null && !controlSocket.isEmpty()
-                ? HotplugChannel.startOrNull(new FifoDirectory(FifoDirectory.nextTo(controlSocket)), command::run,
-                        hotplugTimeout + 10)
-                : null;
+        try {
+            this.channel = config.hotplugFastChannel() && controlSocket != null && !controlSocket.isEmpty()
+                    ? HotplugChannel.startOrNull(new FifoDirectory(FifoDirectory.nextTo(controlSocket)), command::run,
+                            hotplugTimeout + 10)
+                    : null;
+        } catch (RuntimeException | Error e) {
+            reconciler.stop(); // a component that failed to start leaves no thread on its kernel seam
+            throw e;
+        }
     }
 
     private static long clamp(long v, long min, long max) {
