@@ -29,6 +29,8 @@
 #   91 s of a 105 s floor, while the agent programmed everything in 13.7 s).
 # COLDSTART_REPEAT=K runs each agent K times per N (after and before alternating), to see the spread.
 # COLDSTART_SETTLE=S: seconds to wait after each agent's namespace is deleted (default 3).
+# COLDSTART_IDLE=S: then the agent's CPU over S seconds with the N guests and nothing changing (its periodic
+#   checks: what a netvm with N guests costs at rest).
 # COLDSTART_JAVA=PATH: the Java the agent runs on (default: the jlink runtime distribution/target/jre
 #   if built, else bin/netvm's choice); an AOT cache is made once per jar (netvm aot-cache) unless
 #   COLDSTART_AOT=0. COLDSTART_LOG=DIR keeps each agent's log there.
@@ -156,6 +158,15 @@ agent() {
     local from=?
     [ "$ready" != "?" ] && [ "$routes_ms" != "?" ] && from=$((routes_ms - ready))
     echo "N=$n agent ($label): all $n routes in ${routes_ms} ms after launch, ${from} ms after ready; runtime ready ${ready}, vif inputs complete ${inputs}, first apply done ${apply} (took ${applyd:-?}), last vif status ${status} ms; agent CPU ${cpu} ms; all programmed + in sync: $ok; load at launch $load0; set-up ${setup_ms} ms"
+    if [ "${COLDSTART_IDLE:-0}" -gt 0 ] && [ "$ok" = yes ]; then # the agent's CPU with N guests and nothing happening
+        local c0 c1 s0 s1 t0 tck
+        tck=$(getconf CLK_TCK)
+        c0=$(cpu_ms "$java"); s0=$(cut -d' ' -f15 "/proc/$java/stat"); t0=$(date +%s%N)
+        sleep "$COLDSTART_IDLE"
+        c1=$(cpu_ms "$java"); s1=$(cut -d' ' -f15 "/proc/$java/stat")
+        local wall=$(( ($(date +%s%N) - t0) / 1000000 ))
+        echo "N=$n agent ($label) idle: $((c1 - c0)) ms of CPU (system $(( (s1 - s0) * 1000 / tck ))) in ${wall} ms with $n guests and nothing changing ($(( (c1 - c0) * 1000 / wall )) per mille of a CPU)"
+    fi
     [ -z "${COLDSTART_LOG:-}" ] || { mkdir -p "$COLDSTART_LOG"; cp "$log" "$COLDSTART_LOG/agent-$label-$n-$(date +%s).log"; }
     kill "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
