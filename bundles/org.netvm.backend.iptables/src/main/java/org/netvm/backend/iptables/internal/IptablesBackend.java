@@ -70,7 +70,9 @@ public final class IptablesBackend implements PacketFilterBackend {
         String chainPrefix() default "NETVM-";
 
         @AttributeDefinition(description = "iptables variant: nft (iptables-nft-restore, the Debian default), "
-                + "legacy (iptables-legacy-restore) or empty (whatever iptables-restore is)")
+                + "legacy (iptables-legacy-restore: about twice as fast with large rule sets, 316 against 663 ms"
+                + " for 1 000 guests x 20 firewall rules in tests/bench/backends.sh, but its rules are invisible to"
+                + " iptables-nft and nft) or empty (whatever iptables-restore is)")
         String variant() default "nft";
 
         @AttributeDefinition(description = "Timeout of one tool run, in milliseconds")
