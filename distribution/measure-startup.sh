@@ -64,37 +64,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Polls the control socket every 5 ms until a `help` request ends with exit status 0 (the
-# protocol of org.netvm.control: u32 argc + u32-length-prefixed args; frames u8 channel + u32
-# length + payload, channel 'x' = exit status). Prints the milliseconds since $2 (ns epoch).
-cat > "$WORK/poll.py" <<'EOF'
-import socket, struct, sys, time
-path, t0, limit = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
-req = struct.pack(">I", 1) + struct.pack(">I", 4) + b"help"
-def ask():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(2)
-    try:
-        s.connect(path); s.sendall(req); buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d: return False
-            buf += d
-            while len(buf) >= 5:
-                ch, n = buf[0:1], struct.unpack(">I", buf[1:5])[0]
-                if len(buf) < 5 + n: break
-                if ch == b"x": return struct.unpack(">i", buf[5:9])[0] == 0
-                buf = buf[5 + n:]
-    except OSError:
-        return False
-    finally:
-        s.close()
-while time.time() < limit:
-    if ask():
-        print((time.time_ns() - t0) // 1_000_000); sys.exit(0)
-    time.sleep(0.005)
-sys.exit(1)
-EOF
+# The readiness poll (the control socket answers `help`): ready-poll.py next to this script.
+POLL=$HERE/ready-poll.py
 
 # The agent programs packet filters and sysctls: every run gets a network namespace of its own
 # (unshare execs the JVM, so $! is the JVM; the namespace dies with it).
@@ -121,7 +92,7 @@ one_run() {
         -jar "$JAR" </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
     local ready
-    if ! ready=$(python3 "$WORK/poll.py" "$dir/c.sock" "$t0" 60); then
+    if ! ready=$(python3 "$POLL" "$dir/c.sock" "$t0" 60); then
         echo "measure-startup: not ready within 60 s; log:" >&2; tail -20 "$dir/out.log" >&2
         exit 1
     fi
@@ -172,7 +143,7 @@ train_aot() {
         -Dnetvm.control="$dir/c.sock" -Dorg.osgi.framework.storage="$dir/fw" \
         -jar "$JAR" </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
-    python3 "$WORK/poll.py" "$dir/c.sock" "$(date +%s%N)" 60 >/dev/null || { tail "$dir/out.log" >&2; exit 1; }
+    python3 "$POLL" "$dir/c.sock" "$(date +%s%N)" 60 >/dev/null || { tail "$dir/out.log" >&2; exit 1; }
     sleep 2
     kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
     [ -f "$file" ] || { echo "measure-startup: no AOT cache written; log:" >&2; tail "$dir/out.log" >&2; return 1; }
@@ -217,7 +188,7 @@ breakdown() {
         -jar "$JAR" </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
     local ready
-    ready=$(python3 "$WORK/poll.py" "$dir/c.sock" "$(date +%s%N)" 60) || { tail "$dir/out.log" >&2; exit 1; }
+    ready=$(python3 "$POLL" "$dir/c.sock" "$(date +%s%N)" 60) || { tail "$dir/out.log" >&2; exit 1; }
     sleep "$SETTLE"
     {
         echo "One start of $java, flags: $flags (NMT on: its own ~1 MB is included)"

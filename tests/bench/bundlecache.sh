@@ -9,7 +9,7 @@
 #
 #   tests/bench/bundlecache.sh [--runs N]
 #
-# Ready: the control socket answers `help` (the poll of distribution/measure-startup.sh). CPU: the
+# Ready: the control socket answers `help` (distribution/ready-poll.py, the poll of measure-startup.sh). CPU: the
 # JVM's user+system time when it is ready. Output: stdout, and on top of
 # tests/bench/bundlecache-latest.txt (earlier runs kept below). Needs root (network namespaces), python3.
 set -euo pipefail
@@ -41,8 +41,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-sed -n "/^cat > \"\$WORK\/poll.py\" <<'EOF'/,/^EOF/p" "$DIST/measure-startup.sh" | sed '1d;$d' > "$WORK/poll.py"
-[ -s "$WORK/poll.py" ] || die "cannot take the readiness poll from measure-startup.sh"
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
 
@@ -54,7 +52,7 @@ one() {
     NETVM_JVM_FLAGS="$FLAGS ${2:-}" NETVM_STATE=$1 unshare --net "$DIST/bin/netvm" run --xenstore "embedded:$dir/xs" --control "$dir/c.sock" \
         </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
-    ready=$(python3 "$WORK/poll.py" "$dir/c.sock" "$t0" 120) || { tail -20 "$dir/out.log" >&2; die "not ready within 120 s"; }
+    ready=$(python3 "$DIST/ready-poll.py" "$dir/c.sock" "$t0" 120) || { tail -20 "$dir/out.log" >&2; die "not ready within 120 s"; }
     echo "$ready $(cpu_ms "$PID")"
     case "${2:-}" in -XX:AOTCacheOutput=*) sleep 1 ;; esac
     kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""

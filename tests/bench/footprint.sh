@@ -53,12 +53,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-# the readiness poll of measure-startup.sh (control socket protocol, `help` until exit status 0)
-sed -n "/^cat > \"\$WORK\/poll.py\" <<'EOF'/,/^EOF/p" "$DIST/measure-startup.sh" | sed '1d;$d' > "$WORK/poll.py"
-[ -s "$WORK/poll.py" ] || die "cannot take the readiness poll from measure-startup.sh"
-# the same poll asking `status` instead: exit status 0 once the agent is in sync (its first apply done)
-sed 's/struct.pack(">I", 4) + b"help"/struct.pack(">I", 6) + b"status"/' "$WORK/poll.py" > "$WORK/insync.py"
-grep -q 'b"status"' "$WORK/insync.py" || die "cannot make the in-sync poll"
+# the readiness poll of measure-startup.sh (`help` until exit status 0); with `status`: in sync (first apply done)
+POLL=$DIST/ready-poll.py
 
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"; }
@@ -75,7 +71,7 @@ start() {
         -Dnetvm.xenstore="embedded:$dir/xs" -Dnetvm.control="$dir/c.sock" -Dorg.osgi.framework.storage="$dir/fw" \
         -jar "$jar" </dev/null >"$dir/out.log" 2>&1 &
     PID=$!
-    python3 "$WORK/poll.py" "$dir/c.sock" "$t0" 120 >"$dir/ready" || { tail -20 "$dir/out.log" >&2; die "not ready within 120 s"; }
+    python3 "$POLL" "$dir/c.sock" "$t0" 120 >"$dir/ready" || { tail -20 "$dir/out.log" >&2; die "not ready within 120 s"; }
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
 
@@ -92,7 +88,7 @@ one() {
     local dir=$WORK/run-$1-$RANDOM ready cpu idle thr
     start "$2" "$3" "$dir" -XX:AOTCache="$WORK/$1.aot"
     cpu=$(cpu_ms "$PID"); ready=$(cat "$dir/ready")
-    python3 "$WORK/insync.py" "$dir/c.sock" "$(date +%s%N)" 120 >/dev/null || die "not in sync within 120 s"
+    python3 "$POLL" "$dir/c.sock" "$(date +%s%N)" 120 status >/dev/null || die "not in sync within 120 s"
     sleep 3
     idle=$(rss_mb "$PID"); thr=$(ls "/proc/$PID/task" | wc -l)
     if [ "$GUESTS" -gt 0 ]; then
@@ -128,7 +124,7 @@ row() {
 breakdown() {
     local dir=$WORK/bd jcmd=$JDK/bin/jcmd
     start "$AFTER_JAR" "$AFTER_FLAGS" "$dir" -XX:AOTCache="$WORK/after.aot" -XX:NativeMemoryTracking=summary
-    python3 "$WORK/insync.py" "$dir/c.sock" "$(date +%s%N)" 120 >/dev/null || die "not in sync within 120 s"
+    python3 "$POLL" "$dir/c.sock" "$(date +%s%N)" 120 status >/dev/null || die "not in sync within 120 s"
     sleep 3
     local when
     local phases=(idle); [ "$GUESTS" -gt 0 ] && phases+=("$GUESTS guests")
